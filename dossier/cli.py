@@ -1,0 +1,151 @@
+"""`dossier`: the operator's command line.
+
+    dossier token --role operator --subject op1     print a bearer token for scripting
+    dossier migrate [SERVICE ...]                   bring databases to the newest schema
+    dossier run                                     the whole system on this machine (make run)
+    dossier config [--markdown]                     every setting with its value or default
+    dossier openapi SERVICE                         a service's OpenAPI document
+    dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
+    dossier revision SERVICE -m MESSAGE             autogenerate a migration (developers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from shared.config import SERVICES, SETTINGS, load_settings, markdown_table
+
+
+def _token(args: argparse.Namespace) -> int:
+    from shared.auth import issue_token
+
+    settings = load_settings()
+    scope = dict(item.split("=", 1) for item in args.scope or [])
+    print(issue_token(settings.secret_key, subject=args.subject, role=args.role,
+                      ttl_seconds=args.ttl or settings.token_ttl, scope=scope))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from shared.migrations import upgrade
+
+    settings = load_settings()
+    for service in args.services or SERVICES:
+        upgrade(service, settings)
+        print(f"{service}: schema up to date")
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from alembic import command
+
+    from shared.migrations import alembic_config, upgrade
+
+    settings = load_settings()
+    upgrade(args.service, settings)
+    command.revision(alembic_config(args.service, settings.database_url(args.service)),
+                     message=args.message, autogenerate=True)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    import os
+    for s in SETTINGS:
+        value = os.environ.get(s.env, s.default)
+        shown = "(set)" if s.secret and value else value
+        print(f"{s.env}={shown if shown is not None else ''}")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import os
+    from importlib import import_module
+
+    # The document does not depend on secrets; fill them so it can be printed anywhere.
+    for name in ("DOSSIER_SECRET_KEY", "DOSSIER_S3_ACCESS_KEY", "DOSSIER_S3_SECRET_KEY"):
+        os.environ.setdefault(name, "unused")
+    app = import_module(f"services.{args.service}.app").create_app()
+    spec = app.extensions["flask-smorest"]["apis"][""]["spec"].to_dict()
+    print(json.dumps(spec, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    from shared.tasks import heartbeat_path
+
+    path = heartbeat_path(args.service)
+    fresh = path.exists() and time.time() - path.stat().st_mtime < args.max_age
+    return 0 if fresh else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dossier.embedded import run
+
+    return run(no_wait=args.check)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dossier", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("token", help="print a signed bearer token")
+    p.add_argument("--role", required=True,
+                   choices=["applicant", "recommender", "operator", "expert", "supervisor",
+                            "admin"])
+    p.add_argument("--subject", required=True)
+    p.add_argument("--ttl", type=int, help="seconds (default DOSSIER_TOKEN_TTL)")
+    p.add_argument("--scope", action="append", metavar="KEY=VALUE",
+                   help="role-specific claim, e.g. jurisdiction=140902")
+    p.set_defaults(fn=_token)
+
+    p = sub.add_parser("migrate", help="upgrade service databases to the newest schema")
+    p.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))
+    p.set_defaults(fn=_migrate)
+
+    p = sub.add_parser("revision", help="autogenerate a migration for one service")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("-m", "--message", required=True)
+    p.set_defaults(fn=_revision)
+
+    p = sub.add_parser("config", help="show settings")
+    p.add_argument("--markdown", action="store_true", help="the README table")
+    p.set_defaults(fn=_config)
+
+    p = sub.add_parser("openapi", help="print a service's OpenAPI document")
+    p.add_argument("service", choices=SERVICES)
+    p.set_defaults(fn=_openapi)
+
+    p = sub.add_parser("healthcheck", help="liveness of a worker (container health checks)")
+    p.add_argument("kind", choices=["worker"])
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--max-age", type=float, default=60.0)
+    p.set_defaults(fn=_healthcheck)
+
+    p = sub.add_parser("run", help="run the whole system on this machine")
+    p.add_argument("--check", action="store_true",
+                   help="start, wait until every service is healthy, print, then stop")
+    p.set_defaults(fn=_run)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from shared.config import ConfigError
+        if isinstance(exc, ConfigError):
+            print(f"dossier: configuration error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

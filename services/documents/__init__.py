@@ -1,0 +1,1 @@
+"""Documents: inspection of uploaded files, the requirement catalogue, completeness."""

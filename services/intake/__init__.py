@@ -1,0 +1,1 @@
+"""Intake: award cycles, applicants, applications, packets, uploads, routing."""

@@ -1,0 +1,16 @@
+"""The intake service's Flask app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.intake.api import blp
+from services.intake.models import metadata
+from shared.config import Settings
+from shared.http import make_app
+from shared.service import ServiceContext
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    ctx = ServiceContext.create("intake", metadata, settings)
+    return make_app(ctx, "Dossier intake", [blp])

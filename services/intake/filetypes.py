@@ -1,0 +1,57 @@
+"""What an upload is, judged from its first bytes — never from its name."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from shared.errors import DossierError
+
+# Content type → the file-name endings that may carry it.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+}
+ALLOWED_ZIP = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+SNIFF_BYTES = 8192
+
+
+class UploadRefused(DossierError):
+    status = 415
+
+
+def sniff(head: bytes) -> str | None:
+    """Content type from magic bytes; None when it is nothing we accept."""
+    # PDF readers accept the header anywhere in the first KiB, so a sniffer must too.
+    if b"%PDF-" in head[:1024]:
+        return "application/pdf"
+    if head.startswith(b"PK\x03\x04"):
+        # OOXML is a ZIP whose first member is normally [Content_Types].xml; the documents
+        # service inspects the package properly, here we only refuse what is plainly not one.
+        return ALLOWED_ZIP if b"[Content_Types].xml" in head or b"word/" in head else None
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+def check_upload(filename: str, head: bytes) -> str:
+    """The accepted content type, or an error saying exactly why the file is refused."""
+    if not head:
+        raise DossierError("upload.empty", status=422, zh="文件为空（0 字节），请重新选择文件。",
+                           en="The file is empty (0 bytes).")
+    detected = sniff(head)
+    if detected is None:
+        raise UploadRefused("upload.type_not_allowed",
+                            zh="不支持的文件类型：仅接受 PDF、DOCX、JPEG、PNG。",
+                            en="File type not allowed: only PDF, DOCX, JPEG and PNG.")
+    suffix = PurePosixPath(filename).suffix.lower()
+    if suffix and suffix not in ALLOWED[detected]:
+        raise UploadRefused(
+            "upload.type_mismatch",
+            zh="文件扩展名 {suffix} 与文件内容（{detected}）不符。",
+            en="The file name ends in {suffix} but its content is {detected}.",
+            suffix=suffix, detected=detected)
+    return detected

@@ -1,0 +1,1 @@
+"""Notify: templates, delivery and the in-app inbox."""

@@ -1,0 +1,1 @@
+"""Review: experts, conflicts, assignment, dossier pull, scoring, lists."""

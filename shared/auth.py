@@ -1,0 +1,83 @@
+"""Signed bearer tokens carrying who the caller is (subject) and what they act as (role).
+
+Pure logic: issuing and verifying tokens. The Flask guard that applies them to every request is
+in `shared.http`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from shared.errors import DossierError
+
+ROLES: tuple[str, ...] = ("applicant", "recommender", "operator", "expert", "supervisor", "admin")
+_ALGORITHM = "HS256"
+_ISSUER = "dossier"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. `scope` holds role-specific claims (e.g. a jurisdiction)."""
+
+    subject: str
+    role: str
+    token_id: str = ""
+    scope: Mapping[str, Any] = field(default_factory=dict)
+
+    def is_(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+def issue_token(
+    secret: str,
+    *,
+    subject: str,
+    role: str,
+    ttl_seconds: int,
+    scope: Mapping[str, Any] | None = None,
+    now: float | None = None,
+) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if not subject:
+        raise ValueError("subject must not be empty")
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        "iss": _ISSUER,
+        "sub": subject,
+        "role": role,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    if scope:
+        claims["scope"] = dict(scope)
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM)
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],  # pinned: never let the token choose its algorithm
+            issuer=_ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise DossierError("auth.token_invalid", detail=str(exc)) from exc
+    role = claims.get("role")
+    if role not in ROLES:
+        raise DossierError("auth.token_invalid", detail="unknown role")
+    return Principal(
+        subject=str(claims["sub"]),
+        role=str(role),
+        token_id=str(claims.get("jti", "")),
+        scope=claims.get("scope") or {},
+    )

@@ -1,0 +1,184 @@
+"""Settings: environment variables → one frozen object, read once per process.
+
+Every knob lives in SETTINGS below with its variable name, default and meaning; the README's
+configuration table is generated from the same list (`dossier config --markdown`), so the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SERVICES: tuple[str, ...] = ("intake", "documents", "review", "notify")
+DEFAULT_PORTS: dict[str, int] = {"intake": 8001, "documents": 8002, "review": 8003, "notify": 8004}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; raised at start-up, never mid-request."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    attr: str
+    default: str | None
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+def _size(raw: str) -> int:
+    """Bytes, with an optional K/M/G suffix (binary multiples), so operators can write 2G."""
+    text = raw.strip().upper().removesuffix("B").removesuffix("I")
+    factor = 1
+    for suffix, mult in (("K", 1024), ("M", 1024**2), ("G", 1024**3)):
+        if text.endswith(suffix):
+            text, factor = text[:-1], mult
+            break
+    return int(float(text) * factor)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DOSSIER_DATA_DIR", "data_dir", "./var",
+            "Folder for the embedded default: SQLite files, Redis AOF, S3 data, logs."),
+    Setting("DOSSIER_SECRET_KEY", "secret_key", None,
+            "Key that signs bearer tokens and session cookies. `make run` generates one "
+            "into the data folder on first start.", secret=True),
+    Setting("DOSSIER_TOKEN_TTL", "token_ttl", "43200",
+            "Lifetime of a bearer token in seconds.", int),
+    Setting("DOSSIER_REDIS_URL", "redis_url", "redis://127.0.0.1:6389/0",
+            "Celery broker (Redis)."),
+    Setting("DOSSIER_S3_ENDPOINT", "s3_endpoint", "127.0.0.1:8333",
+            "S3 API host:port (MinIO in production, SeaweedFS embedded)."),
+    Setting("DOSSIER_S3_ACCESS_KEY", "s3_access_key", None, "S3 access key.", secret=True),
+    Setting("DOSSIER_S3_SECRET_KEY", "s3_secret_key", None, "S3 secret key.", secret=True),
+    Setting("DOSSIER_S3_SECURE", "s3_secure", "false", "Use HTTPS towards the S3 API.", _bool),
+    Setting("DOSSIER_S3_REGION", "s3_region", "us-east-1", "S3 region name."),
+    Setting("DOSSIER_S3_BUCKET", "s3_bucket", "dossier-materials",
+            "Bucket for all materials (created with versioning and object lock)."),
+    Setting("DOSSIER_INTAKE_DATABASE_URL", "intake_database_url", None,
+            "Intake's database; default `sqlite:///$DOSSIER_DATA_DIR/intake.db`."),
+    Setting("DOSSIER_DOCUMENTS_DATABASE_URL", "documents_database_url", None,
+            "Documents' database; default `sqlite:///$DOSSIER_DATA_DIR/documents.db`."),
+    Setting("DOSSIER_REVIEW_DATABASE_URL", "review_database_url", None,
+            "Review's database; default `sqlite:///$DOSSIER_DATA_DIR/review.db`."),
+    Setting("DOSSIER_NOTIFY_DATABASE_URL", "notify_database_url", None,
+            "Notify's database; default `sqlite:///$DOSSIER_DATA_DIR/notify.db`."),
+    Setting("DOSSIER_INTAKE_PORT", "intake_port", "8001", "HTTP port of intake.", int),
+    Setting("DOSSIER_DOCUMENTS_PORT", "documents_port", "8002", "HTTP port of documents.", int),
+    Setting("DOSSIER_REVIEW_PORT", "review_port", "8003", "HTTP port of review.", int),
+    Setting("DOSSIER_NOTIFY_PORT", "notify_port", "8004", "HTTP port of notify.", int),
+    Setting("DOSSIER_MAX_JSON_BYTES", "max_json_bytes", "1M",
+            "Largest JSON request body (413 above it).", _size),
+    Setting("DOSSIER_MAX_UPLOAD_BYTES", "max_upload_bytes", "2G",
+            "Largest single uploaded file (413 above it).", _size),
+    Setting("DOSSIER_VISIBILITY_TIMEOUT", "visibility_timeout", "7200",
+            "Seconds before Redis redelivers an unacknowledged task; longer than the "
+            "longest task.", int),
+    Setting("DOSSIER_TASK_MAX_RETRIES", "task_max_retries", "8",
+            "Retries (exponential backoff) before a task is recorded as dead.", int),
+    Setting("DOSSIER_OUTBOX_POLL_SECONDS", "outbox_poll_seconds", "0.5",
+            "How often each worker's outbox relay looks for unpublished events.", float),
+    Setting("DOSSIER_TASK_START_DELAY", "task_start_delay", "0",
+            "Fault injection for resilience tests: seconds each task waits before it "
+            "starts. Keep 0 in production.", float),
+    Setting("DOSSIER_CALENDAR_FILE", "calendar_file", None,
+            "Extra working-day calendar (JSON/YAML) that adds or overrides years."),
+    Setting("DOSSIER_PRESIGN_SECONDS", "presign_seconds", "300",
+            "Lifetime of presigned download links.", int),
+    Setting("DOSSIER_LOG_LEVEL", "log_level", "INFO", "Log level of services and workers."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    secret_key: str
+    token_ttl: int
+    redis_url: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_secure: bool
+    s3_region: str
+    s3_bucket: str
+    intake_database_url: str | None
+    documents_database_url: str | None
+    review_database_url: str | None
+    notify_database_url: str | None
+    intake_port: int
+    documents_port: int
+    review_port: int
+    notify_port: int
+    max_json_bytes: int
+    max_upload_bytes: int
+    visibility_timeout: int
+    task_max_retries: int
+    outbox_poll_seconds: float
+    task_start_delay: float
+    calendar_file: str | None
+    presign_seconds: int
+    log_level: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        explicit = getattr(self, f"{service}_database_url")
+        if explicit:
+            return str(explicit)
+        return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def port(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return Settings(**values)
+
+
+_REQUIRED = {"DOSSIER_SECRET_KEY", "DOSSIER_S3_ACCESS_KEY", "DOSSIER_S3_SECRET_KEY"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from `environ` (default: os.environ); fail loudly on bad values."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = env.get(setting.env, setting.default)
+        if raw is None or raw == "":
+            if setting.env in _REQUIRED:
+                problems.append(f"{setting.env} is required ({setting.help})")
+            values[setting.attr] = None
+            continue
+        try:
+            values[setting.attr] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{setting.env}={raw!r}: {exc}")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    values["data_dir"] = Path(values["data_dir"])
+    values["extra"] = {k: v for k, v in env.items() if k.startswith("DOSSIER_")}
+    return Settings(**values)
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default is not None else "—"
+        rows.append(f"| `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,165 @@
+"""SQLAlchemy 2 engine and sessions, one database per service.
+
+SQLite is the embedded default and PostgreSQL the production database; both are exercised by the
+tests. Each service declares its tables on its own `MetaData` (see `service_metadata`), which
+also carries the tables every service has: outbox, processed events, audit log, dead letters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Stable constraint names make migrations reproducible on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL but INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def service_metadata() -> MetaData:
+    """A fresh MetaData holding the tables every service shares in shape (not in data)."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    Table(
+        "outbox",
+        metadata,
+        Column("seq", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("type", String(80), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+    )
+    Table(
+        "processed_events",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("type", String(80), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    Table(
+        "audit_log",
+        metadata,
+        Column("seq", BigId, primary_key=True, autoincrement=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("actor", String(120), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("action", String(80), nullable=False),
+        Column("target", String(200), nullable=False),
+        Column("detail", JSON, nullable=False),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False, unique=True),
+    )
+    Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("task_id", String(64), nullable=False, index=True),
+        Column("task_name", String(120), nullable=False),
+        Column("args", JSON, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("failed_at", DateTime(timezone=True), nullable=False),
+        Column("retried_at", DateTime(timezone=True), nullable=True),
+    )
+    return metadata
+
+
+def declarative_base(metadata: MetaData) -> type[DeclarativeBase]:
+    """An ORM base bound to one service's MetaData."""
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.metadata = metadata
+    return Base
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" hook below.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # web and worker processes share the file
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        # writes can fail at once with SQLITE_BUSY instead of waiting its turn.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Engine + session factory for one service."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+        self.engine = create_engine(url, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Drop pooled connections, e.g. in a child after fork (sockets must not be shared)."""
+        self.engine.dispose(close=False)

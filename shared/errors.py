@@ -1,0 +1,89 @@
+"""Typed errors with a stable machine code and a message in Chinese and English.
+
+Domain code raises these; the HTTP layer (`shared.http`) turns them into problem+json. Codes are
+part of the API contract: clients branch on `code`, people read `title`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Generic codes used by every service. Service-specific codes live beside the domain code that
+# raises them, as DossierError subclasses or explicit zh/en texts.
+MESSAGES: dict[str, tuple[int, str, str]] = {
+    "auth.token_missing": (401, "缺少身份令牌，请先登录。", "A bearer token is required."),
+    "auth.token_invalid": (401, "身份令牌无效或已过期，请重新登录。",
+                           "The bearer token is invalid or has expired."),
+    "auth.forbidden": (403, "您的角色无权执行此操作。",
+                       "Your role is not allowed to do this."),
+    "http.not_found": (404, "未找到请求的资源。", "The requested resource was not found."),
+    "http.method_not_allowed": (405, "此地址不支持该请求方法。",
+                                "This method is not allowed on this address."),
+    "http.body_too_large": (413, "请求内容超过允许的大小。",
+                            "The request body is larger than allowed."),
+    "http.malformed_json": (400, "请求体不是有效的 JSON。", "The request body is not valid JSON."),
+    "http.unsupported_media_type": (415, "不支持的内容类型。", "Unsupported content type."),
+    "http.bad_request": (400, "请求格式不正确。", "The request is malformed."),
+    "http.conflict": (409, "请求与当前状态冲突。", "The request conflicts with the current state."),
+    "validation.failed": (422, "提交的数据未通过校验，请检查标出的字段。",
+                          "The submitted data failed validation; see the fields listed."),
+    "service.unavailable": (503, "依赖的服务暂时不可用，请稍后重试。",
+                            "A service this request depends on is unavailable; try again."),
+    "internal.error": (500, "服务器内部错误，已记录，请稍后重试。",
+                       "Internal server error; it has been logged."),
+}
+
+
+class DossierError(Exception):
+    """An error a caller can act on. Subclasses set `code`, `status`, `zh` and `en` as defaults."""
+
+    code: str = "http.bad_request"
+    status: int = 400
+    zh: str = ""
+    en: str = ""
+
+    def __init__(
+        self,
+        code: str | None = None,
+        *,
+        status: int | None = None,
+        zh: str | None = None,
+        en: str | None = None,
+        detail: str | None = None,
+        errors: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> None:
+        self.code = code or self.code
+        known = MESSAGES.get(self.code)
+        self.status = status or (known[0] if known else type(self).status)
+        self.zh = (zh or self.zh or (known[1] if known else self.code)).format(**params)
+        self.en = (en or self.en or (known[2] if known else self.code)).format(**params)
+        self.detail = detail
+        self.errors = errors
+        self.params = params
+        super().__init__(f"{self.code}: {self.en}")
+
+    def message(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+class NotFound(DossierError):
+    """Also used where the truth is 'forbidden' but admitting existence would leak it."""
+
+    code = "http.not_found"
+    status = 404
+
+
+class Forbidden(DossierError):
+    code = "auth.forbidden"
+    status = 403
+
+
+class Conflict(DossierError):
+    code = "http.conflict"
+    status = 409
+
+
+class Unavailable(DossierError):
+    code = "service.unavailable"
+    status = 503

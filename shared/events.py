@@ -1,0 +1,195 @@
+"""Events between services: envelopes, who subscribes to what, the outbox and the inbox.
+
+A service never calls another. It records a fact as an event in its own database, in the same
+transaction as the change (the outbox); a relay in its worker publishes the event afterwards to
+each subscribing service's queue as the task `<service>.handle_event`. A broker outage delays
+events but loses none. Consumers record each event id they have handled in the same transaction
+as the handling (the inbox), so a redelivered event is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import MetaData, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+# Event type → services whose `<service>.handle_event` task receives it. One table for the whole
+# system, so a reader sees every flow at a glance; adding a subscriber is a one-line change here
+# plus a handler in that service.
+SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
+    "document.uploaded": ("documents",),
+    "document.inspected": ("notify",),
+    "packet.submitted": ("documents", "notify"),
+    "packet.checked": ("intake", "notify"),
+    "application.routed": ("notify",),
+    "assignment.made": ("notify",),
+    "recusal.recorded": ("notify",),
+    "list.published": ("notify",),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    source: str
+    occurred_at: str
+    payload: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "source": self.source,
+                "occurred_at": self.occurred_at, "payload": self.payload}
+
+    @classmethod
+    def from_envelope(cls, data: Mapping[str, Any]) -> Event:
+        return cls(id=str(data["id"]), type=str(data["type"]), source=str(data["source"]),
+                   occurred_at=str(data["occurred_at"]), payload=dict(data["payload"]))
+
+
+class Publisher(Protocol):
+    """What the relay needs from Celery: send a task by name to a queue."""
+
+    def send_task(self, name: str, args: Any = ..., queue: str | None = ...,
+                  **options: Any) -> Any: ...
+
+
+class Outbox:
+    """Writes events beside the change that caused them and relays them afterwards."""
+
+    def __init__(self, metadata: MetaData, source: str) -> None:
+        self.table = metadata.tables["outbox"]
+        self.source = source
+
+    def emit(self, session: Session, type_: str, payload: dict[str, Any]) -> Event:
+        if type_ not in SUBSCRIPTIONS:
+            # A typo here would silently drop a flow; make it loud at the first test instead.
+            raise ValueError(f"unknown event type {type_!r}; declare it in SUBSCRIPTIONS")
+        event = Event(id=str(uuid.uuid4()), type=type_, source=self.source,
+                      occurred_at=datetime.now(UTC).isoformat(), payload=payload)
+        session.execute(self.table.insert().values(
+            event_id=event.id, type=event.type, payload=event.envelope(),
+            occurred_at=datetime.now(UTC), attempts=0,
+        ))
+        return event
+
+    def pending(self, session: Session, limit: int) -> list[Any]:
+        query = (select(self.table).where(self.table.c.published_at.is_(None))
+                 .order_by(self.table.c.seq).limit(limit))
+        if session.get_bind().dialect.name == "postgresql":
+            # Several relays (scaled workers) share the table without publishing a row twice
+            # at the same time.
+            query = query.with_for_update(skip_locked=True)
+        return list(session.execute(query))
+
+    def relay_once(self, session_factory: Callable[[], Any], publisher: Publisher,
+                   limit: int = 200) -> int:
+        """Publish up to `limit` pending events; returns how many went out.
+
+        Stops at the first failure (the broker is most likely down) and leaves that event and
+        the rest pending, in order, for the next round.
+        """
+        sent = 0
+        with session_factory() as session:
+            for row in self.pending(session, limit):
+                envelope = dict(row.payload)
+                try:
+                    for service in SUBSCRIPTIONS.get(row.type, ()):
+                        publisher.send_task(f"{service}.handle_event", args=[envelope],
+                                            queue=service, retry=False)
+                except Exception as exc:  # any broker failure: keep the row pending
+                    session.execute(update(self.table).where(self.table.c.seq == row.seq)
+                                    .values(attempts=row.attempts + 1, last_error=str(exc)[:2000]))
+                    log.warning("outbox: publishing %s failed (%s); will retry", row.event_id, exc)
+                    break
+                session.execute(update(self.table).where(self.table.c.seq == row.seq)
+                                .values(published_at=datetime.now(UTC), attempts=row.attempts + 1,
+                                        last_error=None))
+                sent += 1
+        return sent
+
+
+class OutboxRelay(threading.Thread):
+    """Background loop in a worker's main process that drains the outbox."""
+
+    def __init__(self, outbox: Outbox, session_factory: Callable[[], Any], publisher: Publisher,
+                 poll_seconds: float, heartbeat: Path | None = None) -> None:
+        super().__init__(name=f"outbox-relay-{outbox.source}", daemon=True)
+        self.heartbeat = heartbeat
+        self.outbox = outbox
+        self.session_factory = session_factory
+        self.publisher = publisher
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        backoff = self.poll_seconds
+        while not self._stop.is_set():
+            if self.heartbeat is not None:
+                self.heartbeat.touch()
+            try:
+                sent = self.outbox.relay_once(self.session_factory, self.publisher)
+                backoff = self.poll_seconds
+                if sent:
+                    continue  # more may be waiting; don't sleep between full batches
+            except Exception:
+                log.exception("outbox relay round failed")
+                backoff = min(backoff * 2, 10.0)
+            self._stop.wait(backoff)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+Handler = Callable[[Session, Event], None]
+
+
+class Inbox:
+    """Dispatches incoming events to handlers, exactly once per event id per service."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.table = metadata.tables["processed_events"]
+        self.handlers: dict[str, Handler] = {}
+
+    def on(self, type_: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.handlers[type_] = fn
+            return fn
+        return register
+
+    def handle(self, session_factory: Callable[[], Any], envelope: Mapping[str, Any]) -> bool:
+        """Run the handler and record the event in one transaction; False if already done."""
+        event = Event.from_envelope(envelope)
+        handler = self.handlers.get(event.type)
+        try:
+            with session_factory() as session:
+                done = session.execute(
+                    select(self.table.c.event_id).where(self.table.c.event_id == event.id)
+                ).first()
+                if done:
+                    return False
+                if handler is not None:
+                    handler(session, event)
+                session.execute(self.table.insert().values(
+                    event_id=event.id, type=event.type, processed_at=datetime.now(UTC)))
+        except IntegrityError:
+            with session_factory() as session:
+                done = session.execute(
+                    select(self.table.c.event_id).where(self.table.c.event_id == event.id)
+                ).first()
+            if not done:
+                raise  # the handler's own constraint failed: a real error
+            # A concurrent redelivery won the race and committed first: that is success.
+            log.info("event %s already processed by a concurrent delivery", event.id)
+            return False
+        return True

@@ -1,0 +1,239 @@
+"""The HTTP layer every service shares: app factory, auth guard, problem+json, health probes.
+
+One declaration per endpoint (flask-smorest + marshmallow) validates input, serialises output and
+documents `/openapi.json`. Views stay thin: they call domain code, which raises `DossierError`s,
+and the handlers here turn every failure into `application/problem+json` with a stable `code`
+and messages in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import marshmallow as ma
+import redis
+from flask import Flask, Response, g, jsonify, request
+from flask_smorest import Api, Blueprint
+from werkzeug.exceptions import HTTPException
+
+from shared.auth import Principal, verify_token
+from shared.errors import DossierError, Forbidden
+from shared.service import ServiceContext
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC_ENDPOINTS = frozenset({"healthz", "readyz"})
+_HTTP_CODES = {
+    400: "http.bad_request",
+    401: "auth.token_missing",
+    403: "auth.forbidden",
+    404: "http.not_found",
+    405: "http.method_not_allowed",
+    409: "http.conflict",
+    413: "http.body_too_large",
+    415: "http.unsupported_media_type",
+    422: "validation.failed",
+}
+
+
+# -- language ---------------------------------------------------------------------------------
+
+def request_language() -> str:
+    """zh-CN unless the caller asks for English (query, cookie, then Accept-Language)."""
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked:
+        return "en" if asked.lower().startswith("en") else "zh-CN"
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
+    return "en" if best == "en" else "zh-CN"
+
+
+# -- problems ---------------------------------------------------------------------------------
+
+def problem_response(error: DossierError, headers: dict[str, str] | None = None) -> Response:
+    lang = request_language()
+    body: dict[str, Any] = {
+        "type": f"urn:dossier:problem:{error.code}",
+        "title": error.message(lang),
+        "status": error.status,
+        "code": error.code,
+        "messages": {"zh-CN": error.zh, "en": error.en},
+        "instance": request.path,
+    }
+    if error.detail:
+        body["detail"] = error.detail
+    if error.errors:
+        body["errors"] = error.errors
+    response = Response(json.dumps(body, ensure_ascii=False), status=error.status,
+                        mimetype="application/problem+json")
+    response.headers["Content-Language"] = lang
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+def _from_http_exception(exc: HTTPException) -> DossierError:
+    data = getattr(exc, "data", None) or {}
+    status = exc.code or 500
+    if status == 400 and isinstance(data.get("exc"), ValueError):
+        # webargs hands us the JSONDecodeError / UnicodeDecodeError of an unparsable body.
+        return DossierError("http.malformed_json", detail=str(data["exc"]))
+    if status == 422:
+        return DossierError("validation.failed", errors=data.get("messages") or data.get("errors"))
+    code = _HTTP_CODES.get(status)
+    if code is None:
+        return DossierError("internal.error", status=status, detail=exc.description)
+    return DossierError(code, status=status)
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api with our problem+json instead of its own error payload."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        headers = dict(getattr(error, "data", {}).get("headers") or {})
+        if error.code == 405 and isinstance(getattr(error, "valid_methods", None), list):
+            headers["Allow"] = ", ".join(error.valid_methods or [])
+        return problem_response(_from_http_exception(error), headers)
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String()
+    title = ma.fields.String(metadata={"description": "Message in the negotiated language"})
+    status = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": "Stable machine-readable code"})
+    messages = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    detail = ma.fields.String()
+    errors = ma.fields.Dict()
+    instance = ma.fields.String()
+
+
+ServiceApi.ERROR_SCHEMA = ProblemSchema
+
+
+# -- auth -------------------------------------------------------------------------------------
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:  # the guard runs first; reaching this is a wiring bug
+        raise DossierError("auth.token_missing")
+    return principal
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    """Restrict a view to roles. Every non-public view must declare its roles (a test checks)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if current_principal().role not in allowed:
+                raise Forbidden(detail=f"requires one of: {', '.join(allowed)}")
+            return view(*args, **kwargs)
+
+        guarded._dossier_roles = allowed  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def _authenticate(ctx: ServiceContext) -> None:
+    if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return  # unknown routes answer 404/405; health probes are open
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DossierError("auth.token_missing")
+    g.principal = verify_token(ctx.settings.secret_key, token.strip())
+
+
+# -- health -----------------------------------------------------------------------------------
+
+def readiness(ctx: ServiceContext) -> dict[str, str]:
+    """Probe every dependency; the value is 'ok' or the failure in one line."""
+    checks: dict[str, str] = {}
+    probes: dict[str, Callable[[], Any]] = {
+        "database": ctx.db.ping,
+        "broker": lambda: redis.Redis.from_url(
+            ctx.settings.redis_url, socket_timeout=2, socket_connect_timeout=2).ping(),
+        "object_store": ctx.store.ping,
+    }
+    for name, probe in probes.items():
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:  # a probe reports, it never raises
+            checks[name] = f"{type(exc).__name__}: {exc}"[:300]
+    return checks
+
+
+# -- the factory ------------------------------------------------------------------------------
+
+def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -> Flask:
+    """A service's Flask app: settings, error handling, auth guard, probes, OpenAPI."""
+    app = Flask(f"dossier.{ctx.name}")
+    app.config.update(
+        SECRET_KEY=ctx.settings.secret_key,
+        MAX_CONTENT_LENGTH=ctx.settings.max_json_bytes,
+        API_TITLE=title,
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["dossier"] = ctx
+
+    api = ServiceApi(app)
+    for bp in blueprints:
+        api.register_blueprint(bp)
+
+    app.before_request(lambda: _authenticate(ctx))
+
+    @app.errorhandler(DossierError)
+    def _dossier_error(exc: DossierError) -> Response:
+        return problem_response(exc)
+
+    @app.errorhandler(ma.ValidationError)
+    def _validation_error(exc: ma.ValidationError) -> Response:
+        return problem_response(DossierError("validation.failed", errors=exc.normalized_messages()))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return api.handle_http_exception(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(DossierError("internal.error"))
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.get("/healthz", endpoint="healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok", service=ctx.name)
+
+    @app.get("/readyz", endpoint="readyz")
+    def readyz() -> Response | tuple[Response, int]:
+        checks = readiness(ctx)
+        ready = all(v == "ok" for v in checks.values())
+        return jsonify(status="ready" if ready else "not-ready", service=ctx.name,
+                       checks=checks), (200 if ready else 503)
+
+    return app
+
+
+def service_context() -> ServiceContext:
+    from flask import current_app
+    return current_app.extensions["dossier"]

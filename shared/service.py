@@ -1,0 +1,62 @@
+"""What one service has at run time, built once per process from settings.
+
+Both halves of a service — its Flask app and its Celery worker — build the same context, so a
+view and a task reach the database, the object store, the outbox and the audit log the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import MetaData
+
+from shared.audit import AuditLog
+from shared.config import Settings, load_settings
+from shared.db import Database
+from shared.events import Inbox, Outbox
+from shared.storage import ObjectStore, S3ObjectStore
+from shared.workdays import WorkCalendar
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    settings: Settings
+    metadata: MetaData
+    inbox: Inbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inbox = Inbox(self.metadata)
+        logging.basicConfig(
+            level=self.settings.log_level.upper(),
+            format=f"%(asctime)s {self.name} %(levelname)s %(name)s: %(message)s",
+        )
+
+    @classmethod
+    def create(cls, name: str, metadata: MetaData, settings: Settings | None = None
+               ) -> ServiceContext:
+        return cls(name=name, settings=settings or load_settings(), metadata=metadata)
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url(self.name))
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        s = self.settings
+        return S3ObjectStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, s.s3_bucket,
+                             secure=s.s3_secure, region=s.s3_region)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.metadata, self.name)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.metadata.tables["audit_log"])
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar.default(self.settings.calendar_file)

@@ -1,0 +1,184 @@
+"""The Celery app factory: one queue per service, tasks named `<service>.<verb>`.
+
+Delivery rules, the same for all four services: a task is acknowledged only after it finishes
+(`acks_late`), is requeued if its process dies (`reject_on_worker_lost`), one task is reserved at
+a time (prefetch 1), transient failures retry with exponential backoff, and a task that keeps
+failing or keeps killing its worker ends in the service's `dead_letters` table instead of looping.
+Handlers must still be idempotent: every rule above can run a task twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+import sqlalchemy.exc
+import urllib3.exceptions
+from celery import Celery, Task, signals
+from minio.error import ServerError
+
+from shared.config import SERVICES
+from shared.errors import Unavailable
+from shared.events import OutboxRelay
+from shared.service import ServiceContext
+
+log = logging.getLogger(__name__)
+
+# Failures worth retrying: the database, broker or object store is briefly unreachable.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    urllib3.exceptions.HTTPError,
+    ServerError,
+    redis.exceptions.ConnectionError,
+    Unavailable,
+)
+
+
+def queue_for(task_name: str) -> str:
+    service = task_name.split(".", 1)[0]
+    if service not in SERVICES:
+        raise ValueError(f"task {task_name!r} is not named <service>.<verb>")
+    return service
+
+
+def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None,
+               **kw: Any) -> dict[str, str]:
+    return {"queue": queue_for(name)}
+
+
+def heartbeat_path(service: str) -> Path:
+    """File a worker touches while alive; the container health check reads its age."""
+    return Path(tempfile.gettempdir()) / f"dossier-{service}-worker.heartbeat"
+
+
+class DossierTask(Task):
+    """Base for every task: retry policy, poison-message cap, dead letters."""
+
+    abstract = True
+    autoretry_for = TRANSIENT
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
+    acks_late = True
+    reject_on_worker_lost = True
+    ctx: ServiceContext  # set by make_celery
+
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        attempts = self._count_attempt(task_id)
+        limit = self.ctx.settings.task_max_retries + 1
+        if attempts > limit:
+            # Redelivered more often than it may be retried: most likely it kills its worker
+            # (reject_on_worker_lost requeues those forever). Park it instead of looping.
+            self._dead_letter(task_id, args, f"gave up after {attempts - 1} deliveries",
+                              attempts - 1)
+            from celery.exceptions import Ignore
+            raise Ignore()
+        if self.ctx.settings.task_start_delay > 0:
+            time.sleep(self.ctx.settings.task_start_delay)
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
+                   einfo: Any) -> None:
+        self._dead_letter(task_id, args, "".join(traceback.format_exception(exc))[-4000:],
+                          self.request.retries + 1)
+
+    def _count_attempt(self, task_id: str) -> int:
+        key = f"dossier:attempts:{task_id}"
+        client = _redis(self.ctx)
+        count = int(client.incr(key))
+        client.expire(key, max(self.ctx.settings.visibility_timeout * 4, 86400))
+        return count
+
+    def _dead_letter(self, task_id: str, args: Any, error: str, attempts: int) -> None:
+        table = self.ctx.metadata.tables["dead_letters"]
+        log.error("task %s %s is dead: %s", self.name, task_id, error.splitlines()[-1:])
+        with self.ctx.db.session() as session:
+            session.execute(table.insert().values(
+                task_id=task_id, task_name=self.name, args=list(args or []), error=error,
+                attempts=attempts, failed_at=datetime.now(UTC)))
+
+
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def _redis(ctx: ServiceContext) -> redis.Redis:
+    url = ctx.settings.redis_url
+    if url not in _redis_clients:
+        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=5,
+                                                   socket_connect_timeout=5)
+    return _redis_clients[url]
+
+
+def make_celery(ctx: ServiceContext) -> Celery:
+    """The Celery app of one service, with its generic `<service>.handle_event` task."""
+    s = ctx.settings
+    transport = {"visibility_timeout": s.visibility_timeout}
+    app = Celery(f"dossier-{ctx.name}", broker=s.redis_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=ctx.name,
+        task_routes=(route_task,),
+        task_create_missing_queues=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        visibility_timeout=s.visibility_timeout,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_soft_shutdown_timeout=10.0,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        enable_utc=True,
+        timezone="Asia/Shanghai",
+    )
+
+    class BoundTask(DossierTask):
+        abstract = True
+
+    BoundTask.ctx = ctx
+    BoundTask.max_retries = s.task_max_retries
+    app.Task = BoundTask  # type: ignore[misc]
+
+    @app.task(name=f"{ctx.name}.handle_event", bind=True)
+    def handle_event(self: Task, envelope: dict[str, Any]) -> bool:
+        return ctx.inbox.handle(ctx.db.session, envelope)
+
+    _wire_worker_signals(app, ctx)
+    return app
+
+
+def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
+    relay: dict[str, OutboxRelay] = {}
+
+    @signals.worker_ready.connect(weak=False)
+    def start_relay(sender: Any = None, **_: Any) -> None:
+        thread = OutboxRelay(ctx.outbox, ctx.db.session, app, ctx.settings.outbox_poll_seconds,
+                             heartbeat=heartbeat_path(ctx.name))
+        thread.start()
+        relay["thread"] = thread
+
+    @signals.worker_shutdown.connect(weak=False)
+    def stop_relay(sender: Any = None, **_: Any) -> None:
+        if "thread" in relay:
+            relay["thread"].stop()
+
+    @signals.worker_process_init.connect(weak=False)
+    def fresh_connections(**_: Any) -> None:
+        # A forked child must not reuse the parent's sockets.
+        ctx.db.dispose()
+        _redis_clients.clear()
+        os.environ.setdefault("DOSSIER_WORKER_CHILD", "1")
