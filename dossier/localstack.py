@@ -135,9 +135,11 @@ class Proc:
     env: dict[str, str] | None = None
     cwd: Path | None = None
     popen: subprocess.Popen[bytes] | None = None
+    log_offset: int = 0
 
     def start(self) -> Proc:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         out = self.log.open("ab")
         self.popen = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
                                       env=self.env, cwd=self.cwd, start_new_session=True)
@@ -300,3 +302,133 @@ class BackingServers:
             proc.stop()
         self.procs.clear()
         self.stop_postgres()
+
+
+SERVICE_NAMES = ("intake", "documents", "review", "notify")
+
+
+def web_argv(service: str, port: int, host: str = "127.0.0.1", workers: int = 1,
+             threads: int = 8) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
+            str(workers), "--threads", str(threads), "--timeout", "600",
+            "--graceful-timeout", "10", "--access-logfile", "-",
+            f"services.{service}.app:create_app()"]
+
+
+def worker_argv(service: str, concurrency: int = 1, name: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", f"services.{service}.worker", "worker",
+            "-Q", service, "--concurrency", str(concurrency), "--pool", "prefork",
+            "-n", f"{name or service}@%h", "--loglevel", "INFO",
+            "--without-mingle", "--without-gossip"]
+
+
+@dataclass
+class AppStack:
+    """The four services and their workers as real processes, against `BackingServers`."""
+
+    backing: BackingServers
+    root: Path
+    database: str = "postgresql"  # or "sqlite"
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    bucket: str = field(default_factory=lambda: f"dossier-{secrets.token_hex(4)}")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "tmp").mkdir(exist_ok=True)
+        if not self.ports:
+            base = free_port_block(4, 40000)
+            self.ports = {svc: base + i for i, svc in enumerate(SERVICE_NAMES)}
+        if self.database == "postgresql" and not self.backing.pg_port:
+            self.database = "sqlite"
+        if self.database == "postgresql":
+            prefix = f"d{secrets.token_hex(3)}"
+            self._db_urls = {svc: self.backing.create_database(f"{prefix}_{svc}") or ""
+                             for svc in SERVICE_NAMES}
+        else:
+            self._db_urls = {svc: f"sqlite:///{self.root / 'db' / f'{svc}.db'}"
+                             for svc in SERVICE_NAMES}
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
+        env.update({
+            "DOSSIER_DATA_DIR": str(self.root),
+            "DOSSIER_SECRET_KEY": self.secret_key,
+            "DOSSIER_REDIS_URL": self.backing.redis_url,
+            "DOSSIER_S3_ENDPOINT": self.backing.s3_endpoint,
+            "DOSSIER_S3_ACCESS_KEY": self.backing.access_key,
+            "DOSSIER_S3_SECRET_KEY": self.backing.secret_key,
+            "DOSSIER_S3_BUCKET": self.bucket,
+            "DOSSIER_OUTBOX_POLL_SECONDS": "0.2",
+            "TMPDIR": str(self.root / "tmp"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        for svc in SERVICE_NAMES:
+            env[f"DOSSIER_{svc.upper()}_DATABASE_URL"] = self._db_urls[svc]
+            env[f"DOSSIER_{svc.upper()}_PORT"] = str(self.ports[svc])
+        env.update(self.extra_env)
+        return env
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def migrate(self) -> None:
+        from shared.config import load_settings
+        from shared.migrations import upgrade
+
+        settings = load_settings(self.env())
+        for svc in SERVICE_NAMES:
+            upgrade(svc, settings)
+
+    def start_web(self, service: str) -> Proc:
+        proc = Proc(f"{service}-web", web_argv(service, self.ports[service]),
+                    self.root / "logs" / f"{service}-web.log", env=self.env()).start()
+        self.procs[proc.name] = proc
+        return proc
+
+    def start_worker(self, service: str, env: dict[str, str] | None = None) -> Proc:
+        proc = Proc(f"{service}-worker", worker_argv(service),
+                    self.root / "logs" / f"{service}-worker.log",
+                    env={**self.env(), **(env or {})}).start()
+        self.procs[proc.name] = proc
+        return proc
+
+    def wait_web(self, service: str, timeout: float = 60) -> None:
+        import urllib.request
+
+        proc = self.procs[f"{service}-web"]
+
+        def healthy() -> bool:
+            url = f"{self.url(service)}/healthz"  # always http on loopback
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310
+                return r.status == 200
+
+        wait_until(healthy, timeout, f"{service} web", proc.popen, proc.log)
+
+    def wait_worker(self, service: str, timeout: float = 60) -> None:
+        proc = self.procs[f"{service}-worker"]
+        log = proc.log
+
+        def ready() -> bool:
+            with log.open("rb") as fh:
+                fh.seek(proc.log_offset)
+                return b" ready." in fh.read()
+
+        wait_until(ready, timeout, f"{service} worker", proc.popen, log)
+
+    def start(self, services: tuple[str, ...] = SERVICE_NAMES) -> AppStack:
+        self.migrate()
+        for svc in services:
+            self.start_web(svc)
+            self.start_worker(svc)
+        for svc in services:
+            self.wait_web(svc)
+            self.wait_worker(svc)
+        return self
+
+    def stop(self) -> None:
+        for proc in list(self.procs.values()):
+            proc.stop()
+        self.procs.clear()

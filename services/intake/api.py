@@ -37,7 +37,7 @@ def create_application(body: dict[str, Any]) -> Application:
     ctx = service_context()
     with ctx.db.session() as session:
         app = domain.create_application(session, ctx.audit, current_principal(), **body)
-    app.documents = []
+        app.documents = []  # loaded (empty) while the session is open
     return app
 
 

@@ -1,0 +1,106 @@
+"""The walking skeleton: upload → inspection → inbox, across real processes and servers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from minio import Minio
+from samples import blank_pdf, sha256
+
+from dossier.localstack import AppStack
+
+
+def poll(fetch: Callable[[], Any], timeout: float = 60, every: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = fetch()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"nothing after {timeout}s")
+
+
+def create_application(http: requests.Session, stack: AppStack, headers: dict[str, str],
+                       name: str = "忻州市示例机械有限公司") -> dict[str, Any]:
+    r = http.post(f"{stack.url('intake')}/api/applications", headers=headers,
+                  json={"cycle": "2025", "kind": "organisation", "name": name})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def upload(http: requests.Session, stack: AppStack, headers: dict[str, str], app_id: str,
+           filename: str, data: bytes, **fields: str) -> requests.Response:
+    form = {"requirement": "self-evaluation", "confidentiality": "internal", **fields}
+    return http.post(f"{stack.url('intake')}/api/applications/{app_id}/documents",
+                     headers=headers, data=form,
+                     files={"file": (filename, data, "application/pdf")})
+
+
+def test_uploaded_pdf_is_inspected_and_the_applicant_is_told_in_the_inbox(
+        stack: AppStack, http: requests.Session, auth: Callable[..., dict[str, str]]) -> None:
+    me = auth("applicant", "applicant-skeleton")
+    app = create_application(http, stack, me)
+    pdf = blank_pdf(7)
+    filename = "自评报告（2025年）.pdf"
+
+    r = upload(http, stack, me, app["id"], filename, pdf)
+    assert r.status_code == 201, r.text
+    version = r.json()
+    assert version["sha256"] == sha256(pdf)
+    assert version["size"] == len(pdf)
+    assert version["filename"] == filename
+    assert version["number"] == 1
+
+    # The object in the store is byte-identical and carries its hash and classification.
+    s3 = Minio(stack.backing.s3_endpoint, access_key=stack.backing.access_key,
+               secret_key=stack.backing.secret_key, secure=False)
+    app_detail = http.get(f"{stack.url('intake')}/api/applications/{app['id']}",
+                          headers=me).json()
+    [document] = app_detail["documents"]
+    assert document["versions"][0]["id"] == version["id"]
+    key = f"2025/{app['id']}/{document['id']}/v1"
+    body = s3.get_object(stack.bucket, key)
+    assert body.read() == pdf
+    body.close()
+    tags = s3.get_object_tags(stack.bucket, key)
+    assert tags["sha256"] == sha256(pdf)
+    assert tags["confidentiality"] == "internal"
+
+    def inspected() -> dict[str, Any] | None:
+        res = http.get(f"{stack.url('documents')}/api/inspections/{version['id']}", headers=me)
+        return res.json() if res.status_code == 200 else None
+
+    inspection = poll(inspected)
+    assert inspection["ok"] is True
+    assert inspection["pages"] == 7
+    assert inspection["format"] == "pdf"
+
+    def inbox_message() -> dict[str, Any] | None:
+        res = http.get(f"{stack.url('notify')}/api/inbox", headers=me)
+        assert res.status_code == 200, res.text
+        items = [m for m in res.json()["items"] if filename in m["title"]]
+        return {"inbox": res.json(), "message": items[0]} if items else None
+
+    found = poll(inbox_message)
+    assert found["inbox"]["unread"] >= 1
+    assert "7 页" in found["message"]["body"]
+    english = http.get(f"{stack.url('notify')}/api/inbox", headers={**me,
+                       "Accept-Language": "en"}).json()
+    assert any("7 page(s)" in m["body"] for m in english["items"])
+
+
+def test_another_applicant_sees_neither_the_application_nor_its_inbox(
+        stack: AppStack, http: requests.Session, auth: Callable[..., dict[str, str]]) -> None:
+    owner = auth("applicant", "applicant-owner")
+    other = auth("applicant", "applicant-other")
+    app = create_application(http, stack, owner)
+    r = http.get(f"{stack.url('intake')}/api/applications/{app['id']}", headers=other)
+    assert r.status_code == 404
+    assert r.json()["code"] == "http.not_found"
+    listed = http.get(f"{stack.url('intake')}/api/applications", headers=other).json()
+    assert all(item["id"] != app["id"] for item in listed["items"])
+    r = upload(http, stack, other, app["id"], "x.pdf", blank_pdf(1))
+    assert r.status_code == 404
