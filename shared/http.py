@@ -79,9 +79,10 @@ def problem_response(error: DossierError, headers: dict[str, str] | None = None)
 def _from_http_exception(exc: HTTPException) -> DossierError:
     data = getattr(exc, "data", None) or {}
     status = exc.code or 500
-    if status == 400 and isinstance(data.get("exc"), ValueError):
+    cause = getattr(exc, "exc", None)
+    if status == 400 and isinstance(cause, ValueError):
         # webargs hands us the JSONDecodeError / UnicodeDecodeError of an unparsable body.
-        return DossierError("http.malformed_json", detail=str(data["exc"]))
+        return DossierError("http.malformed_json", detail=str(cause))
     if status == 422:
         return DossierError("validation.failed", errors=data.get("messages") or data.get("errors"))
     code = _HTTP_CODES.get(status)
