@@ -329,6 +329,7 @@ class AppStack:
     backing: BackingServers
     root: Path
     database: str = "postgresql"  # or "sqlite"
+    redis_db: int = 0  # stacks sharing one Redis must not share queues
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     bucket: str = field(default_factory=lambda: f"dossier-{secrets.token_hex(4)}")
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -356,7 +357,7 @@ class AppStack:
         env.update({
             "DOSSIER_DATA_DIR": str(self.root),
             "DOSSIER_SECRET_KEY": self.secret_key,
-            "DOSSIER_REDIS_URL": self.backing.redis_url,
+            "DOSSIER_REDIS_URL": f"redis://127.0.0.1:{self.backing.redis_port}/{self.redis_db}",
             "DOSSIER_S3_ENDPOINT": self.backing.s3_endpoint,
             "DOSSIER_S3_ACCESS_KEY": self.backing.access_key,
             "DOSSIER_S3_SECRET_KEY": self.backing.secret_key,

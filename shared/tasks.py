@@ -120,7 +120,14 @@ def _redis(ctx: ServiceContext) -> redis.Redis:
 def make_celery(ctx: ServiceContext) -> Celery:
     """The Celery app of one service, with its generic `<service>.handle_event` task."""
     s = ctx.settings
-    transport = {"visibility_timeout": s.visibility_timeout}
+    transport = {
+        "visibility_timeout": s.visibility_timeout,
+        # Look for messages orphaned by a dead worker every few seconds (kombu's default is
+        # every 100 s); the scan is one ZRANGE, and only messages older than the visibility
+        # timeout are taken back.
+        "unacked_restore_interval": max(1, min(10, s.visibility_timeout // 3)),
+        "unacked_restore_throttle": 1,
+    }
     app = Celery(f"dossier-{ctx.name}", broker=s.redis_url, set_as_current=False)
     app.conf.update(
         task_default_queue=ctx.name,

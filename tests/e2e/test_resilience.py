@@ -1,0 +1,157 @@
+"""Nothing is lost when a worker dies mid-task or the broker goes away mid-upload."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from samples import blank_pdf, sha256
+from sqlalchemy import create_engine, text
+
+from dossier.localstack import AppStack, BackingServers
+from shared.auth import issue_token
+
+
+def poll(fetch: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = fetch()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"nothing after {timeout}s")
+
+
+def headers(stack: AppStack, subject: str) -> dict[str, str]:
+    tok = issue_token(stack.secret_key, subject=subject, role="applicant", ttl_seconds=3600)
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def new_application(stack: AppStack, me: dict[str, str]) -> str:
+    r = requests.post(f"{stack.url('intake')}/api/applications", headers=me,
+                      json={"cycle": "2025", "kind": "organisation", "name": "韧性测试有限公司"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def inspection(stack: AppStack, me: dict[str, str], version_id: str) -> dict[str, Any] | None:
+    r = requests.get(f"{stack.url('documents')}/api/inspections/{version_id}", headers=me)
+    return r.json() if r.status_code == 200 else None
+
+
+def inbox(stack: AppStack, me: dict[str, str]) -> list[dict[str, Any]]:
+    r = requests.get(f"{stack.url('notify')}/api/inbox", headers=me)
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+@pytest.fixture
+def killable_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]:
+    # A short visibility timeout so the test need not wait an hour for redelivery.
+    apps = AppStack(backing, workdir / "killable", database="sqlite", redis_db=1,
+                    extra_env={"DOSSIER_VISIBILITY_TIMEOUT": "6"})
+    try:
+        yield apps.start()
+    finally:
+        apps.stop()
+
+
+def test_task_survives_sigkill_of_its_worker_and_completes_after_restart(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    stack.procs["documents-worker"].stop()
+    # Fault injection: every task waits before starting, so the kill lands mid-task.
+    worker = stack.start_worker("documents", env={"DOSSIER_TASK_START_DELAY": "60"})
+    stack.wait_worker("documents")
+    me = headers(stack, "applicant-kill")
+    app_id = new_application(stack, me)
+    pdf = blank_pdf(3)
+    r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents", headers=me,
+                      data={"requirement": "overview"},
+                      files={"file": ("组织概述.pdf", pdf, "application/pdf")})
+    assert r.status_code == 201, r.text
+    version_id = r.json()["id"]
+
+    def received() -> bool:
+        log = worker.log.read_bytes()[worker.log_offset:]
+        return b"documents.handle_event" in log and b"received" in log
+
+    poll(received, 30, 0.2)
+    time.sleep(1.0)  # inside the task now
+    worker.kill()  # SIGKILL to the worker and its pool children
+    worker.popen.wait(10)  # type: ignore[union-attr]
+    assert inspection(stack, me, version_id) is None
+
+    stack.start_worker("documents")
+    stack.wait_worker("documents")
+    done = poll(lambda: inspection(stack, me, version_id), 90)
+    assert done["pages"] == 3
+    assert done["sha256"] == sha256(pdf)
+    messages = poll(lambda: [m for m in inbox(stack, me) if "组织概述.pdf" in m["title"]], 60)
+    time.sleep(2)  # a duplicate delivery would show up by now
+    assert len([m for m in inbox(stack, me) if "组织概述.pdf" in m["title"]]) == len(messages) == 1
+
+
+@pytest.fixture
+def own_redis(backing: BackingServers, workdir: Path) -> Iterator[BackingServers]:
+    servers = BackingServers(root=workdir / "outage", access_key=backing.access_key,
+                             secret_key=backing.secret_key, s3_base_port=backing.s3_base_port)
+    try:
+        servers.start_redis()
+        yield servers
+    finally:
+        servers.stop()
+
+
+def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_back(
+        own_redis: BackingServers, workdir: Path) -> None:
+    stack = AppStack(own_redis, workdir / "outage-apps", database="sqlite")
+    try:
+        stack.start()
+        me = headers(stack, "applicant-outage")
+        app_id = new_application(stack, me)
+        pdf = blank_pdf(4)
+        half = len(pdf) // 2
+        stopped = threading.Event()
+
+        def body() -> Iterator[bytes]:
+            yield pdf[:half]
+            own_redis.stop_redis()  # the broker goes away in the middle of the upload
+            stopped.set()
+            yield pdf[half:]
+
+        r = requests.post(
+            f"{stack.url('intake')}/api/applications/{app_id}/documents",
+            params={"requirement": "evidence", "filename": "证实性材料.pdf"},
+            headers={**me, "Content-Type": "application/pdf"}, data=body())
+        assert stopped.is_set()
+        assert r.status_code == 201, r.text
+        assert r.json()["sha256"] == sha256(pdf)
+        ready = requests.get(f"{stack.url('intake')}/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["broker"] != "ok"
+
+        engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
+
+        def pending() -> list[Any]:
+            with engine.connect() as conn:
+                return list(conn.execute(text(
+                    "SELECT type, attempts, last_error FROM outbox WHERE published_at IS NULL")))
+
+        rows = poll(lambda: [row for row in pending() if row.attempts > 0], 20)
+        assert rows[0].type == "document.uploaded"
+        assert rows[0].last_error
+        assert inbox(stack, me) == []
+
+        own_redis.start_redis(port=own_redis.redis_port)  # same port, same AOF folder
+        message = poll(lambda: [m for m in inbox(stack, me) if "证实性材料.pdf" in m["title"]], 120)
+        assert "4 页" in message[0]["body"]
+        assert pending() == []
+        engine.dispose()
+    finally:
+        stack.stop()

@@ -1,0 +1,300 @@
+"""Contract tests every `ObjectStore` implementation must pass, run against real servers.
+
+The `store` fixture is parametrised by implementation; today only "s3" (S3ObjectStore on the
+SeaweedFS S3 gateway started by the session's `backing` fixture). A second implementation joins by
+adding a builder to BUILDERS; every test below then runs against it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote
+
+import pytest
+import requests
+from minio.error import S3Error
+
+from dossier.localstack import BackingServers
+from shared.storage import PART_SIZE, ObjectLocked, ObjectNotFound, ObjectStore, S3ObjectStore
+
+MiB = 1024 * 1024
+
+Builder = Callable[[BackingServers, str, str], ObjectStore]
+
+
+def _s3(backing: BackingServers, bucket: str, secret_key: str) -> ObjectStore:
+    return S3ObjectStore(backing.s3_endpoint, backing.access_key, secret_key, bucket)
+
+
+BUILDERS: dict[str, Builder] = {"s3": _s3}
+
+# How each implementation says "these credentials are not valid".
+REFUSAL_CODES = {"SignatureDoesNotMatch", "AccessDenied", "InvalidAccessKeyId"}
+
+
+@pytest.fixture(scope="module")
+def bucket() -> str:
+    name = f"contract-{secrets.token_hex(6)}"
+    assert 3 <= len(name) <= 63 and name == name.lower()
+    return name
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDERS))
+def implementation(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def store(implementation: str, backing: BackingServers, bucket: str) -> ObjectStore:
+    built = BUILDERS[implementation](backing, bucket, backing.secret_key)
+    built.ensure_bucket()
+    return built
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of this test's own, so tests cannot see each other's objects."""
+    return f"t-{secrets.token_hex(6)}/"
+
+
+class RandomStream(io.RawIOBase):
+    """A readable stream of `size` random bytes whose length the reader is not told.
+
+    Generated chunk by chunk (never held in memory at once); `sha256` covers what was served.
+    """
+
+    def __init__(self, size: int, chunk: int = MiB) -> None:
+        self.sha256 = hashlib.sha256()
+        self.served = 0
+        self._chunks = self._generate(size, chunk)
+        self._buffer = b""
+
+    def _generate(self, size: int, chunk: int) -> Iterator[bytes]:
+        left = size
+        while left > 0:
+            piece = os.urandom(min(chunk, left))
+            left -= len(piece)
+            yield piece
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buffer) < n:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                break
+            self._buffer += nxt
+        if n < 0:
+            out, self._buffer = self._buffer, b""
+        else:
+            out, self._buffer = self._buffer[:n], self._buffer[n:]
+        self.sha256.update(out)
+        self.served += len(out)
+        return out
+
+
+def _put_bytes(store: ObjectStore, key: str, data: bytes, **kwargs: object) -> object:
+    return store.put(key, io.BytesIO(data), length=len(data), **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_stream_of_unknown_length_larger_than_one_part_reads_back_identical(
+        store: ObjectStore, prefix: str) -> None:
+    size = 20 * MiB
+    assert size > PART_SIZE  # the upload must take the multipart path
+    source = RandomStream(size)
+    key = prefix + "big.bin"
+
+    stored = store.put(key, source, length=-1)  # type: ignore[arg-type]
+
+    assert source.served == size
+    assert stored.size == size
+    assert store.stat(key).size == size
+    digest = hashlib.sha256()
+    received = 0
+    for chunk in store.open(key):
+        digest.update(chunk)
+        received += len(chunk)
+    assert received == size
+    assert digest.hexdigest() == source.sha256.hexdigest()
+
+
+def test_stat_reports_size_content_type_and_metadata_as_stored(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "report.pdf"
+    data = b"%PDF-1.7 stat me"
+    stored = _put_bytes(store, key, data, content_type="application/pdf",
+                        metadata={"owner": "u-42", "sha256": hashlib.sha256(data).hexdigest()})
+
+    st = store.stat(key)
+
+    assert st.key == key
+    assert st.size == len(data)
+    assert st.content_type == "application/pdf"
+    assert st.metadata == {"owner": "u-42", "sha256": hashlib.sha256(data).hexdigest()}
+    assert st.version_id == stored.version_id  # type: ignore[attr-defined]
+    assert st.last_modified is not None
+
+
+def test_chinese_metadata_round_trips_when_the_caller_percent_encodes_it(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "named.pdf"
+    filename = "申报书（终稿）.pdf"
+    _put_bytes(store, key, b"x", metadata={"filename": quote(filename)})
+
+    raw = store.stat(key).metadata["filename"]
+
+    assert raw.isascii()
+    assert unquote(raw) == filename
+
+
+def test_tags_set_at_put_can_be_read_and_replaced(store: ObjectStore, prefix: str) -> None:
+    key = prefix + "tagged.bin"
+    _put_bytes(store, key, b"tag me", tags={"state": "uploaded", "app": "a-1"})
+    assert store.get_tags(key) == {"state": "uploaded", "app": "a-1"}
+
+    store.set_tags(key, {"state": "inspected"})
+
+    assert store.get_tags(key) == {"state": "inspected"}
+
+
+def test_two_puts_to_one_key_keep_both_versions_newest_first(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "doc.pdf"
+    first = _put_bytes(store, key, b"first draft")
+    second = _put_bytes(store, key, b"second, longer draft")
+    _put_bytes(store, key + "-other", b"a key that merely starts the same")
+
+    versions = store.versions(key)
+
+    assert [v.version_id for v in versions] == [second.version_id,  # type: ignore[attr-defined]
+                                                first.version_id]  # type: ignore[attr-defined]
+    assert all(v.key == key for v in versions)
+    assert [v.size for v in versions] == [len(b"second, longer draft"), len(b"first draft")]
+    assert versions[0].is_latest and not versions[1].is_latest
+    assert store.read(key) == b"second, longer draft"
+    assert store.read(key, first.version_id) == b"first draft"  # type: ignore[attr-defined]
+
+
+def test_a_retained_version_cannot_be_deleted_and_stays_readable(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "signed.pdf"
+    stored = _put_bytes(store, key, b"signed and sealed")
+    version = stored.version_id  # type: ignore[attr-defined]
+    until = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+
+    assert store.retained_until(key, version) is None
+    store.retain(key, until, version)
+
+    assert store.retained_until(key, version) == until
+    with pytest.raises((ObjectLocked, S3Error)) as refused:
+        store.delete(key, version)
+    if isinstance(refused.value, S3Error):
+        assert refused.value.code == "AccessDenied"
+    assert store.read(key, version) == b"signed and sealed"
+    assert version in [v.version_id for v in store.versions(key)]
+
+
+def test_a_presigned_url_downloads_the_bytes_and_a_tampered_signature_is_refused(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "share.pdf"
+    old = _put_bytes(store, key, b"version one")
+    _put_bytes(store, key, b"version two")
+
+    url = store.presigned_get(key, timedelta(minutes=5),
+                              old.version_id)  # type: ignore[attr-defined]
+    good = requests.get(url, timeout=30)
+    assert good.status_code == 200
+    assert good.content == b"version one"
+
+    marker = "X-Amz-Signature="
+    at = url.index(marker) + len(marker)
+    tampered = url[:at] + ("0" if url[at] != "0" else "1") + url[at + 1:]
+    bad = requests.get(tampered, timeout=30)
+    assert bad.status_code == 403
+    assert b"version one" not in bad.content
+
+
+def test_a_presigned_url_with_a_chinese_filename_names_the_download(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "named-download.pdf"
+    _put_bytes(store, key, b"%PDF", content_type="application/pdf")
+
+    url = store.presigned_get(key, timedelta(minutes=5), filename="推荐书 v2.pdf")
+    response = requests.get(url, timeout=30)
+
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == f"attachment; filename*=UTF-8''{quote('推荐书 v2.pdf')}"
+
+
+def test_a_presigned_url_stops_working_when_it_expires(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "brief.pdf"
+    _put_bytes(store, key, b"short-lived")
+    url = store.presigned_get(key, timedelta(seconds=1))
+
+    time.sleep(2.5)
+
+    assert requests.get(url, timeout=30).status_code == 403
+
+
+def test_list_returns_every_object_under_a_prefix_and_nothing_else(
+        store: ObjectStore, prefix: str) -> None:
+    _put_bytes(store, prefix + "a/1.pdf", b"1")
+    _put_bytes(store, prefix + "a/deep/2.pdf", b"22")
+    _put_bytes(store, prefix + "b/3.pdf", b"333")
+
+    listed = {o.key: o.size for o in store.list(prefix + "a/")}
+
+    assert listed == {prefix + "a/1.pdf": 1, prefix + "a/deep/2.pdf": 2}
+
+
+def test_delete_without_retention_removes_the_object(store: ObjectStore, prefix: str) -> None:
+    key = prefix + "draft.pdf"
+    _put_bytes(store, key, b"scrap this")
+
+    store.delete(key)
+
+    with pytest.raises(ObjectNotFound):
+        store.stat(key)
+    assert store.list(prefix) == []
+
+
+def test_opening_a_missing_key_raises_object_not_found(store: ObjectStore, prefix: str) -> None:
+    with pytest.raises(ObjectNotFound):
+        # The stream is lazy; the store is asked when the first chunk is wanted.
+        next(iter(store.open(prefix + "never-uploaded.pdf")))
+    with pytest.raises(ObjectNotFound):
+        store.stat(prefix + "never-uploaded.pdf")
+
+
+def test_a_store_with_a_wrong_secret_key_is_refused(
+        implementation: str, store: ObjectStore, backing: BackingServers, bucket: str,
+        prefix: str) -> None:
+    key = prefix + "private.pdf"
+    _put_bytes(store, key, b"for authorised eyes")
+    impostor = BUILDERS[implementation](backing, bucket, backing.secret_key + "-wrong")
+
+    calls: dict[str, Callable[[], object]] = {
+        "ping": impostor.ping,
+        "read": lambda: impostor.read(key),
+        "stat": lambda: impostor.stat(key),
+        "list": lambda: impostor.list(prefix),
+        "put": lambda: _put_bytes(impostor, prefix + "planted.pdf", b"evil"),
+        "delete": lambda: impostor.delete(key),
+    }
+    for name, call in calls.items():
+        with pytest.raises(S3Error) as refused:
+            call()
+        assert refused.value.code in REFUSAL_CODES, name
+
+    assert store.read(key) == b"for authorised eyes"
+    with pytest.raises(ObjectNotFound):
+        store.stat(prefix + "planted.pdf")
