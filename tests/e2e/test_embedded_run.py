@@ -1,0 +1,104 @@
+"""`make run` (`dossier run`): everything healthy fast, and a restart keeps all data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from samples import blank_pdf, sha256
+
+from dossier.localstack import free_port_block
+from shared.auth import issue_token
+
+SERVICES = ("intake", "documents", "review", "notify")
+
+
+def poll(fetch: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = fetch()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"nothing after {timeout}s")
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "dossier.cli", "run"], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def all_healthy(urls: dict[str, str]) -> bool:
+    try:
+        return all(requests.get(f"{u}/healthz", timeout=2).status_code == 200
+                   for u in urls.values())
+    except requests.RequestException:
+        return False
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+    proc.wait(90)
+
+
+def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
+        tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    web = free_port_block(4, 41000)
+    s3 = free_port_block(10, 31000)
+    redis_port = free_port_block(1, 22000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
+    env.update({
+        "DOSSIER_DATA_DIR": str(data),
+        "DOSSIER_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "DOSSIER_S3_ENDPOINT": f"127.0.0.1:{s3 + 6}",
+        **{f"DOSSIER_{svc.upper()}_PORT": str(web + i) for i, svc in enumerate(SERVICES)},
+    })
+    urls = {svc: f"http://127.0.0.1:{web + i}" for i, svc in enumerate(SERVICES)}
+    log = tmp_path / "run.log"
+
+    began = time.monotonic()
+    proc = start(env, log)
+    try:
+        poll(lambda: all_healthy(urls), 60)
+        assert time.monotonic() - began < 60
+        secret = dict(line.split("=", 1) for line in (data / "secrets.env").read_text()
+                      .splitlines() if "=" in line and not line.startswith("#"))
+        me = {"Authorization": "Bearer " + issue_token(
+            secret["DOSSIER_SECRET_KEY"], subject="embedded-applicant", role="applicant",
+            ttl_seconds=3600)}
+        app = requests.post(f"{urls['intake']}/api/applications", headers=me, json={
+            "cycle": "2025", "kind": "organisation", "name": "嵌入式运行测试公司"}).json()
+        pdf = blank_pdf(2)
+        r = requests.post(f"{urls['intake']}/api/applications/{app['id']}/documents",
+                          headers=me, data={"requirement": "business-licence"},
+                          files={"file": ("营业执照.pdf", pdf, "application/pdf")})
+        assert r.status_code == 201, r.text
+        poll(lambda: requests.get(f"{urls['notify']}/api/inbox", headers=me).json()["items"], 60)
+    finally:
+        stop(proc)
+    assert "Operator token" in log.read_text()
+    assert not all_healthy(urls)
+
+    proc = start(env, log)
+    try:
+        poll(lambda: all_healthy(urls), 60)
+        detail = requests.get(f"{urls['intake']}/api/applications/{app['id']}", headers=me)
+        assert detail.status_code == 200
+        [document] = detail.json()["documents"]
+        assert document["versions"][0]["sha256"] == sha256(pdf)
+        inbox = requests.get(f"{urls['notify']}/api/inbox", headers=me).json()
+        assert [m["title"] for m in inbox["items"]] == ["材料已检查：营业执照.pdf"]
+        inspection = requests.get(
+            f"{urls['documents']}/api/inspections/{document['versions'][0]['id']}", headers=me)
+        assert inspection.json()["pages"] == 2
+    finally:
+        stop(proc)

