@@ -64,7 +64,8 @@ class AuditLog:
         ).first()
         seq = (last.seq + 1) if last else 1
         prev = last.hash if last else GENESIS
-        when = at or datetime.now(UTC)
+        # Stored in UTC: SQLite drops the offset, so any other zone would not verify later.
+        when = (at or datetime.now(UTC)).astimezone(UTC)
         clean = json.loads(_canonical(detail or {}))
         digest = record_hash(prev, seq, _iso(when), actor, role, action, target, clean)
         session.execute(self.table.insert().values(

@@ -93,8 +93,13 @@ class DossierTask(Task):
     def _count_attempt(self, task_id: str) -> int:
         key = f"dossier:attempts:{task_id}"
         client = _redis(self.ctx)
-        count = int(client.incr(key))
-        client.expire(key, max(self.ctx.settings.visibility_timeout * 4, 86400))
+        try:
+            count = int(client.incr(key))
+            client.expire(key, max(self.ctx.settings.visibility_timeout * 4, 86400))
+        except redis.exceptions.RedisError:
+            # Counting is a safety net; never fail (or dead-letter) a task because of it.
+            log.warning("could not count delivery of %s", task_id, exc_info=True)
+            return 1
         return count
 
     def _dead_letter(self, task_id: str, args: Any, error: str, attempts: int) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: each module here has `run(env: BenchEnv) -> list[str]` printing ratio lines."""
