@@ -9,6 +9,7 @@ as the handling (the inbox), so a redelivered event is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -93,30 +94,41 @@ class Outbox:
         return list(session.execute(query))
 
     def relay_once(self, session_factory: Callable[[], Any], publisher: Publisher,
-                   limit: int = 200) -> int:
+                   limit: int = 500) -> int:
         """Publish up to `limit` pending events; returns how many went out.
 
         Stops at the first failure (the broker is most likely down) and leaves that event and
         the rest pending, in order, for the next round.
         """
-        sent = 0
         with session_factory() as session:
-            for row in self.pending(session, limit):
-                envelope = dict(row.payload)
-                try:
-                    for service in SUBSCRIPTIONS.get(row.type, ()):
-                        publisher.send_task(f"{service}.handle_event", args=[envelope],
-                                            queue=service, retry=False)
-                except Exception as exc:  # any broker failure: keep the row pending
-                    session.execute(update(self.table).where(self.table.c.seq == row.seq)
-                                    .values(attempts=row.attempts + 1, last_error=str(exc)[:2000]))
-                    log.warning("outbox: publishing %s failed (%s); will retry", row.event_id, exc)
-                    break
+            rows = self.pending(session, limit)
+            if not rows:
+                return 0
+            published: list[int] = []
+            failed: tuple[Any, Exception] | None = None
+            # One producer (one connection) for the whole batch.
+            acquire = getattr(publisher, "producer_or_acquire", None)
+            with acquire() if acquire else contextlib.nullcontext() as producer:
+                extra = {"producer": producer} if producer is not None else {}
+                for row in rows:
+                    try:
+                        for service in SUBSCRIPTIONS.get(row.type, ()):
+                            publisher.send_task(f"{service}.handle_event", args=[row.payload],
+                                                queue=service, retry=False, **extra)
+                    except Exception as exc:  # any broker failure: keep the row pending
+                        failed = (row, exc)
+                        break
+                    published.append(row.seq)
+            if published:
+                session.execute(update(self.table).where(self.table.c.seq.in_(published))
+                                .values(published_at=datetime.now(UTC),
+                                        attempts=self.table.c.attempts + 1, last_error=None))
+            if failed is not None:
+                row, exc = failed
                 session.execute(update(self.table).where(self.table.c.seq == row.seq)
-                                .values(published_at=datetime.now(UTC), attempts=row.attempts + 1,
-                                        last_error=None))
-                sent += 1
-        return sent
+                                .values(attempts=row.attempts + 1, last_error=str(exc)[:2000]))
+                log.warning("outbox: publishing %s failed (%s); will retry", row.event_id, exc)
+        return len(published)
 
 
 class OutboxRelay(threading.Thread):
