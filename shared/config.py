@@ -158,7 +158,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, Any] = {}
     problems: list[str] = []
     for setting in SETTINGS:
-        raw = env.get(setting.env, setting.default)
+        # An empty value (common in .env and compose files) means 'use the default'.
+        raw = env.get(setting.env) or setting.default
         if raw is None or raw == "":
             if setting.env in _REQUIRED:
                 problems.append(f"{setting.env} is required ({setting.help})")

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import MetaData, select, update
@@ -71,6 +70,7 @@ class Outbox:
     def __init__(self, metadata: MetaData, source: str) -> None:
         self.table = metadata.tables["outbox"]
         self.source = source
+        self.broker_failing = False  # set by the last relay round; the relay backs off on it
 
     def emit(self, session: Session, type_: str, payload: dict[str, Any]) -> Event:
         if type_ not in SUBSCRIPTIONS:
@@ -123,6 +123,7 @@ class Outbox:
                 session.execute(update(self.table).where(self.table.c.seq.in_(published))
                                 .values(published_at=datetime.now(UTC),
                                         attempts=self.table.c.attempts + 1, last_error=None))
+            self.broker_failing = failed is not None
             if failed is not None:
                 row, exc = failed
                 session.execute(update(self.table).where(self.table.c.seq == row.seq)
@@ -135,32 +136,32 @@ class OutboxRelay(threading.Thread):
     """Background loop in a worker's main process that drains the outbox."""
 
     def __init__(self, outbox: Outbox, session_factory: Callable[[], Any], publisher: Publisher,
-                 poll_seconds: float, heartbeat: Path | None = None) -> None:
+                 poll_seconds: float) -> None:
         super().__init__(name=f"outbox-relay-{outbox.source}", daemon=True)
-        self.heartbeat = heartbeat
         self.outbox = outbox
         self.session_factory = session_factory
         self.publisher = publisher
         self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         backoff = self.poll_seconds
-        while not self._stop.is_set():
-            if self.heartbeat is not None:
-                self.heartbeat.touch()
+        while not self._stopping.is_set():
             try:
                 sent = self.outbox.relay_once(self.session_factory, self.publisher)
-                backoff = self.poll_seconds
-                if sent:
-                    continue  # more may be waiting; don't sleep between full batches
+                if self.outbox.broker_failing:
+                    backoff = min(max(backoff, self.poll_seconds) * 2, 10.0)
+                else:
+                    backoff = self.poll_seconds
+                    if sent:
+                        continue  # more may be waiting; don't sleep between full batches
             except Exception:
                 log.exception("outbox relay round failed")
                 backoff = min(backoff * 2, 10.0)
-            self._stop.wait(backoff)
+            self._stopping.wait(backoff)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
 
 Handler = Callable[[Session, Event], None]

@@ -7,10 +7,11 @@ implementation must pass the same contract tests (`tests/shared/test_storage_con
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Protocol
 
 import urllib3
@@ -156,16 +157,24 @@ class S3ObjectStore:
                             metadata=dict(metadata or {}))
 
     def open(self, key: str, version_id: str | None = None) -> Iterator[bytes]:
-        """Stream an object in chunks; the connection is released when iteration ends."""
+        """Stream an object in chunks; the connection is released when iteration ends.
+
+        The request is made here, not at the first chunk, so a missing object raises before a
+        caller has started a response.
+        """
         try:
             response = self.client.get_object(self.bucket, key, version_id=version_id)
         except S3Error as exc:
             raise self._translate(exc, key) from exc
-        try:
-            yield from response.stream(256 * 1024)
-        finally:
-            response.close()
-            response.release_conn()
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from response.stream(256 * 1024)
+            finally:
+                response.close()
+                response.release_conn()
+
+        return chunks()
 
     def read(self, key: str, version_id: str | None = None) -> bytes:
         return b"".join(self.open(key, version_id))
@@ -250,12 +259,19 @@ class S3ObjectStore:
         try:
             self.client.remove_object(self.bucket, key, version_id=version_id)
         except S3Error as exc:
+            # Stores word a retention refusal differently (AccessDenied, "WORM protected"...);
+            # ask the store itself whether the version is under retention.
+            locked = False
+            if exc.code in {"AccessDenied", "InvalidRequest"} and version_id:
+                with contextlib.suppress(S3Error, DossierError):
+                    until = self.retained_until(key, version_id)
+                    locked = until is not None and until > datetime.now(UTC)
+            if locked:
+                raise ObjectLocked(detail=key) from exc
             raise self._translate(exc, key) from exc
 
     @staticmethod
     def _translate(exc: S3Error, key: str) -> DossierError | S3Error:
         if exc.code in {"NoSuchKey", "NoSuchVersion", "NoSuchObject"}:
             return ObjectNotFound(detail=key)
-        if exc.code == "AccessDenied" and "retention" in (exc.message or "").lower():
-            return ObjectLocked(detail=key)
         return exc

@@ -44,8 +44,8 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def queue_for(task_name: str) -> str:
-    service = task_name.split(".", 1)[0]
-    if service not in SERVICES:
+    service, _, verb = task_name.partition(".")
+    if service not in SERVICES or not verb:
         raise ValueError(f"task {task_name!r} is not named <service>.<verb>")
     return service
 
@@ -178,8 +178,7 @@ def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
 
     @signals.worker_ready.connect(weak=False)
     def start_relay(sender: Any = None, **_: Any) -> None:
-        thread = OutboxRelay(ctx.outbox, ctx.db.session, app, ctx.settings.outbox_poll_seconds,
-                             heartbeat=heartbeat_path(ctx.name))
+        thread = OutboxRelay(ctx.outbox, ctx.db.session, app, ctx.settings.outbox_poll_seconds)
         thread.start()
         relay["thread"] = thread
 
@@ -187,6 +186,12 @@ def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
     def stop_relay(sender: Any = None, **_: Any) -> None:
         if "thread" in relay:
             relay["thread"].stop()
+
+    @signals.heartbeat_sent.connect(weak=False)
+    def touch_heartbeat(sender: Any = None, **_: Any) -> None:
+        # Sent every 2 s by the consumer's own event loop while it is connected and consuming:
+        # a stuck consumer or a lost broker stops it, unlike a side thread would.
+        heartbeat_path(ctx.name).touch()
 
     @signals.worker_process_init.connect(weak=False)
     def fresh_connections(**_: Any) -> None:

@@ -121,3 +121,22 @@ def test_upload_refuses_an_executable_named_pdf_and_an_empty_file(
     assert_problem(r, 415, "upload.type_mismatch")
     detail = http.get(f"{stack.url('intake')}/api/applications/{app['id']}", headers=me).json()
     assert detail["documents"] == []  # nothing half-stored
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_worker_keeps_its_heartbeat_fresh_for_the_container_health_check(
+        stack: AppStack, service: str) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": stack.env()["TMPDIR"]}
+    check = [sys.executable, "-m", "dossier.cli", "healthcheck", "worker", service,
+             "--max-age", "10"]
+    deadline = time.monotonic() + 20
+    while subprocess.run(check, env=env, check=False).returncode != 0:
+        assert time.monotonic() < deadline, f"{service} worker heartbeat never fresh"
+        time.sleep(0.5)
+    stale = subprocess.run([*check[:-1], "0"], env=env, check=False)
+    assert stale.returncode == 1

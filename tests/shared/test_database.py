@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import import_module
+from itertools import pairwise
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -54,13 +55,13 @@ def migrated(dialect: str, new_database_url: Callable[[str, str], str],
 
 @pytest.fixture
 def fresh(dialect: str, new_database_url: Callable[[str, str], str],
-          open_database: OpenDatabase) -> Iterator[tuple[Database, AuditLog]]:
+          open_database: OpenDatabase) -> tuple[Database, AuditLog]:
     """An empty database with the shared tables made by `create_all`: no migration, so no
     append-only triggers, which is what a tamper test needs."""
     db = open_database(new_database_url(dialect, "chain"))
     metadata = service_metadata()
     metadata.create_all(db.engine)
-    yield db, AuditLog(metadata.tables["audit_log"])
+    return db, AuditLog(metadata.tables["audit_log"])
 
 
 def _append(db: Database, audit: AuditLog, n: int, actor: str = "u-1") -> None:
@@ -122,7 +123,7 @@ def test_appended_audit_records_form_a_chain_that_verifies(
     assert check.records == before.records + 3 == len(rows)
     assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     assert rows[-1].detail == {"i": 2, "说明": "中文细节"}
-    assert all(r.prev_hash == p.hash for p, r in zip(rows, rows[1:], strict=False))
+    assert all(r.prev_hash == p.hash for p, r in pairwise(rows))
 
 
 @pytest.mark.parametrize("service", SERVICES)

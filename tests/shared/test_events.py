@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from dossier.localstack import BackingServers
 from shared.db import Database, service_metadata
-from shared.events import SUBSCRIPTIONS, Event, Inbox, Outbox
+from shared.events import SUBSCRIPTIONS, Event, Inbox, Outbox, OutboxRelay
 
 DIALECTS = ("sqlite", "postgresql")
-CELERY_REDIS_DB = 5
+CELERY_REDIS_DB = 15  # other tests use 0 (stack) and 1 (resilience)
 
 
 def _metadata() -> MetaData:
@@ -94,7 +94,7 @@ def _expected_sends(events: list[Event]) -> list[tuple[str, str, str]]:
 # -- outbox -------------------------------------------------------------------------------------
 
 def test_emit_refuses_an_event_type_nobody_declared(env: Env) -> None:
-    with pytest.raises(ValueError, match="document.uplaoded"), env.db.session() as session:
+    with pytest.raises(ValueError, match=r"document\.uplaoded"), env.db.session() as session:
         env.outbox.emit(session, "document.uplaoded", {"id": "d-1"})
     assert env.rows() == []
 
@@ -184,6 +184,71 @@ def test_relay_stops_at_a_failure_keeps_the_rest_pending_and_resumes_in_order(
     assert all(r.published_at is not None for r in rows.values())
     assert rows[events[1].id].attempts == 3
     assert rows[events[1].id].last_error is None
+
+
+def test_two_relays_on_postgresql_never_publish_the_same_event_twice(
+        new_database_url: Callable[[str, str], str],
+        open_database: Callable[[str], Database]) -> None:
+    db = open_database(new_database_url("postgresql", "two_relays"))
+    metadata = _metadata()
+    metadata.create_all(db.engine)
+    outbox = Outbox(metadata, source="intake")
+    with db.session() as session:
+        events = [outbox.emit(session, "document.uploaded", {"n": n}) for n in range(3)]
+
+    first_send_started = threading.Event()
+    release = threading.Event()
+
+    class SlowPublisher(RecordingPublisher):
+        def send_task(self, name: str, args: Any = (), queue: str | None = None,
+                      **options: Any) -> None:
+            first_send_started.set()
+            assert release.wait(timeout=30)
+            super().send_task(name, args, queue, **options)
+
+    slow, fast = SlowPublisher(), RecordingPublisher()
+    results: list[int] = []
+    first = threading.Thread(target=lambda: results.append(outbox.relay_once(db.session, slow)))
+    first.start()
+    try:
+        assert first_send_started.wait(timeout=30)
+        # The first relay holds its batch; a second relay must skip it, not send it again.
+        assert outbox.relay_once(db.session, fast) == 0
+    finally:
+        release.set()
+        first.join(timeout=60)
+
+    assert results == [3]
+    assert fast.sent == []
+    assert [s[2] for s in slow.sent] == [e.id for e in events]
+
+
+def _wait_for(check: Callable[[], bool], timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def test_the_relay_thread_drains_the_outbox_in_the_background_and_stops_when_asked(
+        env: Env) -> None:
+    events = env.emit(*[("document.uploaded", {"n": n}) for n in range(3)])
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(env.outbox, env.db.session, publisher, poll_seconds=0.05)
+    relay.start()
+    try:
+        assert _wait_for(lambda: len(publisher.sent) == 3)
+        events += env.emit(("list.published", {"n": 3}))  # it keeps polling
+        assert _wait_for(lambda: len(publisher.sent) == 4)
+    finally:
+        relay.stop()
+    # A stopped relay must be joinable, e.g. by a worker shutting down cleanly.
+    relay.join(timeout=10)
+    assert not relay.is_alive()
+    assert [s[2] for s in publisher.sent] == [e.id for e in events]
+    assert all(r.published_at is not None for r in env.rows())
 
 
 # -- inbox --------------------------------------------------------------------------------------
