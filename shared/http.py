@@ -194,7 +194,8 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -
     app.extensions["dossier"] = ctx
 
     api = ServiceApi(app)
-    for bp in blueprints:
+    from shared.ops import blp as ops_blueprint  # imports this module: bind late
+    for bp in [*blueprints, ops_blueprint]:
         api.register_blueprint(bp)
 
     app.before_request(lambda: _authenticate(ctx))
