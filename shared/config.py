@@ -66,6 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_S3_ACCESS_KEY", "s3_access_key", None, "S3 access key.", secret=True),
     Setting("DOSSIER_S3_SECRET_KEY", "s3_secret_key", None, "S3 secret key.", secret=True),
     Setting("DOSSIER_S3_SECURE", "s3_secure", "false", "Use HTTPS towards the S3 API.", _bool),
+    Setting("DOSSIER_S3_PUBLIC_URL", "s3_public_url", None,
+            "Base URL browsers use to reach the S3 API (e.g. `https://files.example.org`), "
+            "for presigned links; default: the internal endpoint."),
     Setting("DOSSIER_S3_REGION", "s3_region", "us-east-1", "S3 region name."),
     Setting("DOSSIER_S3_BUCKET", "s3_bucket", "dossier-materials",
             "Bucket for all materials (created with versioning and object lock)."),
@@ -113,6 +116,7 @@ class Settings:
     s3_access_key: str
     s3_secret_key: str
     s3_secure: bool
+    s3_public_url: str | None
     s3_region: str
     s3_bucket: str
     intake_database_url: str | None

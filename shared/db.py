@@ -116,9 +116,11 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes can fail at once with SQLITE_BUSY instead of waiting its turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (IMMEDIATE): a deferred transaction that reads and then
+        # writes can fail at once with SQLITE_BUSY instead of waiting its turn. Readers stay
+        # deferred so that, under WAL, they never wait for a writer.
+        readonly = conn.get_execution_options().get("dossier_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -138,6 +140,8 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(dossier_readonly=True),
+                                     expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -153,6 +157,19 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only unit of work: never takes a write lock; nothing is committed.
+
+        close() hands the connection back (the pool rolls it back) and detaches the objects
+        with their loaded state, so views can serialise them after the block.
+        """
+        session = self._readers()
+        try:
+            yield session
         finally:
             session.close()
 

@@ -57,7 +57,7 @@ def _sender(broker_url: str) -> Celery:
 def dead_letters(page: int, per_page: int) -> dict[str, Any]:
     ctx = service_context()
     table = ctx.metadata.tables["dead_letters"]
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         result = paginate(session, select(table).order_by(table.c.id.desc()), page, per_page,
                           scalars=False)
     result["items"] = [row._asdict() for row in result["items"]]
@@ -94,7 +94,7 @@ def outbox_health() -> dict[str, Any]:
     ctx = service_context()
     table = ctx.metadata.tables["outbox"]
     waiting = table.c.published_at.is_(None)
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         pending, oldest = session.execute(
             select(func.count(), func.min(table.c.occurred_at)).where(waiting)).one()
         last_error = session.execute(select(table.c.last_error).where(waiting)

@@ -47,7 +47,8 @@ class ServiceContext:
     def store(self) -> ObjectStore:
         s = self.settings
         return S3ObjectStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, s.s3_bucket,
-                             secure=s.s3_secure, region=s.s3_region)
+                             secure=s.s3_secure, region=s.s3_region,
+                             public_url=s.s3_public_url)
 
     @cached_property
     def outbox(self) -> Outbox:

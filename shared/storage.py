@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Protocol
+from urllib.parse import quote, urlparse
 
 import urllib3
 from minio import Minio
@@ -110,7 +111,8 @@ class S3ObjectStore:
     """`ObjectStore` on any S3 API through the minio SDK; one bucket, versioned and lockable."""
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, *,
-                 secure: bool = False, region: str = "us-east-1") -> None:
+                 secure: bool = False, region: str = "us-east-1",
+                 public_url: str | None = None) -> None:
         # Short connect timeout and bounded retries: a dead store must fail a readiness probe
         # in seconds, not hang it.
         http = urllib3.PoolManager(
@@ -122,6 +124,13 @@ class S3ObjectStore:
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
                             secure=secure, region=region, http_client=http)
         self.bucket = bucket
+        # Presigned links are signed for the host the browser will use; with the region given,
+        # signing needs no request to the store.
+        self.signer = self.client
+        if public_url:
+            parsed = urlparse(public_url)
+            self.signer = Minio(parsed.netloc, access_key=access_key, secret_key=secret_key,
+                                secure=parsed.scheme == "https", region=region)
         self._ready = False
         self._lock = threading.Lock()
 
@@ -249,10 +258,9 @@ class S3ObjectStore:
         headers = None
         if filename:
             # RFC 5987 so Chinese file names survive the download.
-            from urllib.parse import quote
             headers = {"response-content-disposition":
                        f"attachment; filename*=UTF-8''{quote(filename)}"}
-        return self.client.presigned_get_object(self.bucket, key, expires=expires,
+        return self.signer.presigned_get_object(self.bucket, key, expires=expires,
                                                 version_id=version_id, response_headers=headers)
 
     def delete(self, key: str, version_id: str | None = None) -> None:

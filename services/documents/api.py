@@ -56,7 +56,7 @@ def list_inspections(filters: dict[str, Any], page: int, per_page: int) -> dict[
     query = _scoped(select(Inspection).order_by(Inspection.inspected_at.desc()))
     if "application_id" in filters:
         query = query.where(Inspection.application_id == filters["application_id"])
-    with service_context().db.session() as session:
+    with service_context().db.reader() as session:
         return paginate(session, query, page, per_page)
 
 
@@ -64,7 +64,7 @@ def list_inspections(filters: dict[str, Any], page: int, per_page: int) -> dict[
 @blp.response(200, InspectionOut)
 @roles(*READERS)
 def get_inspection(version_id: str) -> Inspection:
-    with service_context().db.session() as session:
+    with service_context().db.reader() as session:
         found = session.execute(_scoped(select(Inspection).where(
             Inspection.version_id == version_id))).scalar_one_or_none()
     if found is None:

@@ -9,6 +9,7 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.http import parse_options_header
 
 from services.intake import applications as domain
 from services.intake.models import Application
@@ -52,7 +53,7 @@ def list_applications(filters: dict[str, Any], page: int, per_page: int) -> dict
         selectinload(Application.documents).selectinload(domain.Document.versions))
     for name, value in filters.items():
         query = query.where(getattr(Application, name) == value)
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         return paginate(session, query, page, per_page)
 
 
@@ -61,7 +62,7 @@ def list_applications(filters: dict[str, Any], page: int, per_page: int) -> dict
 @roles("applicant", *STAFF)
 def get_application(application_id: str) -> Application:
     ctx = service_context()
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         app = domain.get_application(session, current_principal(), application_id)
         for document in app.documents:
             _ = document.versions  # load inside the session
@@ -76,6 +77,8 @@ def get_application(application_id: str) -> Application:
 def upload_document(query: dict[str, Any], application_id: str) -> Any:
     """Upload one file: `multipart/form-data` (fields before the file) or the raw file body.
 
+    A raw body names the file in `?filename=` or `Content-Disposition`.
+
     Fields `requirement` and `confidentiality` (public | internal | trade-secret) come from the
     form or the query string. An `Idempotency-Key` header makes a retried upload return the
     first result instead of storing a second version.
@@ -83,13 +86,13 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     ctx = service_context()
     who = current_principal()
     key = request.headers.get("Idempotency-Key", "").strip() or None
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         app = domain.get_application(session, who, application_id)
         domain.ensure_draft(app)
         if key:
             replay = domain.find_by_idempotency_key(session, app.id, key)
             if replay is not None:
-                return VersionOut().dump(replay), 200
+                return replay, 200
     request.max_content_length = ctx.settings.max_upload_bytes + 1024 * 1024
     incoming = _incoming_file(query, ctx.settings.max_upload_bytes)
     requirement, confidentiality = domain.validate_upload_fields(incoming.fields)
@@ -105,11 +108,11 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     except IntegrityError:
         # Lost a race with the same Idempotency-Key: drop our copy, answer with the winner's.
         ctx.store.delete(stored.key, stored.object_version)
-        with ctx.db.session() as session:
+        with ctx.db.reader() as session:
             replay = domain.find_by_idempotency_key(session, application_id, key or "")
             if replay is None:
                 raise
-            return VersionOut().dump(replay), 200
+            return replay, 200
     except BaseException:
         # No half records: the object goes if its record could not be written.
         ctx.store.delete(stored.key, stored.object_version)
@@ -131,6 +134,9 @@ def _incoming_file(query: dict[str, Any], limit: int) -> IncomingFile:
     if not mimetype or mimetype.startswith(("application/x-www-form-urlencoded", "text/")):
         raise DossierError("http.unsupported_media_type",
                            detail="send multipart/form-data or the file body itself")
-    filename = query.get("filename") or request.headers.get("X-Filename", "")
+    # The name comes from the query or, as for any HTTP body, Content-Disposition (RFC 6266,
+    # with filename*=UTF-8'' for Chinese names).
+    disposition = parse_options_header(request.headers.get("Content-Disposition", ""))[1]
+    filename = query.get("filename") or disposition.get("filename", "")
     fields = {k: v for k, v in query.items() if k in ("requirement", "confidentiality")}
     return raw_upload(request.stream, filename, mimetype, fields, limit)

@@ -60,7 +60,7 @@ def inbox(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
     elif filters.get("unread") is False:
         query = query.where(Notification.read_at.is_not(None))
     lang = request_language()
-    with service_context().db.session() as session:
+    with service_context().db.reader() as session:
         result = paginate(session, query, page, per_page)
         result["unread"] = session.execute(select(func.count()).where(
             mine, Notification.read_at.is_(None))).scalar_one()

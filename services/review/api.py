@@ -41,7 +41,7 @@ ExpertPage = page_schema(ExpertOut, "ExpertPage")
 @blp.response(200, ExpertPage)
 @roles("operator", "supervisor", "admin")
 def list_experts(page: int, per_page: int) -> dict[str, Any]:
-    with service_context().db.session() as session:
+    with service_context().db.reader() as session:
         return paginate(session, select(Expert).order_by(Expert.name), page, per_page)
 
 

@@ -140,3 +140,27 @@ def test_each_worker_keeps_its_heartbeat_fresh_for_the_container_health_check(
         time.sleep(0.5)
     stale = subprocess.run([*check[:-1], "0"], env=env, check=False)
     assert stale.returncode == 1
+
+
+def test_a_raw_upload_named_by_content_disposition_is_stored_once_per_idempotency_key(
+        stack: AppStack, http: requests.Session, auth: Callable[..., dict[str, str]]) -> None:
+    from urllib.parse import quote
+
+    from samples import blank_pdf, sha256
+
+    me = auth("applicant", "a-idempotent")
+    app = http.post(f"{stack.url('intake')}/api/applications", headers=me,
+                    json={"cycle": "2025", "kind": "organisation", "name": "幂等测试公司"}).json()
+    url = f"{stack.url('intake')}/api/applications/{app['id']}/documents?requirement=commitment"
+    pdf = blank_pdf(1)
+    sent = {**me, "Content-Type": "application/pdf", "Idempotency-Key": "k-123",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote('真实性承诺书.pdf')}"}
+    first = http.post(url, headers=sent, data=pdf)
+    assert first.status_code == 201, first.text
+    assert first.json()["filename"] == "真实性承诺书.pdf"
+    assert first.json()["sha256"] == sha256(pdf)
+    retried = http.post(url, headers=sent, data=pdf)
+    assert retried.status_code == 200
+    assert retried.json()["id"] == first.json()["id"]
+    detail = http.get(f"{stack.url('intake')}/api/applications/{app['id']}", headers=me).json()
+    assert [len(d["versions"]) for d in detail["documents"]] == [1]

@@ -298,3 +298,15 @@ def test_a_store_with_a_wrong_secret_key_is_refused(
     assert store.read(key) == b"for authorised eyes"
     with pytest.raises(ObjectNotFound):
         store.stat(prefix + "planted.pdf")
+
+
+def test_presigned_links_name_the_public_host_when_one_is_configured(
+        store: ObjectStore, backing: BackingServers, bucket: str, prefix: str) -> None:
+    key = prefix + "public.pdf"
+    _put_bytes(store, key, b"for the browser")
+    port = backing.s3_endpoint.rsplit(":", 1)[1]
+    public = S3ObjectStore(backing.s3_endpoint, backing.access_key, backing.secret_key, bucket,
+                           public_url=f"http://localhost:{port}")
+    url = public.presigned_get(key, timedelta(minutes=5))
+    assert url.startswith(f"http://localhost:{port}/{bucket}/")
+    assert requests.get(url, timeout=10).content == b"for the browser"
