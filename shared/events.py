@@ -22,6 +22,8 @@ from sqlalchemy import MetaData, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.logs import correlation_id
+
 log = logging.getLogger(__name__)
 
 # Event type → services whose `<service>.handle_event` task receives it. One table for the whole
@@ -46,15 +48,18 @@ class Event:
     source: str
     occurred_at: str
     payload: dict[str, Any]
+    correlation_id: str = "-"
 
     def envelope(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "source": self.source,
-                "occurred_at": self.occurred_at, "payload": self.payload}
+                "occurred_at": self.occurred_at, "payload": self.payload,
+                "correlation_id": self.correlation_id}
 
     @classmethod
     def from_envelope(cls, data: Mapping[str, Any]) -> Event:
         return cls(id=str(data["id"]), type=str(data["type"]), source=str(data["source"]),
-                   occurred_at=str(data["occurred_at"]), payload=dict(data["payload"]))
+                   occurred_at=str(data["occurred_at"]), payload=dict(data["payload"]),
+                   correlation_id=str(data.get("correlation_id") or "-"))
 
 
 class Publisher(Protocol):
@@ -77,7 +82,8 @@ class Outbox:
             # A typo here would silently drop a flow; make it loud at the first test instead.
             raise ValueError(f"unknown event type {type_!r}; declare it in SUBSCRIPTIONS")
         event = Event(id=str(uuid.uuid4()), type=type_, source=self.source,
-                      occurred_at=datetime.now(UTC).isoformat(), payload=payload)
+                      occurred_at=datetime.now(UTC).isoformat(), payload=payload,
+                      correlation_id=correlation_id.get())
         session.execute(self.table.insert().values(
             event_id=event.id, type=event.type, payload=event.envelope(),
             occurred_at=datetime.now(UTC), attempts=0,
@@ -183,7 +189,15 @@ class Inbox:
     def handle(self, session_factory: Callable[[], Any], envelope: Mapping[str, Any]) -> bool:
         """Run the handler and record the event in one transaction; False if already done."""
         event = Event.from_envelope(envelope)
+        token = correlation_id.set(event.correlation_id)
+        try:
+            return self._handle(session_factory, event)
+        finally:
+            correlation_id.reset(token)
+
+    def _handle(self, session_factory: Callable[[], Any], event: Event) -> bool:
         handler = self.handlers.get(event.type)
+        log.info("event %s %s from %s", event.type, event.id, event.source)
         try:
             with session_factory() as session:
                 done = session.execute(

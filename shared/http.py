@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.auth import Principal, verify_token
 from shared.errors import DossierError, Forbidden
+from shared.logs import correlation_id, new_id
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def problem_response(error: DossierError, headers: dict[str, str] | None = None)
         "code": error.code,
         "messages": {"zh-CN": error.zh, "en": error.en},
         "instance": request.path,
+        "request_id": g.get("request_id", ""),
     }
     if error.detail:
         body["detail"] = error.detail
@@ -110,6 +112,7 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String()
     errors = ma.fields.Dict()
     instance = ma.fields.String()
+    request_id = ma.fields.String(metadata={"description": "Quote it when reporting a problem"})
 
 
 ServiceApi.ERROR_SCHEMA = ProblemSchema
@@ -198,6 +201,16 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -
     for bp in [*blueprints, ops_blueprint]:
         api.register_blueprint(bp)
 
+    @app.before_request
+    def _correlate() -> None:
+        g.request_id = new_id(request.headers.get("X-Request-ID"))
+        g.correlation_token = correlation_id.set(g.request_id)
+
+    @app.teardown_request
+    def _uncorrelate(_exc: BaseException | None) -> None:
+        if "correlation_token" in g:
+            correlation_id.reset(g.correlation_token)
+
     app.before_request(lambda: _authenticate(ctx))
 
     @app.errorhandler(DossierError)
@@ -217,6 +230,7 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

@@ -6,7 +6,6 @@ view and a task reach the database, the object store, the outbox and the audit l
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -16,6 +15,7 @@ from shared.audit import AuditLog
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.events import Inbox, Outbox
+from shared.logs import configure as configure_logging
 from shared.storage import ObjectStore, S3ObjectStore
 from shared.workdays import WorkCalendar
 
@@ -29,10 +29,7 @@ class ServiceContext:
 
     def __post_init__(self) -> None:
         self.inbox = Inbox(self.metadata)
-        logging.basicConfig(
-            level=self.settings.log_level.upper(),
-            format=f"%(asctime)s {self.name} %(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(self.name, self.settings.log_level)
 
     @classmethod
     def create(cls, name: str, metadata: MetaData, settings: Settings | None = None

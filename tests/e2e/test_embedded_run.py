@@ -7,27 +7,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import requests
 from samples import blank_pdf, sha256
+from waiting import poll
 
 from dossier.localstack import free_port_block
 from shared.auth import issue_token
 
 SERVICES = ("intake", "documents", "review", "notify")
 
-
-def poll(fetch: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = fetch()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"nothing after {timeout}s")
 
 
 def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

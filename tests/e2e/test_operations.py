@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 from celery import Celery
+from waiting import poll
 
 from dossier.localstack import AppStack
-
-
-def poll(fetch: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = fetch()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"nothing after {timeout}s")
 
 
 def test_a_poison_message_lands_in_dead_letters_and_an_operator_can_retry_it_once(

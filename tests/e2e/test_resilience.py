@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,10 @@ import pytest
 import requests
 from samples import blank_pdf, sha256
 from sqlalchemy import create_engine, text
+from waiting import poll
 
 from dossier.localstack import AppStack, BackingServers
 from shared.auth import issue_token
-
-
-def poll(fetch: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = fetch()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"nothing after {timeout}s")
 
 
 def headers(stack: AppStack, subject: str) -> dict[str, str]:

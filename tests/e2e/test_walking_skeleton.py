@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 from minio import Minio
 from samples import blank_pdf, sha256
+from waiting import poll
 
 from dossier.localstack import AppStack
-
-
-def poll(fetch: Callable[[], Any], timeout: float = 60, every: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = fetch()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"nothing after {timeout}s")
 
 
 def create_application(http: requests.Session, stack: AppStack, headers: dict[str, str],
@@ -46,8 +36,9 @@ def test_uploaded_pdf_is_inspected_and_the_applicant_is_told_in_the_inbox(
     pdf = blank_pdf(7)
     filename = "自评报告（2025年）.pdf"
 
-    r = upload(http, stack, me, app["id"], filename, pdf)
+    r = upload(http, stack, {**me, "X-Request-ID": "trace-skeleton-1"}, app["id"], filename, pdf)
     assert r.status_code == 201, r.text
+    assert r.headers["X-Request-ID"] == "trace-skeleton-1"
     version = r.json()
     assert version["sha256"] == sha256(pdf)
     assert version["size"] == len(pdf)
@@ -90,6 +81,9 @@ def test_uploaded_pdf_is_inspected_and_the_applicant_is_told_in_the_inbox(
     english = http.get(f"{stack.url('notify')}/api/inbox", headers={**me,
                        "Accept-Language": "en"}).json()
     assert any("7 page(s)" in m["body"] for m in english["items"])
+    # One id traces the work through every service's logs.
+    for log in ("documents-worker", "notify-worker"):
+        assert b"[trace-skeleton-1]" in (stack.root / "logs" / f"{log}.log").read_bytes(), log
 
 
 def test_another_applicant_sees_neither_the_application_nor_its_inbox(
