@@ -70,9 +70,9 @@ def _openapi(args: argparse.Namespace) -> int:
 
     # The document does not depend on secrets; fill them so it can be printed anywhere.
     for name in ("DOSSIER_SECRET_KEY", "DOSSIER_S3_ACCESS_KEY", "DOSSIER_S3_SECRET_KEY"):
-        os.environ.setdefault(name, "unused")
+        os.environ.setdefault(name, "unused-" + "x" * 32)
     app = import_module(f"services.{args.service}.app").create_app()
-    spec = app.extensions["flask-smorest"]["apis"][""]["spec"].to_dict()
+    spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
     print(json.dumps(spec, ensure_ascii=False, indent=2))
     return 0
 

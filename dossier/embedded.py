@@ -85,6 +85,7 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
         programs[f"{svc}-worker"] = (worker_argv(svc, concurrency=2), 100)
     lines = [
         "[supervisord]", "nodaemon=true", f"logfile={logs / 'supervisord.log'}",
+        *(["user=root"] if os.geteuid() == 0 else []),  # say it, rather than be warned
         f"pidfile={run / 'supervisord.pid'}", f"childlogdir={logs}", "loglevel=warn", "",
         "[unix_http_server]", f"file={run / 'supervisor.sock'}", "chmod=0700", "",
         "[rpcinterface:supervisor]",

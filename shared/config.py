@@ -153,6 +153,7 @@ class Settings:
         return Settings(**values)
 
 
+MIN_SECRET_LENGTH = 32
 _REQUIRED = {"DOSSIER_SECRET_KEY", "DOSSIER_S3_ACCESS_KEY", "DOSSIER_S3_SECRET_KEY"}
 
 
@@ -173,6 +174,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[setting.attr] = setting.parse(raw)
         except ValueError as exc:
             problems.append(f"{setting.env}={raw!r}: {exc}")
+    secret = values.get("secret_key")
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        # HS256 wants at least 256 bits of key (RFC 7518 §3.2); refuse a guessable one early.
+        problems.append(f"DOSSIER_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
     if problems:
         raise ConfigError("; ".join(problems))
     values["data_dir"] = Path(values["data_dir"])

@@ -32,7 +32,7 @@ GUNICORN_TARGET = re.compile(r"services\.(?P<svc>\w+)\.app:create_app\(\)")
 
 # What an operator exports before `docker compose up`; stands in for real secrets.
 OPERATOR_ENV = {
-    "DOSSIER_SECRET_KEY": "compose-test-secret",
+    "DOSSIER_SECRET_KEY": "compose-test-secret-" + "x" * 32,
     "DOSSIER_S3_ACCESS_KEY": "compose-test-access",
     "DOSSIER_S3_SECRET_KEY": "compose-test-s3-secret",
     "POSTGRES_PASSWORD": "compose-test-password",

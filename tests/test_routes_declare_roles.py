@@ -8,7 +8,7 @@ import pytest
 
 from shared.config import SERVICES, load_settings
 
-ENV = {"DOSSIER_SECRET_KEY": "k", "DOSSIER_S3_ACCESS_KEY": "a", "DOSSIER_S3_SECRET_KEY": "b",
+ENV = {"DOSSIER_SECRET_KEY": "k" * 32, "DOSSIER_S3_ACCESS_KEY": "a", "DOSSIER_S3_SECRET_KEY": "b",
        "DOSSIER_DATA_DIR": "/nonexistent-data-dir"}
 OPEN = {"healthz", "readyz", "static", "api-docs.openapi_json"}
 

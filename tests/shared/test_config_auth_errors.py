@@ -26,7 +26,7 @@ from shared.tasks import queue_for, route_task
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = {
-    "DOSSIER_SECRET_KEY": "a-secret",
+    "DOSSIER_SECRET_KEY": "a-secret-" + "x" * 32,
     "DOSSIER_S3_ACCESS_KEY": "access",
     "DOSSIER_S3_SECRET_KEY": "s3-secret",
 }
@@ -43,7 +43,7 @@ def test_settings_not_given_take_their_documented_defaults() -> None:
     s = settings()
 
     assert s.data_dir == Path("./var")
-    assert s.secret_key == "a-secret"
+    assert s.secret_key == "a-secret-" + "x" * 32
     assert (s.s3_access_key, s.s3_secret_key) == ("access", "s3-secret")
     assert s.token_ttl == 43200
     assert s.redis_url == "redis://127.0.0.1:6389/0"
@@ -300,3 +300,8 @@ def test_a_task_goes_to_the_queue_of_the_service_that_names_it() -> None:
 def test_a_task_name_without_a_known_service_is_refused(name: str) -> None:
     with pytest.raises(ValueError, match=re.escape("<service>.<verb>")):
         queue_for(name)
+
+
+def test_a_short_signing_key_is_refused_at_start_up() -> None:
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_settings({**REQUIRED, "DOSSIER_SECRET_KEY": "short"})

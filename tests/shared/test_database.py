@@ -41,7 +41,7 @@ def migrated(dialect: str, new_database_url: Callable[[str, str], str],
     urls = {service: new_database_url(dialect, f"mig_{service}") for service in SERVICES}
     env = {
         "DOSSIER_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        "DOSSIER_SECRET_KEY": "test-secret",
+        "DOSSIER_SECRET_KEY": "test-secret-" + "x" * 32,
         "DOSSIER_S3_ACCESS_KEY": "test-access",
         "DOSSIER_S3_SECRET_KEY": "test-s3-secret",
         **{f"DOSSIER_{service.upper()}_DATABASE_URL": url for service, url in urls.items()},
@@ -93,7 +93,8 @@ def test_migrations_build_exactly_the_schema_the_models_declare(
 def test_migrating_an_up_to_date_database_again_changes_nothing(
         migrated: dict[str, str], service: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     env = {"DOSSIER_DATA_DIR": str(tmp_path_factory.mktemp("again")),
-           "DOSSIER_SECRET_KEY": "s", "DOSSIER_S3_ACCESS_KEY": "a", "DOSSIER_S3_SECRET_KEY": "b",
+           "DOSSIER_SECRET_KEY": "s" * 32, "DOSSIER_S3_ACCESS_KEY": "a",
+           "DOSSIER_S3_SECRET_KEY": "b",
            f"DOSSIER_{service.upper()}_DATABASE_URL": migrated[service]}
     upgrade(service, load_settings(env))
     engine = create_engine(migrated[service])
