@@ -91,6 +91,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_VISIBILITY_TIMEOUT", "visibility_timeout", "7200",
             "Seconds before Redis redelivers an unacknowledged task; longer than the "
             "longest task.", int),
+    Setting("DOSSIER_TASK_TIME_LIMIT", "task_time_limit", "600",
+            "Seconds a task may run before it is stopped and recorded as a dead letter; keep "
+            "it well below the visibility timeout.", int),
+    Setting("DOSSIER_WORKER_MAX_MEMORY_MB", "worker_max_memory_mb", "1024",
+            "A worker child that grew past this is replaced after its current task.", int),
     Setting("DOSSIER_TASK_MAX_RETRIES", "task_max_retries", "8",
             "Retries (exponential backoff) before a task is recorded as dead.", int),
     Setting("DOSSIER_OUTBOX_POLL_SECONDS", "outbox_poll_seconds", "0.5",
@@ -130,6 +135,8 @@ class Settings:
     max_json_bytes: int
     max_upload_bytes: int
     visibility_timeout: int
+    task_time_limit: int
+    worker_max_memory_mb: int
     task_max_retries: int
     outbox_poll_seconds: float
     task_start_delay: float

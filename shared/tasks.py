@@ -142,6 +142,11 @@ def make_celery(ctx: ServiceContext) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
+        # A task that runs away (a hostile file, a hung peer) is stopped, not waited for; the
+        # soft limit raises inside the task so it ends as a dead letter with its reason.
+        task_soft_time_limit=s.task_time_limit,
+        task_time_limit=s.task_time_limit + 30,
+        worker_max_memory_per_child=s.worker_max_memory_mb * 1024,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],

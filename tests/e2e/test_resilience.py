@@ -146,3 +146,29 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         engine.dispose()
     finally:
         stack.stop()
+
+
+def test_a_task_that_overruns_its_time_limit_is_stopped_and_parked_as_a_dead_letter(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    stack.procs["documents-worker"].stop()
+    stack.start_worker("documents", env={"DOSSIER_TASK_START_DELAY": "30",
+                                         "DOSSIER_TASK_TIME_LIMIT": "2"})
+    stack.wait_worker("documents")
+    me = headers(stack, "applicant-overrun")
+    app_id = new_application(stack, me)
+    r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents", headers=me,
+                      data={"requirement": "overview"},
+                      files={"file": ("超时.pdf", blank_pdf(1), "application/pdf")})
+    assert r.status_code == 201, r.text
+    op = {"Authorization": "Bearer " + issue_token(stack.secret_key, subject="op",
+                                                   role="operator", ttl_seconds=600)}
+
+    def dead() -> list[dict[str, Any]]:
+        items = requests.get(f"{stack.url('documents')}/api/ops/dead-letters",
+                             headers=op).json()["items"]
+        return [d for d in items if d["args"][0]["payload"].get("version_id") == r.json()["id"]]
+
+    [letter] = poll(dead, 40)
+    assert "TimeLimitExceeded" in letter["error"]
+    assert inspection(stack, me, r.json()["id"]) is None
