@@ -252,7 +252,7 @@ class BackingServers:
         shutil.rmtree(pgroot, ignore_errors=True)
         pgdata, sock = pgroot / "data", pgroot / "sock"
         sock.mkdir(parents=True)
-        as_user = self._pg_user_prefix(pgroot)
+        as_user = self._pg_user_prefix()
         pwfile = pgroot / "pw"
         pwfile.write_text("dossier\n")
         if as_user:
@@ -275,7 +275,7 @@ class BackingServers:
         return True
 
     @staticmethod
-    def _pg_user_prefix(pgroot: Path) -> list[str]:
+    def _pg_user_prefix() -> list[str]:
         # initdb and postgres refuse to run as root; run them as the machine's postgres user.
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -291,7 +291,7 @@ class BackingServers:
     def stop_postgres(self) -> None:
         if not self.pg_port or self.pg_bindir is None or self.pg_socket_dir is None:
             return
-        subprocess.run([*self._pg_user_prefix(self.pg_socket_dir), str(self.pg_bindir / "pg_ctl"),
+        subprocess.run([*self._pg_user_prefix(), str(self.pg_bindir / "pg_ctl"),
                         "-D", str(self.pg_socket_dir / "data"), "-m", "immediate", "-w", "stop"],
                        capture_output=True, check=False)
         shutil.rmtree(self.pg_socket_dir, ignore_errors=True)

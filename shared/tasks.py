@@ -10,7 +10,6 @@ Handlers must still be idempotent: every rule above can run a task twice.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
 import traceback
@@ -203,4 +202,3 @@ def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
         # A forked child must not reuse the parent's sockets.
         ctx.db.dispose()
         _redis_clients.clear()
-        os.environ.setdefault("DOSSIER_WORKER_CHILD", "1")

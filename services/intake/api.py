@@ -103,8 +103,9 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
         with ctx.db.session() as session:
             app = domain.get_application(session, who, application_id)
             version = domain.record_version(
-                session, ctx.outbox, ctx.audit, who, app, document_id, True, 1, requirement,
-                confidentiality, incoming.filename, stored, key)
+                session, ctx.outbox, ctx.audit, who, app, document_id=document_id, is_new=True,
+                number=1, requirement=requirement, confidentiality=confidentiality,
+                filename=incoming.filename, stored=stored, idempotency_key=key)
     except IntegrityError:
         # Lost a race with the same Idempotency-Key: drop our copy, answer with the winner's.
         ctx.store.delete(stored.key, stored.object_version)

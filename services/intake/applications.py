@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.intake.filetypes import SNIFF_BYTES, check_upload
@@ -20,7 +19,6 @@ from shared.errors import Conflict, DossierError, NotFound
 from shared.events import Outbox
 from shared.storage import ObjectStore
 
-log = logging.getLogger(__name__)
 CONFIDENTIALITY = ("public", "internal", "trade-secret")
 KINDS = ("organisation", "individual")
 
@@ -40,7 +38,7 @@ def create_application(session: Session, audit: AuditLog, who: Principal, *, cyc
     return app
 
 
-def visible_applications(who: Principal):  # type: ignore[no-untyped-def]
+def visible_applications(who: Principal) -> Select[tuple[Application]]:
     """The query of applications this caller may see: their own, or all for staff."""
     query = select(Application).order_by(Application.created_at.desc())
     if who.role == "applicant":
@@ -105,7 +103,7 @@ def validate_upload_fields(fields: dict[str, str]) -> tuple[str, str]:
 
 
 def record_version(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
-                   app: Application, document_id: str, is_new: bool, number: int,
+                   app: Application, *, document_id: str, is_new: bool, number: int,
                    requirement: str, confidentiality: str, filename: str, stored: Stored,
                    idempotency_key: str | None) -> DocumentVersion:
     """Write the version and its event in one transaction (the caller commits)."""
