@@ -172,3 +172,40 @@ def test_a_task_that_overruns_its_time_limit_is_stopped_and_parked_as_a_dead_let
     [letter] = poll(dead, 40)
     assert "TimeLimitExceeded" in letter["error"]
     assert inspection(stack, me, r.json()["id"]) is None
+
+
+def test_a_task_that_keeps_killing_its_worker_is_parked_instead_of_looping(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    stack.procs["documents-worker"].stop()
+    # Allow a single delivery: the redelivery after the kill is one too many.
+    env = {"DOSSIER_TASK_START_DELAY": "60", "DOSSIER_TASK_MAX_RETRIES": "0"}
+    worker = stack.start_worker("documents", env=env)
+    stack.wait_worker("documents")
+    me = headers(stack, "applicant-poison")
+    app_id = new_application(stack, me)
+    r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents", headers=me,
+                      data={"requirement": "overview"},
+                      files={"file": ("致命.pdf", blank_pdf(1), "application/pdf")})
+    assert r.status_code == 201, r.text
+
+    def received() -> bool:
+        return b"documents.handle_event" in worker.log.read_bytes()[worker.log_offset:]
+
+    poll(received, 30, 0.2)
+    time.sleep(1.0)
+    worker.kill()
+    worker.popen.wait(10)  # type: ignore[union-attr]
+    stack.start_worker("documents", env={"DOSSIER_TASK_MAX_RETRIES": "0"})
+    stack.wait_worker("documents")
+    op = {"Authorization": "Bearer " + issue_token(stack.secret_key, subject="op",
+                                                   role="operator", ttl_seconds=600)}
+
+    def dead() -> list[dict[str, Any]]:
+        items = requests.get(f"{stack.url('documents')}/api/ops/dead-letters",
+                             headers=op).json()["items"]
+        return [d for d in items if d["args"][0]["payload"].get("version_id") == r.json()["id"]]
+
+    [letter] = poll(dead, 60)
+    assert "gave up after 1 deliveries" in letter["error"]
+    assert inspection(stack, me, r.json()["id"]) is None
