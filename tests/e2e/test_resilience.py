@@ -14,7 +14,7 @@ from samples import blank_pdf, sha256
 from sqlalchemy import create_engine, text
 from waiting import poll
 
-from dossier.localstack import AppStack, BackingServers
+from dossier.localstack import AppStack, BackingServers, Proc
 from shared.auth import issue_token
 
 
@@ -52,37 +52,61 @@ def killable_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]
         apps.stop()
 
 
-def test_task_survives_sigkill_of_its_worker_and_completes_after_restart(
-        killable_stack: AppStack) -> None:
-    stack = killable_stack
+def restart_documents_worker(stack: AppStack, env: dict[str, str] | None = None) -> Proc:
     stack.procs["documents-worker"].stop()
-    # Fault injection: every task waits before starting, so the kill lands mid-task.
-    worker = stack.start_worker("documents", env={"DOSSIER_TASK_START_DELAY": "60"})
+    worker = stack.start_worker("documents", env=env)
     stack.wait_worker("documents")
-    me = headers(stack, "applicant-kill")
+    return worker
+
+
+def upload_pdf(stack: AppStack, me: dict[str, str], filename: str, pages: int = 1
+               ) -> dict[str, Any]:
     app_id = new_application(stack, me)
-    pdf = blank_pdf(3)
+    pdf = blank_pdf(pages)
     r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents", headers=me,
                       data={"requirement": "overview"},
-                      files={"file": ("组织概述.pdf", pdf, "application/pdf")})
+                      files={"file": (filename, pdf, "application/pdf")})
     assert r.status_code == 201, r.text
-    version_id = r.json()["id"]
+    assert r.json()["sha256"] == sha256(pdf)
+    return r.json()
+
+
+def kill_mid_task(worker: Proc) -> None:
+    """SIGKILL the worker and its pool children once it has taken the task."""
 
     def received() -> bool:
         log = worker.log.read_bytes()[worker.log_offset:]
         return b"documents.handle_event" in log and b"received" in log
 
     poll(received, 30, 0.2)
-    time.sleep(1.0)  # inside the task now
-    worker.kill()  # SIGKILL to the worker and its pool children
+    time.sleep(1.0)  # inside the (delayed) task now
+    worker.kill()
     worker.popen.wait(10)  # type: ignore[union-attr]
-    assert inspection(stack, me, version_id) is None
+
+
+def dead_letters_for(stack: AppStack, version_id: str) -> list[dict[str, Any]]:
+    op = {"Authorization": "Bearer " + issue_token(stack.secret_key, subject="op",
+                                                   role="operator", ttl_seconds=600)}
+    items = requests.get(f"{stack.url('documents')}/api/ops/dead-letters",
+                         headers=op).json()["items"]
+    return [d for d in items if d["args"][0]["payload"].get("version_id") == version_id]
+
+
+def test_task_survives_sigkill_of_its_worker_and_completes_after_restart(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    # Fault injection: every task waits before starting, so the kill lands mid-task.
+    worker = restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "60"})
+    me = headers(stack, "applicant-kill")
+    version = upload_pdf(stack, me, "组织概述.pdf", pages=3)
+    kill_mid_task(worker)
+    assert inspection(stack, me, version["id"]) is None
 
     stack.start_worker("documents")
     stack.wait_worker("documents")
-    done = poll(lambda: inspection(stack, me, version_id), 90)
+    done = poll(lambda: inspection(stack, me, version["id"]), 90)
     assert done["pages"] == 3
-    assert done["sha256"] == sha256(pdf)
+    assert done["sha256"] == version["sha256"]
     messages = poll(lambda: [m for m in inbox(stack, me) if "组织概述.pdf" in m["title"]], 60)
     time.sleep(2)  # a duplicate delivery would show up by now
     assert len([m for m in inbox(stack, me) if "组织概述.pdf" in m["title"]]) == len(messages) == 1
@@ -151,61 +175,28 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
 def test_a_task_that_overruns_its_time_limit_is_stopped_and_parked_as_a_dead_letter(
         killable_stack: AppStack) -> None:
     stack = killable_stack
-    stack.procs["documents-worker"].stop()
-    stack.start_worker("documents", env={"DOSSIER_TASK_START_DELAY": "30",
-                                         "DOSSIER_TASK_TIME_LIMIT": "2"})
-    stack.wait_worker("documents")
+    restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "30",
+                                     "DOSSIER_TASK_TIME_LIMIT": "2"})
     me = headers(stack, "applicant-overrun")
-    app_id = new_application(stack, me)
-    r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents", headers=me,
-                      data={"requirement": "overview"},
-                      files={"file": ("超时.pdf", blank_pdf(1), "application/pdf")})
-    assert r.status_code == 201, r.text
-    op = {"Authorization": "Bearer " + issue_token(stack.secret_key, subject="op",
-                                                   role="operator", ttl_seconds=600)}
+    version = upload_pdf(stack, me, "超时.pdf")
 
-    def dead() -> list[dict[str, Any]]:
-        items = requests.get(f"{stack.url('documents')}/api/ops/dead-letters",
-                             headers=op).json()["items"]
-        return [d for d in items if d["args"][0]["payload"].get("version_id") == r.json()["id"]]
-
-    [letter] = poll(dead, 40)
+    [letter] = poll(lambda: dead_letters_for(stack, version["id"]), 40)
     assert "TimeLimitExceeded" in letter["error"]
-    assert inspection(stack, me, r.json()["id"]) is None
+    assert inspection(stack, me, version["id"]) is None
 
 
 def test_a_task_that_keeps_killing_its_worker_is_parked_instead_of_looping(
         killable_stack: AppStack) -> None:
     stack = killable_stack
-    stack.procs["documents-worker"].stop()
     # Allow a single delivery: the redelivery after the kill is one too many.
-    env = {"DOSSIER_TASK_START_DELAY": "60", "DOSSIER_TASK_MAX_RETRIES": "0"}
-    worker = stack.start_worker("documents", env=env)
-    stack.wait_worker("documents")
+    worker = restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "60",
+                                              "DOSSIER_TASK_MAX_RETRIES": "0"})
     me = headers(stack, "applicant-poison")
-    app_id = new_application(stack, me)
-    r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents", headers=me,
-                      data={"requirement": "overview"},
-                      files={"file": ("致命.pdf", blank_pdf(1), "application/pdf")})
-    assert r.status_code == 201, r.text
-
-    def received() -> bool:
-        return b"documents.handle_event" in worker.log.read_bytes()[worker.log_offset:]
-
-    poll(received, 30, 0.2)
-    time.sleep(1.0)
-    worker.kill()
-    worker.popen.wait(10)  # type: ignore[union-attr]
+    version = upload_pdf(stack, me, "致命.pdf")
+    kill_mid_task(worker)
     stack.start_worker("documents", env={"DOSSIER_TASK_MAX_RETRIES": "0"})
     stack.wait_worker("documents")
-    op = {"Authorization": "Bearer " + issue_token(stack.secret_key, subject="op",
-                                                   role="operator", ttl_seconds=600)}
 
-    def dead() -> list[dict[str, Any]]:
-        items = requests.get(f"{stack.url('documents')}/api/ops/dead-letters",
-                             headers=op).json()["items"]
-        return [d for d in items if d["args"][0]["payload"].get("version_id") == r.json()["id"]]
-
-    [letter] = poll(dead, 60)
+    [letter] = poll(lambda: dead_letters_for(stack, version["id"]), 60)
     assert "gave up after 1 deliveries" in letter["error"]
-    assert inspection(stack, me, r.json()["id"]) is None
+    assert inspection(stack, me, version["id"]) is None
