@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
+from samples import blank_pdf, sha256
 
 from dossier.localstack import AppStack
 
@@ -23,6 +30,14 @@ def assert_problem(r: requests.Response, status: int, code: str) -> dict:
     assert body["messages"]["en"]
     assert body["messages"]["zh-CN"] != body["messages"]["en"]
     return body
+
+
+def new_application(stack: AppStack, http: requests.Session, me: dict[str, str], kind: str,
+                    name: str) -> dict[str, Any]:
+    r = http.post(f"{stack.url('intake')}/api/applications", headers=me,
+                  json={"cycle": "2025", "kind": kind, "name": name})
+    assert r.status_code == 201, r.text
+    return r.json()
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -108,8 +123,7 @@ def test_openapi_document_describes_the_bearer_scheme(
 def test_upload_refuses_an_executable_named_pdf_and_an_empty_file(
         stack: AppStack, http: requests.Session, auth: Callable[..., dict[str, str]]) -> None:
     me = auth("applicant", "a-upload-refusals")
-    app = http.post(f"{stack.url('intake')}/api/applications", headers=me,
-                    json={"cycle": "2025", "kind": "individual", "name": "张三"}).json()
+    app = new_application(stack, http, me, "individual", "张三")
     url = f"{stack.url('intake')}/api/applications/{app['id']}/documents"
     form = {"requirement": "application-form"}
     elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 4096
@@ -126,11 +140,6 @@ def test_upload_refuses_an_executable_named_pdf_and_an_empty_file(
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_worker_keeps_its_heartbeat_fresh_for_the_container_health_check(
         stack: AppStack, service: str) -> None:
-    import os
-    import subprocess
-    import sys
-    import time
-
     env = {**os.environ, "TMPDIR": stack.env()["TMPDIR"]}
     check = [sys.executable, "-m", "dossier.cli", "healthcheck", "worker", service,
              "--max-age", "10"]
@@ -144,13 +153,8 @@ def test_each_worker_keeps_its_heartbeat_fresh_for_the_container_health_check(
 
 def test_a_raw_upload_named_by_content_disposition_is_stored_once_per_idempotency_key(
         stack: AppStack, http: requests.Session, auth: Callable[..., dict[str, str]]) -> None:
-    from urllib.parse import quote
-
-    from samples import blank_pdf, sha256
-
     me = auth("applicant", "a-idempotent")
-    app = http.post(f"{stack.url('intake')}/api/applications", headers=me,
-                    json={"cycle": "2025", "kind": "organisation", "name": "幂等测试公司"}).json()
+    app = new_application(stack, http, me, "organisation", "幂等测试公司")
     url = f"{stack.url('intake')}/api/applications/{app['id']}/documents?requirement=commitment"
     pdf = blank_pdf(1)
     sent = {**me, "Content-Type": "application/pdf", "Idempotency-Key": "k-123",

@@ -186,12 +186,19 @@ def test_relay_stops_at_a_failure_keeps_the_rest_pending_and_resumes_in_order(
     assert rows[events[1].id].last_error is None
 
 
+def _fresh_postgres(new_database_url: Callable[[str, str], str],
+                    open_database: Callable[[str], Database], name: str
+                    ) -> tuple[Database, MetaData]:
+    db = open_database(new_database_url("postgresql", name))
+    metadata = _metadata()
+    metadata.create_all(db.engine)
+    return db, metadata
+
+
 def test_two_relays_on_postgresql_never_publish_the_same_event_twice(
         new_database_url: Callable[[str, str], str],
         open_database: Callable[[str], Database]) -> None:
-    db = open_database(new_database_url("postgresql", "two_relays"))
-    metadata = _metadata()
-    metadata.create_all(db.engine)
+    db, metadata = _fresh_postgres(new_database_url, open_database, "two_relays")
     outbox = Outbox(metadata, source="intake")
     with db.session() as session:
         events = [outbox.emit(session, "document.uploaded", {"n": n}) for n in range(3)]
@@ -311,9 +318,7 @@ def test_a_handler_that_raises_leaves_the_event_unrecorded_and_its_changes_undon
 def test_two_concurrent_deliveries_of_one_event_take_effect_once_on_postgresql(
         new_database_url: Callable[[str, str], str],
         open_database: Callable[[str], Database]) -> None:
-    db = open_database(new_database_url("postgresql", "inbox_race"))
-    metadata = _metadata()
-    metadata.create_all(db.engine)
+    db, metadata = _fresh_postgres(new_database_url, open_database, "inbox_race")
     inbox = Inbox(metadata)
     effects = Table("effects", metadata, Column("id", Integer, primary_key=True))
     effects.create(db.engine)
