@@ -28,11 +28,32 @@ class StackError(RuntimeError):
     pass
 
 
-def free_port_block(count: int = 1, start: int = 20000, end: int = 60000) -> int:
-    """First port of `count` consecutive free loopback ports (SeaweedFS needs ten)."""
-    port = start + (os.getpid() * 37) % 10000  # spread parallel runs apart
-    while port + count < end:
-        if all(_port_free(p) for p in range(port, port + count)):
+_handed_out: set[int] = set()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port_block(count: int = 1) -> int:
+    """First port of `count` consecutive free loopback ports (SeaweedFS needs ten).
+
+    Ports come from below the kernel's ephemeral range, so an outgoing connection can never
+    take a port between the moment it is chosen and the moment a server binds it, and no port
+    is handed out twice in one process.
+    """
+    low, high = 10000, _ephemeral_start()
+    span = high - low
+    port = low + (os.getpid() * 97) % span  # spread parallel runs apart
+    for _ in range(span):
+        if port + count > high:
+            port = low
+        block = range(port, port + count)
+        if not _handed_out.intersection(block) and all(_port_free(p) for p in block):
+            _handed_out.update(block)
             return port
         port += count
     raise StackError("no free port block")
@@ -202,7 +223,7 @@ class BackingServers:
 
     # Redis --------------------------------------------------------------------------------
     def start_redis(self, port: int | None = None) -> None:
-        self.redis_port = port or self.redis_port or free_port_block(1, 21000)
+        self.redis_port = port or self.redis_port or free_port_block(1)
         data = self.root / "redis"
         data.mkdir(parents=True, exist_ok=True)
         proc = Proc("redis", redis_argv(redis_binary(), self.redis_port, data),
@@ -221,7 +242,7 @@ class BackingServers:
 
     # S3 -----------------------------------------------------------------------------------
     def start_s3(self) -> None:
-        self.s3_base_port = self.s3_base_port or free_port_block(10, 30000)
+        self.s3_base_port = self.s3_base_port or free_port_block(10)
         data = self.root / "s3"
         data.mkdir(parents=True, exist_ok=True)
         config = s3_identity_file(self.root / "s3-identities.json", self.access_key,
@@ -246,7 +267,7 @@ class BackingServers:
         if self.pg_bindir is None:
             print("WARNING: no PostgreSQL binaries found; tests use SQLite only", file=sys.stderr)
             return False
-        self.pg_port = free_port_block(1, 25000)
+        self.pg_port = free_port_block(1)
         base = Path(os.environ.get("DOSSIER_PG_ROOT", tempfile.gettempdir()))
         pgroot = base / f"dossier-pg-{os.getpid()}"
         shutil.rmtree(pgroot, ignore_errors=True)
@@ -340,7 +361,7 @@ class AppStack:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(exist_ok=True)
         if not self.ports:
-            base = free_port_block(4, 40000)
+            base = free_port_block(4)
             self.ports = {svc: base + i for i, svc in enumerate(SERVICE_NAMES)}
         if self.database == "postgresql" and not self.backing.pg_port:
             self.database = "sqlite"

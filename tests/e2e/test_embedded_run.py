@@ -42,9 +42,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         tmp_path: Path) -> None:
     data = tmp_path / "var"
-    web = free_port_block(4, 41000)
-    s3 = free_port_block(10, 31000)
-    redis_port = free_port_block(1, 22000)
+    web = free_port_block(4)
+    s3 = free_port_block(10)
+    redis_port = free_port_block(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env.update({
         "DOSSIER_DATA_DIR": str(data),
