@@ -108,6 +108,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_PRESIGN_SECONDS", "presign_seconds", "300",
             "Lifetime of presigned download links.", int),
     Setting("DOSSIER_LOG_LEVEL", "log_level", "INFO", "Log level of services and workers."),
+    Setting("DOSSIER_DATA_KEY", "data_key", None,
+            "Key for field encryption of personal data (identity numbers, objection "
+            "reporters); default: derived from `DOSSIER_SECRET_KEY`. Keep it when rotating "
+            "the signing key.", secret=True),
+    # --- intake settings ---
+    # --- end of intake settings ---
+    # --- documents settings ---
+    # --- end of documents settings ---
+    # --- review settings ---
+    # --- end of review settings ---
+    # --- notify settings ---
+    # --- end of notify settings ---
 )
 
 
@@ -143,6 +155,15 @@ class Settings:
     calendar_file: str | None
     presign_seconds: int
     log_level: str
+    data_key: str | None
+    # --- intake fields ---
+    # --- end of intake fields ---
+    # --- documents fields ---
+    # --- end of documents fields ---
+    # --- review fields ---
+    # --- end of review fields ---
+    # --- notify fields ---
+    # --- end of notify fields ---
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
@@ -150,6 +171,10 @@ class Settings:
         if explicit:
             return str(explicit)
         return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def field_key(self) -> str:
+        """Secret for `shared.crypto.FieldCipher`."""
+        return self.data_key or f"data-key:{self.secret_key}"
 
     def port(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

@@ -23,21 +23,36 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.logs import correlation_id
+from shared.messages import check_payload
 
 log = logging.getLogger(__name__)
 
 # Event type → services whose `<service>.handle_event` task receives it. One table for the whole
 # system, so a reader sees every flow at a glance; adding a subscriber is a one-line change here
-# plus a handler in that service.
+# plus a handler in that service. Payloads: docs/events.md and shared/messages/.
 SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
+    # intake
+    "account.saved": ("notify",),  # also emitted by review for experts
+    "cycle.saved": ("documents", "review", "notify"),
     "document.uploaded": ("documents",),
-    "document.inspected": ("notify",),
+    "document.deleted": ("documents",),
     "packet.submitted": ("documents", "notify"),
+    "packet.returned": ("notify",),
+    "packet.recommended": ("notify",),
+    "packet.accepted": ("review", "notify"),
+    "packet.rejected": ("notify",),
+    "acceptance.published": ("review", "notify"),
+    # documents
+    "document.inspected": ("intake", "notify"),
     "packet.checked": ("intake", "notify"),
-    "application.routed": ("notify",),
+    # review
     "assignment.made": ("notify",),
     "recusal.recorded": ("notify",),
+    "objection.received": ("notify",),
+    "opinions.completed": ("notify",),
     "list.published": ("notify",),
+    "award.decided": ("intake", "notify"),
+    "award.revoked": ("intake", "notify"),
 }
 
 
@@ -81,6 +96,7 @@ class Outbox:
         if type_ not in SUBSCRIPTIONS:
             # A typo here would silently drop a flow; make it loud at the first test instead.
             raise ValueError(f"unknown event type {type_!r}; declare it in SUBSCRIPTIONS")
+        check_payload(type_, payload)
         event = Event(id=str(uuid.uuid4()), type=type_, source=self.source,
                       occurred_at=datetime.now(UTC).isoformat(), payload=payload,
                       correlation_id=correlation_id.get())

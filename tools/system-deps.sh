@@ -25,3 +25,12 @@ if ! pg_present; then
   echo "system-deps: installing PostgreSQL server binaries"
   apt_install postgresql || echo "WARNING: no PostgreSQL binaries; tests will run on SQLite only"
 fi
+
+# Reference readers the documents tests compare page counts against.
+missing=()
+have pdfinfo || missing+=(poppler-utils)
+have qpdf || missing+=(qpdf)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "system-deps: installing ${missing[*]}"
+  apt_install "${missing[@]}" || echo "WARNING: could not install ${missing[*]}"
+fi

@@ -1,0 +1,7 @@
+"""Payloads of the events review emits (docs/events.md)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema
+
+SCHEMAS: dict[str, type[Schema]] = {}
