@@ -1,7 +1,8 @@
-"""Inspection of one file: what it is and how many pages it has.
+"""Inspection of one local file: the entry point the sandbox child runs per job.
 
-Pure logic over a local file. Every input is hostile: a failure is a verdict with a code, never
-an exception out of this module.
+Every input is hostile. Format comes from content; each reader bounds its own work; anything a
+reader throws becomes a verdict with a code. Limits the parser cannot enforce itself (wall time,
+memory, CPU) are enforced around this by `sandbox`.
 """
 
 from __future__ import annotations
@@ -9,56 +10,60 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError
+from services.documents import formats
+from services.documents.docx_inspect import ZipLimits, inspect_ole, inspect_zip
+from services.documents.verdict import Verdict, failed
 
 
 @dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    format: str | None
-    pages: int | None = None
-    encrypted: bool = False
-    error_code: str | None = None
-    error: dict[str, str] = field(default_factory=dict)  # {"zh-CN": ..., "en": ...}
+class Options:
+    full_text: bool = True  # counts and headings over every page, not a sample
+    zip: ZipLimits = field(default_factory=ZipLimits)
 
 
-def _failed(fmt: str | None, code: str, zh: str, en: str, *, encrypted: bool = False) -> Verdict:
-    return Verdict(False, fmt, None, encrypted, code, {"zh-CN": zh, "en": en})
+def _image(path: Path, fmt: str) -> Verdict:
+    from PIL import Image
 
-
-def detect_format(head: bytes) -> str | None:
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "docx"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    return None
-
-
-def inspect_file(path: Path) -> Verdict:
-    with path.open("rb") as fh:
-        head = fh.read(1024)
-    fmt = detect_format(head)
-    if fmt is None:
-        return _failed(None, "inspect.unknown_format", "无法识别的文件格式。",
-                       "The file format is not recognised.")
-    if fmt != "pdf":
-        return Verdict(True, fmt, 1 if fmt in ("jpeg", "png") else None)
+    verdict = Verdict(format="image", pages=1, text_layer=False, scanned=True,
+                      scanned_pages=1, reader="pillow")
     try:
-        reader = PdfReader(path, strict=False)
-        encrypted = reader.is_encrypted
-        if encrypted and not reader.decrypt(""):
-            return _failed("pdf", "inspect.encrypted", "PDF 已加密，无法打开，请上传未加密的文件。",
-                           "The PDF is encrypted and cannot be opened.", encrypted=True)
-        return Verdict(True, "pdf", len(reader.pages), encrypted)
-    except FileNotDecryptedError:
-        return _failed("pdf", "inspect.encrypted", "PDF 已加密，无法打开，请上传未加密的文件。",
-                       "The PDF is encrypted and cannot be opened.", encrypted=True)
-    except (PdfReadError, ValueError, KeyError, TypeError, IndexError, RecursionError,
-            AttributeError) as exc:
-        return _failed("pdf", "inspect.corrupt", f"PDF 文件已损坏：{exc}",
-                       f"The PDF is damaged: {exc}")
+        with Image.open(path) as img:  # reads the header only
+            width, height = img.size
+            frames = getattr(img, "n_frames", 1) if fmt == "tiff" else 1
+            dpi = img.info.get("dpi")
+    except Exception as exc:  # Pillow raises many types, including its decompression-bomb error
+        return verdict.fail("inspect.corrupt", f"{type(exc).__name__}: {exc}")
+    verdict.pages = int(frames)
+    verdict.scanned_pages = verdict.pages
+    if dpi and dpi[0]:
+        from services.documents.pdf_inspect import paper_name
+
+        w, h = width / float(dpi[0]) * 25.4, height / float(dpi[1] or dpi[0]) * 25.4
+        verdict.page_size = {"width_mm": round(w, 1), "height_mm": round(h, 1),
+                             "name": paper_name(w, h)}
+    return verdict
+
+
+def inspect_file(path: Path, options: Options | None = None) -> Verdict:
+    options = options or Options()
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        return failed("inspect.unreadable", detail=str(exc))
+    if not head:
+        return failed("inspect.empty")
+    kind = formats.sniff(head)
+    if kind == "pdf":
+        from services.documents.pdf_inspect import inspect_pdf
+
+        return inspect_pdf(path, options.full_text)
+    if kind == "zip":
+        return inspect_zip(path, options.zip, options.full_text)
+    if kind == "ole":
+        return inspect_ole(path)
+    if kind in ("jpeg", "png", "tiff"):
+        return _image(path, kind)
+    if kind == "executable":
+        return failed("inspect.executable", "executable")
+    return failed("inspect.unknown_format")

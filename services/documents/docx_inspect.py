@@ -1,0 +1,200 @@
+"""Inspection of OOXML word files and of OLE containers (legacy .doc, encrypted Office files).
+
+Every check that bounds work happens before any XML is parsed: the ZIP's entry count, declared
+uncompressed size and compression ratio; then every XML part is refused if it declares a DOCTYPE
+or entities; only then does python-docx open the file. Runs only inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from services.documents import textscan
+from services.documents.pdf_inspect import paper_name
+from services.documents.verdict import Verdict
+
+WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+WORD_TEMPLATE = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
+MACRO_MAIN = ("application/vnd.ms-word.document.macroEnabled.main+xml",
+              "application/vnd.ms-word.template.macroEnabledTemplate.main+xml")
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_NS = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+       "ep": "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+       "ct": "http://schemas.openxmlformats.org/package/2006/content-types",
+       "r": "http://schemas.openxmlformats.org/package/2006/relationships"}
+_HEADING_STYLE = re.compile(r"^(?:heading|标题|title)\s*(\d?)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_entries: int = 5000
+    max_total_bytes: int = 512 * 1024 * 1024
+    max_ratio: int = 200
+
+
+def safe_parser() -> etree.XMLParser:
+    """Entities never resolved, no DTD, no network, no huge trees."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_comments=True)
+
+
+def _xml_bytes(data: bytes) -> bytes:
+    """The part as UTF-8 bytes for the DOCTYPE scan (OOXML allows UTF-16 parts)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").encode("utf-8")
+    return data
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    # zipfile stops at the declared size and then fails the CRC, so a header that lies about
+    # the size cannot make this read more than the checks above allowed.
+    with zf.open(info) as fh:
+        return fh.read(info.file_size + 1)
+
+
+def inspect_ole(path: Path) -> Verdict:
+    """An OLE compound file: an encrypted OOXML package, or a legacy binary .doc."""
+    with path.open("rb") as fh:
+        head = fh.read(1024 * 1024)
+    # Directory entry names are UTF-16LE; reading the first MiB finds them in any real file.
+    if "EncryptedPackage".encode("utf-16-le") in head:
+        verdict = Verdict(format="docx", encrypted=True, opens_without_password=False,
+                          reader="ole")
+        return verdict.fail("inspect.encrypted")
+    if "Macros".encode("utf-16-le") in head or "_VBA_PROJECT".encode("utf-16-le") in head:
+        return Verdict(format="doc", reader="ole").fail("inspect.macros")
+    if "WordDocument".encode("utf-16-le") in head:
+        return Verdict(format="doc", reader="ole").fail("inspect.legacy_doc")
+    return Verdict(format="ole", reader="ole").fail("inspect.unsupported_format")
+
+
+def inspect_zip(path: Path, limits: ZipLimits, full_text: bool) -> Verdict:
+    verdict = Verdict(format="docx", reader="python-docx")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return verdict.fail("inspect.corrupt", str(exc))
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_entries:
+            return verdict.fail("inspect.zip_bomb", f"{len(infos)} entries")
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos)
+        if total > limits.max_total_bytes:
+            return verdict.fail("inspect.zip_bomb", f"{total} bytes uncompressed")
+        for info in infos:
+            # Small parts compress well legitimately; judge the ratio only where it matters.
+            if info.file_size > 1024 * 1024 and \
+                    info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                return verdict.fail("inspect.zip_bomb", f"{info.filename} ratio")
+        if total > 16 * 1024 * 1024 and total > limits.max_ratio * max(packed, 1):
+            return verdict.fail("inspect.zip_bomb", "archive ratio")
+        names = {i.filename: i for i in infos}
+        if "[Content_Types].xml" not in names:
+            verdict.format = "zip"
+            return verdict.fail("inspect.unsupported_format", "a ZIP archive, not a document")
+        try:
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels")) and \
+                        _DOCTYPE.search(_xml_bytes(_read_capped(zf, info))):
+                    return verdict.fail("inspect.xml_entities", info.filename)
+            types = etree.fromstring(_read_capped(zf, names["[Content_Types].xml"]),
+                                     safe_parser())
+        except (zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError) as exc:
+            return verdict.fail("inspect.corrupt", str(exc))
+        overrides = {o.get("PartName", "").lstrip("/"): o.get("ContentType", "")
+                     for o in types.iterfind("ct:Override", _NS)}
+        main_types = set(overrides.values())
+        if main_types & set(MACRO_MAIN) or any(n.lower().endswith("vbaproject.bin")
+                                               for n in names):
+            verdict.format = "docm"
+            return verdict.fail("inspect.macros")
+        if not main_types & {WORD_MAIN, WORD_TEMPLATE}:
+            verdict.format = "ooxml"
+            return verdict.fail("inspect.unsupported_format", "not a Word document")
+        verdict.embedded_files = sum(1 for n in names if n.startswith("word/embeddings/"))
+        for name, info in names.items():
+            if name.endswith(".rels"):
+                rels = etree.fromstring(_read_capped(zf, info), safe_parser())
+                verdict.external_links += sum(
+                    1 for r in rels.iterfind("r:Relationship", _NS)
+                    if r.get("TargetMode") == "External")
+        if "docProps/app.xml" in names:
+            try:
+                app = etree.fromstring(_read_capped(zf, names["docProps/app.xml"]),
+                                       safe_parser())
+                pages = app.findtext("ep:Pages", namespaces=_NS)
+                if pages and pages.strip().isdigit():
+                    verdict.pages = int(pages)
+                    verdict.warnings.append("docx.pages_from_properties")
+            except etree.XMLSyntaxError:
+                verdict.warnings.append("docx.properties_unreadable")
+    return _read_document(path, verdict)
+
+
+def _read_document(path: Path, verdict: Verdict) -> Verdict:
+    import docx  # imported here: only the sandbox child pays for it
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # python-docx raises many types on malformed parts
+        return verdict.fail("inspect.corrupt", f"{type(exc).__name__}: {exc}")
+    characters = words = 0
+    texts: list[str] = []
+    for paragraph in document.paragraphs:
+        text = paragraph.text
+        c, w = textscan.count(text)
+        characters += c
+        words += w
+        level = _heading_level(paragraph)
+        if level is not None and text.strip() and len(verdict.headings) < textscan.MAX_HEADINGS:
+            verdict.headings.append({"text": text.strip()[:200], "level": level, "page": None})
+        if len(texts) < 2000:
+            texts.append(text)
+    for table in document.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                c, w = textscan.count(cell.text)
+                characters += c
+                words += w
+    verdict.characters, verdict.words = characters, words
+    verdict.text_complete = True
+    verdict.text_layer = characters > 0
+    verdict.scanned = characters == 0 and bool(document.inline_shapes)
+    verdict.scanned_pages = 0
+    verdict.classification_marks = [
+        {"mark": m, "page": None} for m in textscan.classification_marks("\n".join(texts))]
+    with contextlib.suppress(Exception):
+        section = document.sections[0]
+        if section.page_width and section.page_height:
+            w = section.page_width / 36000  # EMU → mm
+            h = section.page_height / 36000
+            verdict.page_size = {"width_mm": round(w, 1), "height_mm": round(h, 1),
+                                 "name": paper_name(w, h)}
+            verdict.mixed_page_sizes = len({(round(s.page_width or 0), round(
+                s.page_height or 0)) for s in document.sections}) > 1
+    return verdict
+
+
+def _heading_level(paragraph: object) -> int | None:
+    style = getattr(paragraph, "style", None)
+    name = (getattr(style, "name", "") or "").strip()
+    match = _HEADING_STYLE.match(name)
+    if match:
+        return int(match.group(1) or 1)
+    # Outline level set directly on the paragraph (Chinese templates often do this).
+    ppr = paragraph._p.pPr  # type: ignore[attr-defined]
+    if ppr is not None:
+        level = ppr.find(f"{{{_NS['w']}}}outlineLvl")
+        if level is not None:
+            value = level.get(f"{{{_NS['w']}}}val", "9")
+            if value.isdigit() and int(value) < 9:
+                return int(value) + 1
+    return None
+

@@ -1,0 +1,263 @@
+"""Inspection of a PDF: qpdf (pikepdf) reads the structure, pypdf reads the text.
+
+qpdf is the primary structural reader: it is fuzzed continuously, repairs damaged cross-reference
+tables, counts the real leaves of the page tree (not the /Count a file claims) and is about ten
+times faster than pypdf at it. pypdf extracts text and is the fallback reader when qpdf cannot
+open a file at all. Runs only inside the sandbox (`sandbox_child`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+from services.documents import textscan
+from services.documents.verdict import Verdict
+
+# Pages whose text a sample covers: enough to see a text layer and the classification mark that
+# GB/T 9704 puts on the first page.
+SAMPLE_PAGES = 2
+MAX_TEXT_PAGES = 5000
+MAX_DETAIL_PAGES = 20000
+MAX_OUTLINE_ITEMS = 500
+_PT_PER_MM = 72 / 25.4
+_PAPER = {"A4": (210, 297), "A3": (297, 420), "A5": (148, 210), "B5": (176, 250),
+          "Letter": (216, 279)}
+
+
+def paper_name(width_mm: float, height_mm: float) -> str | None:
+    short, long_ = sorted((width_mm, height_mm))
+    for name, (w, h) in _PAPER.items():
+        if abs(short - w) <= 3 and abs(long_ - h) <= 3:
+            return name
+    return None
+
+
+def _tail_has_eof(path: Path) -> bool:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - 2048))
+        return b"%%EOF" in fh.read()
+
+
+def _inherited(page: pikepdf.Dictionary, key: str) -> Any:
+    node: Any = page
+    for _ in range(64):  # bounded: a /Parent loop must not spin
+        if node is None:
+            return None
+        value = node.get(key)
+        if value is not None:
+            return value
+        node = node.get("/Parent")
+    return None
+
+
+def _has_images(resources: Any, depth: int = 0) -> bool:
+    xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return False
+    for _, xobject in list(xobjects.items())[:64]:
+        subtype = xobject.get("/Subtype") if isinstance(xobject, pikepdf.Stream) else None
+        if subtype == "/Image":
+            return True
+        if subtype == "/Form" and depth < 2 and _has_images(xobject.get("/Resources"), depth + 1):
+            return True
+    return False
+
+
+def _is_js_action(action: Any) -> bool:
+    return isinstance(action, pikepdf.Dictionary) and action.get("/S") in (
+        "/JavaScript", "/Launch")
+
+
+def _structure(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
+    root = pdf.Root
+    names = root.get("/Names")
+    if isinstance(names, pikepdf.Dictionary) and names.get("/JavaScript") is not None:
+        verdict.javascript = True
+    if _is_js_action(root.get("/OpenAction")) or root.get("/AA") is not None:
+        verdict.javascript = True
+    with contextlib.suppress(Exception):
+        verdict.embedded_files = len(pdf.attachments)
+    sizes: set[tuple[int, int]] = set()
+    font_pages = image_only_pages = 0
+    for index, page in enumerate(pdf.pages):
+        if index >= MAX_DETAIL_PAGES:
+            verdict.warnings.append("pdf.details_truncated")
+            break
+        obj = page.obj
+        box = _inherited(obj, "/MediaBox")
+        with contextlib.suppress(Exception):
+            x0, y0, x1, y1 = (float(v) for v in box)
+            w, h = abs(x1 - x0) / _PT_PER_MM, abs(y1 - y0) / _PT_PER_MM
+            if int(_inherited(obj, "/Rotate") or 0) % 180:
+                w, h = h, w
+            sizes.add((round(w), round(h)))
+            if verdict.page_size is None:
+                verdict.page_size = {"width_mm": round(w, 1), "height_mm": round(h, 1),
+                                     "name": paper_name(w, h)}
+        resources = _inherited(obj, "/Resources")
+        fonts = resources.get("/Font") if isinstance(resources, pikepdf.Dictionary) else None
+        if isinstance(fonts, pikepdf.Dictionary) and len(fonts) > 0:
+            font_pages += 1
+        elif _has_images(resources):
+            image_only_pages += 1
+        if obj.get("/AA") is not None:
+            verdict.javascript = True
+        annots = obj.get("/Annots")
+        if isinstance(annots, pikepdf.Array):
+            for annot in list(annots)[:200]:
+                if not isinstance(annot, pikepdf.Dictionary):
+                    continue
+                if annot.get("/Subtype") == "/FileAttachment":
+                    verdict.embedded_files += 1
+                if _is_js_action(annot.get("/A")) or annot.get("/AA") is not None:
+                    verdict.javascript = True
+    verdict.mixed_page_sizes = len({(min(s), max(s)) for s in sizes}) > 1
+    verdict.scanned_pages = image_only_pages
+    verdict.scanned = verdict.pages is not None and verdict.pages > 0 and \
+        image_only_pages == verdict.pages
+    verdict.text_layer = font_pages > 0
+
+
+def _outline(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
+    page_index = {page.obj.objgen: i + 1 for i, page in enumerate(pdf.pages)
+                  if page.obj.is_indirect}
+    items: list[dict[str, Any]] = []
+
+    def walk(nodes: list[Any], level: int) -> None:
+        for node in nodes:
+            if len(items) >= MAX_OUTLINE_ITEMS or level > 8:
+                return
+            page = None
+            dest = node.destination
+            if isinstance(dest, pikepdf.Array) and len(dest) and isinstance(
+                    dest[0], pikepdf.Dictionary):
+                page = page_index.get(dest[0].objgen)
+            items.append({"title": str(node.title)[:200], "level": level, "page": page})
+            walk(list(node.children), level + 1)
+
+    try:
+        with pdf.open_outline(max_depth=8) as outline:
+            walk(list(outline.root), 1)
+    except Exception:  # a broken outline is not a broken document
+        verdict.warnings.append("pdf.outline_unreadable")
+    verdict.outline = items
+
+
+def _text(path: Path, verdict: Verdict, full: bool) -> None:
+    """Counts, headings and marks from pypdf's text; the text itself never leaves."""
+    characters = words = 0
+    with path.open("rb") as fh:
+        try:
+            reader = PdfReader(fh, strict=False)
+            if reader.is_encrypted:
+                reader.decrypt("")
+            limit = MAX_TEXT_PAGES if full else SAMPLE_PAGES
+            for index, page in enumerate(reader.pages):
+                if index >= limit:
+                    break
+                text = page.extract_text() or ""
+                c, w = textscan.count(text)
+                characters += c
+                words += w
+                for mark in textscan.classification_marks(text):
+                    if mark not in {m["mark"] for m in verdict.classification_marks}:
+                        verdict.classification_marks.append({"mark": mark, "page": index + 1})
+                if len(verdict.headings) < textscan.MAX_HEADINGS:
+                    verdict.headings.extend(textscan.headings_in(text, index + 1))
+            else:
+                verdict.text_complete = True
+        except (RecursionError, MemoryError):
+            raise
+        except Exception:  # the structure was read; text is a bonus on a damaged file
+            verdict.warnings.append("pdf.text_unreadable")
+            return
+    del verdict.headings[textscan.MAX_HEADINGS:]
+    verdict.characters, verdict.words = characters, words
+    if characters:
+        verdict.text_layer = True
+    elif verdict.text_complete:
+        verdict.text_layer = False
+
+
+def _with_pypdf(path: Path, verdict: Verdict, qpdf_error: str) -> Verdict:
+    """Fallback when qpdf cannot open the file."""
+    verdict.reader = "pypdf"
+    with path.open("rb") as fh:
+        try:
+            reader = PdfReader(fh, strict=False, root_object_recovery_limit=10_000)
+            if reader.is_encrypted:
+                verdict.encrypted = True
+                if not reader.decrypt(""):
+                    verdict.opens_without_password = False
+                    return verdict.fail("inspect.encrypted")
+                verdict.opens_without_password = True
+            verdict.pages = len(reader.pages)
+        except FileNotDecryptedError:
+            verdict.encrypted, verdict.opens_without_password = True, False
+            return verdict.fail("inspect.encrypted")
+        except RecursionError:
+            return verdict.fail("inspect.too_deep")
+        except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+                AssertionError, OSError, NotImplementedError) as exc:
+            code = "inspect.corrupt" if _tail_has_eof(path) else "inspect.truncated"
+            return verdict.fail(code, f"qpdf: {qpdf_error}; pypdf: {exc}")
+    verdict.warnings.append("pdf.read_by_fallback")
+    return verdict
+
+
+def inspect_pdf(path: Path, full_text: bool) -> Verdict:
+    verdict = Verdict(format="pdf", reader="qpdf")
+    try:
+        pdf = pikepdf.open(path, password="", suppress_warnings=True, attempt_recovery=True)
+    except pikepdf.PasswordError:
+        verdict.encrypted, verdict.opens_without_password = True, False
+        return verdict.fail("inspect.encrypted")
+    except RecursionError:
+        return verdict.fail("inspect.too_deep")
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+        result = _with_pypdf(path, verdict, str(exc))
+        if result.ok:
+            _text(path, result, full_text)
+        return result
+    with pdf:
+        repaired = bool(pdf.get_warnings())
+        if pdf.is_encrypted:
+            verdict.encrypted, verdict.opens_without_password = True, True
+            verdict.warnings.append("pdf.encrypted_opens_without_password")
+        try:
+            verdict.pages = len(pdf.pages)
+        except (pikepdf.PdfError, RuntimeError, RecursionError) as exc:
+            # qpdf refuses a page tree it cannot walk (loops, broken kids): try pypdf.
+            result = _with_pypdf(path, verdict, str(exc))
+            if result.ok:
+                _text(path, result, full_text)
+            return result
+        declared = pdf.Root.get("/Pages", {}).get("/Count")
+        with contextlib.suppress(TypeError, ValueError):
+            declared_n = int(declared) if declared is not None else verdict.pages
+            if declared_n != verdict.pages:
+                verdict.warnings.append("pdf.page_count_mismatch")
+                # A file that claims vastly more pages than it has is built to make
+                # readers allocate or loop: refuse it, but say how many pages are real.
+                if declared_n > max(10 * verdict.pages, 10_000):
+                    return verdict.fail("inspect.page_tree",
+                                        f"claims {declared_n} pages, has {verdict.pages}")
+        if repaired:
+            verdict.warnings.append("pdf.repaired")
+        _structure(pdf, verdict)
+        if verdict.outline == []:
+            _outline(pdf, verdict)
+    if repaired and not _tail_has_eof(path):
+        return verdict.fail("inspect.truncated")
+    _text(path, verdict, full_text)
+    if not verdict.headings and verdict.outline:
+        verdict.headings = [{"text": o["title"], "level": o["level"], "page": o["page"]}
+                            for o in verdict.outline]
+    return verdict

@@ -1,0 +1,167 @@
+"""Sandboxed inspection: a small pool of reusable child processes with hard limits.
+
+Each child (`sandbox_child`) is started once and reused across files, because importing the
+readers costs far more than inspecting a typical file. The parent enforces the wall-time limit;
+the child runs under an address-space cap and a per-job CPU allowance. A child that times out,
+is killed or crashes is replaced, and the file gets a verdict saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.documents.docx_inspect import ZipLimits
+from services.documents.verdict import failed
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-file limits. Defaults match the documents settings' defaults."""
+
+    seconds: float = 60.0
+    memory_bytes: int = 768 * 1024 * 1024
+    zip: ZipLimits = field(default_factory=ZipLimits)
+
+
+class Sandbox:
+    """One child process, used by one thread at a time."""
+
+    def __init__(self, limits: Limits, stderr: Any = subprocess.DEVNULL) -> None:
+        self.limits = limits
+        self.stderr = stderr
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "DOSSIER_SANDBOX_MEMORY": str(self.limits.memory_bytes),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT),
+                                                           os.environ.get("PYTHONPATH")]))}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.documents.sandbox_child"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
+            cwd=str(_ROOT), start_new_session=True)
+        self._buffer = b""
+        return self.proc
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                proc.stdin.close()  # type: ignore[union-attr]
+                proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.close()
+
+    def inspect(self, path: Path, full_text: bool = True) -> dict[str, Any]:
+        proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
+        job = {"path": str(Path(path).resolve()), "full_text": full_text,
+               "cpu_seconds": self.limits.seconds, "zip": asdict(self.limits.zip)}
+        try:
+            proc.stdin.write(json.dumps(job).encode() + b"\n")  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            self._kill()
+            return failed("inspect.crashed", detail="inspector not accepting work").as_dict()
+        line = self._read_line(proc, time.monotonic() + self.limits.seconds)
+        if line is None:
+            code = "inspect.timeout"
+            if proc.poll() is None:
+                self._kill()
+            else:
+                code = self._death_code(proc.returncode)
+                self.close()
+            return failed(code, detail=f"exit {proc.returncode}").as_dict()
+        verdict: dict[str, Any] = json.loads(line)
+        if proc.poll() is not None or (verdict.get("error") or {}).get("code") == "inspect.memory":
+            self.close()  # the child chose to exit after this job
+        return verdict
+
+    @staticmethod
+    def _death_code(returncode: int | None) -> str:
+        if returncode == -signal.SIGXCPU:
+            return "inspect.timeout"
+        if returncode in (-signal.SIGKILL, 3):
+            return "inspect.memory"  # the kernel's OOM killer, or the child's own exit
+        return "inspect.crashed"
+
+    def _read_line(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+        fd = proc.stdout.fileno()  # type: ignore[union-attr]
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None  # the child died
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+
+class SandboxPool:
+    """`size` sandboxes shared by threads; each call borrows one for one file."""
+
+    def __init__(self, size: int, limits: Limits | None = None,
+                 stderr: Any = subprocess.DEVNULL) -> None:
+        self.size = max(1, size)
+        self.limits = limits or Limits()
+        self._free: queue.LifoQueue[Sandbox] = queue.LifoQueue()
+        for _ in range(self.size):
+            self._free.put(Sandbox(self.limits, stderr))
+        self._all = list(self._free.queue)
+        self._lock = threading.Lock()
+
+    def inspect(self, path: Path, full_text: bool = True) -> dict[str, Any]:
+        sandbox = self._free.get()
+        try:
+            return sandbox.inspect(path, full_text)
+        finally:
+            self._free.put(sandbox)
+
+    def inspect_many(self, paths: Iterable[Path], full_text: bool = True
+                     ) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """Verdicts in input order, `size` files at a time."""
+        with ThreadPoolExecutor(self.size) as pool:
+            paths = list(paths)
+            yield from zip(paths, pool.map(lambda p: self.inspect(p, full_text), paths),
+                          strict=True)
+
+    def close(self) -> None:
+        for sandbox in self._all:
+            sandbox.close()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
