@@ -7,6 +7,7 @@
     dossier openapi SERVICE                         a service's OpenAPI document
     dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
     dossier revision SERVICE -m MESSAGE             autogenerate a migration (developers)
+    dossier inspect [--json] PATH...                inspect local PDF/DOCX files (sandboxed)
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["inspect"]:
+        # Its own parser (services/documents/inspect_cli.py): it needs no secrets or servers.
+        from services.documents.inspect_cli import main as inspect_main
+        return inspect_main(args_in[1:])
     parser = argparse.ArgumentParser(prog="dossier", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,12 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-age", type=float, default=60.0)
     p.set_defaults(fn=_healthcheck)
 
+    sub.add_parser("inspect", help="inspect local PDF/DOCX files: dossier inspect --help")
+
     p = sub.add_parser("run", help="run the whole system on this machine")
     p.add_argument("--check", action="store_true",
                    help="start, wait until every service is healthy, print, then stop")
     p.set_defaults(fn=_run)
 
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     try:
         return int(args.fn(args))
     except KeyboardInterrupt:

@@ -115,6 +115,24 @@ SETTINGS: tuple[Setting, ...] = (
     # --- intake settings ---
     # --- end of intake settings ---
     # --- documents settings ---
+    Setting("DOSSIER_DOCUMENTS_INSPECT_SECONDS", "documents_inspect_seconds", "60",
+            "Wall time (and CPU time) one file's inspection may take before its verdict is "
+            "`inspect.timeout`.", float),
+    Setting("DOSSIER_DOCUMENTS_INSPECT_MEMORY", "documents_inspect_memory", "768M",
+            "Address-space cap of each sandboxed inspector process; above it the verdict is "
+            "`inspect.memory`.", _size),
+    Setting("DOSSIER_DOCUMENTS_ZIP_MAX_ENTRIES", "documents_zip_max_entries", "5000",
+            "Most entries a DOCX (ZIP) may hold before it is refused as a zip bomb.", int),
+    Setting("DOSSIER_DOCUMENTS_ZIP_MAX_BYTES", "documents_zip_max_bytes", "512M",
+            "Largest total uncompressed size of a DOCX before it is refused.", _size),
+    Setting("DOSSIER_DOCUMENTS_ZIP_MAX_RATIO", "documents_zip_max_ratio", "200",
+            "Largest compression ratio of a large DOCX entry before it is refused.", int),
+    Setting("DOSSIER_DOCUMENTS_CATALOGUE", "documents_catalogue", "quality-award-2025",
+            "Requirement catalogue used when a cycle names none (files in "
+            "`services/documents/catalogues/`)."),
+    Setting("DOSSIER_DOCUMENTS_CATALOGUE_DIR", "documents_catalogue_dir", None,
+            "Extra folder of requirement catalogues (YAML) that adds to or overrides the "
+            "shipped ones."),
     # --- end of documents settings ---
     # --- review settings ---
     # --- end of review settings ---
@@ -159,6 +177,13 @@ class Settings:
     # --- intake fields ---
     # --- end of intake fields ---
     # --- documents fields ---
+    documents_inspect_seconds: float
+    documents_inspect_memory: int
+    documents_zip_max_entries: int
+    documents_zip_max_bytes: int
+    documents_zip_max_ratio: int
+    documents_catalogue: str
+    documents_catalogue_dir: str | None
     # --- end of documents fields ---
     # --- review fields ---
     # --- end of review fields ---

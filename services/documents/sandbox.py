@@ -165,3 +165,13 @@ class SandboxPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def limits_from(values: Any) -> Limits:
+    """Limits from a Settings object (or anything with the documents_* attributes)."""
+    return Limits(
+        seconds=float(values.documents_inspect_seconds),
+        memory_bytes=int(values.documents_inspect_memory),
+        zip=ZipLimits(max_entries=int(values.documents_zip_max_entries),
+                      max_total_bytes=int(values.documents_zip_max_bytes),
+                      max_ratio=int(values.documents_zip_max_ratio)))

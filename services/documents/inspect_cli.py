@@ -1,0 +1,81 @@
+"""`dossier inspect [--json] PATH...`: the service's inspection on local files.
+
+Same sandboxed inspector and limits as the worker, one child per core. Reads only the documents
+settings from the environment, so it runs without the service's secrets. Exit status: 0 when
+every file got a verdict (whatever the verdicts), 1 when some path could not be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from services.documents.sandbox import SandboxPool, limits_from
+from shared.config import SETTINGS
+
+
+def _documents_settings(environ: Mapping[str, str]) -> SimpleNamespace:
+    values = {}
+    for setting in SETTINGS:
+        if setting.attr.startswith("documents_") and setting.attr != "documents_database_url":
+            raw = environ.get(setting.env) or setting.default
+            values[setting.attr] = setting.parse(raw) if raw else None
+    return SimpleNamespace(**values)
+
+
+def _files(paths: Sequence[str]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            yield path
+
+
+def summary(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
+    error = verdict.get("error")
+    return {
+        "path": str(path), "format": verdict.get("format"), "ok": bool(verdict.get("ok")),
+        "pages": verdict.get("pages"), "encrypted": bool(verdict.get("encrypted")),
+        "error": None if not error else {"code": error["code"], "message": error["message"]},
+        "text_layer": verdict.get("text_layer"), "scanned": verdict.get("scanned"),
+        "characters": verdict.get("characters"), "javascript": verdict.get("javascript"),
+        "embedded_files": verdict.get("embedded_files"),
+        "classification_marks": [m["mark"] for m in verdict.get("classification_marks", [])],
+        "page_size": (verdict.get("page_size") or {}).get("name"),
+        "reader": verdict.get("reader"), "warnings": verdict.get("warnings", []),
+    }
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dossier inspect", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--full", action="store_true",
+                        help="count characters and find headings over every page (slower); "
+                             "by default text is sampled from the first pages")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="inspector processes (default: every core)")
+    args = parser.parse_args(argv)
+    limits = limits_from(_documents_settings(os.environ if environ is None else environ))
+    unreadable = 0
+    with SandboxPool(args.jobs, limits) as pool:
+        for path, verdict in pool.inspect_many(_files(args.paths), full_text=args.full):
+            line = summary(path, verdict)
+            if line["error"] and line["error"]["code"] == "inspect.unreadable":
+                unreadable += 1
+            if args.json:
+                print(json.dumps(line, ensure_ascii=False), flush=False)
+            else:
+                status = "ok" if line["ok"] else line["error"]["code"]
+                print(f"{status:24} {line['format'] or '-':8} "
+                      f"{line['pages'] if line['pages'] is not None else '-':>6}  {path}")
+    sys.stdout.flush()
+    return 1 if unreadable else 0
