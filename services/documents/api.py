@@ -1,50 +1,69 @@
-"""Documents' HTTP API: inspection verdicts."""
+"""Documents' HTTP API: inspection verdicts, completeness reports (JSON and DOCX), catalogue.
+
+Who sees what: an applicant sees only their own applications (anything else answers 404); a
+recommender only packets submitted to their unit (the `unit` claim of their token — intake
+routes packets, documents applies the same rule again rather than trusting the caller); an
+operator, supervisor or admin sees all. Experts never use this service. Reading a report or an
+inspection of someone else's packet is written to the audit log.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
+from flask import Response
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from services.documents.models import Inspection
+from services.documents import catalogue as catalogues
+from services.documents.models import CompletenessReport, Cycle, Inspection, Packet
+from services.documents.report_docx import render
+from services.documents.schemas import (
+    CatalogueOut,
+    CatalogueQuery,
+    CompletenessQuery,
+    InspectionOut,
+    InspectionPage,
+    InspectionQuery,
+    ReportOut,
+    ReportPage,
+    ReportQuery,
+)
+from shared.auth import Principal
 from shared.errors import NotFound
-from shared.http import current_principal, roles, service_context
-from shared.pagination import PageQuery, page_schema, paginate
+from shared.http import current_principal, request_language, roles, service_context
+from shared.pagination import PageQuery, paginate
 
-blp = Blueprint("documents", __name__, url_prefix="/api", description="Inspections")
-
-
-class InspectionOut(ma.Schema):
-    version_id = ma.fields.String()
-    application_id = ma.fields.String()
-    document_id = ma.fields.String()
-    filename = ma.fields.String()
-    sha256 = ma.fields.String()
-    size = ma.fields.Integer()
-    ok = ma.fields.Boolean()
-    format = ma.fields.String(allow_none=True)
-    pages = ma.fields.Integer(allow_none=True)
-    encrypted = ma.fields.Boolean()
-    error_code = ma.fields.String(allow_none=True)
-    error_message = ma.fields.Dict(allow_none=True)
-    inspected_at = ma.fields.DateTime()
+blp = Blueprint("documents", __name__, url_prefix="/api",
+                description="Inspections, completeness reports, requirement catalogue")
+READERS = ("applicant", "recommender", "operator", "supervisor", "admin")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-class InspectionQuery(ma.Schema):
-    application_id = ma.fields.String()
+def _unit(who: Principal) -> str | None:
+    value = who.scope.get("unit") or who.scope.get("jurisdiction")
+    return str(value) if value else None
 
 
-InspectionPage = page_schema(InspectionOut, "InspectionPage")
-READERS = ("applicant", "operator", "supervisor", "admin", "recommender")
-
-
-def _scoped(query: Any) -> Any:
-    who = current_principal()
+def _scoped(query: Select[Any], who: Principal, owner_col: Any, app_col: Any) -> Select[Any]:
     if who.role == "applicant":
-        query = query.where(Inspection.owner == who.subject)
+        return query.where(owner_col == who.subject)
+    if who.role == "recommender":
+        # Fail closed: a recommender token without a unit sees nothing.
+        units = select(Packet.application_id).where(Packet.unit == _unit(who),
+                                                    Packet.submission > 0)
+        return query.where(app_col.in_(units))
     return query
+
+
+def _audit_read(action: str, target: str, application_id: str, owner: str) -> None:
+    who = current_principal()
+    if who.role == "applicant" and who.subject == owner:
+        return
+    ctx = service_context()
+    with ctx.db.session() as session:
+        ctx.audit.append(session, actor=who.subject, role=who.role, action=action,
+                         target=target, detail={"application": application_id})
 
 
 @blp.get("/inspections")
@@ -53,9 +72,12 @@ def _scoped(query: Any) -> Any:
 @blp.response(200, InspectionPage)
 @roles(*READERS)
 def list_inspections(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
-    query = _scoped(select(Inspection).order_by(Inspection.inspected_at.desc()))
-    if "application_id" in filters:
-        query = query.where(Inspection.application_id == filters["application_id"])
+    """Verdicts, newest first; filter by application, document, requirement, ok, format."""
+    query = _scoped(select(Inspection), current_principal(), Inspection.owner,
+                    Inspection.application_id)
+    for name, value in filters.items():
+        query = query.where(getattr(Inspection, name) == value)
+    query = query.order_by(Inspection.inspected_at.desc(), Inspection.version_id)
     with service_context().db.reader() as session:
         return paginate(session, query, page, per_page)
 
@@ -64,9 +86,130 @@ def list_inspections(filters: dict[str, Any], page: int, per_page: int) -> dict[
 @blp.response(200, InspectionOut)
 @roles(*READERS)
 def get_inspection(version_id: str) -> Inspection:
+    query = _scoped(select(Inspection).where(Inspection.version_id == version_id),
+                    current_principal(), Inspection.owner, Inspection.application_id)
     with service_context().db.reader() as session:
-        found = session.execute(_scoped(select(Inspection).where(
-            Inspection.version_id == version_id))).scalar_one_or_none()
+        found = session.execute(query).scalar_one_or_none()
     if found is None:
         raise NotFound(detail=f"inspection {version_id}")
     return found
+
+
+@blp.get("/reports")
+@blp.arguments(ReportQuery, location="query")
+@blp.arguments(PageQuery, location="query", as_kwargs=True)
+@blp.response(200, ReportPage)
+@roles(*READERS)
+def list_reports(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
+    """Completeness reports, newest first: status, counts and missing items per packet."""
+    who = current_principal()
+    query = _scoped(select(CompletenessReport), who, CompletenessReport.owner,
+                    CompletenessReport.application_id)
+    if who.role == "recommender":
+        query = query.where(CompletenessReport.submission > 0)
+    for name in ("application_id", "cycle", "status"):
+        if name in filters:
+            query = query.where(getattr(CompletenessReport, name) == filters[name])
+    if "submitted" in filters:
+        query = query.where((CompletenessReport.submission > 0) == filters["submitted"])
+    query = query.order_by(CompletenessReport.computed_at.desc(), CompletenessReport.id)
+    with service_context().db.reader() as session:
+        return paginate(session, query, page, per_page)
+
+
+def _report(report_id: str) -> tuple[CompletenessReport, Packet | None]:
+    who = current_principal()
+    query = _scoped(select(CompletenessReport).where(CompletenessReport.id == report_id), who,
+                    CompletenessReport.owner, CompletenessReport.application_id)
+    with service_context().db.reader() as session:
+        report = session.execute(query).scalar_one_or_none()
+        if report is None or (who.role == "recommender" and report.submission == 0):
+            raise NotFound(detail=f"report {report_id}")
+        packet = session.get(Packet, report.application_id)
+        session.expunge_all()
+    return report, packet
+
+
+def _latest(application_id: str, submission: int | None) -> str:
+    who = current_principal()
+    query = _scoped(select(CompletenessReport.id, CompletenessReport.submission)
+                    .where(CompletenessReport.application_id == application_id), who,
+                    CompletenessReport.owner, CompletenessReport.application_id)
+    if submission is not None:
+        query = query.where(CompletenessReport.submission == submission)
+    if who.role == "recommender":
+        query = query.where(CompletenessReport.submission > 0)
+    query = query.order_by(CompletenessReport.submission.desc()).limit(1)
+    with service_context().db.reader() as session:
+        row = session.execute(query).first()
+    if row is None:
+        raise NotFound(detail=f"no completeness report for {application_id}")
+    return str(row.id)
+
+
+def _docx(report: CompletenessReport, packet: Packet | None) -> Response:
+    data = {c.name: getattr(report, c.name) for c in CompletenessReport.__table__.columns}
+    info = {"applicant_name": packet.applicant_name if packet else None,
+            "kind": report.kind}
+    lang = request_language()
+    body = render(data, info, lang)
+    _audit_read("report.downloaded", f"report:{report.id}", report.application_id, report.owner)
+    name = f"completeness-{report.application_id}-{report.submission}.docx"
+    return Response(body, mimetype=DOCX, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Language": lang})
+
+
+@blp.get("/reports/<report_id>")
+@blp.response(200, ReportOut)
+@roles(*READERS)
+def get_report(report_id: str) -> CompletenessReport:
+    report, _ = _report(report_id)
+    _audit_read("report.read", f"report:{report.id}", report.application_id, report.owner)
+    return report
+
+
+@blp.get("/reports/<report_id>/docx")
+@blp.response(200, content_type=DOCX, description="形式审查意见表 (Word)")
+@roles(*READERS)
+def download_report(report_id: str) -> Response:
+    return _docx(*_report(report_id))
+
+
+@blp.get("/applications/<application_id>/completeness")
+@blp.arguments(CompletenessQuery, location="query")
+@blp.response(200, ReportOut)
+@roles(*READERS)
+def application_completeness(args: dict[str, Any], application_id: str) -> CompletenessReport:
+    """The latest report of an application: its last submission's, else the draft checklist."""
+    report, _ = _report(_latest(application_id, args.get("submission")))
+    _audit_read("report.read", f"report:{report.id}", report.application_id, report.owner)
+    return report
+
+
+@blp.get("/applications/<application_id>/completeness/docx")
+@blp.arguments(CompletenessQuery, location="query")
+@blp.response(200, content_type=DOCX, description="形式审查意见表 (Word)")
+@roles(*READERS)
+def application_completeness_docx(args: dict[str, Any], application_id: str) -> Response:
+    return _docx(*_report(_latest(application_id, args.get("submission"))))
+
+
+@blp.get("/catalogue")
+@blp.arguments(CatalogueQuery, location="query")
+@blp.response(200, CatalogueOut)
+@roles(*READERS)
+def get_catalogue(args: dict[str, Any]) -> dict[str, Any]:
+    """The requirement catalogue of a cycle (or a named version, or the default)."""
+    settings = service_context().settings
+    version = args.get("version")
+    if not version and args.get("cycle"):
+        with service_context().db.reader() as session:
+            cycle = session.get(Cycle, args["cycle"])
+            version = cycle.catalogue if cycle is not None else None
+    found = catalogues.get(version or settings.documents_catalogue,
+                           settings.documents_catalogue_dir)
+    kinds = {k: [r.as_dict() for r in reqs] for k, reqs in found.kinds.items()
+             if not args.get("kind") or k == args["kind"]}
+    return {"version": found.version, "title": found.title, "paper": found.paper,
+            "kinds": kinds}

@@ -1,44 +1,93 @@
-"""Documents' event handlers: inspect each uploaded version, announce the verdict."""
+"""Documents' event handlers (thin: load, inspect in the sandbox, save, emit)."""
 
 from __future__ import annotations
 
+import atexit
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from services.documents.inspection import inspect_file
+from services.documents import packets
 from services.documents.models import Inspection
+from services.documents.sandbox import SandboxPool, limits_from
 from shared.events import Event
+from shared.messages import load_payload
 from shared.service import ServiceContext
+from shared.storage import ObjectNotFound
+
+_pools: dict[int, SandboxPool] = {}
 
 
-def register(celery: Celery, ctx: ServiceContext) -> None:
-    @ctx.inbox.on("document.uploaded")
-    def on_document_uploaded(session: Session, event: Event) -> None:
-        p = event.payload
-        if session.get(Inspection, p["version_id"]) is not None:
-            return
-        # Heavy work first, before the session's first statement, so no database lock is held
-        # while the file downloads and parses.
-        with tempfile.TemporaryDirectory(prefix="dossier-inspect-") as tmp:
-            path = Path(tmp) / "document"
+def sandbox(ctx: ServiceContext) -> SandboxPool:
+    """This worker process's inspector child, started on first use and reused after."""
+    import os
+
+    pid = os.getpid()  # a forked Celery child must not share its parent's pipes
+    if pid not in _pools:
+        _pools[pid] = SandboxPool(1, limits_from(ctx.settings), stderr=None)
+        atexit.register(_pools[pid].close)
+    return _pools[pid]
+
+
+def _inspect_object(ctx: ServiceContext, p: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="dossier-inspect-") as tmp:
+        path = Path(tmp) / "document"
+        try:
             with path.open("wb") as fh:
                 for chunk in ctx.store.open(p["object_key"], p.get("object_version")):
                     fh.write(chunk)
-            verdict = inspect_file(path)
-        session.add(Inspection(
-            version_id=p["version_id"], application_id=p["application_id"],
-            document_id=p["document_id"], owner=p["owner"], object_key=p["object_key"],
-            object_version=p.get("object_version"), sha256=p["sha256"], size=p["size"],
-            filename=p["filename"], ok=verdict.ok, format=verdict.format, pages=verdict.pages,
-            encrypted=verdict.encrypted, error_code=verdict.error_code,
-            error_message=verdict.error or None, inspected_at=datetime.now(UTC)))
+        except ObjectNotFound:
+            from services.documents.verdict import failed
+            return failed("inspect.unreadable", detail="object not in storage").as_dict()
+        return sandbox(ctx).inspect(path, full_text=True)
+
+
+def register(celery: Celery, ctx: ServiceContext) -> None:
+    settings = ctx.settings
+
+    def recompute(session: Session, application_id: str) -> None:
+        packets.recompute(session, ctx.outbox, application_id,
+                          default_catalogue=settings.documents_catalogue,
+                          catalogue_dir=settings.documents_catalogue_dir)
+
+    @ctx.inbox.on("cycle.saved")
+    def on_cycle_saved(session: Session, event: Event) -> None:
+        packets.record_cycle(session, load_payload(event.type, event.payload))
+
+    @ctx.inbox.on("document.uploaded")
+    def on_document_uploaded(session: Session, event: Event) -> None:
+        p = load_payload(event.type, event.payload)
+        if session.get(Inspection, p["version_id"]) is not None:
+            return
+        # Download and parse before writing anything, so no write lock is held meanwhile.
+        verdict = _inspect_object(ctx, p)
+        packets.record_upload(session, p)
+        packets.record_verdict(session, p, verdict)
+        error = verdict.get("error")
         ctx.outbox.emit(session, "document.inspected", {
-            "version_id": p["version_id"], "application_id": p["application_id"],
-            "document_id": p["document_id"], "owner": p["owner"], "filename": p["filename"],
-            "ok": verdict.ok, "format": verdict.format, "pages": verdict.pages,
-            "error_code": verdict.error_code,
-        })
+            "application_id": p["application_id"], "document_id": p["document_id"],
+            "version_id": p["version_id"], "owner": p["owner"], "filename": p["filename"],
+            "requirement": p.get("requirement"), "ok": bool(verdict["ok"]),
+            "format": verdict.get("format"), "pages": verdict.get("pages"),
+            "encrypted": bool(verdict.get("encrypted")), "text_layer": verdict.get("text_layer"),
+            "error": {"code": error["code"], "message": error["message"]} if error else None,
+            "error_code": error["code"] if error else None,
+            "classification_marks": [m["mark"] for m in verdict.get("classification_marks")
+                                     or []],
+            "audience": [{"subject": p["owner"]}]})
+        recompute(session, p["application_id"])
+
+    @ctx.inbox.on("document.deleted")
+    def on_document_deleted(session: Session, event: Event) -> None:
+        p = load_payload(event.type, event.payload)
+        packets.record_deletion(session, p)
+        recompute(session, p["application_id"])
+
+    @ctx.inbox.on("packet.submitted")
+    def on_packet_submitted(session: Session, event: Event) -> None:
+        p = load_payload(event.type, event.payload)
+        packets.record_submission(session, p)
+        recompute(session, p["application_id"])

@@ -2,6 +2,59 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema
+from marshmallow import Schema, fields, validate
 
-SCHEMAS: dict[str, type[Schema]] = {}
+from shared.messages import PayloadSchema, audience_field
+
+
+class InspectionError(PayloadSchema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class DocumentInspected(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    document_id = fields.String(required=True)
+    version_id = fields.String(required=True)
+    owner = fields.String(required=True)
+    filename = fields.String(required=True)
+    ok = fields.Boolean(required=True)
+    format = fields.String(allow_none=True, required=True)
+    pages = fields.Integer(allow_none=True, required=True)
+    encrypted = fields.Boolean(required=True)
+    text_layer = fields.Boolean(allow_none=True, required=True)
+    error = fields.Nested(InspectionError, allow_none=True, required=True)
+    classification_marks = fields.List(fields.String(), required=True)
+    # Optional extras (consumers may ignore them): the error code alone, for templates, and
+    # the requirement the file was uploaded for.
+    error_code = fields.String(allow_none=True)
+    requirement = fields.String(allow_none=True)
+
+
+class Counts(PayloadSchema):
+    met = fields.Integer(required=True)
+    missing = fields.Integer(required=True)
+    invalid = fields.Integer(required=True)
+    attention = fields.Integer(required=True)
+
+
+class PacketChecked(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    owner = fields.String(required=True)
+    status = fields.String(required=True,
+                           validate=validate.OneOf(["complete", "incomplete", "attention"]))
+    counts = fields.Nested(Counts, required=True)
+    missing = fields.List(fields.String(), required=True)
+    report_id = fields.String(required=True)
+    # Optional extras: which submission the report judges, and the recommending unit.
+    submission = fields.Integer()
+    unit = fields.String(allow_none=True)
+
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "document.inspected": DocumentInspected,
+    "packet.checked": PacketChecked,
+}

@@ -1,0 +1,194 @@
+"""Documents' read model of each packet and the completeness reports computed from it.
+
+Fed by intake's events (`cycle.saved`, `document.uploaded`, `document.deleted`,
+`packet.submitted`) and by our own verdicts. No Flask or Celery here: the task layer calls these
+inside the inbox's transaction, so the model, the report and the outgoing event commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.documents import catalogue as catalogues
+from services.documents.completeness import Assessment, DocumentFacts, assess
+from services.documents.models import (
+    CompletenessReport,
+    Cycle,
+    Inspection,
+    Packet,
+    PacketDocument,
+)
+from shared.events import Outbox
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record_cycle(session: Session, p: dict[str, Any]) -> None:
+    cycle = session.get(Cycle, str(p["cycle"])) or Cycle(cycle=str(p["cycle"]))
+    cycle.catalogue = p.get("catalogue") or None
+    cycle.title = p.get("title")
+    cycle.year = p.get("year")
+    session.merge(cycle)
+
+
+def _packet(session: Session, p: dict[str, Any]) -> Packet:
+    packet = session.get(Packet, p["application_id"])
+    if packet is None:
+        packet = Packet(application_id=p["application_id"], cycle=str(p.get("cycle") or ""),
+                        owner=p["owner"], submission=0, manifest=[], updated_at=_now())
+        session.add(packet)
+    if p.get("kind"):
+        packet.kind = p["kind"]
+    if p.get("cycle"):
+        packet.cycle = str(p["cycle"])
+    packet.updated_at = _now()
+    return packet
+
+
+def record_upload(session: Session, p: dict[str, Any]) -> Packet:
+    packet = _packet(session, p)
+    if session.get(PacketDocument, p["version_id"]) is None:
+        session.add(PacketDocument(
+            version_id=p["version_id"], application_id=p["application_id"],
+            document_id=p["document_id"], requirement=p.get("requirement"),
+            number=int(p.get("number") or 1), filename=p["filename"], deleted=False,
+            uploaded_at=_now()))
+    return packet
+
+
+def record_verdict(session: Session, p: dict[str, Any], verdict: dict[str, Any]) -> Inspection:
+    error = verdict.get("error") or None
+    inspection = Inspection(
+        version_id=p["version_id"], application_id=p["application_id"],
+        document_id=p["document_id"], owner=p["owner"], object_key=p["object_key"],
+        object_version=p.get("object_version"), sha256=p["sha256"], size=int(p["size"]),
+        filename=p["filename"], requirement=p.get("requirement"), ok=bool(verdict["ok"]),
+        format=verdict.get("format"), pages=verdict.get("pages"),
+        encrypted=bool(verdict.get("encrypted")), text_layer=verdict.get("text_layer"),
+        scanned=verdict.get("scanned"), characters=verdict.get("characters"),
+        javascript=bool(verdict.get("javascript")),
+        embedded_files=int(verdict.get("embedded_files") or 0),
+        classification_marks=[m["mark"] for m in verdict.get("classification_marks") or []],
+        error_code=error["code"] if error else None,
+        error_message=error.get("messages") if error else None,
+        details=verdict, inspected_at=_now())
+    session.add(inspection)
+    return inspection
+
+
+def record_deletion(session: Session, p: dict[str, Any]) -> None:
+    for version_id in p.get("version_ids") or []:
+        row = session.get(PacketDocument, version_id)
+        if row is not None:
+            row.deleted = True
+
+
+def record_submission(session: Session, p: dict[str, Any]) -> Packet:
+    packet = _packet(session, p)
+    packet.unit = p.get("unit")
+    packet.applicant_name = p.get("applicant_name")
+    packet.route = p.get("route")
+    packet.submission = int(p.get("submission") or 1)
+    manifest = list(p.get("documents") or [])
+    packet.manifest = [d["version_id"] for d in manifest]
+    for doc in manifest:  # the manifest is authoritative, even for an upload we missed
+        if session.get(PacketDocument, doc["version_id"]) is None:
+            session.add(PacketDocument(
+                version_id=doc["version_id"], application_id=packet.application_id,
+                document_id=doc["document_id"], requirement=doc.get("requirement"),
+                number=int(doc.get("number") or 1), filename=doc.get("filename") or "",
+                deleted=False, uploaded_at=_now()))
+    return packet
+
+
+def _facts(rows: list[tuple[PacketDocument, Inspection | None]]) -> list[DocumentFacts]:
+    return [DocumentFacts(document_id=d.document_id, version_id=d.version_id,
+                          requirement=d.requirement, filename=d.filename, number=d.number,
+                          verdict=i.details if i is not None else None) for d, i in rows]
+
+
+def documents_of(session: Session, packet: Packet, submitted: bool) -> list[DocumentFacts]:
+    """The current version of each document: the manifest once submitted, else the newest."""
+    query = (select(PacketDocument, Inspection)
+             .outerjoin(Inspection, Inspection.version_id == PacketDocument.version_id)
+             .where(PacketDocument.application_id == packet.application_id))
+    rows = list(session.execute(query).tuples())
+    if submitted:
+        wanted = set(packet.manifest or [])
+        return _facts([(d, i) for d, i in rows if d.version_id in wanted])
+    newest: dict[str, tuple[PacketDocument, Inspection | None]] = {}
+    for d, i in rows:
+        if d.deleted:
+            continue
+        if d.document_id not in newest or d.number > newest[d.document_id][0].number:
+            newest[d.document_id] = (d, i)
+    return _facts(list(newest.values()))
+
+
+def catalogue_for(session: Session, packet: Packet, default: str,
+                  extra_dir: str | None) -> catalogues.Catalogue:
+    cycle = session.get(Cycle, packet.cycle)
+    version = (cycle.catalogue if cycle is not None else None) or default
+    try:
+        return catalogues.get(version, extra_dir)
+    except catalogues.UnknownCatalogue:
+        log.error("cycle %s names catalogue %s, which does not exist; using %s",
+                  packet.cycle, version, default)
+        return catalogues.get(default, extra_dir)
+
+
+def _save(session: Session, packet: Packet, submission: int, catalogue: str,
+          result: Assessment) -> CompletenessReport:
+    report = session.execute(select(CompletenessReport).where(
+        CompletenessReport.application_id == packet.application_id,
+        CompletenessReport.submission == submission)).scalar_one_or_none()
+    if report is None:
+        report = CompletenessReport(id=str(uuid.uuid4()), application_id=packet.application_id,
+                                    submission=submission)
+        session.add(report)
+    report.cycle, report.owner, report.unit = packet.cycle, packet.owner, packet.unit
+    report.kind, report.catalogue = packet.kind, catalogue
+    report.status, report.pending = result.status, result.pending
+    report.counts = result.counts
+    report.items = [i.as_dict() for i in result.items]
+    report.unexpected = result.unexpected
+    report.computed_at = _now()
+    return report
+
+
+def recompute(session: Session, outbox: Outbox, application_id: str, *,
+              default_catalogue: str, catalogue_dir: str | None = None) -> None:
+    """Refresh the draft checklist, and the submission's report; announce a finished one."""
+    session.flush()
+    # One recomputation per packet at a time (scaled workers): the row lock orders them.
+    packet = session.get(Packet, application_id, with_for_update=True)
+    if packet is None:
+        return
+    catalogue = catalogue_for(session, packet, default_catalogue, catalogue_dir)
+    draft = assess(catalogue, packet.kind, documents_of(session, packet, False), submitted=False)
+    _save(session, packet, 0, catalogue.version, draft)
+    if packet.submission <= 0:
+        return
+    result = assess(catalogue, packet.kind, documents_of(session, packet, True), submitted=True)
+    report = _save(session, packet, packet.submission, catalogue.version, result)
+    # Announce once per submission, when no document of it is still being inspected.
+    if report.announced_at is None and result.pending == 0:
+        report.announced_at = _now()
+        audience: list[dict[str, str]] = [{"subject": packet.owner}]
+        if packet.unit:
+            audience.append({"role": "recommender", "unit": packet.unit})
+        outbox.emit(session, "packet.checked", {
+            "application_id": packet.application_id, "cycle": packet.cycle,
+            "owner": packet.owner, "status": result.status, "counts": result.counts,
+            "missing": result.missing, "report_id": report.id,
+            "submission": packet.submission, "unit": packet.unit, "audience": audience})
