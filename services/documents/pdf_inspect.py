@@ -102,6 +102,10 @@ def _structure(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
                 verdict.page_size = {"width_mm": round(w, 1), "height_mm": round(h, 1),
                                      "name": paper_name(w, h)}
         resources = _inherited(obj, "/Resources")
+        if isinstance(resources, pikepdf.Dictionary) and index < 2000:
+            # Resolve each resource once, so qpdf parses (and limits) what readers will load.
+            for _ in resources.values():
+                pass
         fonts = resources.get("/Font") if isinstance(resources, pikepdf.Dictionary) else None
         if isinstance(fonts, pikepdf.Dictionary) and len(fonts) > 0:
             font_pages += 1
@@ -136,6 +140,8 @@ def _outline(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
                 return
             page = None
             dest = node.destination
+            if dest is None and isinstance(node.action, pikepdf.Dictionary):
+                dest = node.action.get("/D")
             if isinstance(dest, pikepdf.Array) and len(dest) and isinstance(
                     dest[0], pikepdf.Dictionary):
                 page = page_index.get(dest[0].objgen)
@@ -207,6 +213,8 @@ def _with_pypdf(path: Path, verdict: Verdict, qpdf_error: str) -> Verdict:
         except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError,
                 AssertionError, OSError, NotImplementedError) as exc:
             code = "inspect.corrupt" if _tail_has_eof(path) else "inspect.truncated"
+            if "loop" in qpdf_error.lower() or "cyclic" in str(exc).lower():
+                code = "inspect.page_tree"
             return verdict.fail(code, f"qpdf: {qpdf_error}; pypdf: {exc}")
     verdict.warnings.append("pdf.read_by_fallback")
     return verdict
@@ -227,7 +235,11 @@ def inspect_pdf(path: Path, full_text: bool) -> Verdict:
             _text(path, result, full_text)
         return result
     with pdf:
-        repaired = bool(pdf.get_warnings())
+        warnings = [str(w) for w in pdf.get_warnings()]
+        repaired = bool(warnings)
+        if any("nest" in w for w in warnings):
+            verdict.pages = len(pdf.pages)
+            return verdict.fail("inspect.too_deep")
         if pdf.is_encrypted:
             verdict.encrypted, verdict.opens_without_password = True, True
             verdict.warnings.append("pdf.encrypted_opens_without_password")
@@ -252,6 +264,10 @@ def inspect_pdf(path: Path, full_text: bool) -> Verdict:
         if repaired:
             verdict.warnings.append("pdf.repaired")
         _structure(pdf, verdict)
+        if any("nest" in str(w) for w in pdf.get_warnings()):
+            # qpdf dropped structures nested past its limit: the nesting is the attack, and
+            # what remains is not the file the author made.
+            return verdict.fail("inspect.too_deep")
         if verdict.outline == []:
             _outline(pdf, verdict)
     if repaired and not _tail_has_eof(path):

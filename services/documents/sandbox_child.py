@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import sys
+from pathlib import Path
 
 
 def _answer_channel() -> int:
@@ -51,13 +52,12 @@ def main() -> int:
     _limit_memory(memory)
     out = os.fdopen(channel, "w", encoding="utf-8", buffering=1)
     for line in sys.stdin:
-        job = json.loads(line)
-        _limit_cpu(float(job.get("cpu_seconds", 60)))
-        options = Options(full_text=bool(job.get("full_text", True)),
-                          zip=ZipLimits(**job.get("zip", {})))
         exit_after = False
-        from pathlib import Path
         try:
+            job = json.loads(line)
+            _limit_cpu(float(job.get("cpu_seconds", 60)))
+            options = Options(full_text=bool(job.get("full_text", True)),
+                              zip=ZipLimits(**job.get("zip", {})))
             verdict = inspect_file(Path(job["path"]), options).as_dict()
         except MemoryError:
             verdict, exit_after = failed("inspect.memory").as_dict(), True
@@ -65,7 +65,11 @@ def main() -> int:
             verdict = failed("inspect.too_deep").as_dict()
         except Exception as exc:  # a reader bug is a verdict on this file, not a dead worker
             verdict = failed("inspect.crashed", detail=f"{type(exc).__name__}: {exc}").as_dict()
-        out.write(json.dumps(verdict, ensure_ascii=False) + "\n")
+        try:
+            out.write(json.dumps(verdict, ensure_ascii=False) + "\n")
+        except MemoryError:
+            out.write('{"ok": false, "error": {"code": "inspect.memory"}}\n')
+            exit_after = True
         if exit_after:
             return 3  # memory may be fragmented or half-freed: start clean
     return 0
