@@ -60,7 +60,7 @@ def _pypdf_blank(rng: random.Random, pages: int) -> bytes:
         w, h = rng.choice(_SIZES)
         writer.add_blank_page(width=w, height=h)
     if rng.random() < 0.5:
-        writer.add_outline_item("Start", 0)
+        writer.add_outline_item(title="Start", page_number=0)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

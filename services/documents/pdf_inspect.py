@@ -9,6 +9,7 @@ open a file at all. Runs only inside the sandbox (`sandbox_child`).
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,23 @@ def _has_images(resources: Any, depth: int = 0) -> bool:
     return False
 
 
+# A text-showing operator after its string operand; an empty BT…ET block shows nothing.
+_TEXT_OP = re.compile(rb"[)>\]]\s*(?:Tj|TJ|'|\")")
+
+
+def _shows_text(page: pikepdf.Dictionary) -> bool:
+    contents = page.get("/Contents")
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    for stream in list(streams)[:32]:
+        if isinstance(stream, pikepdf.Stream):
+            try:
+                if _TEXT_OP.search(stream.read_bytes()):
+                    return True
+            except pikepdf.PdfError:
+                continue
+    return False
+
+
 def _is_js_action(action: Any) -> bool:
     return isinstance(action, pikepdf.Dictionary) and action.get("/S") in (
         "/JavaScript", "/Launch")
@@ -107,10 +125,12 @@ def _structure(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
             for _ in resources.values():
                 pass
         fonts = resources.get("/Font") if isinstance(resources, pikepdf.Dictionary) else None
-        if isinstance(fonts, pikepdf.Dictionary) and len(fonts) > 0:
-            font_pages += 1
-        elif _has_images(resources):
+        has_fonts = isinstance(fonts, pikepdf.Dictionary) and len(fonts) > 0
+        if _has_images(resources) and (not has_fonts or not _shows_text(obj)):
+            # Some producers list a font on every page; a scan is an image with no text shown.
             image_only_pages += 1
+        elif has_fonts:
+            font_pages += 1
         if obj.get("/AA") is not None:
             verdict.javascript = True
         annots = obj.get("/Annots")

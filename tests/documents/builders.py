@@ -93,8 +93,8 @@ def active_pdf() -> bytes:
 
 def outlined_pdf() -> bytes:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([["第一页"], ["第二页"]]))))
-    parent = writer.add_outline_item("Leadership", 0)
-    writer.add_outline_item("Strategy", 1, parent=parent)
+    parent = writer.add_outline_item(title="Leadership", page_number=0)
+    writer.add_outline_item(title="Strategy", page_number=1, parent=parent)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
