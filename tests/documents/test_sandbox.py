@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 
 import builders as b
+from waiting import poll
 
 from services.documents.sandbox import Limits, Sandbox, SandboxPool
-from waiting import poll
 
 
 def _file(tmp_path: Path, data: bytes, name: str = "f.pdf") -> Path:
