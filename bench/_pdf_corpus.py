@@ -132,18 +132,21 @@ def damaged(base: bytes, mode: str, rng: random.Random) -> bytes:
         return base[:at] + b"startxref\n" + str(rng.randint(10, len(base) // 2)).encode() + \
             b"\n%%EOF\n"
     if mode == "wrong-count":
-        return _set_count(base, rng.choice([0, 1, 5, 9999]))
+        return _set_count(base, rng.choice([-1, 1, 5, 9999]))
     if mode == "garbage-tail":
         return base + bytes(rng.getrandbits(8) for _ in range(rng.randint(10, 3000)))
     raise ValueError(mode)
 
 
 def _set_count(base: bytes, delta: int) -> bytes:
+    """The page tree's /Count rewritten in place to disagree with its leaves."""
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(base)) as pdf:
-        pdf.Root.Pages.Count = len(pdf.pages) + delta
-        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable)
-    return out.getvalue()
+        pages = len(pdf.pages)
+        pdf.save(out, qdf=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    data = out.getvalue()
+    old = b"/Count %d\n" % pages
+    return data.replace(old, b"/Count %d\n" % max(pages + delta, 1), 1)
 
 
 def machine_pdfs(limit: int = 200) -> Iterator[Path]:

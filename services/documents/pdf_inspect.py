@@ -276,11 +276,18 @@ def inspect_pdf(path: Path, full_text: bool) -> Verdict:
             declared_n = int(declared) if declared is not None else verdict.pages
             if declared_n != verdict.pages:
                 verdict.warnings.append("pdf.page_count_mismatch")
+                verdict.page_leaves = verdict.pages
                 # A file that claims vastly more pages than it has is built to make
                 # readers allocate or loop: refuse it, but say how many pages are real.
                 if declared_n > max(10 * verdict.pages, 10_000):
                     return verdict.fail("inspect.page_tree",
                                         f"claims {declared_n} pages, has {verdict.pages}")
+                # Viewers (poppler, qpdf) report a plausible /Count as the page count; so do
+                # we, so that our figure is the one the reviewer's viewer shows. The leaves we
+                # found are kept beside it.
+                size = int(pdf.trailer.get("/Size", 0) or 0)
+                if 0 < declared_n <= max(size, verdict.pages):
+                    verdict.pages = declared_n
         if repaired:
             verdict.warnings.append("pdf.repaired")
         _structure(pdf, verdict)

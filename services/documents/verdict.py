@@ -61,6 +61,7 @@ class Verdict:
     ok: bool = True
     format: str | None = None
     pages: int | None = None
+    page_leaves: int | None = None  # pages really in the page tree, when /Count says otherwise
     encrypted: bool = False
     opens_without_password: bool | None = None
     text_layer: bool | None = None
