@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from docx import Document
+from docx.shared import Mm
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
@@ -65,6 +66,8 @@ def png_scan() -> bytes:
 def docx_file(paragraphs: list[tuple[str, str | None]]) -> bytes:
     """A Word file: (text, style) per paragraph, style e.g. 'Heading 1' or None."""
     doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)  # A4, as Chinese templates
     for text, style in paragraphs:
         doc.add_paragraph(text, style=style) if style else doc.add_paragraph(text)
     out = io.BytesIO()
