@@ -74,7 +74,7 @@ def inspect_ole(path: Path) -> Verdict:
     return Verdict(format="ole", reader="ole").fail("inspect.unsupported_format")
 
 
-def inspect_zip(path: Path, limits: ZipLimits, full_text: bool) -> Verdict:
+def inspect_zip(path: Path, limits: ZipLimits) -> Verdict:
     verdict = Verdict(format="docx", reader="python-docx")
     try:
         zf = zipfile.ZipFile(path)
@@ -165,6 +165,7 @@ def _read_document(path: Path, verdict: Verdict) -> Verdict:
                 words += w
     verdict.characters, verdict.words = characters, words
     verdict.text_complete = True
+    verdict.text_scope = "full"
     verdict.text_layer = characters > 0
     verdict.scanned = characters == 0 and bool(document.inline_shapes)
     verdict.scanned_pages = 0

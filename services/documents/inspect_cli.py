@@ -47,7 +47,9 @@ def summary(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
         "text_layer": verdict.get("text_layer"), "scanned": verdict.get("scanned"),
         "characters": verdict.get("characters"), "javascript": verdict.get("javascript"),
         "embedded_files": verdict.get("embedded_files"),
-        "classification_marks": [m["mark"] for m in verdict.get("classification_marks", [])],
+        # null, not [], when no text was read: "none found" would be a claim we did not check
+        "classification_marks": None if verdict.get("text_scope", "none") == "none" else
+        [m["mark"] for m in verdict.get("classification_marks", [])],
         "page_size": (verdict.get("page_size") or {}).get("name"),
         "reader": verdict.get("reader"), "warnings": verdict.get("warnings", []),
     }
@@ -58,16 +60,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument("--full", action="store_true",
-                        help="count characters and find headings over every page (slower); "
-                             "by default text is sampled from the first pages")
+    parser.add_argument("--text", choices=["none", "sample", "full"], default="none",
+                        help="how much text to read: none (default: structure, pages, text "
+                             "layer from the content operators), sample (first pages: also "
+                             "classification marks) or full (what the service does: counts, "
+                             "headings and marks over every page)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="inspector processes (default: every core)")
     args = parser.parse_args(argv)
     limits = limits_from(_documents_settings(os.environ if environ is None else environ))
     unreadable = 0
     with SandboxPool(args.jobs, limits) as pool:
-        for path, verdict in pool.inspect_many(_files(args.paths), full_text=args.full):
+        for path, verdict in pool.inspect_many(_files(args.paths), text=args.text):
             line = summary(path, verdict)
             if line["error"] and line["error"]["code"] == "inspect.unreadable":
                 unreadable += 1

@@ -17,7 +17,10 @@ from services.documents.verdict import Verdict, failed
 
 @dataclass(frozen=True)
 class Options:
-    full_text: bool = True  # counts and headings over every page, not a sample
+    # How much text to read: "full" (counts, headings, marks over every page: the service),
+    # "sample" (the first pages: text layer and the first-page classification mark) or "none"
+    # (structure only; the text layer is judged from the content operators).
+    text: str = "full"
     zip: ZipLimits = field(default_factory=ZipLimits)
 
 
@@ -57,9 +60,9 @@ def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     if kind == "pdf":
         from services.documents.pdf_inspect import inspect_pdf
 
-        return inspect_pdf(path, options.full_text)
+        return inspect_pdf(path, options.text)
     if kind == "zip":
-        return inspect_zip(path, options.zip, options.full_text)
+        return inspect_zip(path, options.zip)
     if kind == "ole":
         return inspect_ole(path)
     if kind in ("jpeg", "png", "tiff"):

@@ -179,6 +179,7 @@ def _outline(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
 def _text(path: Path, verdict: Verdict, full: bool) -> None:
     """Counts, headings and marks from pypdf's text; the text itself never leaves."""
     characters = words = 0
+    verdict.text_scope = "full" if full else "sample"
     with path.open("rb") as fh:
         try:
             reader = PdfReader(fh, strict=False)
@@ -240,7 +241,7 @@ def _with_pypdf(path: Path, verdict: Verdict, qpdf_error: str) -> Verdict:
     return verdict
 
 
-def inspect_pdf(path: Path, full_text: bool) -> Verdict:
+def inspect_pdf(path: Path, text: str = "full") -> Verdict:
     verdict = Verdict(format="pdf", reader="qpdf")
     try:
         pdf = pikepdf.open(path, password="", suppress_warnings=True, attempt_recovery=True)
@@ -251,8 +252,8 @@ def inspect_pdf(path: Path, full_text: bool) -> Verdict:
         return verdict.fail("inspect.too_deep")
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
         result = _with_pypdf(path, verdict, str(exc))
-        if result.ok:
-            _text(path, result, full_text)
+        if result.ok and text != "none":
+            _text(path, result, text == "full")
         return result
     with pdf:
         warnings = [str(w) for w in pdf.get_warnings()]
@@ -268,8 +269,8 @@ def inspect_pdf(path: Path, full_text: bool) -> Verdict:
         except (pikepdf.PdfError, RuntimeError, RecursionError) as exc:
             # qpdf refuses a page tree it cannot walk (loops, broken kids): try pypdf.
             result = _with_pypdf(path, verdict, str(exc))
-            if result.ok:
-                _text(path, result, full_text)
+            if result.ok and text != "none":
+                _text(path, result, text == "full")
             return result
         declared = pdf.Root.get("/Pages", {}).get("/Count")
         with contextlib.suppress(TypeError, ValueError):
@@ -299,7 +300,8 @@ def inspect_pdf(path: Path, full_text: bool) -> Verdict:
             _outline(pdf, verdict)
     if repaired and not _tail_has_eof(path):
         return verdict.fail("inspect.truncated")
-    _text(path, verdict, full_text)
+    if text != "none":
+        _text(path, verdict, text == "full")
     if not verdict.headings and verdict.outline:
         verdict.headings = [{"text": o["title"], "level": o["level"], "page": o["page"]}
                             for o in verdict.outline]

@@ -79,9 +79,9 @@ class Sandbox:
             self.proc.wait()
         self.close()
 
-    def inspect(self, path: Path, full_text: bool = True) -> dict[str, Any]:
+    def inspect(self, path: Path, text: str = "full") -> dict[str, Any]:
         proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
-        job = {"path": str(Path(path).resolve()), "full_text": full_text,
+        job = {"path": str(Path(path).resolve()), "text": text,
                "cpu_seconds": self.limits.seconds, "zip": asdict(self.limits.zip)}
         try:
             proc.stdin.write(json.dumps(job).encode() + b"\n")  # type: ignore[union-attr]
@@ -141,19 +141,19 @@ class SandboxPool:
         self._all = list(self._free.queue)
         self._lock = threading.Lock()
 
-    def inspect(self, path: Path, full_text: bool = True) -> dict[str, Any]:
+    def inspect(self, path: Path, text: str = "full") -> dict[str, Any]:
         sandbox = self._free.get()
         try:
-            return sandbox.inspect(path, full_text)
+            return sandbox.inspect(path, text)
         finally:
             self._free.put(sandbox)
 
-    def inspect_many(self, paths: Iterable[Path], full_text: bool = True
+    def inspect_many(self, paths: Iterable[Path], text: str = "full"
                      ) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Verdicts in input order, `size` files at a time."""
         with ThreadPoolExecutor(self.size) as pool:
             paths = list(paths)
-            yield from zip(paths, pool.map(lambda p: self.inspect(p, full_text), paths),
+            yield from zip(paths, pool.map(lambda p: self.inspect(p, text), paths),
                           strict=True)
 
     def close(self) -> None:

@@ -56,7 +56,7 @@ def main() -> int:
         try:
             job = json.loads(line)
             _limit_cpu(float(job.get("cpu_seconds", 60)))
-            options = Options(full_text=bool(job.get("full_text", True)),
+            options = Options(text=str(job.get("text", "full")),
                               zip=ZipLimits(**job.get("zip", {})))
             verdict = inspect_file(Path(job["path"]), options).as_dict()
         except MemoryError:

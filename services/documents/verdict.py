@@ -70,6 +70,7 @@ class Verdict:
     characters: int | None = None
     words: int | None = None
     text_complete: bool = False  # counts cover the whole file, not a sample
+    text_scope: str = "none"  # how much text was read: none, sample or full
     headings: list[dict[str, Any]] = field(default_factory=list)  # {text, level, page}
     outline: list[dict[str, Any]] = field(default_factory=list)  # {title, level, page}
     classification_marks: list[dict[str, Any]] = field(default_factory=list)  # {mark, page}

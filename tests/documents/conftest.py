@@ -23,9 +23,9 @@ def pool() -> Iterator[SandboxPool]:
 def inspect(pool: SandboxPool, tmp_path: Path) -> Inspect:
     """Write bytes to a file and inspect it through the sandbox, as the worker does."""
 
-    def run(data: bytes, name: str = "upload", full_text: bool = True) -> dict[str, Any]:
+    def run(data: bytes, name: str = "upload", text: str = "full") -> dict[str, Any]:
         path = tmp_path / name
         path.write_bytes(data)
-        return pool.inspect(path, full_text=full_text)
+        return pool.inspect(path, text=text)
 
     return run

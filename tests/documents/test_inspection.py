@@ -27,8 +27,8 @@ def test_a_text_pdf_reports_pages_text_headings_and_paper(inspect: Inspect) -> N
 
 
 def test_a_sample_reads_only_the_first_pages_text(inspect: Inspect) -> None:
-    full = inspect(b.report_pdf(), full_text=True)
-    sample = inspect(b.report_pdf(), full_text=False)
+    full = inspect(b.report_pdf(), text="full")
+    sample = inspect(b.report_pdf(), text="sample")
     assert sample["pages"] == full["pages"] == 7
     assert 0 < sample["characters"] < full["characters"]
     assert sample["text_complete"] is False
