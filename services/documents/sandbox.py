@@ -90,15 +90,22 @@ class Sandbox:
             self._kill()
             return failed("inspect.crashed", detail="inspector not accepting work").as_dict()
         line = self._read_line(proc, time.monotonic() + self.limits.seconds)
-        if line is None:
-            code = "inspect.timeout"
-            if proc.poll() is None:
-                self._kill()
-            else:
-                code = self._death_code(proc.returncode)
-                self.close()
-            return failed(code, detail=f"exit {proc.returncode}").as_dict()
-        verdict: dict[str, Any] = json.loads(line)
+        if line is None:  # out of time: the child is still working
+            self._kill()
+            return failed("inspect.timeout").as_dict()
+        if line == b"":  # the answer channel closed: the child died
+            try:
+                returncode = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                returncode = proc.wait()
+            self.close()
+            return failed(self._death_code(returncode), detail=f"exit {returncode}").as_dict()
+        try:
+            verdict: dict[str, Any] = json.loads(line)
+        except ValueError:  # the protocol is broken: trust nothing more from this child
+            self._kill()
+            return failed("inspect.crashed", detail="unreadable answer").as_dict()
         if proc.poll() is not None or (verdict.get("error") or {}).get("code") == "inspect.memory":
             self.close()  # the child chose to exit after this job
         return verdict
@@ -112,6 +119,7 @@ class Sandbox:
         return "inspect.crashed"
 
     def _read_line(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+        """The next answer line; None when the deadline passed, b"" when the child died."""
         fd = proc.stdout.fileno()  # type: ignore[union-attr]
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
@@ -122,7 +130,7 @@ class Sandbox:
                 return None
             chunk = os.read(fd, 65536)
             if not chunk:
-                return None  # the child died
+                return b""  # end of file: the child died
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
