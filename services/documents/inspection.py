@@ -21,6 +21,7 @@ class Options:
     # "sample" (the first pages: text layer and the first-page classification mark) or "none"
     # (structure only; the text layer is judged from the content operators).
     text: str = "full"
+    text_seconds: float | None = None  # wall-time share of the text phase (PDF)
     zip: ZipLimits = field(default_factory=ZipLimits)
 
 
@@ -60,7 +61,7 @@ def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     if kind == "pdf":
         from services.documents.pdf_inspect import inspect_pdf
 
-        return inspect_pdf(path, options.text)
+        return inspect_pdf(path, options.text, options.text_seconds)
     if kind == "zip":
         return inspect_zip(path, options.zip)
     if kind == "ole":

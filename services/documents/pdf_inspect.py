@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,11 +179,38 @@ def _outline(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
     verdict.outline = items
 
 
-def _text(path: Path, verdict: Verdict, full: bool) -> None:
-    """Counts, headings and marks from pypdf's text; the text itself never leaves."""
+class _OutOfTime(Exception):
+    """The text phase used up its share of the file's time."""
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after `seconds` of wall time (main thread of the sandbox child)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _text(path: Path, verdict: Verdict, full: bool, seconds: float | None = None) -> None:
+    """Counts, headings and marks from pypdf's text; the text itself never leaves.
+
+    Bounded by `seconds`: the structure is already known, so a text layer that takes too long
+    to read costs the counts (a warning), not the verdict.
+    """
     characters = words = 0
     verdict.text_scope = "full" if full else "sample"
-    with path.open("rb") as fh:
+    with path.open("rb") as fh, _time_budget(seconds):
         try:
             reader = PdfReader(fh, strict=False)
             if reader.is_encrypted:
@@ -202,6 +232,10 @@ def _text(path: Path, verdict: Verdict, full: bool) -> None:
                 verdict.text_complete = True
         except (RecursionError, MemoryError):
             raise
+        except _OutOfTime:
+            verdict.warnings.append("pdf.text_out_of_time")
+            verdict.text_complete = False
+            return
         except Exception:  # the structure was read; text is a bonus on a damaged file
             verdict.warnings.append("pdf.text_unreadable")
             return
@@ -241,7 +275,7 @@ def _with_pypdf(path: Path, verdict: Verdict, qpdf_error: str) -> Verdict:
     return verdict
 
 
-def inspect_pdf(path: Path, text: str = "full") -> Verdict:
+def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = None) -> Verdict:
     verdict = Verdict(format="pdf", reader="qpdf")
     try:
         pdf = pikepdf.open(path, password="", suppress_warnings=True, attempt_recovery=True)
@@ -253,7 +287,7 @@ def inspect_pdf(path: Path, text: str = "full") -> Verdict:
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
         result = _with_pypdf(path, verdict, str(exc))
         if result.ok and text != "none":
-            _text(path, result, text == "full")
+            _text(path, result, text == "full", text_seconds)
         return result
     with pdf:
         warnings = [str(w) for w in pdf.get_warnings()]
@@ -270,7 +304,7 @@ def inspect_pdf(path: Path, text: str = "full") -> Verdict:
             # qpdf refuses a page tree it cannot walk (loops, broken kids): try pypdf.
             result = _with_pypdf(path, verdict, str(exc))
             if result.ok and text != "none":
-                _text(path, result, text == "full")
+                _text(path, result, text == "full", text_seconds)
             return result
         declared = pdf.Root.get("/Pages", {}).get("/Count")
         with contextlib.suppress(TypeError, ValueError):
@@ -301,7 +335,7 @@ def inspect_pdf(path: Path, text: str = "full") -> Verdict:
     if repaired and not _tail_has_eof(path):
         return verdict.fail("inspect.truncated")
     if text != "none":
-        _text(path, verdict, text == "full")
+        _text(path, verdict, text == "full", text_seconds)
     if not verdict.headings and verdict.outline:
         verdict.headings = [{"text": o["title"], "level": o["level"], "page": o["page"]}
                             for o in verdict.outline]

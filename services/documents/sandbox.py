@@ -89,7 +89,13 @@ class Sandbox:
         except OSError:
             self._kill()
             return failed("inspect.crashed", detail="inspector not accepting work").as_dict()
-        line = self._read_line(proc, time.monotonic() + self.limits.seconds)
+        try:
+            line = self._read_line(proc, time.monotonic() + self.limits.seconds)
+        except BaseException:
+            # Interrupted while waiting (a task's soft time limit, a signal): this child's next
+            # answer would belong to the abandoned job, so it must not serve another.
+            self._kill()
+            raise
         if line is None:  # out of time: the child is still working
             self._kill()
             return failed("inspect.timeout").as_dict()

@@ -56,7 +56,10 @@ def main() -> int:
         try:
             job = json.loads(line)
             _limit_cpu(float(job.get("cpu_seconds", 60)))
+            # Text gets at most half the file's time, so a slow text layer still leaves
+            # time to answer with the structure.
             options = Options(text=str(job.get("text", "full")),
+                              text_seconds=float(job.get("cpu_seconds", 60)) / 2,
                               zip=ZipLimits(**job.get("zip", {})))
             verdict = inspect_file(Path(job["path"]), options).as_dict()
         except MemoryError:
