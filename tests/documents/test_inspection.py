@@ -134,3 +134,15 @@ def test_a_zip_bomb_is_refused_before_anything_is_inflated(
 def test_the_xxe_target_never_appears_in_a_verdict(inspect: Inspect) -> None:
     v = inspect(b.xxe_docx())
     assert "root:" not in str(v)
+
+
+def test_a_text_layer_that_takes_too_long_costs_the_counts_not_the_verdict(
+        tmp_path: Path) -> None:
+    from services.documents.pdf_inspect import inspect_pdf
+
+    path = tmp_path / "long.pdf"
+    path.write_bytes(b.report_pdf(body_lines=30))
+    verdict = inspect_pdf(path, "full", text_seconds=1e-4).as_dict()
+    assert verdict["ok"] is True and verdict["pages"] == 7
+    assert "pdf.text_out_of_time" in verdict["warnings"]
+    assert verdict["text_complete"] is False
