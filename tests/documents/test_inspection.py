@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import builders as b
 import pytest
-from conftest import Inspect
+
+Inspect = Callable[..., dict[str, Any]]  # the `inspect` fixture
 
 
 def code(verdict: dict[str, Any]) -> str | None:
