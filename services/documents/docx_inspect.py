@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from services.documents import textscan
-from services.documents.pdf_inspect import paper_name
+from services.documents.limits import ZipLimits
+from services.documents.paper import paper_name
 from services.documents.verdict import Verdict
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -29,13 +29,6 @@ _NS = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
        "ct": "http://schemas.openxmlformats.org/package/2006/content-types",
        "r": "http://schemas.openxmlformats.org/package/2006/relationships"}
 _HEADING_STYLE = re.compile(r"^(?:heading|标题|title)\s*(\d?)$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ZipLimits:
-    max_entries: int = 5000
-    max_total_bytes: int = 512 * 1024 * 1024
-    max_ratio: int = 200
 
 
 def safe_parser() -> etree.XMLParser:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.documents import formats
-from services.documents.docx_inspect import ZipLimits, inspect_ole, inspect_zip
+from services.documents.docx_inspect import inspect_ole, inspect_zip
+from services.documents.limits import ZipLimits
+from services.documents.paper import paper_name
 from services.documents.verdict import Verdict, failed
 
 
@@ -40,8 +42,6 @@ def _image(path: Path, fmt: str) -> Verdict:
     verdict.pages = int(frames)
     verdict.scanned_pages = verdict.pages
     if dpi and dpi[0]:
-        from services.documents.pdf_inspect import paper_name
-
         w, h = width / float(dpi[0]) * 25.4, height / float(dpi[1] or dpi[0]) * 25.4
         verdict.page_size = {"width_mm": round(w, 1), "height_mm": round(h, 1),
                              "name": paper_name(w, h)}

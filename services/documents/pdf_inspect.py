@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
 from services.documents import textscan
+from services.documents.paper import paper_name
 from services.documents.verdict import Verdict
 
 # Pages whose text a sample covers: enough to see a text layer and the classification mark that
@@ -30,18 +31,6 @@ MAX_TEXT_PAGES = 5000
 MAX_DETAIL_PAGES = 20000
 MAX_OUTLINE_ITEMS = 500
 _PT_PER_MM = 72 / 25.4
-_PAPER = {"A4": (210, 297), "A3": (297, 420), "A5": (148, 210), "B5": (176, 250),
-          "Letter": (216, 279)}
-
-
-def paper_name(width_mm: float, height_mm: float) -> str | None:
-    short, long_ = sorted((width_mm, height_mm))
-    for name, (w, h) in _PAPER.items():
-        if abs(short - w) <= 3 and abs(long_ - h) <= 3:
-            return name
-    return None
-
-
 def _tail_has_eof(path: Path) -> bool:
     size = path.stat().st_size
     with path.open("rb") as fh:

@@ -19,23 +19,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from services.documents.docx_inspect import ZipLimits
+from services.documents.limits import Limits, ZipLimits
 from services.documents.verdict import failed
 
 _ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-file limits. Defaults match the documents settings' defaults."""
-
-    seconds: float = 60.0
-    memory_bytes: int = 768 * 1024 * 1024
-    zip: ZipLimits = field(default_factory=ZipLimits)
 
 
 class Sandbox:

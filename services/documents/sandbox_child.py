@@ -46,8 +46,8 @@ def main() -> int:
     # Import the readers before the memory cap, so the cap measures the work, not the imports.
     import docx  # noqa: F401  (warm: every DOCX job needs it)
 
-    from services.documents.docx_inspect import ZipLimits
     from services.documents.inspection import Options, inspect_file
+    from services.documents.limits import ZipLimits
     from services.documents.verdict import failed
     _limit_memory(memory)
     out = os.fdopen(channel, "w", encoding="utf-8", buffering=1)
