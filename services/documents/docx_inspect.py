@@ -44,6 +44,13 @@ def _xml_bytes(data: bytes) -> bytes:
     return data
 
 
+def _has_directory_end(path: Path) -> bool:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - 65_557))  # the end record plus the longest comment
+        return b"PK\x05\x06" in fh.read()
+
+
 def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     # zipfile stops at the declared size and then fails the CRC, so a header that lies about
     # the size cannot make this read more than the checks above allowed.
@@ -72,7 +79,9 @@ def inspect_zip(path: Path, limits: ZipLimits) -> Verdict:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return verdict.fail("inspect.corrupt", str(exc))
+        # A ZIP is read from its end (the central directory); an upload cut short loses it.
+        return verdict.fail("inspect.corrupt" if _has_directory_end(path)
+                            else "inspect.truncated", str(exc))
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_entries:

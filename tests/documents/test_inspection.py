@@ -97,6 +97,7 @@ def test_a_pdf_locked_with_a_password_is_refused_as_encrypted(inspect: Inspect) 
 
 @pytest.mark.parametrize(("build", "expected", "fmt"), [
     (b.truncated_pdf, "inspect.truncated", "pdf"),
+    (lambda: b.docx_file([("正文", None)])[:-300], "inspect.truncated", "docx"),
     (b.billion_pages_pdf, "inspect.page_tree", "pdf"),
     (b.looping_page_tree_pdf, "inspect.page_tree", "pdf"),
     (b.deeply_nested_pdf, "inspect.too_deep", "pdf"),
