@@ -197,7 +197,7 @@ def _text(path: Path, verdict: Verdict, full: bool, seconds: float | None = None
     Bounded by `seconds`: the structure is already known, so a text layer that takes too long
     to read costs the counts (a warning), not the verdict.
     """
-    characters = words = 0
+    characters = words = unreadable = 0
     verdict.text_scope = "full" if full else "sample"
     with path.open("rb") as fh, _time_budget(seconds):
         try:
@@ -208,7 +208,13 @@ def _text(path: Path, verdict: Verdict, full: bool, seconds: float | None = None
             for index, page in enumerate(reader.pages):
                 if index >= limit:
                     break
-                text = page.extract_text() or ""
+                try:
+                    text = page.extract_text() or ""
+                except (RecursionError, MemoryError, _OutOfTime):
+                    raise
+                except Exception:  # one bad page costs its own text only
+                    unreadable += 1
+                    continue
                 c, w = textscan.count(text)
                 characters += c
                 words += w
@@ -218,16 +224,17 @@ def _text(path: Path, verdict: Verdict, full: bool, seconds: float | None = None
                 if len(verdict.headings) < textscan.MAX_HEADINGS:
                     verdict.headings.extend(textscan.headings_in(text, index + 1))
             else:
-                verdict.text_complete = True
+                verdict.text_complete = not unreadable
         except (RecursionError, MemoryError):
             raise
         except _OutOfTime:
             verdict.warnings.append("pdf.text_out_of_time")
             verdict.text_complete = False
-            return
         except Exception:  # the structure was read; text is a bonus on a damaged file
             verdict.warnings.append("pdf.text_unreadable")
             return
+    if unreadable:
+        verdict.warnings.append("pdf.text_unreadable_pages")
     del verdict.headings[textscan.MAX_HEADINGS:]
     verdict.characters, verdict.words = characters, words
     if characters:
@@ -314,13 +321,22 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
                     verdict.pages = declared_n
         if repaired:
             verdict.warnings.append("pdf.repaired")
-        _structure(pdf, verdict)
+        try:
+            _structure(pdf, verdict)
+        except (RecursionError, MemoryError):
+            raise
+        except Exception:  # pages and encryption are known; the details are a bonus
+            verdict.warnings.append("pdf.structure_unreadable")
         if any("nest" in str(w) for w in pdf.get_warnings()):
             # qpdf dropped structures nested past its limit: the nesting is the attack, and
             # what remains is not the file the author made.
             return verdict.fail("inspect.too_deep")
-        if verdict.outline == []:
+        try:
             _outline(pdf, verdict)
+        except (RecursionError, MemoryError):
+            raise
+        except Exception:  # a broken outline is not a broken document
+            verdict.warnings.append("pdf.outline_unreadable")
     if repaired and not _tail_has_eof(path):
         return verdict.fail("inspect.truncated")
     if text != "none":
