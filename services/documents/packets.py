@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.documents import catalogue as catalogues
@@ -42,11 +44,23 @@ def record_cycle(session: Session, p: dict[str, Any]) -> None:
 
 
 def _packet(session: Session, p: dict[str, Any]) -> Packet:
-    packet = session.get(Packet, p["application_id"])
-    if packet is None:
-        packet = Packet(application_id=p["application_id"], cycle=str(p.get("cycle") or ""),
-                        owner=p["owner"], submission=0, manifest=[], updated_at=_now())
-        session.add(packet)
+    """The packet's row, created if new, locked for the rest of the transaction.
+
+    Several workers may see the first uploads of one application at once: the row is created
+    with an insert that ignores a concurrent twin, then locked, so every later step of this
+    handler (and the recomputation) runs one packet at a time.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    values = {"application_id": p["application_id"], "cycle": str(p.get("cycle") or ""),
+              "owner": p["owner"], "submission": 0, "manifest": [], "updated_at": _now()}
+    if insert is not None:
+        session.execute(insert(Packet).values(**values).on_conflict_do_nothing())
+    elif session.get(Packet, p["application_id"]) is None:
+        session.add(Packet(**values))
+        session.flush()
+    packet = session.get(Packet, p["application_id"], with_for_update=True)
+    assert packet is not None
     if p.get("kind"):
         packet.kind = p["kind"]
     if p.get("cycle"):
