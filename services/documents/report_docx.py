@@ -48,6 +48,8 @@ LABELS = {
     "yes": ("必报", "required"), "no_": ("选报", "optional"),
     "organisation": ("组织", "Organisation"), "individual": ("个人", "Individual"),
     "page": ("第 {} 页", "p. {}"),
+    "unexpected": ("目录之外的上传材料（未纳入审查）：",
+                   "Uploads outside the catalogue (not reviewed):"),
 }
 
 
@@ -129,6 +131,14 @@ def render(report: dict[str, Any], packet: dict[str, Any], lang: str = "zh-CN") 
         cells[4].text = "\n".join(r["en" if lang == "en" else "zh-CN"]
                                   for r in item.get("reasons") or [])
         cells[5].text = _evidence(item, lang)
+
+    unexpected = report.get("unexpected") or []
+    if unexpected:
+        doc.add_paragraph()
+        doc.add_paragraph(_t("unexpected", lang))
+        for entry in unexpected:
+            doc.add_paragraph(f"{entry.get('filename', '')}（{entry.get('requirement') or '—'}）",
+                              style="List Bullet")
 
     counts = report.get("counts") or {}
     doc.add_paragraph()
