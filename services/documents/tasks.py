@@ -73,7 +73,8 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
             "requirement": p.get("requirement"), "ok": bool(verdict["ok"]),
             "format": verdict.get("format"), "pages": verdict.get("pages"),
             "encrypted": bool(verdict.get("encrypted")), "text_layer": verdict.get("text_layer"),
-            "error": {"code": error["code"], "message": error["message"]} if error else None,
+            "error": {"code": error["code"], "message": error["message"],
+                      "messages": error.get("messages")} if error else None,
             "error_code": error["code"] if error else None,
             "classification_marks": [m["mark"] for m in verdict.get("classification_marks")
                                      or []],

@@ -9,7 +9,9 @@ from shared.messages import PayloadSchema, audience_field
 
 class InspectionError(PayloadSchema):
     code = fields.String(required=True)
-    message = fields.String(required=True)
+    message = fields.String(required=True)  # English
+    # Optional extra: the message in zh-CN and en, for notifications in either language.
+    messages = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
 
 
 class DocumentInspected(PayloadSchema):

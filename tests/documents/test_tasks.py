@@ -74,6 +74,7 @@ def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
     locked = next(e for e in inspected if e["filename"] == "business-licence.pdf")
     assert locked["ok"] is False and locked["encrypted"] is True
     assert locked["error"]["code"] == "inspect.encrypted" and locked["error"]["message"]
+    assert locked["error"]["messages"]["zh-CN"].startswith("文件已加密")
 
 
 def test_a_submission_that_arrives_before_its_inspections_is_announced_when_they_finish(
