@@ -95,7 +95,7 @@ def _structure(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
     with contextlib.suppress(Exception):
         verdict.embedded_files = len(pdf.attachments)
     sizes: set[tuple[int, int]] = set()
-    font_pages = image_only_pages = 0
+    font_pages = image_only_pages = blank_pages = 0
     for index, page in enumerate(pdf.pages):
         if index >= MAX_DETAIL_PAGES:
             verdict.warnings.append("pdf.details_truncated")
@@ -123,6 +123,8 @@ def _structure(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
             image_only_pages += 1
         elif has_fonts:
             font_pages += 1
+        else:
+            blank_pages += 1
         if obj.get("/AA") is not None:
             verdict.javascript = True
         annots = obj.get("/Annots")
@@ -136,8 +138,8 @@ def _structure(pdf: pikepdf.Pdf, verdict: Verdict) -> None:
                     verdict.javascript = True
     verdict.mixed_page_sizes = len({(min(s), max(s)) for s in sizes}) > 1
     verdict.scanned_pages = image_only_pages
-    verdict.scanned = verdict.pages is not None and verdict.pages > 0 and \
-        image_only_pages == verdict.pages
+    seen = font_pages + image_only_pages + blank_pages
+    verdict.scanned = seen > 0 and image_only_pages == seen
     verdict.text_layer = font_pages > 0
 
 
@@ -280,7 +282,7 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
         return verdict.fail("inspect.encrypted")
     except RecursionError:
         return verdict.fail("inspect.too_deep")
-    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
+    except (pikepdf.PdfError, ValueError, RuntimeError, OSError) as exc:
         result = _with_pypdf(path, verdict, str(exc))
         if result.ok and text != "none":
             _text(path, result, text == "full", text_seconds)
@@ -288,7 +290,7 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
     with pdf:
         warnings = [str(w) for w in pdf.get_warnings()]
         repaired = bool(warnings)
-        if any("nest" in w for w in warnings):
+        if any("deeply nested" in w for w in warnings):
             verdict.pages = len(pdf.pages)
             return verdict.fail("inspect.too_deep")
         if pdf.is_encrypted:
@@ -327,7 +329,7 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
             raise
         except Exception:  # pages and encryption are known; the details are a bonus
             verdict.warnings.append("pdf.structure_unreadable")
-        if any("nest" in str(w) for w in pdf.get_warnings()):
+        if any("deeply nested" in str(w) for w in pdf.get_warnings()):
             # qpdf dropped structures nested past its limit: the nesting is the attack, and
             # what remains is not the file the author made.
             return verdict.fail("inspect.too_deep")
