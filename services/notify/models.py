@@ -91,7 +91,8 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("event_id", "recipient", "channel", name="uq_deliveries_key"),
+        UniqueConstraint("event_id", "recipient", "channel",
+                         name="uq_deliveries_event_recipient_channel"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
 

@@ -1,8 +1,8 @@
 """directory, preferences, deliveries, deadlines
 
-Revision ID: 9ce2f118f615
+Revision ID: a0e1fa1d71f9
 Revises: da086b3f2f40
-Create Date: 2026-11-25 01:49:55.769568
+Create Date: 2026-11-25 01:52:00.346463
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "9ce2f118f615"
+revision = "a0e1fa1d71f9"
 down_revision = "da086b3f2f40"
 branch_labels = None
 depends_on = None
@@ -72,7 +72,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
-        sa.UniqueConstraint("event_id", "recipient", "channel", name="uq_deliveries_key"),
+        sa.UniqueConstraint(
+            "event_id", "recipient", "channel", name="uq_deliveries_event_recipient_channel"
+        ),
         sa.UniqueConstraint("key", name=op.f("uq_deliveries_key")),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
