@@ -181,7 +181,7 @@ def retry_delivery(delivery_id: int) -> dict[str, Any]:
         if delivery is None:
             raise NotFound(detail=f"delivery {delivery_id}")
         if delivery.status != "dead":
-            raise prefs.NotDead(status=delivery.status)
+            raise prefs.NotDead(state=delivery.status)
         retry_dead(session, delivery_id)
         ctx.audit.append(session, actor=who.subject, role=who.role, action="notify.retry",
                          target=f"delivery:{delivery_id}", detail={"channel": delivery.channel})

@@ -42,7 +42,8 @@ def build(*, key: str, sender: str, to: str, subject: str, body: str, event_type
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Dossier-Event"] = event_type
     msg["X-Dossier-Delivery"] = key
-    msg.set_content(body + "\n")
+    # base64 keeps the message 7-bit clean for any relay, and is compact for Chinese text.
+    msg.set_content(body + "\n", cte="base64")
     return msg
 
 
@@ -72,16 +73,55 @@ class Mailer:
         return smtp
 
     def send(self, msg: EmailMessage) -> None:
-        """Send one message; raises smtplib/OS errors. Reconnects once if the kept
-        connection went stale (servers close idle ones)."""
+        """Send one message; raises smtplib/OS errors.
+
+        A kept connection the server closed while idle is reopened only if it fails at the
+        first command (MAIL FROM), before any of the message has left: a failure after that
+        point is reported, never silently resent.
+        """
+        reused = self._smtp is not None
         if self._smtp is None:
             self._smtp = self._open()
+        sender = parseaddr(str(msg["From"]))[1]
+        recipients = [parseaddr(str(msg["To"]))[1]]
         try:
-            self._smtp.send_message(msg)
-        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self._mail(sender)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            if not reused:
+                raise
             self.close()
             self._smtp = self._open()
-            self._smtp.send_message(msg)
+            self._mail(sender)
+        smtp = self._smtp
+        try:
+            refused = {}
+            for rcpt in recipients:
+                code, reply = smtp.rcpt(rcpt)
+                if code not in (250, 251):
+                    refused[rcpt] = (code, reply)
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(refused)
+            code, reply = smtp.data(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            self._reset()  # the connection stays usable for the next message
+            raise
+
+    def _mail(self, sender: str) -> None:
+        assert self._smtp is not None
+        self._smtp.ehlo_or_helo_if_needed()
+        code, reply = self._smtp.mail(sender)
+        if code != 250:
+            self._reset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+
+    def _reset(self) -> None:
+        try:
+            if self._smtp is not None:
+                self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
 
     def close(self) -> None:
         if self._smtp is not None:

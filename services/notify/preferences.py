@@ -26,8 +26,8 @@ class WebhookWithoutUrl(DossierError):
 
 class NotDead(Conflict):
     code = "notify.delivery_not_dead"
-    zh = "只有已停止重试的投递可以重新发送（当前状态：{status}）。"
-    en = "Only a delivery that has stopped retrying can be retried (now: {status})."
+    zh = "只有已停止重试的投递可以重新发送（当前状态：{state}）。"
+    en = "Only a delivery that has stopped retrying can be retried (now: {state})."
 
 
 def _defaults(subject: str) -> Preference:

@@ -86,6 +86,10 @@ def send_emails(db: Database, settings: Settings, ids: list[int], task_id: str) 
                          event_type=d.event_type, language=d.language)
         try:
             mailer.send(msg)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+            # A refusal: the connection is still good for the rest of the batch.
+            _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
+            continue
         except (smtplib.SMTPException, OSError) as exc:
             mailer.close()  # a half-finished SMTP dialogue must not carry over
             _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))

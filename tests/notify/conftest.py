@@ -25,7 +25,7 @@ from celery import Celery
 from sqlalchemy import Engine, create_engine, text
 from waiting import poll
 
-from dossier.localstack import AppStack, BackingServers, free_port_block
+from dossier.localstack import AppStack, BackingServers, Proc, free_port_block, worker_argv
 from shared.auth import issue_token
 from shared.events import Event
 
@@ -62,6 +62,7 @@ class MailSink:
         if action == "reply":
             return str(arg)
         if action == "slow_rcpt":
+            del self.behaviour[address]  # once
             await asyncio.sleep(arg)
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -70,7 +71,8 @@ class MailSink:
         for rcpt in envelope.rcpt_tos:
             action, arg = self.behaviour.get(rcpt, ("ok", None))
             if action == "slow_data":
-                # The whole message is here; the reply is what is late.
+                # The whole message is here; the reply is what is late (once).
+                del self.behaviour[rcpt]
                 await asyncio.sleep(arg)
         msg = message_from_bytes(envelope.original_content or envelope.content,
                                  policy=policy.default)
@@ -103,6 +105,7 @@ class Hook:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float
 
     def json(self) -> dict[str, Any]:
         return json.loads(self.body)
@@ -134,7 +137,8 @@ def webhooks() -> Iterator[HookSink]:
             time.sleep(sink.delay.get(self.path, 0))
             status = sink.status.get(self.path, 200)
             with sink.lock:
-                sink.received.append(Hook(self.path, dict(self.headers.items()), body))
+                sink.received.append(Hook(self.path, dict(self.headers.items()), body,
+                                          time.monotonic()))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -233,6 +237,19 @@ class Notify:
         return r.json()
 
 
+def start_worker(stack: AppStack) -> Proc:
+    """Notify's worker with two pool processes, as deployed (compose and `make run`), so one
+    channel's slow task can be seen not to hold up the others."""
+    old = stack.procs.get("notify-worker")
+    if old is not None and old.alive():
+        old.stop()
+    proc = Proc("notify-worker", worker_argv("notify", concurrency=2),
+                stack.root / "logs" / "notify-worker.log", env=stack.env()).start()
+    stack.procs[proc.name] = proc
+    stack.wait_worker("notify")
+    return proc
+
+
 @pytest.fixture(scope="session")
 def notify(backing: BackingServers, workdir: Path, smtp: MailSink) -> Iterator[Notify]:
     apps = AppStack(backing, workdir / "notify", database="postgresql", redis_db=3,
@@ -241,6 +258,7 @@ def notify(backing: BackingServers, workdir: Path, smtp: MailSink) -> Iterator[N
     celery.conf.update(task_serializer="json")
     try:
         apps.start(services=("notify",))
+        start_worker(apps)
         engine = create_engine(apps.env()["DOSSIER_NOTIFY_DATABASE_URL"])
         yield Notify(apps, celery, engine)
         engine.dispose()
