@@ -76,13 +76,18 @@ def mark_queued(session: Session, ids: list[int], stale_after: float, now: datet
         status="queued", next_attempt_at=now + timedelta(seconds=stale_after)))
 
 
+def unqueue(session: Session, ids: list[int]) -> None:
+    session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "queued")
+                    .values(status="pending", next_attempt_at=datetime.now(UTC)))
+
+
 def recover_stale(session: Session, now: datetime) -> int:
     """Deliveries whose task vanished (parked by the poison cap, or lost) go back to pending;
     one caught mid-send is flagged in doubt."""
     stale = Delivery.status.in_(("queued", "sending")) & (Delivery.next_attempt_at < now)
     result = session.execute(update(Delivery).where(stale).values(
-        in_doubt=Delivery.status == "sending", status="pending", claimed_by=None,
-        next_attempt_at=now))
+        in_doubt=Delivery.in_doubt | (Delivery.status == "sending"), status="pending",
+        claimed_by=None, next_attempt_at=now))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

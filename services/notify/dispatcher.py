@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from services.notify.deliveries import due, mark_queued, recover_stale
+from services.notify.deliveries import due, mark_queued, recover_stale, unqueue
 from shared.events import Publisher
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,13 @@ SWEEP_SECONDS = 30.0
 
 def dispatch_once(session_factory: Callable[[], Any], publisher: Publisher, *, batch: int,
                   stale_after: float, limit: int = 2000) -> int:
-    """Queue up to `limit` due deliveries; returns how many were queued."""
+    """Queue up to `limit` due deliveries; returns how many were queued.
+
+    The rows are marked queued and committed before their tasks are published: a task that
+    starts at once must find them queued, or it would pass them over. If publishing fails
+    they go back to pending; if this process dies in between, `recover_stale` frees them, and
+    a task that arrives twice finds its deliveries already taken.
+    """
     now = datetime.now(UTC)
     with session_factory() as session:
         rows = due(session, now, limit)
@@ -37,6 +43,8 @@ def dispatch_once(session_factory: Callable[[], Any], publisher: Publisher, *, b
             return 0
         emails = [d.id for d in rows if d.channel == "email"]
         hooks = [d.id for d in rows if d.channel == "webhook"]
+        mark_queued(session, [d.id for d in rows], stale_after, now)
+    try:
         acquire = getattr(publisher, "producer_or_acquire", None)
         with acquire() if acquire else contextlib.nullcontext() as producer:
             extra = {"producer": producer} if producer is not None else {}
@@ -46,7 +54,10 @@ def dispatch_once(session_factory: Callable[[], Any], publisher: Publisher, *, b
             for hook in hooks:
                 publisher.send_task("notify.send_webhook", args=[hook], queue=WEBHOOK_QUEUE,
                                     retry=False, **extra)
-        mark_queued(session, [d.id for d in rows], stale_after, now)
+    except Exception:
+        with session_factory() as session:
+            unqueue(session, emails + hooks)
+        raise
     return len(rows)
 
 
