@@ -11,10 +11,11 @@ A different task can never take a delivery another task is sending.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.notify.models import Delivery, Notification
@@ -47,6 +48,26 @@ def claim(session: Session, ids: Iterable[int], task_id: str, now: datetime,
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
         status="sent", sent_at=now, last_error=None))
+
+
+@contextmanager
+def sent_marker(engine: Engine) -> Iterator[Callable[[int], None]]:
+    """Marks deliveries sent one by one, each committed at once, over one connection held
+    for a whole batch: the commit per message keeps the window of doubt to one message, the
+    held connection keeps it cheap (a single autocommitted UPDATE on PostgreSQL)."""
+    stmt = update(Delivery).where(Delivery.id == bindparam("delivery_id")).values(
+        status="sent", sent_at=bindparam("at"), last_error=None)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+
+            def mark(delivery_id: int) -> None:
+                auto.execute(stmt, {"delivery_id": delivery_id, "at": datetime.now(UTC)})
+        else:
+            def mark(delivery_id: int) -> None:
+                with conn.begin():
+                    conn.execute(stmt, {"delivery_id": delivery_id, "at": datetime.now(UTC)})
+        yield mark
 
 
 def mark_failed(session: Session, delivery: Delivery, error: str, now: datetime, *,

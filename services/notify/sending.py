@@ -14,7 +14,7 @@ from functools import lru_cache
 import requests
 
 from services.notify import mail, webhooks
-from services.notify.deliveries import claim, mark_failed, mark_sent
+from services.notify.deliveries import claim, mark_failed, mark_sent, sent_marker
 from services.notify.models import Delivery, Notification, Preference
 from shared.config import Settings
 from shared.crypto import FieldCipher
@@ -77,27 +77,34 @@ def send_emails(db: Database, settings: Settings, ids: list[int], task_id: str) 
         return 0
     mailer = _mailer(config)
     sent = 0
-    for d, n in batch:
-        if not mail.valid_address(d.target):
-            _fail(db, settings, d, f"invalid address {d.target!r}", True)
-            continue
-        title, text = _title_body(n, d.language)
-        msg = mail.build(key=d.key, sender=config.sender, to=d.target, subject=title, body=text,
-                         event_type=d.event_type, language=d.language)
-        try:
-            mailer.send(msg)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-            # A refusal: the connection is still good for the rest of the batch.
-            _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
-            continue
-        except (smtplib.SMTPException, OSError) as exc:
-            mailer.close()  # a half-finished SMTP dialogue must not carry over
-            _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
-            continue
-        with db.session() as session:
-            mark_sent(session, d.id, datetime.now(UTC))
-        sent += 1
+    with sent_marker(db.engine) as mark:
+        for d, n in batch:
+            if _send_one(db, settings, config, mailer, d, n):
+                mark(d.id)
+                sent += 1
     return sent
+
+
+def _send_one(db: Database, settings: Settings, config: mail.SmtpConfig, mailer: mail.Mailer,
+              d: Delivery, n: Notification) -> bool:
+    """One e-mail; a failure is recorded on the delivery and reported as False."""
+    if not mail.valid_address(d.target):
+        _fail(db, settings, d, f"invalid address {d.target!r}", True)
+        return False
+    title, text = _title_body(n, d.language)
+    msg = mail.build(key=d.key, sender=config.sender, to=d.target, subject=title, body=text,
+                     event_type=d.event_type, language=d.language)
+    try:
+        mailer.send(msg)
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+        # A refusal: the connection is still good for the rest of the batch.
+        _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
+        return False
+    except (smtplib.SMTPException, OSError) as exc:
+        mailer.close()  # a half-finished SMTP dialogue must not carry over
+        _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)
