@@ -145,6 +145,9 @@ SETTINGS: tuple[Setting, ...] = (
             "services/notify/templates/messages.yaml); entries override the built-in ones."),
     Setting("DOSSIER_NOTIFY_REMINDER_TIME", "notify_reminder_time", "08:30",
             "Local time (Asia/Shanghai) at which Celery beat sends the day's reminders."),
+    Setting("DOSSIER_NOTIFY_WEBHOOK_PRIVATE", "notify_webhook_private", "false",
+            "Allow webhook addresses on loopback or private networks (tests, or an office "
+            "system on the internal network); off, such addresses are refused.", _bool),
     Setting("DOSSIER_NOTIFY_TODAY", "notify_today", None,
             "Fault/clock injection for tests: the date reminders treat as today. Keep unset."),
     # --- end of notify settings ---
@@ -203,6 +206,7 @@ class Settings:
     notify_batch: int = 100
     notify_templates: str | None = None
     notify_reminder_time: str = "08:30"
+    notify_webhook_private: bool = False
     notify_today: str | None = None
     # --- end of notify fields ---
     extra: Mapping[str, str] = field(default_factory=dict)

@@ -3,8 +3,11 @@ when an endpoint is registered, with a signing secret issued by us and shown onc
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +25,33 @@ class WebhookWithoutUrl(DossierError):
     status = 422
     zh = "开启 Webhook 通知前请先填写接收地址。"
     en = "Register a webhook URL before turning webhook notifications on."
+
+
+class WebhookUrlRefused(DossierError):
+    code = "notify.webhook_url_refused"
+    status = 422
+    zh = "Webhook 地址不可用：{reason}。"
+    en = "This webhook address cannot be used: {reason}."
+
+
+def check_webhook_url(url: str, allow_private: bool) -> None:
+    """Refuse addresses that would make notify call into its own network (SSRF), unless the
+    operator allows them; the check resolves the name as it stands now."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise WebhookUrlRefused(reason="not an http(s) URL")
+    if parts.username or parts.password:
+        raise WebhookUrlRefused(reason="credentials in the URL")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebhookUrlRefused(reason="the host name does not resolve") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise WebhookUrlRefused(reason=f"{address} is not a public address")
 
 
 class NotDead(Conflict):
@@ -56,6 +86,8 @@ def update(session: Session, settings: Settings, subject: str, changes: dict[str
             setattr(pref, name, changes[name])
     issued: str | None = None
     if "webhook_url" in changes and changes["webhook_url"] != pref.webhook_url:
+        if changes["webhook_url"]:
+            check_webhook_url(changes["webhook_url"], settings.notify_webhook_private)
         pref.webhook_url = changes["webhook_url"]
         if pref.webhook_url:
             changes = {**changes, "rotate_secret": True}

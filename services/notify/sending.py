@@ -78,19 +78,30 @@ def send_emails(db: Database, settings: Settings, ids: list[int], task_id: str) 
     mailer = _mailer(config)
     sent = 0
     with sent_marker(db.engine) as mark:
-        for d, n in batch:
-            if _send_one(db, settings, config, mailer, d, n):
+        for i, (d, n) in enumerate(batch):
+            outcome = _send_one(db, settings, config, mailer, d, n)
+            if outcome == SENT:
                 mark(d.id)
                 sent += 1
+            elif outcome == SERVER_DOWN:
+                # The server is unreachable or hung: waiting out a time-out per message would
+                # hold this worker for the whole batch. Defer the rest with the same backoff.
+                for rest, _ in batch[i + 1:]:
+                    _fail(db, settings, rest, "not tried: the SMTP server failed on an earlier "
+                          "message of the batch", False)
+                break
     return sent
 
 
+SENT, REFUSED, SERVER_DOWN = "sent", "refused", "server-down"
+
+
 def _send_one(db: Database, settings: Settings, config: mail.SmtpConfig, mailer: mail.Mailer,
-              d: Delivery, n: Notification) -> bool:
-    """One e-mail; a failure is recorded on the delivery and reported as False."""
+              d: Delivery, n: Notification) -> str:
+    """One e-mail; a failure is recorded on the delivery."""
     if not mail.valid_address(d.target):
         _fail(db, settings, d, f"invalid address {d.target!r}", True)
-        return False
+        return REFUSED
     title, text = _title_body(n, d.language)
     msg = mail.build(key=d.key, sender=config.sender, to=d.target, subject=title, body=text,
                      event_type=d.event_type, language=d.language)
@@ -99,12 +110,12 @@ def _send_one(db: Database, settings: Settings, config: mail.SmtpConfig, mailer:
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
         # A refusal: the connection is still good for the rest of the batch.
         _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
-        return False
+        return REFUSED
     except (smtplib.SMTPException, OSError) as exc:
         mailer.close()  # a half-finished SMTP dialogue must not carry over
         _fail(db, settings, d, f"{type(exc).__name__}: {exc}", mail.is_permanent(exc))
-        return False
-    return True
+        return SERVER_DOWN
+    return SENT
 
 
 @lru_cache(maxsize=1)

@@ -169,6 +169,7 @@ def notify_env(smtp: MailSink) -> dict[str, str]:
         "DOSSIER_NOTIFY_SEND_TIMEOUT": "3",
         "DOSSIER_NOTIFY_RETRY_SECONDS": str(RETRY_SECONDS),
         "DOSSIER_NOTIFY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+        "DOSSIER_NOTIFY_WEBHOOK_PRIVATE": "true",  # the receiver listens on loopback
         # Short, so a task whose worker was killed comes back within seconds.
         "DOSSIER_VISIBILITY_TIMEOUT": "6",
         "DOSSIER_OUTBOX_POLL_SECONDS": "0.1",

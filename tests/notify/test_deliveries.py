@@ -171,3 +171,21 @@ def test_worker_killed_while_the_server_held_the_message_resends_the_same_messag
     assert len({c.text for c in copies}) == 1
     assert sent["in_doubt"] is True
     assert sent["attempts"] == 2
+
+
+def test_after_a_server_time_out_the_rest_of_the_batch_waits_for_the_next_round(
+        notify: Notify, smtp: MailSink, unique: Unique) -> None:
+    unit = unique("unit")
+    first, second = unique("a-first"), unique("b-second")
+    smtp.behaviour[f"{first}@example.cn"] = ("slow_rcpt", 30)  # once, far past the time-out
+    for who in (first, second):
+        notify.account(who, role="recommender", unit=unit, email=f"{who}@example.cn")
+    notify.send("packet.recommended", {
+        "application_id": "a-batch", "cycle": "2026", "owner": "x", "applicant_name": "丙",
+        "unit": unit, "opinion": "同意", "audience": [{"role": "recommender", "unit": unit}]},
+        source="intake")
+    done = [poll(lambda w=who: delivery(notify, w, "email", "sent"), 40, 0.2)
+            for who in (first, second)]
+    # The second message was not tried on the hung connection, only in the next round.
+    assert [d["attempts"] for d in done] == [2, 2]
+    assert len(smtp.to(f"{first}@example.cn")) == len(smtp.to(f"{second}@example.cn")) == 1
