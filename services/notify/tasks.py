@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from celery import Celery, Task, signals
 from celery.schedules import crontab
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.notify import reminders, sending
@@ -51,12 +52,17 @@ def send_reminders(ctx: ServiceContext, day: date) -> int:
         due = reminders.due_reminders(session, ctx.calendar, day)
     for r in due:
         # One transaction per reminder: a failure later in the list keeps the earlier ones.
-        with ctx.db.session() as session:
-            sent += fan_out(session, event_id=r.event_id, event_type=r.event_type,
-                            payload=r.payload, channels=_channels(ctx), now=datetime.now(UTC),
-                            template_override=ctx.settings.notify_templates,
-                            audience=r.audience)
-            reminders.mark_reminded(session, r.deadline_id)
+        try:
+            with ctx.db.session() as session:
+                sent += fan_out(session, event_id=r.event_id, event_type=r.event_type,
+                                payload=r.payload, channels=_channels(ctx),
+                                now=datetime.now(UTC),
+                                template_override=ctx.settings.notify_templates,
+                                audience=r.audience)
+                reminders.mark_reminded(session, r.deadline_id)
+        except IntegrityError:
+            # A concurrent run (a second beat, a redelivered task) wrote this one first.
+            log.info("reminder %s already sent by a concurrent run", r.event_id)
     log.info("reminders for %s: %d deadlines, %d messages", day, len(due), sent)
     return sent
 

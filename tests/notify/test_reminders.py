@@ -4,6 +4,7 @@ the real worker, on the day given to the task (no waiting for the wall clock).""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,3 +129,19 @@ def test_complete_documents_retire_the_missing_documents_reminder(
     notify.send_and_wait("packet.checked", {**checked, "status": "complete", "missing": []})
     run_reminders(notify, "2025-09-29")
     assert notify.inbox(owner, event_type="reminder.documents_missing")["total"] == 0
+
+
+def test_beat_runs_the_reminders_daily_at_the_configured_beijing_time() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DOSSIER_SECRET_KEY": "s" * 40, "DOSSIER_S3_ACCESS_KEY": "a",
+           "DOSSIER_S3_SECRET_KEY": "b", "DOSSIER_NOTIFY_REMINDER_TIME": "07:45"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from services.notify.worker import celery as c; "
+         "e = c.conf.beat_schedule['notify-reminders']; "
+         "print(e['task'], e['schedule'].hour, e['schedule'].minute, c.conf.timezone)"],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+        cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == ["notify.send_reminders", "{7}", "{45}", "Asia/Shanghai"]
