@@ -47,6 +47,10 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
             channels: Channels, now: datetime, template_override: str | None = None,
             audience: list[dict[str, str]] | None = None) -> int:
     """Create the messages and deliveries of one event; returns how many people it reaches."""
+    # Payload-only templates render the same for everyone: render once per event.
+    shared = render(event_type, payload, template_override)
+    if shared is None:
+        return 0  # a fact notify keeps (directory, deadlines) but tells nobody about
     subjects = resolve(session, audience if audience is not None
                        else addressees(event_type, payload))
     if not subjects:
@@ -62,10 +66,6 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
         select(Preference).where(Preference.subject.in_(subjects))).scalars()}
     messages: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
-    # Payload-only templates render the same for everyone: render once per event.
-    shared = render(event_type, payload, template_override)
-    if shared is None:
-        return 0
     per_person = event_type in PERSONAL
     refs = references(payload)
     for subject in subjects:

@@ -171,6 +171,12 @@ def test_worker_killed_while_the_server_held_the_message_resends_the_same_messag
     assert len({c.text for c in copies}) == 1
     assert sent["in_doubt"] is True
     assert sent["attempts"] == 2
+    # Operators can list the deliveries that were resent after a doubt, and see the totals.
+    doubtful = notify.deliveries(in_doubt="true", recipient=who)
+    assert [d["id"] for d in doubtful] == [sent["id"]]
+    counts = requests.get(f"{notify.url}/api/deliveries/counts",
+                          headers=notify.headers("supervisor", "sup"), timeout=10).json()
+    assert counts["counts"]["sent"] >= 1
 
 
 def test_after_a_server_time_out_the_rest_of_the_batch_waits_for_the_next_round(
