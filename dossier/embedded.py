@@ -83,6 +83,11 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
     for svc in SERVICE_NAMES:
         programs[f"{svc}-web"] = (web_argv(svc, settings.port(svc), workers=2), 100)
         programs[f"{svc}-worker"] = (worker_argv(svc, concurrency=2), 100)
+    # Celery beat: notify's daily reminders (a second beat would be harmless: reminders are
+    # idempotent per deadline and date).
+    programs["notify-beat"] = ([sys.executable, "-m", "celery", "-A", "services.notify.worker",
+                                "beat", "--loglevel", "INFO", "--schedule",
+                                str(run / "notify-beat-schedule")], 110)
     lines = [
         "[supervisord]", "nodaemon=true", f"logfile={logs / 'supervisord.log'}",
         *(["user=root"] if os.geteuid() == 0 else []),  # say it, rather than be warned

@@ -137,6 +137,37 @@ SETTINGS: tuple[Setting, ...] = (
     # --- review settings ---
     # --- end of review settings ---
     # --- notify settings ---
+    Setting("DOSSIER_NOTIFY_SMTP_HOST", "notify_smtp_host", None,
+            "SMTP server for e-mail notifications; unset: e-mail is off, the in-app inbox "
+            "and webhooks still work."),
+    Setting("DOSSIER_NOTIFY_SMTP_PORT", "notify_smtp_port", "25", "SMTP port.", int),
+    Setting("DOSSIER_NOTIFY_SMTP_USER", "notify_smtp_user", None, "SMTP login, if required."),
+    Setting("DOSSIER_NOTIFY_SMTP_PASSWORD", "notify_smtp_password", None, "SMTP password.",
+            secret=True),
+    Setting("DOSSIER_NOTIFY_SMTP_STARTTLS", "notify_smtp_starttls", "false",
+            "Upgrade the SMTP connection with STARTTLS.", _bool),
+    Setting("DOSSIER_NOTIFY_MAIL_FROM", "notify_mail_from", "Dossier <noreply@dossier.local>",
+            "Sender address of notification e-mails."),
+    Setting("DOSSIER_NOTIFY_SEND_TIMEOUT", "notify_send_timeout", "10",
+            "Seconds any SMTP or webhook call may take before it counts as failed.", float),
+    Setting("DOSSIER_NOTIFY_MAX_ATTEMPTS", "notify_max_attempts", "8",
+            "Attempts per delivery (e-mail or webhook) before it is parked as dead for an "
+            "operator to retry.", int),
+    Setting("DOSSIER_NOTIFY_RETRY_SECONDS", "notify_retry_seconds", "30",
+            "First retry delay of a failed delivery; doubles each attempt (capped at 6 h).",
+            float),
+    Setting("DOSSIER_NOTIFY_BATCH", "notify_batch", "100",
+            "E-mails sent by one task over one SMTP connection.", int),
+    Setting("DOSSIER_NOTIFY_TEMPLATES", "notify_templates", None,
+            "Operator's message templates (YAML, same shape as "
+            "services/notify/templates/messages.yaml); entries override the built-in ones."),
+    Setting("DOSSIER_NOTIFY_REMINDER_TIME", "notify_reminder_time", "08:30",
+            "Local time (Asia/Shanghai) at which Celery beat sends the day's reminders."),
+    Setting("DOSSIER_NOTIFY_WEBHOOK_PRIVATE", "notify_webhook_private", "false",
+            "Allow webhook addresses on loopback or private networks (tests, or an office "
+            "system on the internal network); off, such addresses are refused.", _bool),
+    Setting("DOSSIER_NOTIFY_TODAY", "notify_today", None,
+            "Fault/clock injection for tests: the date reminders treat as today. Keep unset."),
     # --- end of notify settings ---
 )
 
@@ -188,6 +219,20 @@ class Settings:
     # --- review fields ---
     # --- end of review fields ---
     # --- notify fields ---
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = 25
+    notify_smtp_user: str | None = None
+    notify_smtp_password: str | None = None
+    notify_smtp_starttls: bool = False
+    notify_mail_from: str = "Dossier <noreply@dossier.local>"
+    notify_send_timeout: float = 10.0
+    notify_max_attempts: int = 8
+    notify_retry_seconds: float = 30.0
+    notify_batch: int = 100
+    notify_templates: str | None = None
+    notify_reminder_time: str = "08:30"
+    notify_webhook_private: bool = False
+    notify_today: str | None = None
     # --- end of notify fields ---
     extra: Mapping[str, str] = field(default_factory=dict)
 

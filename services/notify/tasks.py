@@ -1,36 +1,125 @@
-"""Notify's event handlers: each event becomes inbox messages for the people concerned."""
+"""Notify's tasks and event handlers (thin: load, call domain, save)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from celery import Celery
-from sqlalchemy import select
+from celery import Celery, Task, signals
+from celery.schedules import crontab
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.notify.messages import render
-from services.notify.models import Notification
-from shared.events import Event
+from services.notify import reminders, sending
+from services.notify.directory import parse_day, save_account, save_cycle
+from services.notify.dispatcher import EMAIL_QUEUE, WEBHOOK_QUEUE, DeliveryRelay
+from services.notify.fanout import Channels, fan_out
+from shared.events import SUBSCRIPTIONS, Event
 from shared.service import ServiceContext
 
+log = logging.getLogger(__name__)
+LOCAL = ZoneInfo("Asia/Shanghai")
 
-def deliver_to_inbox(session: Session, event: Event, recipient: str) -> None:
-    rendered = render(event.type, event.payload)
-    if rendered is None:
+
+def _channels(ctx: ServiceContext) -> Channels:
+    return Channels(email=bool(ctx.settings.notify_smtp_host))
+
+
+def today(ctx: ServiceContext, given: str | None = None) -> date:
+    """The reminder run's date: an explicit argument, the injected clock, or Beijing's today."""
+    day = parse_day(given or ctx.settings.notify_today)
+    return day or datetime.now(LOCAL).date()
+
+
+def handle(ctx: ServiceContext, session: Session, event: Event) -> None:
+    payload = event.payload
+    now = datetime.now(UTC)
+    if event.type == "account.saved":
+        save_account(session, payload, now)
         return
-    exists = session.execute(select(Notification.id).where(
-        Notification.event_id == event.id, Notification.recipient == recipient)).first()
-    if exists:
-        return
-    session.add(Notification(
-        id=str(uuid.uuid4()), recipient=recipient, event_id=event.id, event_type=event.type,
-        title_zh=rendered.title["zh-CN"], title_en=rendered.title["en"],
-        body_zh=rendered.body["zh-CN"], body_en=rendered.body["en"],
-        created_at=datetime.now(UTC)))
+    if event.type == "cycle.saved":
+        save_cycle(session, payload)
+    reminders.learn(session, event.type, payload)
+    fan_out(session, event_id=event.id, event_type=event.type, payload=payload,
+            channels=_channels(ctx), now=now, template_override=ctx.settings.notify_templates)
+
+
+def send_reminders(ctx: ServiceContext, day: date) -> int:
+    sent = 0
+    with ctx.db.session() as session:
+        due = reminders.due_reminders(session, ctx.calendar, day)
+    for r in due:
+        # One transaction per reminder: a failure later in the list keeps the earlier ones.
+        try:
+            with ctx.db.session() as session:
+                sent += fan_out(session, event_id=r.event_id, event_type=r.event_type,
+                                payload=r.payload, channels=_channels(ctx),
+                                now=datetime.now(UTC),
+                                template_override=ctx.settings.notify_templates,
+                                audience=r.audience)
+                reminders.mark_reminded(session, r.deadline_id)
+        except IntegrityError:
+            # A concurrent run (a second beat, a redelivered task) wrote this one first.
+            log.info("reminder %s already sent by a concurrent run", r.event_id)
+    log.info("reminders for %s: %d deadlines, %d messages", day, len(due), sent)
+    return sent
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    @ctx.inbox.on("document.inspected")
-    def on_document_inspected(session: Session, event: Event) -> None:
-        deliver_to_inbox(session, event, event.payload["owner"])
+    def on_event(session: Session, event: Event) -> None:
+        handle(ctx, session, event)
+
+    for event_type, consumers in SUBSCRIPTIONS.items():
+        if "notify" in consumers:
+            ctx.inbox.on(event_type)(on_event)
+
+    @celery.task(name="notify.send_email", bind=True)
+    def send_email(self: Task, ids: list[int]) -> int:
+        return sending.send_emails(ctx.db, ctx.settings, [int(i) for i in ids], self.request.id)
+
+    @celery.task(name="notify.send_webhook", bind=True)
+    def send_webhook(self: Task, delivery_id: int) -> bool:
+        return sending.send_webhook(ctx.db, ctx.settings, int(delivery_id), self.request.id)
+
+    @celery.task(name="notify.send_reminders", bind=True)
+    def send_reminders_task(self: Task, day: str | None = None) -> int:
+        return send_reminders(ctx, today(ctx, day))
+
+    hour, _, minute = ctx.settings.notify_reminder_time.partition(":")
+    celery.conf.beat_schedule = {
+        "notify-reminders": {"task": "notify.send_reminders",
+                             "schedule": crontab(hour=int(hour), minute=int(minute or 0))},
+    }
+    _wire_worker(celery, ctx)
+
+
+def _wire_worker(celery: Celery, ctx: ServiceContext) -> None:
+    relay: dict[str, DeliveryRelay] = {}
+
+    @signals.celeryd_after_setup.connect(weak=False)
+    def consume_channel_queues(sender: Any = None, instance: Any = None, **_: Any) -> None:
+        # `-Q notify` plus the channel queues, unless the operator chose queues explicitly
+        # for a dedicated channel worker (`-Q notify.email`).
+        queues = instance.app.amqp.queues
+        if ctx.name in queues.consume_from:
+            for name in (EMAIL_QUEUE, WEBHOOK_QUEUE):
+                queues.select_add(name)
+
+    @signals.worker_ready.connect(weak=False)
+    def start_relay(sender: Any = None, **_: Any) -> None:
+        thread = DeliveryRelay(ctx.db.session, celery, batch=ctx.settings.notify_batch,
+                               stale_after=float(ctx.settings.visibility_timeout),
+                               poll_seconds=ctx.settings.outbox_poll_seconds)
+        thread.start()
+        relay["thread"] = thread
+
+    @signals.worker_shutdown.connect(weak=False)
+    def stop_relay(sender: Any = None, **_: Any) -> None:
+        if "thread" in relay:
+            relay["thread"].stop()
+
+    @signals.worker_process_init.connect(weak=False)
+    def fresh_connections(**_: Any) -> None:
+        sending.drop_connections()
