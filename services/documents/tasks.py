@@ -70,7 +70,8 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
         ctx.outbox.emit(session, "document.inspected", {
             "application_id": p["application_id"], "document_id": p["document_id"],
             "version_id": p["version_id"], "owner": p["owner"], "filename": p["filename"],
-            "requirement": p.get("requirement"), "ok": bool(verdict["ok"]),
+            "requirement": p.get("requirement"), "confidentiality": p.get("confidentiality"),
+            "ok": bool(verdict["ok"]),
             "format": verdict.get("format"), "pages": verdict.get("pages"),
             "encrypted": bool(verdict.get("encrypted")), "text_layer": verdict.get("text_layer"),
             "error": {"code": error["code"], "message": error["message"],

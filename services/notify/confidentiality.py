@@ -24,9 +24,16 @@ REFERENCE_KEYS = ("cycle", "application_id", "list_id", "objection_id", "report_
                   "status", "deadline", "starts_on", "ends_on", "due_on", "kind")
 
 
+# Even the name of a trade-secret file can give the secret away ("新型密封工艺配方.pdf"), and
+# e-mail crosses servers we do not control: such a file is never named.
+NAMING_KEYS = frozenset({"filename", "title", "name"})
+
+
 def safe_context(payload: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of `payload` without any forbidden key."""
-    return {k: _clean(v) for k, v in payload.items() if k not in FORBIDDEN_KEYS}
+    secret = payload.get("confidentiality") == "trade-secret"
+    return {k: _clean(v) for k, v in payload.items()
+            if k not in FORBIDDEN_KEYS and not (secret and k in NAMING_KEYS)}
 
 
 def _clean(value: Any) -> Any:

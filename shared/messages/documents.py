@@ -32,6 +32,8 @@ class DocumentInspected(PayloadSchema):
     # the requirement the file was uploaded for.
     error_code = fields.String(allow_none=True)
     requirement = fields.String(allow_none=True)
+    # The upload's confidentiality: notify names a trade-secret file by neither name nor title.
+    confidentiality = fields.String(allow_none=True)
 
 
 class Counts(PayloadSchema):

@@ -84,3 +84,17 @@ def test_forbidden_keys_are_removed_at_any_depth() -> None:
     payload = {"a": [{"b": {"secret_pages": [[1, 2]], "id_number": "1409", "ok": 1}}],
                "documents": [1], "audience": []}
     assert safe_context(payload) == {"a": [{"b": {"ok": 1}}]}
+
+
+def test_a_trade_secret_file_is_never_named_while_an_ordinary_one_is() -> None:
+    base = {"application_id": "a-1", "document_id": "d-1", "version_id": "v-1", "owner": "o",
+            "ok": True, "format": "pdf", "pages": 3, "encrypted": False, "text_layer": True,
+            "error": None, "classification_marks": []}
+    secret = render("document.inspected", {**base, "filename": "新型密封工艺配方.pdf",
+                                           "confidentiality": "trade-secret"})
+    for text in (*secret.title.values(), *secret.body.values()):
+        assert "工艺配方" not in text
+    assert "商业秘密材料" in secret.body["zh-CN"] and "trade-secret" in secret.body["en"]
+    plain = render("document.inspected", {**base, "filename": "组织概述.pdf",
+                                          "confidentiality": "internal"})
+    assert "《组织概述.pdf》" in plain.body["zh-CN"] and "组织概述.pdf" in plain.title["en"]
