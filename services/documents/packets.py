@@ -180,6 +180,17 @@ def _save(session: Session, packet: Packet, submission: int, catalogue: str,
     return report
 
 
+def _draft_state(session: Session, application_id: str) -> tuple[str, list[str]] | None:
+    """(status, missing requirement ids) of the draft checklist as last saved."""
+    report = session.execute(select(CompletenessReport).where(
+        CompletenessReport.application_id == application_id,
+        CompletenessReport.submission == 0)).scalar_one_or_none()
+    if report is None or report.pending:
+        return None
+    missing = sorted(i["requirement"] for i in report.items or [] if i.get("status") == "missing")
+    return report.status, missing
+
+
 def recompute(session: Session, outbox: Outbox, application_id: str, *,
               default_catalogue: str, catalogue_dir: str | None = None) -> None:
     """Refresh the draft checklist, and the submission's report; announce a finished one."""
@@ -190,7 +201,17 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
         return
     catalogue = catalogue_for(session, packet, default_catalogue, catalogue_dir)
     draft = assess(catalogue, packet.kind, documents_of(session, packet, False), submitted=False)
-    _save(session, packet, 0, catalogue.version, draft)
+    before = _draft_state(session, packet.application_id)
+    checklist = _save(session, packet, 0, catalogue.version, draft)
+    if draft.pending == 0 and before != (draft.status, sorted(draft.missing)):
+        # The draft's checklist changed: announce it quietly (no audience) so intake shows it
+        # and notify can remind of missing documents before the window closes. Only changes
+        # are announced, so an upload that alters nothing makes no event.
+        outbox.emit(session, "packet.checked", {
+            "application_id": packet.application_id, "cycle": packet.cycle,
+            "owner": packet.owner, "status": draft.status, "counts": draft.counts,
+            "missing": draft.missing, "report_id": checklist.id, "submission": 0,
+            "unit": packet.unit, "audience": []})
     if packet.submission <= 0:
         return
     result = assess(catalogue, packet.kind, documents_of(session, packet, True), submitted=True)

@@ -42,6 +42,8 @@ def handle(ctx: ServiceContext, session: Session, event: Event) -> None:
     if event.type == "cycle.saved":
         save_cycle(session, payload)
     reminders.learn(session, event.type, payload)
+    if event.type == "packet.checked" and payload.get("submission") == 0:
+        return  # a draft's checklist: it feeds the reminder, it is not news to send
     fan_out(session, event_id=event.id, event_type=event.type, payload=payload,
             channels=_channels(ctx), now=now, template_override=ctx.settings.notify_templates)
 

@@ -53,7 +53,8 @@ class PacketChecked(PayloadSchema):
     counts = fields.Nested(Counts, required=True)
     missing = fields.List(fields.String(), required=True)
     report_id = fields.String(required=True)
-    # Optional extras: which submission the report judges, and the recommending unit.
+    # Optional extras: which submission the report judges (0: the draft's checklist, announced
+    # quietly whenever it changes), and the recommending unit.
     submission = fields.Integer()
     unit = fields.String(allow_none=True)
 

@@ -3,6 +3,7 @@ reports and `packet.checked` out."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,10 +31,17 @@ def settled(report: dict[str, Any] | None, documents: int) -> bool:
     return len(seen) >= documents
 
 
-def outbox(stack: AppStack, type_: str, application_id: str) -> list[dict[str, Any]]:
-    rows = documents_rows(stack, "SELECT payload FROM outbox WHERE type = :t", t=type_)
-    return [r.payload["payload"] for r in rows
-            if r.payload["payload"]["application_id"] == application_id]
+def outbox(stack: AppStack, type_: str, application_id: str,
+           submitted: bool | None = None) -> list[dict[str, Any]]:
+    """Events for one application in emission order; `submitted` keeps only submission
+    reports (True) or only draft checklists (False)."""
+    rows = documents_rows(stack, "SELECT payload FROM outbox WHERE type = :t ORDER BY seq",
+                          t=type_)
+    found = [r.payload["payload"] for r in rows
+             if r.payload["payload"]["application_id"] == application_id]
+    if submitted is not None:
+        found = [e for e in found if (e.get("submission", 0) > 0) is submitted]
+    return found
 
 
 def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
@@ -56,14 +64,20 @@ def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
     status = {i["requirement"]: i["status"] for i in draft["items"]}
     assert status["business-licence"] == "invalid" and status["self-evaluation"] == "met"
     assert status["recommendation"] == "not_due"
-    assert outbox(stack, "packet.checked", app["id"]) == []  # drafts are not announced
+    # The draft's checklist is announced quietly (no audience) whenever it changes.
+    drafts = poll(lambda: (d := outbox(stack, "packet.checked", app["id"], submitted=False))
+                  and d[-1]["missing"] == ["financials"] and d)
+    assert {(d["submission"], str(d["audience"])) for d in drafts} == {(0, "[]")}
+    assert drafts[-1]["status"] == "incomplete" and drafts[-1]["report_id"] == draft["id"]
+    states = [(d["status"], d["missing"]) for d in drafts]
+    assert all(a != b for a, b in itertools.pairwise(states))  # changes only
 
     intake.submit(app, manifest)
     report = poll(lambda: (r := completeness(http, stack, me, app)) and r["submission"] == 1
                   and r)
     assert report["status"] == "incomplete"
     assert report["counts"] == {"met": 8, "missing": 1, "invalid": 1, "attention": 0}
-    [checked] = poll(lambda: outbox(stack, "packet.checked", app["id"]))
+    [checked] = poll(lambda: outbox(stack, "packet.checked", app["id"], submitted=True))
     assert checked == {
         "application_id": app["id"], "cycle": "2025", "owner": app["owner"],
         "status": "incomplete", "counts": report["counts"], "missing": ["financials"],
@@ -92,7 +106,7 @@ def test_a_submission_that_arrives_before_its_inspections_is_announced_when_they
     for entry in manifest:
         intake.announce(app, entry)
 
-    [checked] = poll(lambda: outbox(stack, "packet.checked", app["id"]))
+    [checked] = poll(lambda: outbox(stack, "packet.checked", app["id"], submitted=True))
     assert checked["status"] == "complete" and checked["missing"] == []
     report = completeness(http, stack, me, app)
     assert report is not None and report["id"] == checked["report_id"]

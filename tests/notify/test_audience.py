@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import Notify, Unique
+from notify_support import Notify, Unique
 
 
 def test_a_submission_reaches_its_owner_and_the_recommender_of_its_unit_only(

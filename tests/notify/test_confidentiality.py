@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import HookSink, MailSink, Notify, Unique
+from notify_support import HookSink, MailSink, Notify, Unique
 from waiting import poll
 
 from services.notify.confidentiality import safe_context

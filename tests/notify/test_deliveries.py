@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import requests
-from conftest import (
+from notify_support import (
     MAX_ATTEMPTS,
     RETRY_SECONDS,
     HookSink,

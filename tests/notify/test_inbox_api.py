@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import requests
-from conftest import Notify, Unique
+from notify_support import Notify, Unique
 from sqlalchemy import text
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MailSink, Notify, Unique
+from notify_support import MailSink, Notify, Unique
 from waiting import poll
 
 from services.notify.reminders import is_due, workdays_left
@@ -71,7 +71,8 @@ def test_reminders_reach_the_right_people_once_on_the_right_day(
         "application_id": unique("app"), "cycle": cycle, "owner": owner,
         "status": "incomplete", "counts": {"met": 8, "missing": 1, "invalid": 0,
                                            "attention": 0},
-        "missing": ["quality-report"], "report_id": "r"}, source="documents")
+        "missing": ["quality-report"], "report_id": "r", "submission": 0, "audience": []},
+        source="documents")  # a draft's checklist, as documents announces it
     notify.send_and_wait("assignment.made", {
         "cycle": cycle, "stage": "materials", "expert": expert, "deadline": "2025-10-10",
         "applications": [{"application_id": "a", "applicant_name": "甲"}]})
@@ -82,6 +83,7 @@ def test_reminders_reach_the_right_people_once_on_the_right_day(
     def titles(subject: str, role: str, kind: str) -> list[str]:
         return [m["title"] for m in notify.inbox(subject, role, event_type=kind)["items"]]
 
+    assert titles(owner, "applicant", "packet.checked") == []  # a draft's checklist is no news
     # Friday 26 September: too early for all three (Sunday 28 is a working day, so the list
     # closing on Monday 29 still has 2 working days to go).
     run_reminders(notify, "2025-09-26")

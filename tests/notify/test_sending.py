@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import time
 
-from conftest import HookSink, MailSink, Notify, Unique
+from notify_support import HookSink, MailSink, Notify, Unique
 from waiting import poll
 
 
