@@ -119,7 +119,12 @@ def web_containers(services: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def worker_containers(services: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-    return running(services, "celery")
+    return {name: args for name, args in running(services, "celery").items()
+            if "worker" in args}
+
+
+def beat_containers(services: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    return {name: args for name, args in running(services, "celery").items() if "beat" in args}
 
 
 def one_shot(services: dict[str, dict[str, Any]]) -> set[str]:
@@ -159,7 +164,8 @@ def test_every_dossier_variable_in_an_environment_is_a_known_setting(services):
 def test_every_app_container_environment_loads_as_valid_settings(services):
     app_containers = [name for name, s in services.items()
                       if argv(s.get("command"))[:1] in (["gunicorn"], ["celery"], ["dossier"])]
-    assert len(app_containers) == 2 * len(SERVICES) + 1, app_containers
+    # web + worker per service, the migration, notify's beat
+    assert len(app_containers) == 2 * len(SERVICES) + 2, app_containers
     for name in app_containers:
         env = {k: interpolate(v, OPERATOR_ENV) for k, v in environment(services[name]).items()}
         try:
@@ -189,6 +195,14 @@ def test_each_service_has_a_web_container_and_a_worker_container(services):
     web, workers = web_containers(services), worker_containers(services)
     assert set(web) == set(SERVICES)
     assert set(workers) == {f"{svc}-worker" for svc in SERVICES}
+
+
+def test_one_beat_schedules_notify_reminders(services):
+    beats = beat_containers(services)
+    assert list(beats) == ["notify-beat"], beats
+    args = beats["notify-beat"]
+    assert args[args.index("-A") + 1] == "services.notify.worker"
+    assert "ports" not in services["notify-beat"]
 
 
 def test_every_gunicorn_target_is_an_importable_create_app_factory(services):
