@@ -1,0 +1,218 @@
+"""Panels (review stages) and their assignments: build the flow problem from the database,
+store the optimum with its explanation, and handle recusal with a replacement proposal."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.review.assignment import Problem, propose_replacement, solve
+from services.review.conflicts import normalise_name
+from services.review.models import Application, Assignment, ConflictRecord, Expert, Panel
+from services.review.registry import now
+from shared.errors import Conflict, DossierError
+from shared.events import Outbox
+
+STAGES = ("material", "on-site", "defence")
+FIELD_MATCH = 100  # affinity for an expert whose fields cover the applicant's field
+OTHER_COUNTY = 10  # a little preference for experts from outside the applicant's county
+
+
+def application_field(application: Application) -> str:
+    profile = application.profile or {}
+    return str(profile.get("field") or profile.get("industry") or "")
+
+
+def affinity_terms(expert: Expert, application: Application) -> dict[str, int]:
+    """The parts of a pair's affinity, each named, so the choice can be explained."""
+    terms: dict[str, int] = {}
+    wanted = normalise_name(application_field(application))
+    if wanted and wanted in {normalise_name(f) for f in expert.fields or []}:
+        terms["field-match"] = FIELD_MATCH
+    county = (application.profile or {}).get("county")
+    if county and expert.county and county != expert.county:
+        terms["other-county"] = OTHER_COUNTY
+    return terms
+
+
+class Infeasible(DossierError):
+    code = "assignment.infeasible"
+    status = 409
+    zh = "无法完成分配：{summary}"
+    en = "No assignment exists: {summary}"
+
+
+def _matrices(session: Session, panel: Panel, apps: Sequence[Application],
+              experts: Sequence[Expert]) -> tuple[Problem, list[list[dict[str, int]]]]:
+    a_pos = {a.id: i for i, a in enumerate(apps)}
+    e_pos = {e.id: j for j, e in enumerate(experts)}
+    shape = (len(apps), len(experts))
+    affinity = np.zeros(shape, dtype=np.int64)
+    mismatch = np.zeros(shape, dtype=bool)
+    terms: list[list[dict[str, int]]] = []
+    for i, app in enumerate(apps):
+        row = []
+        for j, expert in enumerate(experts):
+            t = affinity_terms(expert, app)
+            affinity[i, j] = sum(t.values())
+            mismatch[i, j] = panel.require_field_match and "field-match" not in t
+            row.append(t)
+        terms.append(row)
+    conflicted = np.zeros(shape, dtype=bool)
+    for c in session.scalars(select(ConflictRecord).where(ConflictRecord.withdrawn_at.is_(None))):
+        if c.application_id in a_pos and c.expert_id in e_pos:
+            conflicted[a_pos[c.application_id], e_pos[c.expert_id]] = True
+    excluded = np.zeros(shape, dtype=bool)
+    for s in session.scalars(select(Assignment).where(Assignment.panel_id == panel.id,
+                                                      Assignment.status != "active")):
+        # Someone who left an application (recusal) is not offered it again.
+        if s.application_id in a_pos and s.expert_id in e_pos:
+            excluded[a_pos[s.application_id], e_pos[s.expert_id]] = True
+    problem = Problem(affinity, conflicted, panel.per_application, panel.max_load,
+                      field_mismatch=mismatch, excluded=excluded)
+    return problem, terms
+
+
+def _explain(terms: Mapping[str, int], problem: Problem, a: int, e: int) -> dict[str, Any]:
+    eligible = problem.eligible()[a]
+    better = int((problem.affinity[a][eligible] > problem.affinity[a, e]).sum())
+    return {"terms": dict(terms), "affinity": int(problem.affinity[a, e]),
+            "eligible_experts": int(eligible.sum()), "eligible_with_higher_affinity": better,
+            "why": "maximum total affinity under coverage, load caps and conflicts"}
+
+
+def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assignment]:
+    if session.scalars(select(Assignment.id).where(Assignment.panel_id == panel.id)).first():
+        raise Conflict("assignment.exists", zh="该评审阶段已完成分配。",
+                       en="This panel already has its assignment.")
+    apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
+                                .order_by(Application.id)))
+    experts = list(session.scalars(select(Expert).where(Expert.active.is_(True))
+                                   .order_by(Expert.subject)))
+    if not apps:
+        raise DossierError("assignment.nothing", status=409, zh="该届次尚无已受理的申报。",
+                           en="No accepted applications in this cycle yet.")
+    problem, terms = _matrices(session, panel, apps, experts)
+    solution = solve(problem)
+    if not solution.feasible:
+        errors = {apps[s.application].id: s.reason() for s in solution.shortfalls}
+        raise Infeasible(summary=solution.message, errors=errors or None)
+    made: list[Assignment] = []
+    for a, e in solution.pairs.tolist():
+        made.append(Assignment(
+            id=str(uuid.uuid4()), panel_id=panel.id, application_id=apps[a].id,
+            expert_id=experts[e].id, status="active", affinity=int(problem.affinity[a, e]),
+            explanation=_explain(terms[a][e], problem, a, e), created_at=now()))
+    session.add_all(made)
+    session.flush()
+    by_id = {a.id: a for a in apps}
+    by_expert: dict[str, list[Application]] = defaultdict(list)
+    for m in made:
+        by_expert[m.expert_id].append(by_id[m.application_id])
+    for expert in experts:
+        if by_expert.get(expert.id):
+            announce(session, outbox, panel, expert, by_expert[expert.id])
+    return made
+
+
+def announce(session: Session, outbox: Outbox, panel: Panel, expert: Expert,
+             apps: Sequence[Application]) -> None:
+    outbox.emit(session, "assignment.made", {
+        "cycle": panel.cycle, "stage": panel.stage, "expert": expert.subject,
+        "applications": [{"application_id": a.id, "applicant_name": a.applicant_name}
+                         for a in apps],
+        "deadline": panel.deadline.isoformat() if panel.deadline else None,
+        "audience": [{"subject": expert.subject}],
+    })
+
+
+def recuse(session: Session, outbox: Outbox, record: ConflictRecord) -> list[Assignment]:
+    """End the expert's assignments on this application at once; propose one replacement per
+    panel, leaving every other assignment as it is. Returns the proposals."""
+    ended = list(session.scalars(select(Assignment).where(
+        Assignment.expert_id == record.expert_id,
+        Assignment.application_id == record.application_id,
+        Assignment.status.in_(("active", "proposed")))))
+    expert = session.get(Expert, record.expert_id)
+    application = session.get(Application, record.application_id)
+    proposals: list[Assignment] = []
+    for old in ended:
+        old.status, old.ended_at = "ended", now()
+        old.end_reason = f"recusal: {record.ground}"
+    session.flush()
+    for old in ended:
+        panel = session.get(Panel, old.panel_id)
+        proposal = _replacement(session, panel, application)  # type: ignore[arg-type]
+        if proposal is not None:
+            proposals.append(proposal)
+    replacement = None
+    if proposals:
+        replacement = session.get(Expert, proposals[0].expert_id).subject  # type: ignore[union-attr]
+    if ended or record.source != "detected":
+        outbox.emit(session, "recusal.recorded", {
+            "cycle": application.cycle, "expert": expert.subject,  # type: ignore[union-attr]
+            "application_id": record.application_id, "ground": record.ground,
+            "source": record.source, "replacement": replacement,
+            "audience": [{"role": "operator"}, {"role": "supervisor"},
+                         {"subject": expert.subject}],  # type: ignore[union-attr]
+        })
+    return proposals
+
+
+def _replacement(session: Session, panel: Panel, application: Application
+                 ) -> Assignment | None:
+    apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
+                                .order_by(Application.id)))
+    experts = list(session.scalars(select(Expert).where(Expert.active.is_(True))
+                                   .order_by(Expert.subject)))
+    problem, terms = _matrices(session, panel, apps, experts)
+    a = [x.id for x in apps].index(application.id)
+    loads = np.zeros(len(experts), dtype=np.int64)
+    e_pos = {e.id: j for j, e in enumerate(experts)}
+    serving = np.zeros(len(experts), dtype=bool)
+    for s in session.scalars(select(Assignment).where(Assignment.panel_id == panel.id,
+                                                      Assignment.status.in_(("active",
+                                                                             "proposed")))):
+        if s.expert_id in e_pos:
+            loads[e_pos[s.expert_id]] += 1
+            if s.application_id == application.id:
+                serving[e_pos[s.expert_id]] = True
+    problem.excluded = problem.excluded | np.broadcast_to(serving, problem.shape)  # type: ignore[operator]
+    chosen = propose_replacement(problem, a, loads)
+    if chosen is None:
+        return None
+    proposal = Assignment(id=str(uuid.uuid4()), panel_id=panel.id, application_id=application.id,
+                          expert_id=experts[chosen].id, status="proposed",
+                          affinity=int(problem.affinity[a, chosen]),
+                          explanation={**_explain(terms[a][chosen], problem, a, chosen),
+                                       "why": "best eligible expert with room under the cap; "
+                                              "other assignments unchanged"},
+                          created_at=now())
+    session.add(proposal)
+    session.flush()
+    return proposal
+
+
+def confirm(session: Session, outbox: Outbox, assignment: Assignment) -> Assignment:
+    if assignment.status != "proposed":
+        raise Conflict("assignment.not_proposed", zh="只有待确认的替补分配可以确认。",
+                       en="Only a proposed replacement can be confirmed.")
+    live = session.scalars(select(ConflictRecord.id).where(
+        ConflictRecord.expert_id == assignment.expert_id,
+        ConflictRecord.application_id == assignment.application_id,
+        ConflictRecord.withdrawn_at.is_(None))).first()
+    if live:
+        raise Conflict("assignment.conflicted", zh="该专家与申报者存在利益冲突。",
+                       en="This expert has a conflict of interest with the applicant.")
+    assignment.status = "active"
+    session.flush()
+    panel = session.get(Panel, assignment.panel_id)
+    announce(session, outbox, panel, session.get(Expert, assignment.expert_id),  # type: ignore[arg-type]
+             [session.get(Application, assignment.application_id)])  # type: ignore[list-item]
+    return assignment
