@@ -125,9 +125,10 @@ def test_dossier_assign_writes_an_optimal_assignment_and_detects_same_organisati
     assert sorted(rows[1:]) == ["a1,e1", "a2,e2"]  # 3 + 4: the best total left
     assert "total affinity 7" in done.stderr
 
-    args[args.index("--max-load") + 1] = "1"
-    args[args.index("--per-application") + 1] = "2"
+    args[args.index("--max-load") + 1] = "5"
+    args[args.index("--per-application") + 1] = "3"
     failed = subprocess.run(args, capture_output=True, text=True, check=False)
     assert failed.returncode != 0
     assert "no assignment exists" in failed.stderr
-    assert "application a" in failed.stderr
+    assert "application a1: only 2 eligible expert(s) for 3 places: 1 conflicted" in \
+        failed.stderr
