@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from services.review import panels, registry
+from services.review.dossiers import is_secret
 from services.review.models import Application, Assignment, ConflictRecord, Expert, Panel
 from services.review.schemas import (
+    ApplicationPage,
+    ApplicationQuery,
     AssignmentOut,
     AssignmentPage,
     AssignmentQuery,
@@ -152,6 +156,35 @@ def _plain(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- applications -----------------------------------------------------------------------------
+
+@blp.get("/applications")
+@blp.arguments(ApplicationQuery, location="query", as_kwargs=True)
+@blp.response(200, ApplicationPage)
+@roles(*STAFF)
+def list_applications(page: int, per_page: int, cycle: str | None, kind: str | None
+                      ) -> dict[str, Any]:
+    """Accepted applications with their document and live-conflict counts."""
+    query = select(Application).order_by(Application.cycle, Application.id)
+    if cycle:
+        query = query.where(Application.cycle == cycle)
+    if kind:
+        query = query.where(Application.kind == kind)
+    with service_context().db.reader() as session:
+        result = paginate(session, query, page, per_page)
+        ids = [a.id for a in result["items"]]
+        counts = dict(session.execute(
+            select(ConflictRecord.application_id, func.count()).where(
+                ConflictRecord.application_id.in_(ids), ConflictRecord.withdrawn_at.is_(None))
+            .group_by(ConflictRecord.application_id)).all())
+        result["items"] = [{
+            "id": a.id, "cycle": a.cycle, "kind": a.kind, "applicant_name": a.applicant_name,
+            "unit": a.unit, "accepted_at": a.accepted_at, "documents": len(a.documents or []),
+            "trade_secret_documents": sum(1 for d in a.documents or [] if is_secret(d)),
+            "active_conflicts": int(counts.get(a.id, 0))} for a in result["items"]]
+        return result
+
+
 # -- conflicts --------------------------------------------------------------------------------
 
 @blp.get("/conflicts")
@@ -250,14 +283,20 @@ def list_panels(page: int, per_page: int) -> dict[str, Any]:
 @blp.response(201, PanelOut)
 @roles("operator", "admin")
 def create_panel(body: dict[str, Any]) -> Panel:
-    import uuid
-
     ctx = service_context()
     with ctx.db.session() as session:
         if session.scalars(select(Panel.id).where(Panel.cycle == body["cycle"],
                                                   Panel.stage == body["stage"])).first():
             raise Conflict("panel.exists", zh="该届次已设此评审阶段。",
                            en="This cycle already has a panel for this stage.")
+        if body["pool"]:
+            known = set(session.scalars(select(Expert.id).where(Expert.id.in_(body["pool"]))))
+            unknown = sorted(set(body["pool"]) - known)
+            if unknown:
+                raise DossierError("panel.pool_unknown", status=422,
+                                   zh="专家库中有未登记的专家：{ids}",
+                                   en="The pool names unregistered experts: {ids}",
+                                   ids=", ".join(unknown))
         panel = Panel(id=str(uuid.uuid4()), created_at=registry.now(), **body)
         session.add(panel)
         session.flush()

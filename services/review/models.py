@@ -108,6 +108,8 @@ class Panel(Base):
     max_load: Mapped[int] = mapped_column(Integer)
     require_field_match: Mapped[bool] = mapped_column(Boolean, default=False)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # Expert ids the operator picked for this stage; empty: every active expert.
+    pool: Mapped[list[str]] = mapped_column(JSON, default=list)
     deadline: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

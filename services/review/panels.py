@@ -87,14 +87,21 @@ def _explain(terms: Mapping[str, int], problem: Problem, a: int, e: int) -> dict
             "why": "maximum total affinity under coverage, load caps and conflicts"}
 
 
+def pool(session: Session, panel: Panel) -> list[Expert]:
+    """The panel's experts in a stable order (subject): the solver's tie-break order."""
+    query = select(Expert).where(Expert.active.is_(True)).order_by(Expert.subject)
+    if panel.pool:
+        query = query.where(Expert.id.in_(panel.pool))
+    return list(session.scalars(query))
+
+
 def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assignment]:
     if session.scalars(select(Assignment.id).where(Assignment.panel_id == panel.id)).first():
         raise Conflict("assignment.exists", zh="该评审阶段已完成分配。",
                        en="This panel already has its assignment.")
     apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
                                 .order_by(Application.id)))
-    experts = list(session.scalars(select(Expert).where(Expert.active.is_(True))
-                                   .order_by(Expert.subject)))
+    experts = pool(session, panel)
     if not apps:
         raise DossierError("assignment.nothing", status=409, zh="该届次尚无已受理的申报。",
                            en="No accepted applications in this cycle yet.")
@@ -169,8 +176,7 @@ def _replacement(session: Session, panel: Panel, application: Application
                  ) -> Assignment | None:
     apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
                                 .order_by(Application.id)))
-    experts = list(session.scalars(select(Expert).where(Expert.active.is_(True))
-                                   .order_by(Expert.subject)))
+    experts = pool(session, panel)
     problem, terms = _matrices(session, panel, apps, experts)
     a = [x.id for x in apps].index(application.id)
     loads = np.zeros(len(experts), dtype=np.int64)

@@ -59,6 +59,23 @@ class ImportOut(ma.Schema):
     conflicts_detected = ma.fields.Integer()
 
 
+class ApplicationOut(ma.Schema):
+    id = S()
+    cycle = S()
+    kind = S()
+    applicant_name = S()
+    unit = S()
+    accepted_at = ma.fields.DateTime()
+    documents = ma.fields.Integer()
+    trade_secret_documents = ma.fields.Integer()
+    active_conflicts = ma.fields.Integer()
+
+
+class ApplicationQuery(PageQuery):
+    cycle = S(load_default=None)
+    kind = S(load_default=None)
+
+
 class ConflictIn(ma.Schema):
     expert_id = S(load_default=None)
     application_id = S(required=True)
@@ -99,6 +116,8 @@ class PanelIn(ma.Schema):
     require_field_match = ma.fields.Boolean(load_default=False)
     weight = ma.fields.Float(load_default=1.0, validate=validate.Range(min=0, max=100))
     deadline = ma.fields.Date(**_OPT)
+    pool = ma.fields.List(S(), load_default=list,
+                          metadata={"description": "expert ids; empty: every active expert"})
 
 
 class PanelOut(PanelIn):
@@ -324,4 +343,5 @@ ScorePage = page_schema(ScoreOut, "ScorePage")
 ListPage = page_schema(ListOut, "ListPage")
 ObjectionPage = page_schema(ObjectionOut, "ObjectionPage")
 AwardPage = page_schema(AwardOut, "AwardPage")
+ApplicationPage = page_schema(ApplicationOut, "ApplicationPage")
 PanelPage = page_schema(PanelOut, "PanelPage")

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("max_load", sa.Integer(), nullable=False),
         sa.Column("require_field_match", sa.Boolean(), nullable=False),
         sa.Column("weight", sa.Float(), nullable=False),
+        sa.Column("pool", sa.JSON(), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_panels")),
