@@ -249,6 +249,19 @@ def record_conflict(body: dict[str, Any]) -> ConflictRecord:
     return record
 
 
+@blp.get("/conflicts/<conflict_id>")
+@blp.response(200, ConflictOut)
+@roles(*STAFF, "expert")
+def get_conflict(conflict_id: str) -> ConflictRecord:
+    """One record with its ground, source, time and any withdrawal (there is no DELETE)."""
+    who = current_principal()
+    with service_context().db.reader() as session:
+        record = session.get(ConflictRecord, conflict_id)
+        if record is None or (who.role == "expert" and record.expert_id != _me(session).id):
+            raise NotFound()
+        return record
+
+
 @blp.post("/conflicts/<conflict_id>/withdraw")
 @blp.arguments(WithdrawIn)
 @blp.response(200, ConflictOut)
