@@ -11,7 +11,10 @@ loads stay even. The affinity is scaled so that this secondary preference can ne
 away a single point of affinity.
 
 Arcs are built from NumPy arrays in one call: with millions of candidate pairs a Python loop
-over pairs costs more than the solve itself.
+over pairs costs more than the solve itself. Large instances are first solved on each
+application's short list of best candidates; the result is then proved optimal for all pairs
+with the residual network's potentials (a left-out pair with a negative reduced cost joins the
+short list and the solve repeats), so the answer stays exact at a fraction of the work.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from ortools.graph.python import min_cost_flow
 # OR-Tools scales costs by the node count internally; stay well inside int64.
 _COST_LIMIT = 2**62
 _TIERS = 4
+# Above this many candidate pairs, solve on short lists first and prove the result optimal.
+_PRICING_MIN_PAIRS = 50_000
+_PRICING_WIDTH = 4  # short list: the best 4·K experts of each application
+_PRICING_ROUNDS = 8
 
 
 class AssignmentError(Exception):
@@ -109,7 +116,7 @@ def _shortfall(problem: Problem, eligible: np.ndarray, app: int, reachable: int)
     )
 
 
-def solve(problem: Problem, *, balance: bool = True) -> Solution:
+def solve(problem: Problem, *, balance: bool = True, pricing: bool = True) -> Solution:
     """The maximum-affinity assignment, or the applications that cannot be covered and why."""
     n_app, n_exp = problem.shape
     k = problem.per_application
@@ -144,42 +151,131 @@ def solve(problem: Problem, *, balance: bool = True) -> Solution:
         if biggest >= _COST_LIMIT // max(n_app * k, 1):
             scale = 1  # too large to balance safely: affinity alone decides
     balance = balance and scale > 1
-    source, sink = n_app + n_exp, n_app + n_exp + 1
-    flow = min_cost_flow.SimpleMinCostFlow()
-    tails = [np.full(n_app, source, dtype=np.int64), app_idx.astype(np.int64)]
-    heads = [np.arange(n_app, dtype=np.int64), exp_idx.astype(np.int64) + n_app]
-    capacities = [np.full(n_app, k, dtype=np.int64), np.ones(len(app_idx), dtype=np.int64)]
-    costs = [np.zeros(n_app, dtype=np.int64), -gains * scale]
-    if balance:
-        low = np.zeros(n_exp, dtype=np.int64)
-        for tier, bound in enumerate(bounds):
-            size = np.clip(caps, 0, bound) - low
-            low = low + size
-            room = np.nonzero(size > 0)[0]
-            tails.append(room.astype(np.int64) + n_app)
-            heads.append(np.full(len(room), sink, dtype=np.int64))
-            capacities.append(size[room].astype(np.int64))
-            costs.append(np.full(len(room), tier, dtype=np.int64))
-    else:
-        tails.append(np.arange(n_exp, dtype=np.int64) + n_app)
-        heads.append(np.full(n_exp, sink, dtype=np.int64))
-        capacities.append(caps.astype(np.int64))
-        costs.append(np.zeros(n_exp, dtype=np.int64))
-    flow.add_arcs_with_capacity_and_unit_cost(np.concatenate(tails), np.concatenate(heads),
-                                              np.concatenate(capacities), np.concatenate(costs))
-    supplies = np.zeros(n_app + n_exp + 2, dtype=np.int64)
-    supplies[source], supplies[sink] = n_app * k, -n_app * k
-    flow.set_nodes_supplies(np.arange(n_app + n_exp + 2, dtype=np.int64), supplies)
+    network = _Network(n_app, n_exp, k, caps, bounds if balance else None)
+    costs = -problem.affinity * scale
+    chosen_pairs = _priced_solve(network, eligible, costs, k) if \
+        pricing and n_app * n_exp > _PRICING_MIN_PAIRS else None
+    if chosen_pairs is None:
+        app_idx, exp_idx = np.nonzero(eligible)  # row-major: a stable arc order
+        status, flows = network.solve(app_idx, exp_idx, costs[app_idx, exp_idx])
+        if status == "infeasible":
+            return _diagnose(problem, eligible, app_idx, exp_idx)
+        chosen = flows[network.pair_slice(len(app_idx))] > 0
+        chosen_pairs = np.stack([app_idx[chosen], exp_idx[chosen]], axis=1)
+    pairs = chosen_pairs.astype(np.int64)
+    objective = int(problem.affinity[pairs[:, 0], pairs[:, 1]].sum()) if len(pairs) else 0
+    return Solution(True, pairs, objective)
 
-    status = flow.solve()
-    if status == flow.OPTIMAL:
-        pair_arcs = np.arange(n_app, n_app + len(app_idx), dtype=np.int64)
-        chosen = flow.flows(pair_arcs) > 0
-        pairs = np.stack([app_idx[chosen], exp_idx[chosen]], axis=1).astype(np.int64)
-        return Solution(True, pairs, int(gains[chosen].sum()))
-    if status != flow.INFEASIBLE:
-        raise AssignmentError(f"the flow solver failed with status {status}")
-    return _diagnose(problem, eligible, app_idx, exp_idx)
+
+class _Network:
+    """The flow network around a set of candidate pairs: source, applications, experts
+    (with their load tiers), sink."""
+
+    def __init__(self, n_app: int, n_exp: int, k: int, caps: np.ndarray,
+                 bounds: list[int] | None) -> None:
+        self.n_app, self.n_exp, self.k = n_app, n_exp, k
+        self.source, self.sink = n_app + n_exp, n_app + n_exp + 1
+        tails, heads, capacities, costs = [], [], [], []
+        if bounds is not None:
+            low = np.zeros(n_exp, dtype=np.int64)
+            for tier, bound in enumerate(bounds):
+                size = np.clip(caps, 0, bound) - low
+                low = low + size
+                room = np.nonzero(size > 0)[0]
+                tails.append(room + n_app)
+                heads.append(np.full(len(room), self.sink))
+                capacities.append(size[room])
+                costs.append(np.full(len(room), tier))
+        else:
+            tails.append(np.arange(n_exp) + n_app)
+            heads.append(np.full(n_exp, self.sink))
+            capacities.append(caps)
+            costs.append(np.zeros(n_exp))
+        # Arc order: source arcs, then pair arcs, then these expert arcs.
+        self.tail_arcs = [np.concatenate(x).astype(np.int64)
+                          for x in (tails, heads, capacities, costs)]
+
+    def pair_slice(self, n_pairs: int) -> slice:
+        return slice(self.n_app, self.n_app + n_pairs)
+
+    def arrays(self, app_idx: np.ndarray, exp_idx: np.ndarray, pair_costs: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        n = self.n_app
+        t, h, c, w = self.tail_arcs
+        tails = np.concatenate([np.full(n, self.source), app_idx, t]).astype(np.int64)
+        heads = np.concatenate([np.arange(n), exp_idx + n, h]).astype(np.int64)
+        caps = np.concatenate([np.full(n, self.k), np.ones(len(app_idx)), c]).astype(np.int64)
+        costs = np.concatenate([np.zeros(n), pair_costs, w]).astype(np.int64)
+        return tails, heads, caps, costs
+
+    def solve(self, app_idx: np.ndarray, exp_idx: np.ndarray, pair_costs: np.ndarray
+              ) -> tuple[str, np.ndarray]:
+        tails, heads, caps, costs = self.arrays(app_idx, exp_idx, pair_costs)
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+        nodes = self.n_app + self.n_exp + 2
+        supplies = np.zeros(nodes, dtype=np.int64)
+        supplies[self.source], supplies[self.sink] = self.n_app * self.k, -self.n_app * self.k
+        flow.set_nodes_supplies(np.arange(nodes, dtype=np.int64), supplies)
+        status = flow.solve()
+        if status == flow.INFEASIBLE:
+            return "infeasible", np.zeros(0, dtype=np.int64)
+        if status != flow.OPTIMAL:
+            raise AssignmentError(f"the flow solver failed with status {status}")
+        return "optimal", flow.flows(np.arange(len(tails), dtype=np.int64))
+
+
+def _potentials(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: np.ndarray,
+                flows: np.ndarray, nodes: int) -> np.ndarray | None:
+    """Shortest-path distances in the residual network (Bellman–Ford from a virtual root).
+    At an optimum there is no negative cycle, so they exist and every residual arc has a
+    non-negative reduced cost; None if they did not settle (never expected)."""
+    forward = flows < caps
+    backward = flows > 0
+    rt = np.concatenate([tails[forward], heads[backward]])
+    rh = np.concatenate([heads[forward], tails[backward]])
+    rc = np.concatenate([costs[forward], -costs[backward]])
+    dist = np.zeros(nodes, dtype=np.int64)
+    for _ in range(nodes + 1):
+        relaxed = dist.copy()
+        np.minimum.at(relaxed, rh, dist[rt] + rc)
+        if np.array_equal(relaxed, dist):
+            return dist
+        dist = relaxed
+    return None
+
+
+def _priced_solve(network: _Network, eligible: np.ndarray, costs: np.ndarray, k: int
+                  ) -> np.ndarray | None:
+    """Solve on each application's best candidates, then prove the result optimal for every
+    eligible pair (no pair left out has a negative reduced cost under the residual network's
+    potentials); pairs that fail the proof join and the solve repeats. None: give up and let
+    the caller solve the whole network."""
+    n_app, n_exp = eligible.shape
+    width = min(n_exp, _PRICING_WIDTH * k)
+    masked = np.where(eligible, costs, np.iinfo(np.int64).max)
+    best = np.argpartition(masked, width - 1, axis=1)[:, :width] if width < n_exp else \
+        np.broadcast_to(np.arange(n_exp), (n_app, n_exp))
+    selected = np.zeros(eligible.shape, dtype=bool)
+    np.put_along_axis(selected, best, True, axis=1)
+    selected &= eligible
+    for _ in range(_PRICING_ROUNDS):
+        app_idx, exp_idx = np.nonzero(selected)
+        pair_costs = costs[app_idx, exp_idx]
+        status, flows = network.solve(app_idx, exp_idx, pair_costs)
+        if status == "infeasible":
+            return None  # the short list may be too short: the full network decides
+        tails, heads, caps, arc_costs = network.arrays(app_idx, exp_idx, pair_costs)
+        dist = _potentials(tails, heads, caps, arc_costs, flows, n_app + n_exp + 2)
+        if dist is None:
+            return None
+        reduced = costs + dist[:n_app, None] - dist[None, n_app:n_app + n_exp]
+        missing = eligible & ~selected & (reduced < 0)
+        if not missing.any():
+            chosen = flows[network.pair_slice(len(app_idx))] > 0
+            return np.stack([app_idx[chosen], exp_idx[chosen]], axis=1)
+        selected |= missing
+    return None
 
 
 def _diagnose(problem: Problem, eligible: np.ndarray, app_idx: np.ndarray,

@@ -132,3 +132,23 @@ def test_dossier_assign_writes_an_optimal_assignment_and_detects_same_organisati
     assert "no assignment exists" in failed.stderr
     assert "application a1: only 2 eligible expert(s) for 3 places: 1 conflicted" in \
         failed.stderr
+
+
+@pytest.mark.parametrize(("seed", "k", "cap"), [(1, 3, 6), (2, 5, 9), (3, 2, 3)])
+def test_short_lists_proved_by_potentials_give_the_full_networks_optimum(
+        seed: int, k: int, cap: int) -> None:
+    rng = np.random.default_rng(seed)
+    # Few distinct affinities (many ties) and tight caps make the short lists insufficient
+    # at first, so the proof has to pull left-out pairs in.
+    affinity = rng.integers(0, 4, size=(300, 200)) * 10 + rng.integers(0, 2, size=(300, 200))
+    conflicted = rng.random((300, 200)) < 0.05
+    problem = Problem(affinity, conflicted, k, cap)
+    for balance in (True, False):
+        full = solve(problem, balance=balance, pricing=False)
+        priced = solve(problem, balance=balance)
+        assert priced.feasible and full.feasible
+        assert priced.objective == full.objective
+        pairs = priced.pairs
+        assert not conflicted[pairs[:, 0], pairs[:, 1]].any()
+        assert (np.bincount(pairs[:, 0], minlength=300) == k).all()
+        assert np.bincount(pairs[:, 1], minlength=200).max() <= cap
