@@ -127,8 +127,9 @@ def import_experts() -> dict[str, int]:
                            en="These expert accounts already exist: {subjects}",
                            subjects=", ".join(sorted(existing)))
         before = len(registry.active_conflicts(session))
+        index = registry.ApplicationIndex(session)
         for row in rows:
-            registry.save_expert(session, ctx.outbox, row)
+            registry.save_expert(session, ctx.outbox, row, index=index)
         detected = len(registry.active_conflicts(session)) - before
         _audit(session, "expert.imported", "experts", count=len(rows))
     return {"imported": len(rows), "conflicts_detected": detected}

@@ -179,6 +179,30 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
     return _unique(found)
 
 
+def _keys(names: Iterable[Any], codes: Iterable[Any]) -> set[str]:
+    keys = {f"name:{normalise_name(n)}" for n in names if n and normalise_name(n)}
+    return keys | {f"code:{normalise_code(c)}" for c in codes if c and normalise_code(c)}
+
+
+def applicant_keys(profile: Mapping[str, Any]) -> set[str]:
+    """Every name and code a detection rule can match on the applicant's side. A pair whose
+    key sets do not meet has no conflict, so the registry checks only pairs that share one."""
+    related = list(profile.get("related") or [])
+    return _keys([profile.get("name"), profile.get("employer"),
+                  profile.get("legal_representative"), *(r.get("name") for r in related)],
+                 [profile.get("credit_code"), profile.get("employer_credit_code"),
+                  *(r.get("credit_code") for r in related)])
+
+
+def expert_keys(expert: ExpertFacts) -> set[str]:
+    """The expert's side of `applicant_keys`."""
+    pasts, rels = expert.past_affiliations, expert.relations
+    return _keys([expert.name, expert.organisation, *(p.get("organisation") for p in pasts),
+                  *(r.get("name") for r in rels)],
+                 [expert.organisation_credit_code, *(p.get("credit_code") for p in pasts),
+                  *(r.get("credit_code") for r in rels)])
+
+
 def _unique(findings: Iterable[Finding]) -> list[Finding]:
     seen: set[tuple[str, str]] = set()
     out: list[Finding] = []

@@ -49,21 +49,30 @@ class Infeasible(DossierError):
 
 
 def _matrices(session: Session, panel: Panel, apps: Sequence[Application],
-              experts: Sequence[Expert]) -> tuple[Problem, list[list[dict[str, int]]]]:
+              experts: Sequence[Expert]) -> Problem:
+    """Affinity, conflicts, field mismatches and exclusions as matrices, built column-wise
+    (thousands × hundreds of pairs: no Python loop over pairs)."""
     a_pos = {a.id: i for i, a in enumerate(apps)}
     e_pos = {e.id: j for j, e in enumerate(experts)}
     shape = (len(apps), len(experts))
-    affinity = np.zeros(shape, dtype=np.int64)
-    mismatch = np.zeros(shape, dtype=bool)
-    terms: list[list[dict[str, int]]] = []
-    for i, app in enumerate(apps):
-        row = []
-        for j, expert in enumerate(experts):
-            t = affinity_terms(expert, app)
-            affinity[i, j] = sum(t.values())
-            mismatch[i, j] = panel.require_field_match and "field-match" not in t
-            row.append(t)
-        terms.append(row)
+    vocabulary: dict[str, int] = {}
+    app_field = np.array([vocabulary.setdefault(normalise_name(application_field(a)), len(
+        vocabulary)) if application_field(a) else -1 for a in apps], dtype=np.int64)
+    covers = np.zeros((len(experts), len(vocabulary) + 1), dtype=bool)  # last column: no field
+    for j, expert in enumerate(experts):
+        for f in expert.fields or []:
+            if normalise_name(f) in vocabulary:
+                covers[j, vocabulary[normalise_name(f)]] = True
+    match = covers[:, app_field].T if len(apps) else np.zeros(shape, dtype=bool)
+    counties = [str((a.profile or {}).get("county") or "") for a in apps]
+    other_county = np.array([[bool(c) and bool(e.county) and c != e.county for e in experts]
+                             for c in sorted(set(counties))], dtype=bool).reshape(
+        len(set(counties)), len(experts))
+    county_row = {c: i for i, c in enumerate(sorted(set(counties)))}
+    other = other_county[[county_row[c] for c in counties]] if apps else \
+        np.zeros(shape, dtype=bool)
+    affinity = match.astype(np.int64) * FIELD_MATCH + other.astype(np.int64) * OTHER_COUNTY
+    mismatch = ~match if panel.require_field_match else np.zeros(shape, dtype=bool)
     conflicted = np.zeros(shape, dtype=bool)
     for c in session.scalars(select(ConflictRecord).where(ConflictRecord.withdrawn_at.is_(None))):
         if c.application_id in a_pos and c.expert_id in e_pos:
@@ -74,15 +83,15 @@ def _matrices(session: Session, panel: Panel, apps: Sequence[Application],
         # Someone who left an application (recusal) is not offered it again.
         if s.application_id in a_pos and s.expert_id in e_pos:
             excluded[a_pos[s.application_id], e_pos[s.expert_id]] = True
-    problem = Problem(affinity, conflicted, panel.per_application, panel.max_load,
-                      field_mismatch=mismatch, excluded=excluded)
-    return problem, terms
+    return Problem(affinity, conflicted, panel.per_application, panel.max_load,
+                   field_mismatch=mismatch, excluded=excluded)
 
 
-def _explain(terms: Mapping[str, int], problem: Problem, a: int, e: int) -> dict[str, Any]:
-    eligible = problem.eligible()[a]
-    better = int((problem.affinity[a][eligible] > problem.affinity[a, e]).sum())
-    return {"terms": dict(terms), "affinity": int(problem.affinity[a, e]),
+def _explain(terms: Mapping[str, int], affinity: np.ndarray, eligible: np.ndarray,
+             e: int) -> dict[str, Any]:
+    """Why this expert: the affinity terms, and how the pair ranks among the eligible ones."""
+    better = int((affinity[eligible] > affinity[e]).sum())
+    return {"terms": dict(terms), "affinity": int(affinity[e]),
             "eligible_experts": int(eligible.sum()), "eligible_with_higher_affinity": better,
             "why": "maximum total affinity under coverage, load caps and conflicts"}
 
@@ -105,17 +114,20 @@ def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assig
     if not apps:
         raise DossierError("assignment.nothing", status=409, zh="该届次尚无已受理的申报。",
                            en="No accepted applications in this cycle yet.")
-    problem, terms = _matrices(session, panel, apps, experts)
+    problem = _matrices(session, panel, apps, experts)
     solution = solve(problem)
     if not solution.feasible:
         errors = {apps[s.application].id: s.reason() for s in solution.shortfalls}
         raise Infeasible(summary=solution.message, errors=errors or None)
     made: list[Assignment] = []
+    eligible = problem.eligible()
     for a, e in solution.pairs.tolist():
         made.append(Assignment(
             id=str(uuid.uuid4()), panel_id=panel.id, application_id=apps[a].id,
             expert_id=experts[e].id, status="active", affinity=int(problem.affinity[a, e]),
-            explanation=_explain(terms[a][e], problem, a, e), created_at=now()))
+            explanation=_explain(affinity_terms(experts[e], apps[a]), problem.affinity[a],
+                                 eligible[a], e),
+            created_at=now()))
     session.add_all(made)
     session.flush()
     by_id = {a.id: a for a in apps}
@@ -177,7 +189,7 @@ def _replacement(session: Session, panel: Panel, application: Application
     apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
                                 .order_by(Application.id)))
     experts = pool(session, panel)
-    problem, terms = _matrices(session, panel, apps, experts)
+    problem = _matrices(session, panel, apps, experts)
     a = [x.id for x in apps].index(application.id)
     loads = np.zeros(len(experts), dtype=np.int64)
     e_pos = {e.id: j for j, e in enumerate(experts)}
@@ -196,7 +208,9 @@ def _replacement(session: Session, panel: Panel, application: Application
     proposal = Assignment(id=str(uuid.uuid4()), panel_id=panel.id, application_id=application.id,
                           expert_id=experts[chosen].id, status="proposed",
                           affinity=int(problem.affinity[a, chosen]),
-                          explanation={**_explain(terms[a][chosen], problem, a, chosen),
+                          explanation={**_explain(affinity_terms(experts[chosen], application),
+                                                problem.affinity[a], problem.eligible()[a],
+                                                chosen),
                                        "why": "best eligible expert with room under the cap; "
                                               "other assignments unchanged"},
                           created_at=now())

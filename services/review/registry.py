@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review.conflicts import ExpertFacts, Finding, detect, ground_codes
+from services.review.conflicts import (
+    ExpertFacts,
+    Finding,
+    applicant_keys,
+    detect,
+    expert_keys,
+    ground_codes,
+)
 from services.review.models import Application, Assignment, ConflictRecord, Expert
 from shared.errors import Conflict, DossierError, NotFound
 from shared.events import Outbox
@@ -41,7 +48,7 @@ def account_payload(expert: Expert) -> dict[str, Any]:
 
 
 def save_expert(session: Session, outbox: Outbox, body: Mapping[str, Any],
-                expert: Expert | None = None) -> Expert:
+                expert: Expert | None = None, index: ApplicationIndex | None = None) -> Expert:
     """Create (or update) an expert, announce the account, refresh detected conflicts."""
     if expert is None:
         taken = session.execute(select(Expert.id).where(Expert.subject == body["subject"])
@@ -57,7 +64,7 @@ def save_expert(session: Session, outbox: Outbox, body: Mapping[str, Any],
             setattr(expert, key, value)
     session.flush()
     outbox.emit(session, "account.saved", account_payload(expert))
-    refresh_for_expert(session, expert)
+    refresh_for_expert(session, expert, index=index)
     return expert
 
 
@@ -118,9 +125,28 @@ def _store_findings(session: Session, expert: Expert, application: Application,
     return added
 
 
-def refresh_for_expert(session: Session, expert: Expert, today: date | None = None) -> int:
+class ApplicationIndex:
+    """Applications by every name and code a conflict rule can match, built once per batch."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_key: dict[str, list[Application]] = {}
+        for application in session.scalars(select(Application).order_by(Application.id)):
+            for key in applicant_keys(application.profile or {}):
+                self.by_key.setdefault(key, []).append(application)
+
+    def candidates(self, expert: Expert) -> list[Application]:
+        seen: dict[str, Application] = {}
+        for key in expert_keys(facts(expert)):
+            for application in self.by_key.get(key, []):
+                seen.setdefault(application.id, application)
+        return [seen[k] for k in sorted(seen)]
+
+
+def refresh_for_expert(session: Session, expert: Expert, today: date | None = None,
+                       index: ApplicationIndex | None = None) -> int:
+    """Detect the expert's conflicts with every application (only pairs sharing a key)."""
     count = 0
-    for application in session.scalars(select(Application)):
+    for application in (index or ApplicationIndex(session)).candidates(expert):
         found = detect(facts(expert), application.profile, today or date.today())
         count += len(_store_findings(session, expert, application, found))
     return count
@@ -128,8 +154,11 @@ def refresh_for_expert(session: Session, expert: Expert, today: date | None = No
 
 def refresh_for_application(session: Session, application: Application,
                             today: date | None = None) -> int:
+    keys = applicant_keys(application.profile or {})
     count = 0
-    for expert in session.scalars(select(Expert)):
+    for expert in session.scalars(select(Expert).order_by(Expert.subject)):
+        if not keys & expert_keys(facts(expert)):
+            continue
         found = detect(facts(expert), application.profile, today or date.today())
         count += len(_store_findings(session, expert, application, found))
     return count

@@ -59,7 +59,10 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     loads: dict[str, int] = {}
     for p in pairs:
         loads[p["expert_id"]] = loads.get(p["expert_id"], 0) + 1
-        assert "terms" in p["explanation"] and p["explanation"]["eligible_experts"] >= 5
+        assert p["affinity"] == sum(p["explanation"]["terms"].values())
+        assert p["explanation"]["terms"].get("field-match") == (
+            100 if p["application_id"] != org2 else None)  # org2 is health, experts machinery
+        assert p["explanation"]["eligible_experts"] >= 5
     assert max(loads.values()) <= 3
     made = [m for m in review.outbox("assignment.made") if m["cycle"] == review.cycle]
     assert sum(len(m["applications"]) for m in made) == 15
