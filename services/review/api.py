@@ -18,6 +18,8 @@ from services.review.schemas import (
     AssignmentOut,
     AssignmentPage,
     AssignmentQuery,
+    AuditPage,
+    AuditQuery,
     ConflictIn,
     ConflictOut,
     ConflictPage,
@@ -232,7 +234,7 @@ def record_conflict(body: dict[str, Any]) -> ConflictRecord:
             expert, source = _me(session), "expert"
         else:
             expert = session.get(Expert, body.get("expert_id") or "")
-            source = "operator"
+            source = "applicant" if body.get("requested_by_applicant") else "operator"
             if expert is None:
                 raise DossierError("conflict.expert_unknown", status=422,
                                    zh="请指定已登记的专家。", en="Name a registered expert.")
@@ -278,6 +280,29 @@ def withdraw_conflict(body: dict[str, Any], conflict_id: str) -> ConflictRecord:
         registry.withdraw_conflict(session, record, reason=body["reason"], actor=who.subject)
         _audit(session, "conflict.withdrawn", f"conflict:{record.id}", reason=body["reason"])
     return record
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+@blp.get("/audit")
+@blp.arguments(AuditQuery, location="query", as_kwargs=True)
+@blp.response(200, AuditPage)
+@roles("supervisor", "admin")
+def audit_log(page: int, per_page: int, action: str | None, actor: str | None,
+              target: str | None) -> dict[str, Any]:
+    """The supervision group's view of review's audit log, with the hash chain verified."""
+    ctx = service_context()
+    table = ctx.audit.table
+    query = select(table).order_by(table.c.seq.desc())
+    for column, value in ((table.c.action, action), (table.c.actor, actor),
+                          (table.c.target, target)):
+        if value:
+            query = query.where(column == value)
+    with ctx.db.reader() as session:
+        result = paginate(session, query, page, per_page, scalars=False)
+        check = ctx.audit.verify(session)
+    result["items"] = [dict(row._mapping) for row in result["items"]]
+    return {**result, "chain_ok": check.ok, "chain_records": check.records}
 
 
 # -- panels and assignments -------------------------------------------------------------------

@@ -81,6 +81,9 @@ class ConflictIn(ma.Schema):
     application_id = S(required=True)
     ground = S(required=True)
     reason = S(required=True, validate=validate.Length(min=2, max=500))
+    requested_by_applicant = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "operator records an applicant's written request to recuse"})
 
 
 class WithdrawIn(ma.Schema):
@@ -333,6 +336,32 @@ class VerifyOut(ma.Schema):
     tier = S()
     year = ma.fields.Integer()
     revoked = ma.fields.Boolean()
+
+
+class AuditQuery(PageQuery):
+    action = S(load_default=None)
+    actor = S(load_default=None)
+    target = S(load_default=None)
+
+
+class AuditOut(ma.Schema):
+    seq = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    actor = S()
+    role = S()
+    action = S()
+    target = S()
+    detail = ma.fields.Dict()
+    hash = S()
+
+
+class AuditPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AuditOut))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+    chain_ok = ma.fields.Boolean()
+    chain_records = ma.fields.Integer()
 
 
 ExpertPage = page_schema(ExpertOut, "ExpertPage")

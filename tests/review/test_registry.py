@@ -88,8 +88,22 @@ def test_conflicts_are_detected_recorded_declared_and_withdrawn_but_never_delete
     everything = http.get(f"{url}/conflicts", headers=op,
                           params={"expert_id": clean["id"]}).json()["items"]
     assert [c["withdrawn_at"] is not None for c in everything] == [True]
+    assert http.get(f"{url}/conflicts/{recorded['id']}", headers=op).json()["ground"] == \
+        "dispute"
     assert ("op-review", "conflict.withdrawn", f"conflict:{recorded['id']}") in \
         review.audit_actions()
+    # The supervision group reads the audit log, its chain verified; the operator cannot.
+    log = http.get(f"{url}/audit", headers=review.supervisor,
+                   params={"target": f"conflict:{recorded['id']}"}).json()
+    assert log["chain_ok"] is True and log["chain_records"] >= log["total"] >= 2
+    assert {i["action"] for i in log["items"]} == {"conflict.recorded", "conflict.withdrawn"}
+    assert http.get(f"{url}/audit", headers=op).status_code == 403
+
+    # An applicant's written request to recuse is recorded by the operator as such.
+    r = http.post(f"{url}/conflicts", headers=op, json={
+        "expert_id": clean["id"], "application_id": app_id, "ground": "other",
+        "reason": "申报者书面申请回避：曾公开批评该单位", "requested_by_applicant": True})
+    assert r.status_code == 201 and r.json()["source"] == "applicant"
 
     # An expert sees only their own records, whatever they ask for.
     mine = http.get(f"{url}/conflicts", headers=review.auth("expert", relative["subject"]),
