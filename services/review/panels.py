@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,18 +30,6 @@ def application_field(application: Application) -> str:
     return str(profile.get("field") or profile.get("industry") or "")
 
 
-def affinity_terms(expert: Expert, application: Application) -> dict[str, int]:
-    """The parts of a pair's affinity, each named, so the choice can be explained."""
-    terms: dict[str, int] = {}
-    wanted = normalise_name(application_field(application))
-    if wanted and wanted in {normalise_name(f) for f in expert.fields or []}:
-        terms["field-match"] = FIELD_MATCH
-    county = (application.profile or {}).get("county")
-    if county and expert.county and county != expert.county:
-        terms["other-county"] = OTHER_COUNTY
-    return terms
-
-
 class Infeasible(DossierError):
     code = "assignment.infeasible"
     status = 409
@@ -48,8 +37,24 @@ class Infeasible(DossierError):
     en = "No assignment exists: {summary}"
 
 
+@dataclass
+class Matrices:
+    problem: Problem
+    field_match: np.ndarray
+    other_county: np.ndarray
+
+    def terms(self, a: int, e: int) -> dict[str, int]:
+        """The named parts of a pair's affinity, so the choice can be explained."""
+        terms = {}
+        if self.field_match[a, e]:
+            terms["field-match"] = FIELD_MATCH
+        if self.other_county[a, e]:
+            terms["other-county"] = OTHER_COUNTY
+        return terms
+
+
 def _matrices(session: Session, panel: Panel, apps: Sequence[Application],
-              experts: Sequence[Expert]) -> Problem:
+              experts: Sequence[Expert]) -> Matrices:
     """Affinity, conflicts, field mismatches and exclusions as matrices, built column-wise
     (thousands × hundreds of pairs: no Python loop over pairs)."""
     a_pos = {a.id: i for i, a in enumerate(apps)}
@@ -83,8 +88,9 @@ def _matrices(session: Session, panel: Panel, apps: Sequence[Application],
         # Someone who left an application (recusal) is not offered it again.
         if s.application_id in a_pos and s.expert_id in e_pos:
             excluded[a_pos[s.application_id], e_pos[s.expert_id]] = True
-    return Problem(affinity, conflicted, panel.per_application, panel.max_load,
-                   field_mismatch=mismatch, excluded=excluded)
+    problem = Problem(affinity, conflicted, panel.per_application, panel.max_load,
+                      field_mismatch=mismatch, excluded=excluded)
+    return Matrices(problem, match, other)
 
 
 def _explain(terms: Mapping[str, int], affinity: np.ndarray, eligible: np.ndarray,
@@ -114,7 +120,8 @@ def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assig
     if not apps:
         raise DossierError("assignment.nothing", status=409, zh="该届次尚无已受理的申报。",
                            en="No accepted applications in this cycle yet.")
-    problem = _matrices(session, panel, apps, experts)
+    matrices = _matrices(session, panel, apps, experts)
+    problem = matrices.problem
     solution = solve(problem)
     if not solution.feasible:
         errors = {apps[s.application].id: s.reason() for s in solution.shortfalls}
@@ -125,7 +132,7 @@ def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assig
         made.append(Assignment(
             id=str(uuid.uuid4()), panel_id=panel.id, application_id=apps[a].id,
             expert_id=experts[e].id, status="active", affinity=int(problem.affinity[a, e]),
-            explanation=_explain(affinity_terms(experts[e], apps[a]), problem.affinity[a],
+            explanation=_explain(matrices.terms(a, e), problem.affinity[a],
                                  eligible[a], e),
             created_at=now()))
     session.add_all(made)
@@ -189,7 +196,8 @@ def _replacement(session: Session, panel: Panel, application: Application
     apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
                                 .order_by(Application.id)))
     experts = pool(session, panel)
-    problem = _matrices(session, panel, apps, experts)
+    matrices = _matrices(session, panel, apps, experts)
+    problem = matrices.problem
     a = [x.id for x in apps].index(application.id)
     loads = np.zeros(len(experts), dtype=np.int64)
     e_pos = {e.id: j for j, e in enumerate(experts)}
@@ -208,7 +216,7 @@ def _replacement(session: Session, panel: Panel, application: Application
     proposal = Assignment(id=str(uuid.uuid4()), panel_id=panel.id, application_id=application.id,
                           expert_id=experts[chosen].id, status="proposed",
                           affinity=int(problem.affinity[a, chosen]),
-                          explanation={**_explain(affinity_terms(experts[chosen], application),
+                          explanation={**_explain(matrices.terms(a, chosen),
                                                 problem.affinity[a], problem.eligible()[a],
                                                 chosen),
                                        "why": "best eligible expert with room under the cap; "
