@@ -117,6 +117,10 @@ SETTINGS: tuple[Setting, ...] = (
     # --- documents settings ---
     # --- end of documents settings ---
     # --- review settings ---
+    Setting("DOSSIER_REVIEW_DATA_DIR", "review_data_dir", None,
+            "Folder of operator-edited review data that overrides the shipped defaults: "
+            "`rubrics/<kind>.yaml`, `opinions.yaml`, `awards.yaml`, `grounds.yaml`, each also "
+            "per cycle under `<cycle>/`."),
     # --- end of review settings ---
     # --- notify settings ---
     # --- end of notify settings ---
@@ -161,6 +165,7 @@ class Settings:
     # --- documents fields ---
     # --- end of documents fields ---
     # --- review fields ---
+    review_data_dir: str | None
     # --- end of review fields ---
     # --- notify fields ---
     # --- end of notify fields ---

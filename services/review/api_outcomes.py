@@ -27,6 +27,7 @@ from services.review.models import (
     Revocation,
     Score,
 )
+from services.review.programme import Programme
 from services.review.registry import now
 from services.review.registry import serving as serving_on
 from services.review.schemas import (
@@ -55,7 +56,6 @@ from services.review.schemas import (
     ScoreQuery,
     VerifyOut,
 )
-from services.review.scoring import rubric_for
 from shared.crypto import FieldCipher
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
@@ -65,6 +65,10 @@ blp = Blueprint("outcomes", __name__, url_prefix="/api", description="Scores to 
 
 STAFF = ("operator", "supervisor", "admin")
 REPORTER_PURPOSE = "review.objection_reporter"
+
+
+def _programme() -> Programme:
+    return Programme(service_context().settings.review_data_dir)
 
 
 def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
@@ -90,7 +94,7 @@ def submit_score(body: dict[str, Any], panel_id: str, application_id: str) -> Sc
             a.panel_id == panel_id for a in serving_on(session, expert.id, app.id))
         if not serving:
             raise NotFound()
-        rubric = rubric_for(app.kind)
+        rubric = _programme().rubric(app.kind, app.cycle)
         items = rubric.validate(body["items"])
         score = session.scalars(select(Score).where(
             Score.panel_id == panel_id, Score.application_id == app.id,
@@ -143,7 +147,7 @@ def get_score(score_id: str) -> Score:
 @roles(*STAFF)
 def cycle_results(cycle: str) -> list[dict[str, Any]]:
     with service_context().db.reader() as session:
-        return outcomes.results(session, cycle)
+        return outcomes.results(session, _programme(), cycle)
 
 
 # -- lists and objections ---------------------------------------------------------------------
@@ -181,7 +185,8 @@ def publish_recommendation(body: dict[str, Any], cycle: str) -> dict[str, Any]:
     applicant has all required department opinions, all favourable."""
     ctx = service_context()
     with ctx.db.session() as session:
-        plist = outcomes.publish_recommendation(session, ctx.outbox, ctx.calendar, cycle,
+        plist = outcomes.publish_recommendation(session, ctx.outbox, ctx.calendar, _programme(),
+                                                cycle,
                                                 body.get("starts_on") or date.today(),
                                                 current_principal().subject)
         _audit(session, "list.published", f"list:{plist.id}", kind=plist.kind)
@@ -298,8 +303,8 @@ def resolve_objection(body: dict[str, Any], objection_id: str) -> Objection:
 
 def _opinion_status(session: Any, app: Application) -> dict[str, Any]:
     return {"application_id": app.id, "sector": outcomes.sector(app),
-            "required": outcomes.required_departments(app),
-            "missing": outcomes.missing_opinions(session, app),
+            "required": outcomes.required_departments(_programme(), app),
+            "missing": outcomes.missing_opinions(session, _programme(), app),
             "opinions": list(session.scalars(select(Opinion).where(
                 Opinion.application_id == app.id).order_by(Opinion.department)))}
 
@@ -320,7 +325,7 @@ def record_opinion(body: dict[str, Any], application_id: str) -> Opinion:
     ctx = service_context()
     with ctx.db.session() as session:
         app = outcomes.find(session, Application, application_id)
-        if body["department"] not in outcomes.required_departments(app):
+        if body["department"] not in outcomes.required_departments(_programme(), app):
             raise DossierError("opinion.department_unknown", status=422,
                                zh="该部门不在此类申报者的征求意见范围内。",
                                en="This department is not consulted for this kind of applicant.")
@@ -335,7 +340,7 @@ def record_opinion(body: dict[str, Any], application_id: str) -> Opinion:
         session.flush()
         _audit(session, "opinion.recorded", f"application:{app.id}",
                department=opinion.department, favourable=opinion.favourable)
-        if not outcomes.missing_opinions(session, app):
+        if not outcomes.missing_opinions(session, _programme(), app):
             ctx.outbox.emit(session, "opinions.completed", {
                 "cycle": app.cycle, "application_id": app.id,
                 "applicant_name": app.applicant_name, "audience": [{"role": "operator"}]})
@@ -365,7 +370,8 @@ def _award_row(session: Any, award: Award) -> dict[str, Any]:
 def decide(body: dict[str, Any], cycle: str) -> list[dict[str, Any]]:
     ctx = service_context()
     with ctx.db.session() as session:
-        awards = outcomes.decide(session, ctx.outbox, ctx.calendar, ctx.settings.secret_key,
+        awards = outcomes.decide(session, ctx.outbox, ctx.calendar, _programme(),
+                                 ctx.settings.secret_key,
                                  cycle, current_principal().subject, date.today(),
                                  body.get("reference"))
         _audit(session, "decision.made", f"cycle:{cycle}", awards=[a.id for a in awards])
@@ -402,7 +408,7 @@ def certificate(award_id: str) -> Response:
         if award.revoked_at is not None:
             raise DossierError("award.revoked", status=410, zh="该奖项已被撤销。",
                                en="This award has been revoked.")
-        rules = outcomes.award_rules()
+        rules = _programme().awards(award.cycle)
         data = certificate_docx(CertificateFacts(
             holder=app.applicant_name, tier_title=rules["titles"][award.tier], year=award.year,
             serial=award.serial, decided_on=award.decided_at.date().isoformat(),
@@ -437,7 +443,7 @@ def revoke(body: dict[str, Any], award_id: str) -> dict[str, Any]:
     ctx = service_context()
     with ctx.db.session() as session:
         award = outcomes.find(session, Award, award_id)
-        record = outcomes.revoke(session, ctx.outbox, award, ground=body["ground"],
+        record = outcomes.revoke(session, ctx.outbox, _programme(), award, ground=body["ground"],
                                  evidence=body["evidence"], note=body.get("note"),
                                  amount_to_recover=body.get("amount_to_recover"),
                                  year=body.get("year") or date.today().year,

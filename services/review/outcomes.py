@@ -6,11 +6,8 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,24 +23,14 @@ from services.review.models import (
     Revocation,
     Score,
 )
+from services.review.programme import Programme
 from services.review.registry import now
-from services.review.scoring import Candidate, combined_score, rank, rubric_for, stage_score
+from services.review.scoring import Candidate, combined_score, rank, stage_score
 from shared.errors import Conflict, DossierError, NotFound
 from shared.events import Outbox
 from shared.workdays import WorkCalendar
 
-DATA = Path(__file__).resolve().parent / "data"
 PUBLICITY_WORKDAYS = 5
-
-
-@cache
-def opinion_rules() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "opinions.yaml").read_text(encoding="utf-8"))
-
-
-@cache
-def award_rules() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "awards.yaml").read_text(encoding="utf-8"))
 
 
 def sector(application: Application) -> str:
@@ -53,13 +40,13 @@ def sector(application: Application) -> str:
                                  "机关"} else "enterprise"
 
 
-def required_departments(application: Application) -> list[str]:
-    return list(opinion_rules()["required"][sector(application)])
+def required_departments(programme: Programme, application: Application) -> list[str]:
+    return list(programme.opinions(application.cycle)["required"][sector(application)])
 
 
 # -- results ----------------------------------------------------------------------------------
 
-def results(session: Session, cycle: str) -> list[dict[str, Any]]:
+def results(session: Session, programme: Programme, cycle: str) -> list[dict[str, Any]]:
     """Per application: stage scores (trimmed mean at ≥ 5 experts), combined score, rank, tier."""
     panels = list(session.scalars(select(Panel).where(Panel.cycle == cycle)))
     weights = {p.stage: p.weight for p in panels}
@@ -75,7 +62,7 @@ def results(session: Session, cycle: str) -> list[dict[str, Any]]:
     for app in apps:
         stages = {stage: stage_score(totals[app.id].get(stage, [])) for stage in weights}
         combined = combined_score(stages, weights)
-        rubric = rubric_for(app.kind)
+        rubric = programme.rubric(app.kind, cycle)
         rows[app.id] = {"application_id": app.id, "applicant_name": app.applicant_name,
                         "kind": app.kind, "stages": stages, "score": combined,
                         "max": rubric.total, "experts": {k: len(v) for k, v in
@@ -96,26 +83,28 @@ def open_objections(session: Session, list_id: str) -> int:
         Objection.list_id == list_id, Objection.status == "open")) or 0)
 
 
-def missing_opinions(session: Session, application: Application) -> list[str]:
+def missing_opinions(session: Session, programme: Programme, application: Application
+                     ) -> list[str]:
     have = {o.department for o in session.scalars(
         select(Opinion).where(Opinion.application_id == application.id))}
-    return [d for d in required_departments(application) if d not in have]
+    return [d for d in required_departments(programme, application) if d not in have]
 
 
 def publish_recommendation(session: Session, outbox: Outbox, calendar: WorkCalendar,
-                           cycle: str, starts_on: date, actor: str) -> PublicList:
+                           programme: Programme, cycle: str, starts_on: date, actor: str
+                           ) -> PublicList:
     if session.scalars(select(PublicList.id).where(PublicList.cycle == cycle,
                                                    PublicList.kind == "recommendation")).first():
         raise Conflict("list.exists", zh="该届次的推荐名单已公示。",
                        en="The recommendation list of this cycle is already published.")
-    chosen = [r for r in results(session, cycle) if r["tier"]]
+    chosen = [r for r in results(session, programme, cycle) if r["tier"]]
     if not chosen:
         raise DossierError("list.empty", status=409, zh="没有达到授奖标准的申报者。",
                            en="No applicant reaches the award standard.")
     blocked = {}
     for row in chosen:
         app = session.get(Application, row["application_id"])
-        missing = missing_opinions(session, app)  # type: ignore[arg-type]
+        missing = missing_opinions(session, programme, app)  # type: ignore[arg-type]
         adverse = [o.department for o in session.scalars(select(Opinion).where(
             Opinion.application_id == row["application_id"], Opinion.favourable.is_(False)))]
         if missing or adverse:
@@ -151,8 +140,9 @@ def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, cycle: st
     return plist
 
 
-def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, secret: str, cycle: str,
-           actor: str, today: date, reference: str | None) -> list[Award]:
+def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: Programme,
+           secret: str, cycle: str, actor: str, today: date, reference: str | None
+           ) -> list[Award]:
     """The final decision: the recommendation list after its publicity, with no objection left
     open; awards with amounts and certificate serials; the final list published."""
     rec = session.scalars(select(PublicList).where(PublicList.cycle == cycle,
@@ -175,7 +165,7 @@ def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, secret: str
         Objection.list_id == rec.id, Objection.status == "upheld"))}
     cyc = session.get(Cycle, cycle)
     year = cyc.year if cyc else today.year
-    amounts = award_rules()["amounts"]
+    amounts = programme.awards(cycle)["amounts"]
     awards: list[Award] = []
     numbers: dict[str, int] = defaultdict(int)
     for entry in rec.entries:
@@ -213,10 +203,11 @@ def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, secret: str
     return awards
 
 
-def revoke(session: Session, outbox: Outbox, award: Award, *, ground: str, evidence: list[str],
-           note: str | None, amount_to_recover: int | None, year: int, actor: str
-           ) -> Revocation:
-    if ground not in award_rules()["revocation_grounds"]:
+def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award, *, ground: str,
+           evidence: list[str], note: str | None, amount_to_recover: int | None, year: int,
+           actor: str) -> Revocation:
+    rules = programme.awards(award.cycle)
+    if ground not in rules["revocation_grounds"]:
         raise DossierError("revocation.ground_unknown", status=422,
                            zh="未知的撤销事由。", en="Unknown revocation ground.")
     if award.revoked_at is not None:
@@ -234,7 +225,7 @@ def revoke(session: Session, outbox: Outbox, award: Award, *, ground: str, evide
     record = Revocation(id=str(uuid.uuid4()), award_id=award.id, ground=ground,
                         evidence=evidence, note=note, amount_to_recover=amount,
                         amount_recovered=0, year=year,
-                        barred_cycles=int(award_rules()["revocation_bar_cycles"]),
+                        barred_cycles=int(rules["revocation_bar_cycles"]),
                         revoked_by=actor, revoked_at=now())
     session.add(record)
     session.flush()

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shared.errors import DossierError
-
-RUBRICS = Path(__file__).resolve().parent / "data" / "rubrics"
 
 
 class ScoreInvalid(DossierError):
@@ -64,16 +58,6 @@ class Rubric:
                 raise ScoreInvalid(problem=f"{item}={value} outside 0–{maximum:g}")
             clean[item] = float(value)
         return clean
-
-
-@cache
-def rubric_for(kind: str) -> Rubric:
-    """The default rubric of an applicant kind (`organisation` / `individual`)."""
-    path = RUBRICS / f"{kind}.yaml"
-    if not path.is_file():
-        raise DossierError("review.rubric_unknown", status=404, zh="没有该类申报者的评分标准。",
-                           en="There is no rubric for this kind of applicant.")
-    return Rubric.from_data(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 def stage_score(totals: Sequence[float]) -> float | None:

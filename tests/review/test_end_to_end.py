@@ -10,12 +10,13 @@ from conftest import ReviewDriver, today_plus
 from docx import Document
 from samples import text_pdf
 
-from services.review.scoring import rubric_for
+from services.review.programme import Programme
 from shared.workdays import WorkCalendar
 
 
 def _scores(kind: str, share: float) -> dict[str, float]:
-    return {item: round(maximum * share, 2) for item, maximum in rubric_for(kind).items.items()}
+    items = Programme().rubric(kind).items
+    return {item: round(maximum * share, 2) for item, maximum in items.items()}
 
 
 def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revocation(

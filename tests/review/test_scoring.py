@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from services.review.scoring import Candidate, ScoreInvalid, rank, rubric_for, stage_score
+from services.review.programme import Programme
+from services.review.scoring import Candidate, ScoreInvalid, rank, stage_score
 
 FLOORS = {"award": 0.60, "nomination": 0.55}
 
 
 def test_the_organisation_rubric_totals_1000_points_over_seven_categories() -> None:
-    rubric = rubric_for("organisation")
+    rubric = Programme().rubric("organisation")
     assert rubric.total == 1000
     assert len(rubric.categories) == 7
-    assert rubric_for("individual").total > 0
+    assert Programme().rubric("individual").total > 0
 
 
 def test_a_score_above_an_item_maximum_or_missing_an_item_is_refused() -> None:
-    rubric = rubric_for("individual")
+    rubric = Programme().rubric("individual")
     full = dict.fromkeys(rubric.items, 0)
     assert rubric.validate({**full, "qualities.ethics": 100})["qualities.ethics"] == 100
     with pytest.raises(ScoreInvalid, match=r"qualities.ethics=100.5"):
@@ -60,3 +63,20 @@ def test_an_equal_score_across_a_cap_boundary_is_flagged() -> None:
     placed = rank(candidates, 1, 10)
     assert [p.tier for p in placed] == ["award", "nomination"]
     assert all(p.note == "tie at a tier boundary" for p in placed)
+
+
+def test_an_operator_folder_overrides_data_for_every_cycle_or_for_one(tmp_path: Path) -> None:
+    (tmp_path / "c2028" / "rubrics").mkdir(parents=True)
+    (tmp_path / "c2028" / "rubrics" / "individual.yaml").write_text(
+        "id: individual-2028\nfloors: {award: 0.7, nomination: 0.6}\ncategories:\n"
+        "  - id: all\n    items:\n      - {id: all.overall, max: 100}\n", encoding="utf-8")
+    (tmp_path / "opinions.yaml").write_text(
+        "required: {public: [police], enterprise: [police, taxation]}\n", encoding="utf-8")
+    programme = Programme(tmp_path)
+    assert programme.rubric("individual", "c2028").total == 100
+    assert programme.rubric("individual", "c2028").floors["award"] == 0.7
+    assert programme.rubric("individual", "c2025").id == "individual-default"
+    assert programme.opinions("c2025")["required"]["enterprise"] == ["police", "taxation"]
+    assert programme.awards("c2028")["amounts"]["award"]["organisation"] == 200000
+    assert Programme().opinions()["required"]["public"] == ["police", "discipline",
+                                                            "organisation"]
