@@ -344,10 +344,12 @@ def create_panel(body: dict[str, Any]) -> Panel:
 
 
 @blp.post("/panels/<panel_id>/assign")
+@blp.arguments(PageQuery, location="query", as_kwargs=True)
 @blp.response(201, AssignmentPage)
 @roles("operator", "admin")
-def assign(panel_id: str) -> dict[str, Any]:
-    """Run the exact optimum; 409 `assignment.infeasible` names each uncovered application."""
+def assign(page: int, per_page: int, panel_id: str) -> dict[str, Any]:
+    """Run the exact optimum and answer its first page (the rest: `GET /assignments`);
+    409 `assignment.infeasible` names each uncovered application and why."""
     ctx = service_context()
     with ctx.db.session() as session:
         panel = session.get(Panel, panel_id)
@@ -355,8 +357,9 @@ def assign(panel_id: str) -> dict[str, Any]:
             raise NotFound()
         made = panels.run_assignment(session, ctx.outbox, panel)
         _audit(session, "panel.assigned", f"panel:{panel.id}", pairs=len(made))
-        items = _rows(session, made)
-    return {"items": items, "page": 1, "per_page": len(items), "total": len(items)}
+        made.sort(key=lambda a: (a.application_id, a.expert_id))
+        items = _rows(session, made[(page - 1) * per_page: page * per_page])
+    return {"items": items, "page": page, "per_page": per_page, "total": len(made)}
 
 
 @blp.get("/assignments")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.review.certificates import serial_for
 from services.review.models import (
     Application,
+    Assignment,
     Award,
     Cycle,
     Objection,
@@ -52,8 +53,13 @@ def results(session: Session, programme: Programme, cycle: str) -> list[dict[str
     weights = {p.stage: p.weight for p in panels}
     stage_of = {p.id: p.stage for p in panels}
     totals: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    # Only scores of experts still serving count: a recusal after scoring withdraws the score.
+    serving = set(session.execute(select(Assignment.panel_id, Assignment.application_id,
+                                         Assignment.expert_id).where(
+        Assignment.panel_id.in_(list(stage_of)), Assignment.status == "active")).all())
     for s in session.scalars(select(Score).where(Score.panel_id.in_(list(stage_of)))):
-        totals[s.application_id][stage_of[s.panel_id]].append(s.total)
+        if (s.panel_id, s.application_id, s.expert_id) in serving:
+            totals[s.application_id][stage_of[s.panel_id]].append(s.total)
     apps = list(session.scalars(select(Application).where(Application.cycle == cycle)
                                 .order_by(Application.id)))
     cyc = session.get(Cycle, cycle)

@@ -98,8 +98,17 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
                  json={"items": _scores("organisation", 1)})
     assert r.status_code == 404
 
+    # A recusal after scoring withdraws that expert's score from the aggregate.
+    leaving = next(p for p in pairs if p["application_id"] == person)
+    r = http.post(f"{url}/conflicts", headers=op, json={
+        "expert_id": leaving["expert_id"], "application_id": person, "ground": "relative",
+        "reason": "评审后发现系申报人表亲"})
+    assert r.status_code == 201, r.text
+
     results = {r["application_id"]: r for r in
                http.get(f"{url}/cycles/{review.cycle}/results", headers=sup).json()}
+    assert results[person]["experts"] == {"material": 4}
+    assert results[org1]["experts"] == {"material": 5}
     assert results[org1]["score"] == 800  # 900 and 100 dropped
     assert results[org1]["tier"] == "award"
     assert results[org2]["tier"] == "nomination"
