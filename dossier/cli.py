@@ -101,7 +101,9 @@ def _assign(args: argparse.Namespace) -> int:
         print(f"dossier assign: {exc}", file=sys.stderr)
         return 1
     write_pairs(Path(args.out), result.pairs)
-    print(f"{len(result.pairs)} pairs, total affinity {result.objective:g}, "
+    total = int(result.objective) if result.objective == int(result.objective) else \
+        round(result.objective, 3)
+    print(f"{len(result.pairs)} pairs, total affinity {total}, "
           f"{result.detected_conflicts} same-organisation conflict(s) detected", file=sys.stderr)
     return 0
 

@@ -8,6 +8,7 @@ integers (thousandths) for the exact solver and reported back unscaled.
 from __future__ import annotations
 
 import csv
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,41 @@ def _index(rows: list[dict[str, str]], path: Path) -> dict[str, int]:
     return index
 
 
+def _read_affinity(path: Path, a_idx: dict[str, int], e_idx: dict[str, int],
+                   scores: np.ndarray) -> None:
+    """Fill `scores` from `expert_id,application_id,score` rows, streamed: millions of rows
+    must not become millions of dicts."""
+    rows_a, rows_e, values = array("q"), array("q"), array("d")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            missing = [c for c in ("expert_id", "application_id", "score") if c not in header]
+            if missing:
+                raise BatchError(f"{path}: missing column(s) {', '.join(missing)}")
+            ce, ca, cs = (header.index(c) for c in ("expert_id", "application_id", "score"))
+            for line, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                try:
+                    a, e = a_idx[row[ca].strip()], e_idx[row[ce].strip()]
+                    value = float(row[cs])
+                except KeyError as exc:
+                    raise BatchError(f"{path}:{line}: unknown expert or application "
+                                     f"({row[ce]}, {row[ca]})") from exc
+                except (ValueError, IndexError) as exc:
+                    raise BatchError(f"{path}:{line}: score is not a number") from exc
+                rows_a.append(a)
+                rows_e.append(e)
+                values.append(value)
+    except OSError as exc:
+        raise BatchError(f"{path}: {exc.strerror or exc}") from exc
+    scores[np.frombuffer(rows_a, dtype=np.int64), np.frombuffer(rows_e, dtype=np.int64)] = \
+        np.frombuffer(values, dtype=np.float64)
+    if not np.isfinite(scores).all():
+        raise BatchError(f"{path}: scores must be finite numbers")
+
+
 def assign_files(experts: Path, applications: Path, conflicts: Path | None,
                  affinity: Path | None, per_application: int, max_load: int,
                  require_field_match: bool = False) -> BatchResult:
@@ -79,17 +115,7 @@ def assign_files(experts: Path, applications: Path, conflicts: Path | None,
             conflicted[a_idx[row["application_id"]], e_idx[row["expert_id"]]] = True
     scores = np.zeros(shape, dtype=np.float64)
     if affinity is not None:
-        for line, row in enumerate(_rows(affinity, ("expert_id", "application_id", "score")),
-                                   start=2):
-            if row["expert_id"] not in e_idx or row["application_id"] not in a_idx:
-                raise BatchError(f"{affinity}:{line}: unknown expert or application "
-                                 f"({row['expert_id']}, {row['application_id']})")
-            try:
-                scores[a_idx[row["application_id"]], e_idx[row["expert_id"]]] = \
-                    float(row["score"])
-            except ValueError as exc:
-                raise BatchError(f"{affinity}:{line}: score {row['score']!r} is not a "
-                                 f"number") from exc
+        _read_affinity(affinity, a_idx, e_idx, scores)
     integral = bool(np.all(scores == np.round(scores)))
     scale = 1 if integral else 1000
     mismatch = None
