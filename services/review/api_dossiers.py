@@ -6,6 +6,7 @@ ZIP being streamed, re-checks the expert's assignment and conflicts in the datab
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from shared.errors import NotFound
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery
 
+log = logging.getLogger(__name__)
 blp = Blueprint("dossiers", __name__, url_prefix="/api", description="Dossier pull")
 
 
@@ -132,7 +134,13 @@ def download(application_id: str) -> Response:
         entries.append((dossiers.entry_name(d),
                         lambda d=d, s=secret: dossiers.open_document(ctx.store, d, s)))
     filename = f"{dossiers.safe_name(app.applicant_name)}-{app.id}.zip"
-    response = Response(stream_zip(entries, recheck), mimetype="application/zip")
+    def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
+        log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
+        return (f"{name}.unavailable.txt",
+                f"该文件无法加水印或读取，请联系工作人员。This file could not be watermarked or "
+                f"read; please ask the operator. ({type(exc).__name__})\n".encode())
+
+    response = Response(stream_zip(entries, recheck, unavailable), mimetype="application/zip")
     response.headers["Content-Disposition"] = \
         f"attachment; filename*=UTF-8''{quote(filename)}"
     response.headers["X-Dossier-Reader"] = f"{role}:{subject}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
+import pikepdf
 from pypdf import PdfReader, PdfWriter, Transformation
 from reportlab.lib.colors import Color
 from reportlab.pdfbase import pdfmetrics
@@ -45,11 +46,33 @@ def _overlay(width: float, height: float, text: str) -> PdfReader:
     return PdfReader(out)
 
 
+class WatermarkFailed(Exception):
+    """The file could not be read as a PDF, even after repair."""
+
+
 def watermark_pdf(source: BinaryIO, target: BinaryIO, text: str) -> int:
-    """Stamp every page of the PDF in `source` into `target`; returns the page count."""
-    reader = PdfReader(source)
-    if reader.is_encrypted:
-        reader.decrypt("")
+    """Stamp every page of the PDF in `source` into `target`; returns the page count.
+
+    A file pypdf cannot read (damaged, or encrypted with an empty user password) is rewritten
+    by qpdf (pikepdf) first, which repairs and decrypts what can be repaired.
+    """
+    try:
+        return _stamp(PdfReader(source), target, text)
+    except Exception as first:  # pypdf raises many types on damaged files
+        source.seek(0)
+        try:
+            with pikepdf.open(source) as pdf:
+                repaired = io.BytesIO()
+                pdf.save(repaired)
+            repaired.seek(0)
+            return _stamp(PdfReader(repaired), target, text)
+        except Exception as exc:
+            raise WatermarkFailed(str(exc) or str(first)) from exc
+
+
+def _stamp(reader: PdfReader, target: BinaryIO, text: str) -> int:
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise WatermarkFailed("encrypted with a password")
     writer = PdfWriter()
     overlays: dict[tuple[float, float], PdfReader] = {}
     for page in reader.pages:

@@ -36,22 +36,36 @@ class _Pipe:
 
 
 Entry = tuple[str, Callable[[], Iterable[bytes]]]
+Fallback = Callable[[str, Exception], tuple[str, bytes]]
 
 
-def stream_zip(entries: Iterable[Entry], before_entry: Callable[[str], None] | None = None
-               ) -> Iterator[bytes]:
+def stream_zip(entries: Iterable[Entry], before_entry: Callable[[str], None] | None = None,
+               on_error: Fallback | None = None) -> Iterator[bytes]:
     """Yield a ZIP of `entries` (name, opener of its chunks). `before_entry` runs before each
-    entry is opened and may raise to stop the download there (e.g. access was revoked)."""
+    entry is opened and may raise to stop the download there (e.g. access was revoked). An
+    entry whose first chunk fails is replaced by what `on_error` returns (a note), so one bad
+    file does not break the archive; without `on_error` the error stops the stream."""
     pipe = _Pipe()
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED,  # type: ignore[arg-type]
                          compresslevel=1) as archive:
         for name, opener in entries:
             if before_entry is not None:
                 before_entry(name)
+            # The first chunk is taken before the entry's header is written: a file that
+            # fails to open can still be swapped for a note.
+            try:
+                chunks = iter(opener())
+                first = next(chunks, b"")
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                name, note = on_error(name, exc)
+                chunks, first = iter(()), note
             info = zipfile.ZipInfo(name)
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, "w", force_zip64=True) as member:
-                for chunk in opener():
+                member.write(first)
+                for chunk in chunks:
                     member.write(chunk)
                     if pipe.written and len(pipe.chunks) > 4:
                         yield pipe.drain()
