@@ -8,6 +8,7 @@ integers (thousandths) for the exact solver and reported back unscaled.
 from __future__ import annotations
 
 import csv
+import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +94,8 @@ def _read_affinity(path: Path, a_idx: dict[str, int], e_idx: dict[str, int],
 def assign_files(experts: Path, applications: Path, conflicts: Path | None,
                  affinity: Path | None, per_application: int, max_load: int,
                  require_field_match: bool = False) -> BatchResult:
+    if per_application < 1 or max_load < 1:
+        raise BatchError("--per-application and --max-load must be at least 1")
     e_rows = _rows(experts, ("id", "name", "organisation", "fields"))
     a_rows = _rows(applications, ("id", "applicant", "organisation", "field"))
     e_idx, a_idx = _index(e_rows, experts), _index(a_rows, applications)
@@ -120,7 +123,8 @@ def assign_files(experts: Path, applications: Path, conflicts: Path | None,
     scale = 1 if integral else 1000
     mismatch = None
     if require_field_match:
-        fields = [{normalise_name(f) for f in e["fields"].split(";") if f.strip()}
+        # `;` as specified; the full-width `；` and `、` are what Chinese spreadsheets hold.
+        fields = [{normalise_name(f) for f in re.split(r"[;；、]", e["fields"]) if f.strip()}
                   for e in e_rows]
         mismatch = np.array([[normalise_name(a["field"]) not in f for f in fields]
                              for a in a_rows], dtype=bool).reshape(shape)

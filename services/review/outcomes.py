@@ -141,9 +141,15 @@ def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, cycle: st
         "entries": [{"application_id": e["application_id"],
                      "applicant_name": e["applicant_name"], "tier": e.get("tier")}
                     for e in entries],
-        "audience": [{"role": "operator"}, {"role": "supervisor"}],
+        "audience": [{"role": "operator"}, {"role": "supervisor"}]
+        + [{"subject": owner} for owner in _owners(session, entries)],
     })
     return plist
+
+
+def _owners(session: Session, entries: list[dict[str, Any]]) -> list[str]:
+    ids = [e["application_id"] for e in entries]
+    return sorted(set(session.scalars(select(Application.owner).where(Application.id.in_(ids)))))
 
 
 def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: Programme,
@@ -241,6 +247,7 @@ def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award,
         "cycle": award.cycle, "application_id": award.application_id,
         "owner": app.owner, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
         "id_index": profile.get("id_index"), "year": year, "ground": ground,
+        "barred_cycles": record.barred_cycles,
         "audience": [{"role": "operator"}, {"role": "supervisor"},
                      {"subject": app.owner}]})  # type: ignore[union-attr]
     return record

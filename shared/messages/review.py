@@ -91,6 +91,8 @@ class AwardRevoked(PayloadSchema):
     id_index = _S(allow_none=True, load_default=None)
     year = fields.Integer(required=True)
     ground = _S(required=True)
+    # Optional addition to docs/events.md: cycles barred, counted from `year` (3 by default).
+    barred_cycles = fields.Integer(load_default=None, allow_none=True)
 
 
 SCHEMAS: dict[str, type[Schema]] = {

@@ -198,6 +198,7 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     assert calendar.workdays_between(start, date.fromisoformat(recommendation["ends_on"])) == 5
     published = [e for e in review.outbox("list.published") if e["cycle"] == review.cycle]
     assert published[0]["kind"] == "recommendation"
+    assert {"subject": f"owner-{org1}"} in published[0]["audience"]  # the listed are told
     r = http.post(f"{url}/lists/{recommendation['id']}/objections", headers=citizen,
                   json={"anonymous": True, "text": "公示期已过的异议"})
     assert r.status_code == 409 and r.json()["code"] == "objection.outside_window"
@@ -238,8 +239,8 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     revocation: dict[str, Any] = r.json()["revocation"]
     assert revocation["amount_to_recover"] == 200000 and revocation["barred_cycles"] == 3
     [revoked] = [e for e in review.outbox("award.revoked") if e["application_id"] == org1]
-    assert (revoked["credit_code"], revoked["year"], revoked["ground"]) == (
-        "91140900JINGGONG1", 2026, "fraud")
+    assert (revoked["credit_code"], revoked["year"], revoked["ground"],
+            revoked["barred_cycles"]) == ("91140900JINGGONG1", 2026, "fraud", 3)
     assert http.get(f"{url}/certificates/{award['serial']}",
                     headers=citizen).json()["valid"] is False
     assert http.get(f"{url}/awards/{award['id']}/certificate", headers=op).status_code == 410
