@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 
+import pytest
+import requests
 from conftest import ReviewDriver
 from pypdf import PdfReader
 from samples import text_pdf
@@ -146,3 +149,42 @@ def test_recusal_ends_access_on_the_next_request_and_proposes_a_replacement_only
     assert r.status_code == 200, r.text
     assert review.http.get(f"{review.url}/dossiers/{leaving_app}",
                            headers=newcomer).status_code == 200
+
+
+def test_a_zip_being_streamed_stops_at_the_next_file_once_the_expert_is_recused(
+        review: ReviewDriver) -> None:
+    review.cycle_saved()
+    app_id = f"mid-{review.cycle}"
+    size = 8 * 1024 * 1024
+    # Incompressible files, larger together than any socket buffer, so the stream is still
+    # running when the recusal lands.
+    docs = [review.document(app_id, "evidence", f"scan-{i}.pdf", os.urandom(size))
+            for i in range(6)]
+    review.accept("忻州流式下载测试公司", app_id=app_id, documents=docs)
+    review.wait_applications(1)
+    expert = review.expert(f"exp-mid-{review.cycle}", "山西大学")
+    panel = review.panel("material", 1, 5, [expert["id"]])
+    assert review.http.post(f"{review.url}/panels/{panel['id']}/assign",
+                            headers=review.operator).status_code == 201
+    me = review.auth("expert", expert["subject"])
+
+    with requests.get(f"{review.url}/dossiers/{app_id}/download", headers=me,
+                      stream=True, timeout=60) as r:
+        assert r.status_code == 200
+        chunks = r.iter_content(256 * 1024)
+        received = next(chunks)
+        recusal = review.http.post(f"{review.url}/conflicts", headers=review.operator, json={
+            "expert_id": expert["id"], "application_id": app_id, "ground": "ownership",
+            "reason": "下载途中发现持有该公司股份"})
+        assert recusal.status_code == 201, recusal.text
+        cut = False
+        try:
+            for chunk in chunks:
+                received += chunk
+        except (requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ConnectionError):
+            cut = True
+    assert cut  # the server ended the stream instead of finishing the archive
+    assert len(received) < 6 * size
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(received))
