@@ -336,6 +336,15 @@ def create_panel(body: dict[str, Any]) -> Panel:
                                    zh="专家库中有未登记的专家：{ids}",
                                    en="The pool names unregistered experts: {ids}",
                                    ids=", ".join(unknown))
+        if body["applications"]:
+            known = set(session.scalars(select(Application.id).where(
+                Application.id.in_(body["applications"]), Application.cycle == body["cycle"])))
+            unknown = sorted(set(body["applications"]) - known)
+            if unknown:
+                raise DossierError("panel.applications_unknown", status=422,
+                                   zh="以下申报不属于该届次：{ids}",
+                                   en="Not accepted applications of this cycle: {ids}",
+                                   ids=", ".join(unknown))
         panel = Panel(id=str(uuid.uuid4()), created_at=registry.now(), **body)
         session.add(panel)
         session.flush()

@@ -110,6 +110,9 @@ class Panel(Base):
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     # Expert ids the operator picked for this stage; empty: every active expert.
     pool: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Application ids this stage reviews (e.g. the shortlist for on-site review); empty: all
+    # accepted applications of the cycle.
+    applications: Mapped[list[str]] = mapped_column(JSON, default=list)
     deadline: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -102,6 +102,14 @@ def _explain(terms: Mapping[str, int], affinity: np.ndarray, eligible: np.ndarra
             "why": "maximum total affinity under coverage, load caps and conflicts"}
 
 
+def shortlist(session: Session, panel: Panel) -> list[Application]:
+    """The applications the panel reviews, in a stable order (id)."""
+    query = select(Application).where(Application.cycle == panel.cycle).order_by(Application.id)
+    if panel.applications:
+        query = query.where(Application.id.in_(panel.applications))
+    return list(session.scalars(query))
+
+
 def pool(session: Session, panel: Panel) -> list[Expert]:
     """The panel's experts in a stable order (subject): the solver's tie-break order."""
     query = select(Expert).where(Expert.active.is_(True)).order_by(Expert.subject)
@@ -114,8 +122,7 @@ def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assig
     if session.scalars(select(Assignment.id).where(Assignment.panel_id == panel.id)).first():
         raise Conflict("assignment.exists", zh="该评审阶段已完成分配。",
                        en="This panel already has its assignment.")
-    apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
-                                .order_by(Application.id)))
+    apps = shortlist(session, panel)
     experts = pool(session, panel)
     if not apps:
         raise DossierError("assignment.nothing", status=409, zh="该届次尚无已受理的申报。",
@@ -193,8 +200,7 @@ def recuse(session: Session, outbox: Outbox, record: ConflictRecord) -> list[Ass
 
 def _replacement(session: Session, panel: Panel, application: Application
                  ) -> Assignment | None:
-    apps = list(session.scalars(select(Application).where(Application.cycle == panel.cycle)
-                                .order_by(Application.id)))
+    apps = shortlist(session, panel)
     experts = pool(session, panel)
     matrices = _matrices(session, panel, apps, experts)
     problem = matrices.problem

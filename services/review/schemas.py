@@ -121,6 +121,9 @@ class PanelIn(ma.Schema):
     deadline = ma.fields.Date(**_OPT)
     pool = ma.fields.List(S(), load_default=list,
                           metadata={"description": "expert ids; empty: every active expert"})
+    applications = ma.fields.List(
+        S(), load_default=list,
+        metadata={"description": "application ids (a shortlist); empty: the whole cycle"})
 
 
 class PanelOut(PanelIn):

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 import requests
-from conftest import ReviewDriver
 from pypdf import PdfReader
+from reviewstack import ReviewDriver
 from samples import text_pdf
 
 

@@ -6,8 +6,8 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from conftest import ReviewDriver, today_plus
 from docx import Document
+from reviewstack import ReviewDriver, today_plus
 from samples import text_pdf
 
 from services.review.programme import Programme

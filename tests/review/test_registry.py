@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import ReviewDriver
+from reviewstack import ReviewDriver
 
 
 def test_a_csv_import_is_all_or_nothing_and_announces_each_expert_account(
