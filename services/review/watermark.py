@@ -60,6 +60,8 @@ def watermark_pdf(source: BinaryIO, target: BinaryIO, text: str) -> int:
         return _stamp(PdfReader(source), target, text)
     except Exception as first:  # pypdf raises many types on damaged files
         source.seek(0)
+        target.seek(0)
+        target.truncate()
         try:
             with pikepdf.open(source) as pdf:
                 repaired = io.BytesIO()
@@ -74,19 +76,19 @@ def _stamp(reader: PdfReader, target: BinaryIO, text: str) -> int:
     if reader.is_encrypted and not reader.decrypt(""):
         raise WatermarkFailed("encrypted with a password")
     writer = PdfWriter()
-    overlays: dict[tuple[float, float], PdfReader] = {}
+    overlays: dict[tuple[int, int], PdfReader] = {}
     for page in reader.pages:
-        box = page.mediabox
+        added = writer.add_page(page)
+        if added.rotation:
+            # Stamp what the reader sees: turn the rotation into the content first, so the
+            # text runs upright on scanned pages stored sideways.
+            added.transfer_rotation_to_content()
+        box = added.cropbox  # the visible area, which may be smaller than the media box
         width, height = float(box.width), float(box.height)
         key = (round(width), round(height))
         if key not in overlays:
             overlays[key] = _overlay(width, height, text)
-        added = writer.add_page(page)
-        stamp = overlays[key].pages[0]
-        if box.left or box.bottom:
-            added.merge_transformed_page(stamp, Transformation().translate(
-                float(box.left), float(box.bottom)))
-        else:
-            added.merge_page(stamp)
+        added.merge_transformed_page(overlays[key].pages[0], Transformation().translate(
+            float(box.left), float(box.bottom)))
     writer.write(target)
     return len(reader.pages)

@@ -56,3 +56,17 @@ def test_a_file_that_is_no_pdf_is_refused_and_replaced_by_a_note_in_the_archive(
     assert archive.namelist() == ["bad.pdf.unavailable.txt", "good.pdf"]
     assert archive.read("bad.pdf.unavailable.txt") == b"WatermarkFailed"
     assert "expert-42" in PdfReader(io.BytesIO(archive.read("good.pdf"))).pages[0].extract_text()
+
+
+def test_rotated_and_cropped_pages_are_stamped_inside_the_visible_area() -> None:
+    source = io.BytesIO()
+    with pikepdf.open(io.BytesIO(text_pdf(["sideways scan", "cropped page"]))) as pdf:
+        pdf.pages[0].Rotate = 90
+        pdf.pages[1].CropBox = [100, 100, 400, 600]
+        pdf.save(source)
+    out = io.BytesIO()
+    watermark_pdf(io.BytesIO(source.getvalue()), out, STAMP)
+    reader = PdfReader(io.BytesIO(out.getvalue()))
+    assert all("expert-42" in p.extract_text() for p in reader.pages)
+    assert reader.pages[0].rotation == 0  # rotation moved into the content, stamp upright
+    assert [float(x) for x in reader.pages[1].cropbox] == [100, 100, 400, 600]
