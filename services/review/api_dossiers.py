@@ -34,12 +34,13 @@ def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
                                    target=target, detail=detail)
 
 
-def _view(session: Any, expert_id: str, app: Application) -> dict[str, Any]:
-    ack = dossiers.acknowledged(session, expert_id, app.id)
-    stages = sorted({p.stage for p in session.scalars(
-        select(Panel).join(Assignment, Assignment.panel_id == Panel.id).where(
-            Assignment.expert_id == expert_id, Assignment.application_id == app.id,
-            Assignment.status == "active"))})
+def _view(session: Any, reader: dossiers.Reader, app: Application) -> dict[str, Any]:
+    ack = reader.acknowledged
+    query = select(Panel).join(Assignment, Assignment.panel_id == Panel.id).where(
+        Assignment.application_id == app.id, Assignment.status == "active")
+    if reader.expert_id is not None:
+        query = query.where(Assignment.expert_id == reader.expert_id)
+    stages = sorted({p.stage for p in session.scalars(query)})
     docs = [{**{k: d.get(k) for k in ("document_id", "requirement", "filename", "size",
                                       "content_type", "confidentiality")},
              "trade_secret": dossiers.is_secret(d),
@@ -61,7 +62,8 @@ def my_dossiers(page: int, per_page: int) -> dict[str, Any]:
             Assignment.expert_id == expert.id, Assignment.status == "active"))))
         visible = [i for i in ids if _allowed(session, expert.subject, i)]
         chunk = visible[(page - 1) * per_page: page * per_page]
-        items = [_view(session, expert.id, session.get(Application, i)) for i in chunk]
+        items = [_view(session, *dossiers.open_dossier(session, expert.subject, "expert", i))
+                 for i in chunk]
         _audit(session, "dossier.listed", f"expert:{expert.id}", count=len(items))
     return {"items": items, "page": page, "per_page": per_page, "total": len(visible)}
 
@@ -76,14 +78,14 @@ def _allowed(session: Any, subject: str, application_id: str) -> bool:
 
 @blp.get("/dossiers/<application_id>")
 @blp.response(200, DossierOut)
-@roles("expert")
+@roles("expert", "supervisor")
 def get_dossier(application_id: str) -> dict[str, Any]:
     ctx = service_context()
+    who = current_principal()
     with ctx.db.session() as session:
-        expert, app = dossiers.require_access(session, current_principal().subject,
-                                              application_id)
+        reader, app = dossiers.open_dossier(session, who.subject, who.role, application_id)
         _audit(session, "dossier.viewed", f"application:{app.id}")
-        return _view(session, expert.id, app)
+        return _view(session, reader, app)
 
 
 @blp.post("/dossiers/<application_id>/acknowledge")
@@ -102,21 +104,21 @@ def acknowledge(body: dict[str, Any], application_id: str) -> dict[str, Any]:
                                         at=now()))
             session.flush()
             _audit(session, "dossier.acknowledged", f"application:{app.id}")
-        return _view(session, expert.id, app)
+        return _view(session, *dossiers.open_dossier(session, expert.subject, "expert",
+                                                     app.id))
 
 
 @blp.get("/dossiers/<application_id>/download")
-@roles("expert")
+@roles("expert", "supervisor")
 def download(application_id: str) -> Response:
     """The submitted versions as one streamed ZIP; trade-secret PDFs watermarked."""
     ctx = service_context()
     subject = current_principal().subject
     role = current_principal().role
     with ctx.db.session() as session:
-        expert, app = dossiers.require_access(session, subject, application_id)
-        given, held = dossiers.readable(list(app.documents or []),
-                                        dossiers.acknowledged(session, expert.id, app.id))
-        stamp = dossiers.stamp_for(expert)
+        reader, app = dossiers.open_dossier(session, subject, role, application_id)
+        given, held = dossiers.readable(list(app.documents or []), reader.acknowledged)
+        stamp = dossiers.stamp_for(reader)
         _audit(session, "dossier.downloaded", f"application:{app.id}",
                documents=[d["document_id"] for d in given],
                watermarked=[d["document_id"] for d in given if dossiers.is_secret(d)],
@@ -126,7 +128,7 @@ def download(application_id: str) -> Response:
     def recheck(name: str) -> None:
         # A recusal recorded while the ZIP streams stops it before the next file.
         with ctx.db.reader() as check:
-            dossiers.require_access(check, subject, application_id)
+            dossiers.open_dossier(check, subject, role, application_id)
 
     entries: list[tuple[str, Any]] = [("README.txt", lambda: [readme])]
     for d in given:
@@ -143,26 +145,25 @@ def download(application_id: str) -> Response:
     response = Response(stream_zip(entries, recheck, unavailable), mimetype="application/zip")
     response.headers["Content-Disposition"] = \
         f"attachment; filename*=UTF-8''{quote(filename)}"
-    response.headers["X-Dossier-Reader"] = f"{role}:{subject}"
     return response
 
 
 @blp.get("/dossiers/<application_id>/documents/<document_id>")
-@roles("expert")
+@roles("expert", "supervisor")
 def download_document(application_id: str, document_id: str) -> Response:
     """One submitted version; trade-secret ones only after the pledge, watermarked."""
     ctx = service_context()
+    who = current_principal()
     with ctx.db.session() as session:
-        expert, app = dossiers.require_access(session, current_principal().subject,
-                                              application_id)
+        reader, app = dossiers.open_dossier(session, who.subject, who.role, application_id)
         found = [d for d in app.documents or [] if d.get("document_id") == document_id]
         if not found:
             raise NotFound()
         document = found[0]
         secret = dossiers.is_secret(document)
-        if secret and not dossiers.acknowledged(session, expert.id, app.id):
+        if secret and not reader.acknowledged:
             raise dossiers.NotAcknowledged()
-        stamp = dossiers.stamp_for(expert) if secret else None
+        stamp = dossiers.stamp_for(reader) if secret else None
         _audit(session, "document.downloaded", f"document:{document_id}",
                application=app.id, watermarked=secret)
     body = dossiers.open_document(ctx.store, document, stamp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +73,30 @@ def require_access(session: Session, subject: str, application_id: str
     return expert, application
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who is reading a dossier: a serving expert, or a member of the supervision group."""
+
+    subject: str
+    name: str
+    expert_id: str | None
+    acknowledged: bool
+
+
+def open_dossier(session: Session, subject: str, role: str, application_id: str
+                 ) -> tuple[Reader, Application]:
+    """The reader and the application, or 404. Supervisors read every dossier (always
+    watermarked with their own name); experts only those they serve on, conflict-free."""
+    if role == "supervisor":
+        application = session.get(Application, application_id)
+        if application is None:
+            raise NotFound()
+        return Reader(subject, "监督组 supervision", None, True), application
+    expert, application = require_access(session, subject, application_id)
+    return Reader(expert.subject, expert.name, expert.id,
+                  acknowledged(session, expert.id, application.id)), application
+
+
 def acknowledged(session: Session, expert_id: str, application_id: str) -> bool:
     return session.scalars(select(Acknowledgement.id).where(
         Acknowledgement.expert_id == expert_id,
@@ -109,9 +134,9 @@ def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | 
             yield block
 
 
-def stamp_for(expert: Expert, at: datetime | None = None) -> str:
+def stamp_for(reader: Reader | Expert, at: datetime | None = None) -> str:
     when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return stamp_text(expert.name, expert.subject, when)
+    return stamp_text(reader.name, reader.subject, when)
 
 
 def readable(documents: list[dict[str, Any]], has_ack: bool) -> tuple[list[dict[str, Any]],

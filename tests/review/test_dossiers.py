@@ -82,11 +82,18 @@ def test_trade_secret_pdfs_are_watermarked_on_every_page_after_the_pledge_and_pu
         r = review.http.get(f"{review.url}{path}", headers=other)
         assert r.status_code == 404, path
 
+    # The supervision group reads every dossier, trade secrets stamped with its own name.
+    archive = _zip(review, review.supervisor, app_id)
+    assert all("sup-review" in p for p in _pages(archive.read("evidence/v1-工艺配方.pdf")))
+    assert review.http.get(f"{review.url}/dossiers/{app_id}/download",
+                           headers=review.operator).status_code == 403
+
     actions = [(actor, action) for actor, action, target in review.audit_actions()
                if target in {f"application:{app_id}", f"document:{docs[1]['document_id']}"}]
     assert (expert["subject"], "dossier.downloaded") in actions
     assert (expert["subject"], "dossier.acknowledged") in actions
     assert (expert["subject"], "document.downloaded") in actions
+    assert ("sup-review", "dossier.downloaded") in actions
 
 
 def test_recusal_ends_access_on_the_next_request_and_proposes_a_replacement_only_there(
