@@ -20,6 +20,7 @@ from services.review.schemas import (
     AssignmentQuery,
     AuditPage,
     AuditQuery,
+    CandidateOut,
     ConflictIn,
     ConflictOut,
     ConflictPage,
@@ -369,6 +370,19 @@ def assign(page: int, per_page: int, panel_id: str) -> dict[str, Any]:
         made.sort(key=lambda a: (a.application_id, a.expert_id))
         items = _rows(session, made[(page - 1) * per_page: page * per_page])
     return {"items": items, "page": page, "per_page": per_page, "total": len(made)}
+
+
+@blp.get("/panels/<panel_id>/candidates/<application_id>")
+@blp.response(200, CandidateOut(many=True))
+@roles(*STAFF)
+def panel_candidates(panel_id: str, application_id: str) -> list[dict[str, Any]]:
+    """Every pool expert for one application: eligible or not and why, affinity, load."""
+    with service_context().db.reader() as session:
+        panel = session.get(Panel, panel_id)
+        application = session.get(Application, application_id)
+        if panel is None or application is None:
+            raise NotFound()
+        return panels.candidates(session, panel, application)
 
 
 @blp.get("/assignments")

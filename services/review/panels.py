@@ -233,6 +233,45 @@ def _replacement(session: Session, panel: Panel, application: Application
     return proposal
 
 
+def candidates(session: Session, panel: Panel, application: Application
+               ) -> list[dict[str, Any]]:
+    """Every expert of the panel's pool for one application: eligible or not and why, the
+    affinity terms, the current load, and whether they serve on it — the operator's answer to
+    "why this expert, why not that one"."""
+    apps = shortlist(session, panel)
+    if application.id not in {a.id for a in apps}:
+        return []
+    experts = pool(session, panel)
+    matrices = _matrices(session, panel, apps, experts)
+    problem = matrices.problem
+    a = [x.id for x in apps].index(application.id)
+    grounds: dict[str, list[str]] = defaultdict(list)
+    for c in session.scalars(select(ConflictRecord).where(
+            ConflictRecord.application_id == application.id,
+            ConflictRecord.withdrawn_at.is_(None))):
+        grounds[c.expert_id].append(c.ground)
+    loads: dict[str, int] = defaultdict(int)
+    serving: dict[str, str] = {}
+    for s in session.scalars(select(Assignment).where(Assignment.panel_id == panel.id)):
+        if s.status == "active":
+            loads[s.expert_id] += 1
+        if s.application_id == application.id:
+            serving[s.expert_id] = s.status
+    rows = []
+    for e, expert in enumerate(experts):
+        reasons = [f"conflict: {g}" for g in sorted(set(grounds.get(expert.id, [])))]
+        if problem.field_mismatch[a, e]:  # type: ignore[index]
+            reasons.append("field mismatch")
+        if problem.excluded[a, e] and not problem.conflicted[a, e]:  # type: ignore[index]
+            reasons.append("left this application earlier")
+        rows.append({"expert_id": expert.id, "expert_subject": expert.subject,
+                     "expert_name": expert.name, "eligible": not reasons,
+                     "reasons": reasons, "terms": matrices.terms(a, e),
+                     "affinity": int(problem.affinity[a, e]), "load": loads[expert.id],
+                     "max_load": panel.max_load, "assignment": serving.get(expert.id)})
+    return sorted(rows, key=lambda r: (not r["eligible"], -r["affinity"], r["expert_subject"]))
+
+
 def confirm(session: Session, outbox: Outbox, assignment: Assignment) -> Assignment:
     if assignment.status != "proposed":
         raise Conflict("assignment.not_proposed", zh="只有待确认的替补分配可以确认。",

@@ -147,6 +147,19 @@ class AssignmentOut(ma.Schema):
     end_reason = S()
 
 
+class CandidateOut(ma.Schema):
+    expert_id = S()
+    expert_subject = S()
+    expert_name = S()
+    eligible = ma.fields.Boolean()
+    reasons = ma.fields.List(S())
+    terms = ma.fields.Dict()
+    affinity = ma.fields.Integer()
+    load = ma.fields.Integer()
+    max_load = ma.fields.Integer()
+    assignment = S(allow_none=True, metadata={"description": "active / proposed / ended"})
+
+
 class AssignmentQuery(PageQuery):
     panel_id = S(load_default=None)
     application_id = S(load_default=None)

@@ -137,3 +137,11 @@ def test_an_infeasible_assignment_names_each_uncovered_application_and_why(
     assert covered not in problem["errors"]
     assert http.get(f"{url}/assignments", headers=op,
                     params={"panel_id": panel["id"]}).json()["total"] == 0
+    # Expert by expert, why each one cannot take the uncovered application.
+    rows = http.get(f"{url}/panels/{panel['id']}/candidates/{short}", headers=op).json()
+    reasons = {r["expert_subject"]: r["reasons"] for r in rows}
+    assert reasons[insider["subject"]] == ["conflict: same-organisation"]
+    assert all(reasons[e["subject"]] == ["field mismatch"] for e in experts)
+    fine = http.get(f"{url}/panels/{panel['id']}/candidates/{covered}", headers=op).json()
+    assert [r["eligible"] for r in fine] == [True, True, True, False]
+    assert fine[0]["terms"] == {"field-match": 100} and fine[0]["affinity"] == 100
