@@ -94,11 +94,16 @@ def submit_score(body: dict[str, Any], panel_id: str, application_id: str) -> Sc
             a.panel_id == panel_id for a in serving_on(session, expert.id, app.id))
         if not serving:
             raise NotFound()
+        if session.scalars(select(PublicList.id).where(
+                PublicList.cycle == app.cycle, PublicList.kind == "recommendation")).first():
+            raise Conflict("score.locked", zh="推荐名单已公示，评分已锁定。",
+                           en="Scores are locked: the recommendation list is published.")
         rubric = _programme().rubric(app.kind, app.cycle)
         items = rubric.validate(body["items"])
         score = session.scalars(select(Score).where(
             Score.panel_id == panel_id, Score.application_id == app.id,
             Score.expert_id == expert.id)).first()
+        previous = None if score is None else score.total
         if score is None:
             score = Score(id=str(uuid.uuid4()), panel_id=panel_id, application_id=app.id,
                           expert_id=expert.id)
@@ -106,7 +111,9 @@ def submit_score(body: dict[str, Any], panel_id: str, application_id: str) -> Sc
         score.rubric, score.items, score.total = rubric.id, items, round(sum(items.values()), 4)
         score.comment, score.submitted_at = body.get("comment"), now()
         session.flush()
-        _audit(session, "score.submitted", f"score:{score.id}", total=score.total)
+        # A revised score keeps its earlier total in the audit trail.
+        _audit(session, "score.submitted", f"score:{score.id}", total=score.total,
+               previous=previous)
     return score
 
 

@@ -199,6 +199,9 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     published = [e for e in review.outbox("list.published") if e["cycle"] == review.cycle]
     assert published[0]["kind"] == "recommendation"
     assert {"subject": f"owner-{org1}"} in published[0]["audience"]  # the listed are told
+    r = http.put(f"{url}/panels/{panel['id']}/scores/{org1}", headers=me,
+                 json={"items": _scores("organisation", 1.0)})
+    assert r.status_code == 409 and r.json()["code"] == "score.locked"
     r = http.post(f"{url}/lists/{recommendation['id']}/objections", headers=citizen,
                   json={"anonymous": True, "text": "公示期已过的异议"})
     assert r.status_code == 409 and r.json()["code"] == "objection.outside_window"
