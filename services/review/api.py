@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from services.review import panels, registry
 from services.review.dossiers import is_secret
 from services.review.models import Application, Assignment, ConflictRecord, Expert, Panel
+from services.review.programme import Programme
 from services.review.schemas import (
     ApplicationPage,
     ApplicationQuery,
@@ -42,6 +43,10 @@ from shared.pagination import PageQuery, paginate
 blp = Blueprint("review", __name__, url_prefix="/api", description="Experts and assignments")
 
 STAFF = ("operator", "supervisor", "admin")
+
+
+def _rules() -> dict[str, Any]:
+    return Programme(service_context().settings.review_data_dir).grounds()
 
 
 def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
@@ -81,7 +86,7 @@ def list_experts(page: int, per_page: int, q: str | None, field: str | None,
 def create_expert(body: dict[str, Any]) -> Expert:
     ctx = service_context()
     with ctx.db.session() as session:
-        expert = registry.save_expert(session, ctx.outbox, _plain(body))
+        expert = registry.save_expert(session, ctx.outbox, _plain(body), rules=_rules())
         _audit(session, "expert.created", f"expert:{expert.id}", subject=expert.subject)
     return expert
 
@@ -110,7 +115,7 @@ def update_expert(body: dict[str, Any], expert_id: str) -> Expert:
             raise NotFound()
         body = _plain(body)
         body.pop("subject", None)
-        registry.save_expert(session, ctx.outbox, body, expert)
+        registry.save_expert(session, ctx.outbox, body, expert, rules=_rules())
         _audit(session, "expert.updated", f"expert:{expert.id}")
     return expert
 
@@ -130,9 +135,9 @@ def import_experts() -> dict[str, int]:
                            en="These expert accounts already exist: {subjects}",
                            subjects=", ".join(sorted(existing)))
         before = len(registry.active_conflicts(session))
-        index = registry.ApplicationIndex(session)
+        index, rules = registry.ApplicationIndex(session), _rules()
         for row in rows:
-            registry.save_expert(session, ctx.outbox, row, index=index)
+            registry.save_expert(session, ctx.outbox, row, index=index, rules=rules)
         detected = len(registry.active_conflicts(session)) - before
         _audit(session, "expert.imported", "experts", count=len(rows))
     return {"imported": len(rows), "conflicts_detected": detected}
@@ -245,7 +250,8 @@ def record_conflict(body: dict[str, Any]) -> ConflictRecord:
         record = registry.record_conflict(session, expert=expert,
                                           application_id=body["application_id"],
                                           ground=body["ground"], source=source,
-                                          reason=body["reason"], actor=who.subject)
+                                          reason=body["reason"], actor=who.subject,
+                                          rules=_rules())
         proposals = panels.recuse(session, ctx.outbox, record)
         _audit(session, "conflict.recorded", f"conflict:{record.id}", ground=record.ground,
                source=source, expert=expert.subject, application=record.application_id,

@@ -42,16 +42,20 @@ def grounds() -> dict[str, Any]:
     return yaml.safe_load(DATA.read_text(encoding="utf-8"))
 
 
-def ground_codes() -> list[str]:
-    return list(grounds()["grounds"])
+Rules = Mapping[str, Any]  # the content of grounds.yaml (shipped, or the operator's copy)
 
 
-def ground_for_relation(relation: str) -> str:
+def ground_codes(rules: Rules | None = None) -> list[str]:
+    return list((rules or grounds())["grounds"])
+
+
+def ground_for_relation(relation: str, rules: Rules | None = None) -> str:
     """Map a declared relation word ('spouse', '顾问', 'relative') to a ground code."""
+    rules = rules or grounds()
     word = (relation or "").strip().lower()
-    if word in grounds()["grounds"]:
+    if word in rules["grounds"]:
         return word
-    for code, words in grounds()["relations"].items():
+    for code, words in rules["relations"].items():
         if any(word == w.lower() or (len(w) > 1 and w.lower() in word) for w in words):
             return code
     return "other"
@@ -119,9 +123,10 @@ def _same_party(name: str, code: str | None, party: Party) -> str | None:
 
 
 def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
-           windows: Mapping[str, int | None] | None = None) -> list[Finding]:
+           rules: Rules | None = None) -> list[Finding]:
     """Every ground on which `expert` must not review the applicant described by `profile`."""
-    windows = windows or {code: g.get("window_years") for code, g in grounds()["grounds"].items()}
+    rules = rules or grounds()
+    windows = {code: g.get("window_years") for code, g in rules["grounds"].items()}
     parties = applicant_parties(profile)
     found: list[Finding] = []
 
@@ -152,7 +157,7 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
     people = {normalise_name(profile.get("name")), normalise_name(
         profile.get("legal_representative"))} - {""}
     for rel in expert.relations:
-        ground = ground_for_relation(str(rel.get("relation") or ""))
+        ground = ground_for_relation(str(rel.get("relation") or ""), rules)
         ended = _parse_date(rel.get("ended_on"))
         if not within(ground, ended):
             continue
@@ -168,7 +173,7 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
     expert_party = Party(expert.organisation, normalise_code(expert.organisation_credit_code),
                          "专家单位 expert's organisation")
     for rel in profile.get("related") or []:
-        ground = ground_for_relation(str(rel.get("relation") or ""))
+        ground = ground_for_relation(str(rel.get("relation") or ""), rules)
         name = str(rel.get("name") or "")
         hit = _same_party(name, rel.get("credit_code"), expert_party)
         if not hit and name and normalise_name(name) == normalise_name(expert.name):

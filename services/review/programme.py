@@ -55,3 +55,8 @@ class Programme:
 
     def awards(self, cycle: str | None = None) -> dict[str, Any]:
         return dict(self.load("awards.yaml", cycle))
+
+    def grounds(self) -> dict[str, Any]:
+        """Recusal grounds, windows and relation words: one set for all cycles, since an
+        expert's conflicts are detected before any cycle's panel exists."""
+        return dict(self.load("grounds.yaml"))

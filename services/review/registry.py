@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from services.review.conflicts import (
     ExpertFacts,
     Finding,
+    Rules,
     applicant_keys,
     detect,
     expert_keys,
@@ -48,7 +49,8 @@ def account_payload(expert: Expert) -> dict[str, Any]:
 
 
 def save_expert(session: Session, outbox: Outbox, body: Mapping[str, Any],
-                expert: Expert | None = None, index: ApplicationIndex | None = None) -> Expert:
+                expert: Expert | None = None, index: ApplicationIndex | None = None,
+                rules: Rules | None = None) -> Expert:
     """Create (or update) an expert, announce the account, refresh detected conflicts."""
     if expert is None:
         taken = session.execute(select(Expert.id).where(Expert.subject == body["subject"])
@@ -64,7 +66,7 @@ def save_expert(session: Session, outbox: Outbox, body: Mapping[str, Any],
             setattr(expert, key, value)
     session.flush()
     outbox.emit(session, "account.saved", account_payload(expert))
-    refresh_for_expert(session, expert, index=index)
+    refresh_for_expert(session, expert, index=index, rules=rules)
     return expert
 
 
@@ -143,23 +145,24 @@ class ApplicationIndex:
 
 
 def refresh_for_expert(session: Session, expert: Expert, today: date | None = None,
-                       index: ApplicationIndex | None = None) -> int:
+                       index: ApplicationIndex | None = None, rules: Rules | None = None
+                       ) -> int:
     """Detect the expert's conflicts with every application (only pairs sharing a key)."""
     count = 0
     for application in (index or ApplicationIndex(session)).candidates(expert):
-        found = detect(facts(expert), application.profile, today or date.today())
+        found = detect(facts(expert), application.profile, today or date.today(), rules)
         count += len(_store_findings(session, expert, application, found))
     return count
 
 
 def refresh_for_application(session: Session, application: Application,
-                            today: date | None = None) -> int:
+                            today: date | None = None, rules: Rules | None = None) -> int:
     keys = applicant_keys(application.profile or {})
     count = 0
     for expert in session.scalars(select(Expert).order_by(Expert.subject)):
         if not keys & expert_keys(facts(expert)):
             continue
-        found = detect(facts(expert), application.profile, today or date.today())
+        found = detect(facts(expert), application.profile, today or date.today(), rules)
         count += len(_store_findings(session, expert, application, found))
     return count
 
@@ -175,8 +178,9 @@ def active_conflicts(session: Session, expert_id: str | None = None,
 
 
 def record_conflict(session: Session, *, expert: Expert, application_id: str, ground: str,
-                    source: str, reason: str, actor: str) -> ConflictRecord:
-    if ground not in ground_codes():
+                    source: str, reason: str, actor: str, rules: Rules | None = None
+                    ) -> ConflictRecord:
+    if ground not in ground_codes(rules):
         raise DossierError("conflict.ground_unknown", status=422,
                            zh="未知的回避事由：{ground}", en="Unknown recusal ground: {ground}",
                            ground=ground)

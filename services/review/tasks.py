@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.review import registry
 from services.review.models import Application, Cycle, PublicList
+from services.review.programme import Programme
 from shared.events import Event
 from shared.service import ServiceContext
 
@@ -31,7 +32,7 @@ def on_cycle_saved(session: Session, event: Event) -> None:
     session.merge(cycle)
 
 
-def on_packet_accepted(session: Session, event: Event) -> None:
+def on_packet_accepted(session: Session, event: Event, rules: Any = None) -> None:
     """An accepted packet becomes a reviewable application; conflicts are detected at once."""
     p = event.payload
     app = session.get(Application, str(p["application_id"]))
@@ -45,7 +46,7 @@ def on_packet_accepted(session: Session, event: Event) -> None:
     app.documents = list(p.get("documents") or [])
     app.accepted_at = datetime.now(UTC)
     session.flush()
-    found = registry.refresh_for_application(session, app)
+    found = registry.refresh_for_application(session, app, rules=rules)
     log.info("application %s accepted: %d conflict(s) detected", app.id, found)
 
 
@@ -61,5 +62,10 @@ def on_acceptance_published(session: Session, event: Event) -> None:
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
     ctx.inbox.on("cycle.saved")(on_cycle_saved)
-    ctx.inbox.on("packet.accepted")(on_packet_accepted)
+    programme = Programme(ctx.settings.review_data_dir)
+
+    def packet_accepted(session: Session, event: Event) -> None:
+        on_packet_accepted(session, event, programme.grounds())
+
+    ctx.inbox.on("packet.accepted")(packet_accepted)
     ctx.inbox.on("acceptance.published")(on_acceptance_published)

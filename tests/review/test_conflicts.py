@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-from services.review.conflicts import ExpertFacts, detect, ground_for_relation, normalise_name
+import yaml
+
+from services.review.conflicts import (
+    DATA,
+    ExpertFacts,
+    detect,
+    ground_for_relation,
+    normalise_name,
+)
+from services.review.programme import Programme
 
 TODAY = date(2026, 6, 1)
 PROFILE = {"applicant_id": "p1", "kind": "organisation", "name": "忻州示例机械有限公司",
@@ -76,3 +86,17 @@ def test_relation_words_map_to_grounds_and_unknown_words_to_other() -> None:
     assert ground_for_relation("前雇员") == "former-employment"
     assert ground_for_relation("同学") == "other"
     assert normalise_name("ＡＢＣ Co., Ltd.") == normalise_name("abc")
+
+
+def test_the_operators_grounds_file_sets_windows_and_relation_words(tmp_path: Path) -> None:
+    shipped = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    shipped["grounds"]["former-employment"]["window_years"] = 1
+    shipped["relations"]["relative"].append("表亲")
+    (tmp_path / "grounds.yaml").write_text(yaml.safe_dump(shipped, allow_unicode=True),
+                                           encoding="utf-8")
+    rules = Programme(tmp_path).grounds()
+    left = ExpertFacts("李四", "山西大学", past_affiliations=[
+        {"organisation": "忻州示例机械有限公司", "ended_on": "2024-12-31"}], relations=[
+        {"name": "王建国", "relation": "表亲"}])
+    assert {f.ground for f in detect(left, PROFILE, TODAY)} == {"former-employment", "other"}
+    assert {f.ground for f in detect(left, PROFILE, TODAY, rules)} == {"relative"}
