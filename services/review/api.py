@@ -87,6 +87,7 @@ def create_expert(body: dict[str, Any]) -> Expert:
     ctx = service_context()
     with ctx.db.session() as session:
         expert = registry.save_expert(session, ctx.outbox, _plain(body), rules=_rules())
+        panels.sweep(session, ctx.outbox)
         _audit(session, "expert.created", f"expert:{expert.id}", subject=expert.subject)
     return expert
 
@@ -116,7 +117,8 @@ def update_expert(body: dict[str, Any], expert_id: str) -> Expert:
         body = _plain(body)
         body.pop("subject", None)
         registry.save_expert(session, ctx.outbox, body, expert, rules=_rules())
-        _audit(session, "expert.updated", f"expert:{expert.id}")
+        recused = panels.sweep(session, ctx.outbox)
+        _audit(session, "expert.updated", f"expert:{expert.id}", recusals=recused)
     return expert
 
 
@@ -138,6 +140,7 @@ def import_experts() -> dict[str, int]:
         index, rules = registry.ApplicationIndex(session), _rules()
         for row in rows:
             registry.save_expert(session, ctx.outbox, row, index=index, rules=rules)
+        panels.sweep(session, ctx.outbox)
         detected = len(registry.active_conflicts(session)) - before
         _audit(session, "expert.imported", "experts", count=len(rows))
     return {"imported": len(rows), "conflicts_detected": detected}

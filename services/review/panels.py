@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from services.review.assignment import Problem, propose_replacement, solve
@@ -196,6 +196,24 @@ def recuse(session: Session, outbox: Outbox, record: ConflictRecord) -> list[Ass
                          {"subject": expert.subject}],  # type: ignore[union-attr]
         })
     return proposals
+
+
+def sweep(session: Session, outbox: Outbox) -> int:
+    """Recuse every expert still assigned where a live conflict now exists (one detected after
+    the assignment, e.g. from an updated record or a re-accepted packet)."""
+    records = list(session.scalars(
+        select(ConflictRecord).join(Assignment, and_(
+            Assignment.expert_id == ConflictRecord.expert_id,
+            Assignment.application_id == ConflictRecord.application_id)).where(
+            Assignment.status.in_(("active", "proposed")),
+            ConflictRecord.withdrawn_at.is_(None)).order_by(ConflictRecord.recorded_at)))
+    done: set[tuple[str, str]] = set()
+    for record in records:
+        pair = (record.expert_id, record.application_id)
+        if pair not in done:
+            done.add(pair)
+            recuse(session, outbox, record)
+    return len(done)
 
 
 def _replacement(session: Session, panel: Panel, application: Application

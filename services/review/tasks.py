@@ -9,10 +9,10 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from services.review import registry
+from services.review import panels, registry
 from services.review.models import Application, Cycle, PublicList
 from services.review.programme import Programme
-from shared.events import Event
+from shared.events import Event, Outbox
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ def on_cycle_saved(session: Session, event: Event) -> None:
     session.merge(cycle)
 
 
-def on_packet_accepted(session: Session, event: Event, rules: Any = None) -> None:
+def on_packet_accepted(session: Session, event: Event, rules: Any = None,
+                       outbox: Outbox | None = None) -> None:
     """An accepted packet becomes a reviewable application; conflicts are detected at once."""
     p = event.payload
     app = session.get(Application, str(p["application_id"]))
@@ -48,6 +49,8 @@ def on_packet_accepted(session: Session, event: Event, rules: Any = None) -> Non
     session.flush()
     found = registry.refresh_for_application(session, app, rules=rules)
     log.info("application %s accepted: %d conflict(s) detected", app.id, found)
+    if found and outbox is not None:
+        panels.sweep(session, outbox)  # a re-accepted packet may reveal a conflict late
 
 
 def on_acceptance_published(session: Session, event: Event) -> None:
@@ -65,7 +68,7 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
     programme = Programme(ctx.settings.review_data_dir)
 
     def packet_accepted(session: Session, event: Event) -> None:
-        on_packet_accepted(session, event, programme.grounds())
+        on_packet_accepted(session, event, programme.grounds(), ctx.outbox)
 
     ctx.inbox.on("packet.accepted")(packet_accepted)
     ctx.inbox.on("acceptance.published")(on_acceptance_published)

@@ -145,3 +145,33 @@ def test_an_infeasible_assignment_names_each_uncovered_application_and_why(
     fine = http.get(f"{url}/panels/{panel['id']}/candidates/{covered}", headers=op).json()
     assert [r["eligible"] for r in fine] == [True, True, True, False]
     assert fine[0]["terms"] == {"field-match": 100} and fine[0]["affinity"] == 100
+
+
+def test_a_conflict_detected_after_assignment_ends_that_assignment_at_once(
+        review: ReviewDriver) -> None:
+    http, url, op = review.http, review.url, review.operator
+    review.cycle_saved()
+    app_id = review.accept("忻州晚发现有限公司", credit_code="91140900LATE00001",
+                           app_id=f"late-{review.cycle}")
+    review.wait_applications(1)
+    experts = [review.expert(f"late{i}-{review.cycle}", f"单位{i}") for i in range(2)]
+    panel = review.panel("material", 1, 1, [e["id"] for e in experts])
+    [pair] = http.post(f"{url}/panels/{panel['id']}/assign", headers=op).json()["items"]
+    serving = next(e for e in experts if e["id"] == pair["expert_id"])
+    me = review.auth("expert", serving["subject"])
+    assert http.get(f"{url}/dossiers/{app_id}", headers=me).status_code == 200
+
+    # The operator learns the expert left the applicant last year and updates the record.
+    body = {k: serving[k] for k in ("subject", "name", "organisation", "fields")}
+    body["past_affiliations"] = [{"organisation": "其他", "credit_code": "91140900LATE00001",
+                                  "ended_on": f"{date.today().year - 1}-12-31"}]
+    r = http.put(f"{url}/experts/{serving['id']}", headers=op, json=body)
+    assert r.status_code == 200, r.text
+    assert http.get(f"{url}/dossiers/{app_id}", headers=me).status_code == 404
+    rows = http.get(f"{url}/assignments", headers=op,
+                    params={"panel_id": panel["id"]}).json()["items"]
+    assert {(r["expert_id"], r["status"]) for r in rows} == {
+        (serving["id"], "ended"), (next(e["id"] for e in experts if e is not serving),
+                                   "proposed")}
+    [recusal] = [e for e in review.outbox("recusal.recorded") if e["application_id"] == app_id]
+    assert (recusal["ground"], recusal["source"]) == ("former-employment", "detected")
