@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.review import dossiers
-from services.review.models import Acknowledgement, Application, Assignment, Panel
+from services.review.models import Acknowledgement, Application, Assignment, Panel, Score
 from services.review.registry import now
 from services.review.schemas import AckIn, DossierOut, DossierPage
 from services.review.ziparchive import stream_zip
@@ -41,12 +41,19 @@ def _view(session: Any, reader: dossiers.Reader, app: Application) -> dict[str, 
     if reader.expert_id is not None:
         query = query.where(Assignment.expert_id == reader.expert_id)
     stages = sorted({p.stage for p in session.scalars(query)})
+    scored: list[str] = []
+    if reader.expert_id is not None:
+        scored = sorted(set(session.scalars(select(Panel.stage).join(
+            Score, Score.panel_id == Panel.id).where(Score.expert_id == reader.expert_id,
+                                                     Score.application_id == app.id))))
+    panel_ids = {p.stage: p.id for p in session.scalars(query)}
     docs = [{**{k: d.get(k) for k in ("document_id", "requirement", "filename", "size",
                                       "content_type", "confidentiality")},
              "trade_secret": dossiers.is_secret(d),
              "available": ack or not dossiers.is_secret(d)} for d in app.documents or []]
     return {"application_id": app.id, "cycle": app.cycle, "kind": app.kind,
-            "applicant_name": app.applicant_name, "stages": stages, "acknowledged": ack,
+            "applicant_name": app.applicant_name, "stages": stages, "scored_stages": scored,
+            "panels": panel_ids, "acknowledged": ack,
             "documents": docs}
 
 

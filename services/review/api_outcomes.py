@@ -50,6 +50,8 @@ from services.review.schemas import (
     ResolveIn,
     ResultOut,
     RevokeIn,
+    RubricOut,
+    RubricQuery,
     ScoreIn,
     ScoreOut,
     ScorePage,
@@ -78,6 +80,17 @@ def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
 
 
 # -- scores -----------------------------------------------------------------------------------
+
+@blp.get("/rubrics/<kind>")
+@blp.arguments(RubricQuery, location="query", as_kwargs=True)
+@blp.response(200, RubricOut)
+@roles("expert", *STAFF)
+def get_rubric(kind: str, cycle: str | None) -> dict[str, Any]:
+    """The rubric a scoring form is built from (the cycle's own, else the default)."""
+    rubric = _programme().rubric(kind, cycle)
+    return {"id": rubric.id, "title": rubric.title, "total": rubric.total,
+            "floors": rubric.floors, "categories": rubric.categories}
+
 
 @blp.put("/panels/<panel_id>/scores/<application_id>")
 @blp.arguments(ScoreIn)

@@ -184,12 +184,26 @@ class DossierOut(ma.Schema):
     kind = S()
     applicant_name = S()
     stages = ma.fields.List(S())
+    scored_stages = ma.fields.List(S())
+    panels = ma.fields.Dict(keys=S(), values=S(), metadata={"description": "stage → panel id"})
     acknowledged = ma.fields.Boolean()
     documents = ma.fields.List(ma.fields.Nested(DocumentOut))
 
 
 class AckIn(ma.Schema):
     accept = ma.fields.Boolean(required=True, validate=validate.Equal(True))
+
+
+class RubricQuery(ma.Schema):
+    cycle = S(load_default=None)
+
+
+class RubricOut(ma.Schema):
+    id = S()
+    title = ma.fields.Dict()
+    total = ma.fields.Float()
+    floors = ma.fields.Dict()
+    categories = ma.fields.List(ma.fields.Dict())
 
 
 class ScoreIn(ma.Schema):

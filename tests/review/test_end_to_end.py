@@ -82,6 +82,13 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
             score_ids[p["expert_subject"] + app_id] = r.json()["id"]
     first, second = [p for p in pairs if p["application_id"] == org1][:2]
     me = review.auth("expert", first["expert_subject"])
+    rubric = http.get(f"{url}/rubrics/organisation", headers=me,
+                      params={"cycle": review.cycle}).json()
+    assert rubric["total"] == 1000 and len(rubric["categories"]) == 7
+    [mine_page] = [d for d in http.get(f"{url}/my/dossiers", headers=me).json()["items"]
+                   if d["application_id"] == org1]
+    assert mine_page["scored_stages"] == ["material"]
+    assert mine_page["panels"] == {"material": panel["id"]}
     too_high = {**_scores("organisation", 0.5), "leadership.senior-leaders": 51}
     r = http.put(f"{url}/panels/{panel['id']}/scores/{org1}", headers=me,
                  json={"items": too_high})
