@@ -172,10 +172,17 @@ def cycle_results(cycle: str) -> list[dict[str, Any]]:
 
 # -- lists and objections ---------------------------------------------------------------------
 
+PUBLIC_ENTRY_FIELDS = ("application_id", "applicant_name", "kind", "unit", "tier")
+
+
 def _list_row(session: Any, plist: PublicList) -> dict[str, Any]:
+    entries = plist.entries
+    if current_principal().role not in STAFF:
+        # What the public notice shows: names and tiers, not scores or amounts.
+        entries = [{k: e[k] for k in PUBLIC_ENTRY_FIELDS if k in e} for e in entries]
     return {**{c: getattr(plist, c) for c in ("id", "cycle", "kind", "starts_on", "ends_on",
-                                              "entries", "published_at")},
-            "open_objections": outcomes.open_objections(session, plist.id)}
+                                              "published_at")},
+            "entries": entries, "open_objections": outcomes.open_objections(session, plist.id)}
 
 
 @blp.get("/lists")

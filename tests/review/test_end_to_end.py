@@ -200,6 +200,10 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     recommendation = r.json()
     assert [(e["application_id"], e["tier"]) for e in recommendation["entries"]] == [
         (org1, "award"), (org2, "nomination")]
+    seen = http.get(f"{url}/lists", headers=citizen, params={"cycle": review.cycle,
+                    "kind": "recommendation"}).json()["items"][0]["entries"]
+    assert seen[0] == {"application_id": org1, "applicant_name": "忻州精工机械有限公司",
+                       "kind": "organisation", "tier": "award"}  # no scores in public
     calendar = WorkCalendar.default()
     assert recommendation["ends_on"] == calendar.publicity_end(start, 5).isoformat()
     assert calendar.workdays_between(start, date.fromisoformat(recommendation["ends_on"])) == 5
