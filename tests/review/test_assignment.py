@@ -152,3 +152,33 @@ def test_short_lists_proved_by_potentials_give_the_full_networks_optimum(
         assert not conflicted[pairs[:, 0], pairs[:, 1]].any()
         assert (np.bincount(pairs[:, 0], minlength=300) == k).all()
         assert np.bincount(pairs[:, 1], minlength=200).max() <= cap
+
+
+def test_dossier_assign_reads_spreadsheet_exports_and_matches_fields_when_asked(
+        tmp_path: Path) -> None:
+    # What Excel writes: a byte-order mark, CRLF line ends, full-width separators, spaces.
+    (tmp_path / "E.csv").write_bytes(
+        "\ufeffid,name,organisation,fields\r\ne1, 甲 ,山西大学,机械；食品\r\n"
+        "e2,乙,太原理工,食品、化工\r\ne3,丙,中北大学,化工\r\n".encode())
+    (tmp_path / "A.csv").write_bytes(
+        "\ufeffid,applicant,organisation,field\r\na1,某机械厂,某机械厂,机械\r\n"
+        "a2,某化工厂,某化工厂,化工\r\n".encode())
+    (tmp_path / "F.csv").write_text("expert_id,application_id,score\ne3,a1,0.75\n",
+                                    encoding="utf-8")
+    out = tmp_path / "OUT.csv"
+    args = [sys.executable, "-m", "dossier.cli", "assign", "--experts", str(tmp_path / "E.csv"),
+            "--applications", str(tmp_path / "A.csv"), "--affinity", str(tmp_path / "F.csv"),
+            "--per-application", "1", "--max-load", "1", "--require-field-match",
+            "--out", str(out)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    pairs = sorted(out.read_text(encoding="utf-8").splitlines()[1:])
+    # e3 scores best on a1 but knows no machinery: the field rule wins over the score.
+    assert pairs[0] == "a1,e1"
+    assert pairs[1] in {"a2,e2", "a2,e3"}
+
+    (tmp_path / "F.csv").write_text("expert_id,application_id,score\ne9,a1,1\n",
+                                    encoding="utf-8")
+    failed = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert failed.returncode == 1
+    assert "F.csv:2: unknown expert or application (e9, a1)" in failed.stderr
