@@ -122,6 +122,39 @@ def update_expert(body: dict[str, Any], expert_id: str) -> Expert:
     return expert
 
 
+@blp.post("/experts/<expert_id>/deactivate")
+@blp.arguments(WithdrawIn)
+@blp.response(200, ExpertOut)
+@roles("operator", "admin")
+def deactivate_expert(body: dict[str, Any], expert_id: str) -> Expert:
+    """Take an expert out of service: assignments end now, replacements are proposed."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        expert = session.get(Expert, expert_id)
+        if expert is None:
+            raise NotFound()
+        proposals = panels.withdraw_expert(session, expert, body["reason"])
+        ctx.outbox.emit(session, "account.saved", registry.account_payload(expert))
+        _audit(session, "expert.deactivated", f"expert:{expert.id}", reason=body["reason"],
+               replacements=[p.id for p in proposals])
+    return expert
+
+
+@blp.post("/experts/<expert_id>/reactivate")
+@blp.response(200, ExpertOut)
+@roles("operator", "admin")
+def reactivate_expert(expert_id: str) -> Expert:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        expert = session.get(Expert, expert_id)
+        if expert is None:
+            raise NotFound()
+        expert.active = True
+        ctx.outbox.emit(session, "account.saved", registry.account_payload(expert))
+        _audit(session, "expert.reactivated", f"expert:{expert.id}")
+    return expert
+
+
 @blp.post("/experts/import")
 @blp.response(201, ImportOut)
 @roles("operator", "admin")

@@ -198,6 +198,24 @@ def recuse(session: Session, outbox: Outbox, record: ConflictRecord) -> list[Ass
     return proposals
 
 
+def withdraw_expert(session: Session, expert: Expert, reason: str) -> list[Assignment]:
+    """An expert leaves the registry (retired, unreachable): every assignment ends at once and
+    each gets a replacement proposal; nobody else moves. Returns the proposals."""
+    expert.active = False
+    ended = list(session.scalars(select(Assignment).where(
+        Assignment.expert_id == expert.id, Assignment.status.in_(("active", "proposed")))))
+    for old in ended:
+        old.status, old.ended_at, old.end_reason = "ended", now(), f"withdrawn: {reason}"[:200]
+    session.flush()
+    proposals = []
+    for old in ended:
+        proposal = _replacement(session, session.get(Panel, old.panel_id),  # type: ignore[arg-type]
+                                session.get(Application, old.application_id))  # type: ignore[arg-type]
+        if proposal is not None:
+            proposals.append(proposal)
+    return proposals
+
+
 def sweep(session: Session, outbox: Outbox) -> int:
     """Recuse every expert still assigned where a live conflict now exists (one detected after
     the assignment, e.g. from an updated record or a re-accepted packet)."""

@@ -175,3 +175,35 @@ def test_a_conflict_detected_after_assignment_ends_that_assignment_at_once(
                                    "proposed")}
     [recusal] = [e for e in review.outbox("recusal.recorded") if e["application_id"] == app_id]
     assert (recusal["ground"], recusal["source"]) == ("former-employment", "detected")
+
+
+def test_a_deactivated_expert_loses_access_and_every_assignment_gets_a_replacement(
+        review: ReviewDriver) -> None:
+    http, url, op = review.http, review.url, review.operator
+    review.cycle_saved()
+    apps = [review.accept(f"忻州停用测试{i}", app_id=f"off{i}-{review.cycle}") for i in range(2)]
+    review.wait_applications(2)
+    experts = [review.expert(f"off{i}-{review.cycle}", f"单位{i}") for i in range(3)]
+    panel = review.panel("material", 1, 2, [e["id"] for e in experts])
+    pairs = http.post(f"{url}/panels/{panel['id']}/assign", headers=op).json()["items"]
+    leaving = next(e for e in experts if e["id"] == pairs[0]["expert_id"])
+    mine = {p["application_id"] for p in pairs if p["expert_id"] == leaving["id"]}
+
+    r = http.post(f"{url}/experts/{leaving['id']}/deactivate", headers=op,
+                  json={"reason": "退休，不再参加评审"})
+    assert r.status_code == 200 and r.json()["active"] is False
+    me = review.auth("expert", leaving["subject"])
+    for app_id in apps:
+        assert http.get(f"{url}/dossiers/{app_id}", headers=me).status_code == 404
+    rows = http.get(f"{url}/assignments", headers=op,
+                    params={"panel_id": panel["id"]}).json()["items"]
+    proposed = {r["application_id"] for r in rows if r["status"] == "proposed"}
+    assert proposed == mine
+    assert all(r["expert_id"] != leaving["id"] for r in rows if r["status"] != "ended")
+    saved = [e for e in review.outbox("account.saved") if e["subject"] == leaving["subject"]]
+    assert [e["active"] for e in saved][-1] is False
+
+    assert http.post(f"{url}/experts/{leaving['id']}/reactivate",
+                     headers=op).json()["active"] is True
+    saved = [e for e in review.outbox("account.saved") if e["subject"] == leaving["subject"]]
+    assert saved[-1]["active"] is True
