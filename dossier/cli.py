@@ -8,6 +8,8 @@
     dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
     dossier revision SERVICE -m MESSAGE             autogenerate a migration (developers)
     dossier inspect [--json] PATH...                inspect local PDF/DOCX files (sandboxed)
+    dossier assign --experts E.csv --applications A.csv --out OUT.csv ...
+                                                    optimal expert assignment from CSV files
 """
 
 from __future__ import annotations
@@ -86,6 +88,27 @@ def _healthcheck(args: argparse.Namespace) -> int:
     return 0 if fresh else 1
 
 
+def _assign(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from services.review.batch import BatchError, assign_files, write_pairs
+
+    try:
+        result = assign_files(Path(args.experts), Path(args.applications),
+                              Path(args.conflicts) if args.conflicts else None,
+                              Path(args.affinity) if args.affinity else None,
+                              args.per_application, args.max_load, args.require_field_match)
+    except BatchError as exc:
+        print(f"dossier assign: {exc}", file=sys.stderr)
+        return 1
+    write_pairs(Path(args.out), result.pairs)
+    total = int(result.objective) if result.objective == int(result.objective) else \
+        round(result.objective, 3)
+    print(f"{len(result.pairs)} pairs, total affinity {total}, "
+          f"{result.detected_conflicts} same-organisation conflict(s) detected", file=sys.stderr)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from dossier.embedded import run
 
@@ -136,6 +159,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(fn=_healthcheck)
 
     sub.add_parser("inspect", help="inspect local PDF/DOCX files: dossier inspect --help")
+
+    p = sub.add_parser("assign", help="optimal expert assignment from CSV files")
+    p.add_argument("--experts", required=True, help="id,name,organisation,fields (;-separated)")
+    p.add_argument("--applications", required=True, help="id,applicant,organisation,field")
+    p.add_argument("--conflicts", help="expert_id,application_id,reason (declared conflicts)")
+    p.add_argument("--affinity", help="expert_id,application_id,score (unlisted pairs: 0)")
+    p.add_argument("--per-application", type=int, required=True, help="experts per application")
+    p.add_argument("--max-load", type=int, required=True, help="applications per expert")
+    p.add_argument("--require-field-match", action="store_true",
+                   help="only experts whose fields include the application's field")
+    p.add_argument("--out", required=True, help="application_id,expert_id")
+    p.set_defaults(fn=_assign)
 
     p = sub.add_parser("run", help="run the whole system on this machine")
     p.add_argument("--check", action="store_true",

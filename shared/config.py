@@ -135,6 +135,10 @@ SETTINGS: tuple[Setting, ...] = (
             "shipped ones."),
     # --- end of documents settings ---
     # --- review settings ---
+    Setting("DOSSIER_REVIEW_DATA_DIR", "review_data_dir", None,
+            "Folder of operator-edited review data that overrides the shipped defaults: "
+            "`rubrics/<kind>.yaml`, `opinions.yaml`, `awards.yaml`, `grounds.yaml`, each also "
+            "per cycle under `<cycle>/`."),
     # --- end of review settings ---
     # --- notify settings ---
     Setting("DOSSIER_NOTIFY_SMTP_HOST", "notify_smtp_host", None,
@@ -217,6 +221,7 @@ class Settings:
     documents_catalogue_dir: str | None
     # --- end of documents fields ---
     # --- review fields ---
+    review_data_dir: str | None
     # --- end of review fields ---
     # --- notify fields ---
     notify_smtp_host: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.review.api import blp
+from services.review import api, api_dossiers, api_outcomes
 from services.review.models import metadata
 from shared.config import Settings
 from shared.http import make_app
@@ -13,4 +13,4 @@ from shared.service import ServiceContext
 
 def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("review", metadata, settings)
-    return make_app(ctx, "Dossier review", [blp])
+    return make_app(ctx, "Dossier review", [api.blp, api_dossiers.blp, api_outcomes.blp])

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import declarative_base, service_metadata
@@ -23,3 +35,212 @@ class Expert(Base):
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     county: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    organisation_credit_code: Mapped[str | None] = mapped_column(String(18))
+    # [{organisation, credit_code, role, started_on, ended_on}]: former employers and boards.
+    past_affiliations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{name, credit_code, relation}]: interests the expert declared (relatives, clients, ...).
+    relations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Cycle(Base):
+    """An award cycle as intake announced it (`cycle.saved`)."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30))
+    caps: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Application(Base):
+    """An accepted packet: the applicant's profile and its frozen document manifest."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(60), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(120))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(60))
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConflictRecord(Base):
+    """One interest between an expert and an application. Never deleted, only withdrawn."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (UniqueConstraint("expert_id", "application_id", "ground", "source",
+                                       "reason", name="uq_conflicts_detected"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    ground: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # detected / operator / expert / applicant
+    reason: Mapped[str] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by: Mapped[str | None] = mapped_column(String(120))
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class Panel(Base):
+    """One review stage of a cycle: K experts per application, a load cap, field matching."""
+
+    __tablename__ = "panels"
+    __table_args__ = (UniqueConstraint("cycle", "stage", name="uq_panels_cycle"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(60))
+    stage: Mapped[str] = mapped_column(String(30))  # material / on-site / defence
+    per_application: Mapped[int] = mapped_column(Integer)
+    max_load: Mapped[int] = mapped_column(Integer)
+    require_field_match: Mapped[bool] = mapped_column(Boolean, default=False)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # Expert ids the operator picked for this stage; empty: every active expert.
+    pool: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Application ids this stage reviews (e.g. the shortlist for on-site review); empty: all
+    # accepted applications of the cycle.
+    applications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    panel_id: Mapped[str] = mapped_column(ForeignKey("panels.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # active / proposed / ended
+    affinity: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Acknowledgement(Base):
+    """An expert's confidentiality and impartiality pledge for one dossier."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("expert_id", "application_id",
+                                       name="uq_acknowledgements_expert_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"))
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    statement: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Score(Base):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("panel_id", "application_id", "expert_id",
+                                       name="uq_scores_panel_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    panel_id: Mapped[str] = mapped_column(ForeignKey("panels.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"), index=True)
+    rubric: Mapped[str] = mapped_column(String(80))
+    items: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    total: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PublicList(Base):
+    """A list under publicity: acceptance (from intake), recommendation, final."""
+
+    __tablename__ = "public_lists"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(60), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    published_by: Mapped[str] = mapped_column(String(120))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Objection(Base):
+    __tablename__ = "objections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    list_id: Mapped[str] = mapped_column(ForeignKey("public_lists.id"), index=True)
+    application_id: Mapped[str | None] = mapped_column(String(60))
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    # Encrypted with FieldCipher("review.objection_reporter"); readable by supervisors only.
+    reporter_sealed: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))  # open / upheld / dismissed
+    resolution: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class Opinion(Base):
+    """A department's written opinion on an applicant (public security, taxation, ...)."""
+
+    __tablename__ = "opinions"
+    __table_args__ = (UniqueConstraint("application_id", "department",
+                                       name="uq_opinions_application_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    department: Mapped[str] = mapped_column(String(60))
+    favourable: Mapped[bool] = mapped_column(Boolean)
+    reference: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Award(Base):
+    __tablename__ = "awards"
+    __table_args__ = (UniqueConstraint("application_id", name="uq_awards_application_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(60), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    tier: Mapped[str] = mapped_column(String(20))  # award / nomination
+    score: Mapped[float] = mapped_column(Float)
+    amount: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decision_reference: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Revocation(Base):
+    __tablename__ = "revocations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    award_id: Mapped[str] = mapped_column(ForeignKey("awards.id"), unique=True)
+    ground: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    amount_to_recover: Mapped[int] = mapped_column(Integer)
+    amount_recovered: Mapped[int] = mapped_column(Integer, default=0)
+    year: Mapped[int] = mapped_column(Integer)
+    barred_cycles: Mapped[int] = mapped_column(Integer)
+    revoked_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,11 +1,74 @@
-"""Review's Celery tasks and event handlers."""
+"""Review's Celery side: the events it consumes (docs/events.md). Thin: load, call, save."""
 
 from __future__ import annotations
 
-from celery import Celery
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
 
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from services.review import panels, registry
+from services.review.models import Application, Cycle, PublicList
+from services.review.programme import Programme
+from shared.events import Event, Outbox
 from shared.service import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def on_cycle_saved(session: Session, event: Event) -> None:
+    p = event.payload
+    cycle = session.get(Cycle, str(p["cycle"])) or Cycle(id=str(p["cycle"]))
+    cycle.year, cycle.title = int(p["year"]), str(p.get("title") or p["cycle"])
+    cycle.status = str(p.get("status") or "open")
+    cycle.caps = dict(p.get("caps") or {"awards": 3, "nominations": 10})
+    cycle.updated_at = datetime.now(UTC)
+    session.merge(cycle)
+
+
+def on_packet_accepted(session: Session, event: Event, rules: Any = None,
+                       outbox: Outbox | None = None) -> None:
+    """An accepted packet becomes a reviewable application; conflicts are detected at once."""
+    p = event.payload
+    app = session.get(Application, str(p["application_id"]))
+    if app is None:
+        app = Application(id=str(p["application_id"]))
+        session.add(app)
+    profile = dict(p.get("applicant") or {})
+    app.cycle, app.kind, app.owner = str(p["cycle"]), str(p["kind"]), str(p["owner"])
+    app.applicant_name = str(profile.get("name") or p.get("applicant_name") or app.id)
+    app.unit, app.profile = p.get("unit"), profile
+    app.documents = list(p.get("documents") or [])
+    app.accepted_at = datetime.now(UTC)
+    session.flush()
+    found = registry.refresh_for_application(session, app, rules=rules)
+    log.info("application %s accepted: %d conflict(s) detected", app.id, found)
+    if found and outbox is not None:
+        panels.sweep(session, outbox)  # a re-accepted packet may reveal a conflict late
+
+
+def on_acceptance_published(session: Session, event: Event) -> None:
+    p = event.payload
+    plist = session.get(PublicList, str(p["list_id"])) or PublicList(id=str(p["list_id"]))
+    plist.cycle, plist.kind = str(p["cycle"]), "acceptance"
+    plist.starts_on, plist.ends_on = _date(p["starts_on"]), _date(p["ends_on"])
+    plist.entries = [dict(e) for e in p.get("entries") or []]
+    plist.published_by, plist.published_at = f"{event.source}", datetime.now(UTC)
+    session.merge(plist)
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    """Review subscribes to acceptance events once the review issue builds assignment."""
+    ctx.inbox.on("cycle.saved")(on_cycle_saved)
+    programme = Programme(ctx.settings.review_data_dir)
+
+    def packet_accepted(session: Session, event: Event) -> None:
+        on_packet_accepted(session, event, programme.grounds(), ctx.outbox)
+
+    ctx.inbox.on("packet.accepted")(packet_accepted)
+    ctx.inbox.on("acceptance.published")(on_acceptance_published)

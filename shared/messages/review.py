@@ -2,6 +2,105 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema
+from marshmallow import Schema, fields, validate
 
-SCHEMAS: dict[str, type[Schema]] = {}
+from shared.messages import PayloadSchema, audience_field
+
+_S = fields.String
+
+
+class AssignedApplication(PayloadSchema):
+    application_id = _S(required=True)
+    applicant_name = _S(required=True)
+
+
+class AssignmentMade(PayloadSchema):
+    audience = audience_field()
+    cycle = _S(required=True)
+    stage = _S(required=True)
+    expert = _S(required=True)
+    applications = fields.List(fields.Nested(AssignedApplication), required=True)
+    deadline = _S(allow_none=True, load_default=None)
+
+
+class RecusalRecorded(PayloadSchema):
+    audience = audience_field()
+    cycle = _S(required=True)
+    expert = _S(required=True)
+    application_id = _S(required=True)
+    ground = _S(required=True)
+    source = _S(required=True)
+    replacement = _S(allow_none=True, load_default=None)
+
+
+class ObjectionReceived(PayloadSchema):
+    audience = audience_field()
+    objection_id = _S(required=True)
+    list_id = _S(required=True)
+    cycle = _S(required=True)
+    application_id = _S(allow_none=True, load_default=None)
+    anonymous = fields.Boolean(required=True)
+
+
+class OpinionsCompleted(PayloadSchema):
+    audience = audience_field()
+    cycle = _S(required=True)
+    application_id = _S(required=True)
+    applicant_name = _S(required=True)
+
+
+class ListEntry(PayloadSchema):
+    application_id = _S(required=True)
+    applicant_name = _S(required=True)
+    tier = _S(allow_none=True, load_default=None)
+
+
+class ListPublished(PayloadSchema):
+    audience = audience_field()
+    list_id = _S(required=True)
+    cycle = _S(required=True)
+    kind = _S(required=True, validate=validate.OneOf(["recommendation", "final"]))
+    starts_on = _S(required=True)
+    ends_on = _S(required=True)
+    entries = fields.List(fields.Nested(ListEntry), required=True)
+
+
+class AwardResult(PayloadSchema):
+    application_id = _S(required=True)
+    owner = _S(required=True)
+    kind = _S(required=True)
+    credit_code = _S(allow_none=True, load_default=None)
+    id_index = _S(allow_none=True, load_default=None)
+    tier = _S(required=True, validate=validate.OneOf(["award", "nomination"]))
+    amount = fields.Integer(required=True)
+
+
+class AwardDecided(PayloadSchema):
+    audience = audience_field()
+    cycle = _S(required=True)
+    year = fields.Integer(required=True)
+    results = fields.List(fields.Nested(AwardResult), required=True)
+
+
+class AwardRevoked(PayloadSchema):
+    audience = audience_field()
+    cycle = _S(required=True)
+    application_id = _S(required=True)
+    owner = _S(required=True)
+    credit_code = _S(allow_none=True, load_default=None)
+    id_index = _S(allow_none=True, load_default=None)
+    year = fields.Integer(required=True)
+    ground = _S(required=True)
+    # Optional addition to docs/events.md: cycles barred, counted from `year` (3 by default).
+    barred_cycles = fields.Integer(load_default=None, allow_none=True)
+
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "assignment.made": AssignmentMade,
+    "recusal.recorded": RecusalRecorded,
+    "objection.received": ObjectionReceived,
+    "opinions.completed": OpinionsCompleted,
+    "list.published": ListPublished,
+    "award.decided": AwardDecided,
+    "award.revoked": AwardRevoked,
+}

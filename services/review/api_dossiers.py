@@ -1,0 +1,181 @@
+"""Dossier pull for experts: list assigned dossiers, pledge confidentiality, download.
+
+Files are streamed through the service (no presigned links): each request, and each entry of a
+ZIP being streamed, re-checks the expert's assignment and conflicts in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.review import dossiers
+from services.review.models import Acknowledgement, Application, Assignment, Panel, Score
+from services.review.registry import now
+from services.review.schemas import AckIn, DossierOut, DossierPage
+from services.review.ziparchive import stream_zip
+from shared.errors import NotFound
+from shared.http import current_principal, roles, service_context
+from shared.pagination import PageQuery
+
+log = logging.getLogger(__name__)
+blp = Blueprint("dossiers", __name__, url_prefix="/api", description="Dossier pull")
+
+
+def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
+    who = current_principal()
+    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
+                                   target=target, detail=detail)
+
+
+def _view(session: Any, reader: dossiers.Reader, app: Application) -> dict[str, Any]:
+    ack = reader.acknowledged
+    query = select(Panel).join(Assignment, Assignment.panel_id == Panel.id).where(
+        Assignment.application_id == app.id, Assignment.status == "active")
+    if reader.expert_id is not None:
+        query = query.where(Assignment.expert_id == reader.expert_id)
+    stages = sorted({p.stage for p in session.scalars(query)})
+    scored: list[str] = []
+    if reader.expert_id is not None:
+        scored = sorted(set(session.scalars(select(Panel.stage).join(
+            Score, Score.panel_id == Panel.id).where(Score.expert_id == reader.expert_id,
+                                                     Score.application_id == app.id))))
+    panel_ids = {p.stage: p.id for p in session.scalars(query)}
+    docs = [{**{k: d.get(k) for k in ("document_id", "requirement", "filename", "size",
+                                      "content_type", "confidentiality")},
+             "trade_secret": dossiers.is_secret(d),
+             "available": ack or not dossiers.is_secret(d)} for d in app.documents or []]
+    return {"application_id": app.id, "cycle": app.cycle, "kind": app.kind,
+            "applicant_name": app.applicant_name, "stages": stages, "scored_stages": scored,
+            "panels": panel_ids, "acknowledged": ack,
+            "documents": docs}
+
+
+@blp.get("/my/dossiers")
+@blp.arguments(PageQuery, location="query", as_kwargs=True)
+@blp.response(200, DossierPage)
+@roles("expert")
+def my_dossiers(page: int, per_page: int) -> dict[str, Any]:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        expert = dossiers.expert_for(session, current_principal().subject)
+        ids = sorted(set(session.scalars(select(Assignment.application_id).where(
+            Assignment.expert_id == expert.id, Assignment.status == "active"))))
+        visible = [i for i in ids if _allowed(session, expert.subject, i)]
+        chunk = visible[(page - 1) * per_page: page * per_page]
+        items = [_view(session, *dossiers.open_dossier(session, expert.subject, "expert", i))
+                 for i in chunk]
+        _audit(session, "dossier.listed", f"expert:{expert.id}", count=len(items))
+    return {"items": items, "page": page, "per_page": per_page, "total": len(visible)}
+
+
+def _allowed(session: Any, subject: str, application_id: str) -> bool:
+    try:
+        dossiers.require_access(session, subject, application_id)
+    except NotFound:
+        return False
+    return True
+
+
+@blp.get("/dossiers/<application_id>")
+@blp.response(200, DossierOut)
+@roles("expert", "supervisor")
+def get_dossier(application_id: str) -> dict[str, Any]:
+    ctx = service_context()
+    who = current_principal()
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, who.subject, who.role, application_id)
+        _audit(session, "dossier.viewed", f"application:{app.id}")
+        return _view(session, reader, app)
+
+
+@blp.post("/dossiers/<application_id>/acknowledge")
+@blp.arguments(AckIn)
+@blp.response(200, DossierOut)
+@roles("expert")
+def acknowledge(body: dict[str, Any], application_id: str) -> dict[str, Any]:
+    """The expert's confidentiality and impartiality pledge for this dossier."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        expert, app = dossiers.require_access(session, current_principal().subject,
+                                              application_id)
+        if not dossiers.acknowledged(session, expert.id, app.id):
+            session.add(Acknowledgement(id=str(uuid.uuid4()), expert_id=expert.id,
+                                        application_id=app.id, statement=dossiers.PLEDGE,
+                                        at=now()))
+            session.flush()
+            _audit(session, "dossier.acknowledged", f"application:{app.id}")
+        return _view(session, *dossiers.open_dossier(session, expert.subject, "expert",
+                                                     app.id))
+
+
+@blp.get("/dossiers/<application_id>/download")
+@roles("expert", "supervisor")
+def download(application_id: str) -> Response:
+    """The submitted versions as one streamed ZIP; trade-secret PDFs watermarked."""
+    ctx = service_context()
+    subject = current_principal().subject
+    role = current_principal().role
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, subject, role, application_id)
+        given, held = dossiers.readable(list(app.documents or []), reader.acknowledged)
+        stamp = dossiers.stamp_for(reader)
+        _audit(session, "dossier.downloaded", f"application:{app.id}",
+               documents=[d["document_id"] for d in given],
+               watermarked=[d["document_id"] for d in given if dossiers.is_secret(d)],
+               held_back=[d["document_id"] for d in held])
+        readme = dossiers.readme(app, held, stamp)
+
+    def recheck(name: str) -> None:
+        # A recusal recorded while the ZIP streams stops it before the next file.
+        with ctx.db.reader() as check:
+            dossiers.open_dossier(check, subject, role, application_id)
+
+    entries: list[tuple[str, Any]] = [("README.txt", lambda: [readme])]
+    for d in given:
+        secret = stamp if dossiers.is_secret(d) else None
+        entries.append((dossiers.entry_name(d),
+                        lambda d=d, s=secret: dossiers.open_document(ctx.store, d, s)))
+    filename = f"{dossiers.safe_name(app.applicant_name)}-{app.id}.zip"
+    def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
+        log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
+        return (f"{name}.unavailable.txt",
+                f"该文件无法加水印或读取，请联系工作人员。This file could not be watermarked or "
+                f"read; please ask the operator. ({type(exc).__name__})\n".encode())
+
+    response = Response(stream_zip(entries, recheck, unavailable), mimetype="application/zip")
+    response.headers["Content-Disposition"] = \
+        f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@blp.get("/dossiers/<application_id>/documents/<document_id>")
+@roles("expert", "supervisor")
+def download_document(application_id: str, document_id: str) -> Response:
+    """One submitted version; trade-secret ones only after the pledge, watermarked."""
+    ctx = service_context()
+    who = current_principal()
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, who.subject, who.role, application_id)
+        found = [d for d in app.documents or [] if d.get("document_id") == document_id]
+        if not found:
+            raise NotFound()
+        document = found[0]
+        secret = dossiers.is_secret(document)
+        if secret and not reader.acknowledged:
+            raise dossiers.NotAcknowledged()
+        stamp = dossiers.stamp_for(reader) if secret else None
+        _audit(session, "document.downloaded", f"document:{document_id}",
+               application=app.id, watermarked=secret)
+    body = dossiers.open_document(ctx.store, document, stamp)
+    response = Response(body, mimetype=document.get("content_type") or
+                        "application/octet-stream")
+    name = dossiers.safe_name(str(document.get("filename") or document_id))
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response

@@ -1,0 +1,480 @@
+"""Scores, results, publicity lists, objections, opinions, decisions, certificates, revocation.
+
+Supervisors read everything here and change nothing: they appear only on GET routes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.review import dossiers, outcomes
+from services.review.certificates import CertificateFacts, certificate_docx
+from services.review.models import (
+    Application,
+    Award,
+    Objection,
+    Opinion,
+    Panel,
+    PublicList,
+    Revocation,
+    Score,
+)
+from services.review.programme import Programme
+from services.review.registry import now
+from services.review.registry import serving as serving_on
+from services.review.schemas import (
+    AwardOut,
+    AwardPage,
+    AwardQuery,
+    DecisionIn,
+    ListIn,
+    ListOut,
+    ListPage,
+    ListQuery,
+    ObjectionIn,
+    ObjectionOut,
+    ObjectionPage,
+    ObjectionQuery,
+    OpinionIn,
+    OpinionOut,
+    OpinionStatusOut,
+    ReporterOut,
+    ResolveIn,
+    ResultOut,
+    RevokeIn,
+    RubricOut,
+    RubricQuery,
+    ScoreIn,
+    ScoreOut,
+    ScorePage,
+    ScoreQuery,
+    VerifyOut,
+)
+from shared.crypto import FieldCipher
+from shared.errors import Conflict, DossierError, NotFound
+from shared.http import current_principal, roles, service_context
+from shared.pagination import paginate
+
+blp = Blueprint("outcomes", __name__, url_prefix="/api", description="Scores to final list")
+
+STAFF = ("operator", "supervisor", "admin")
+REPORTER_PURPOSE = "review.objection_reporter"
+
+
+def _programme() -> Programme:
+    return Programme(service_context().settings.review_data_dir)
+
+
+def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
+    who = current_principal()
+    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
+                                   target=target, detail=detail)
+
+
+# -- scores -----------------------------------------------------------------------------------
+
+@blp.get("/rubrics/<kind>")
+@blp.arguments(RubricQuery, location="query", as_kwargs=True)
+@blp.response(200, RubricOut)
+@roles("expert", *STAFF)
+def get_rubric(kind: str, cycle: str | None) -> dict[str, Any]:
+    """The rubric a scoring form is built from (the cycle's own, else the default)."""
+    rubric = _programme().rubric(kind, cycle)
+    return {"id": rubric.id, "title": rubric.title, "total": rubric.total,
+            "floors": rubric.floors, "categories": rubric.categories}
+
+
+@blp.put("/panels/<panel_id>/scores/<application_id>")
+@blp.arguments(ScoreIn)
+@blp.response(200, ScoreOut)
+@roles("expert")
+def submit_score(body: dict[str, Any], panel_id: str, application_id: str) -> Score:
+    """An assigned expert's scores for one application in one stage, item by item."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        expert, app = dossiers.require_access(session, current_principal().subject,
+                                              application_id)
+        panel = session.get(Panel, panel_id)
+        serving = panel is not None and any(
+            a.panel_id == panel_id for a in serving_on(session, expert.id, app.id))
+        if not serving:
+            raise NotFound()
+        if session.scalars(select(PublicList.id).where(
+                PublicList.cycle == app.cycle, PublicList.kind == "recommendation")).first():
+            raise Conflict("score.locked", zh="推荐名单已公示，评分已锁定。",
+                           en="Scores are locked: the recommendation list is published.")
+        rubric = _programme().rubric(app.kind, app.cycle)
+        items = rubric.validate(body["items"])
+        score = session.scalars(select(Score).where(
+            Score.panel_id == panel_id, Score.application_id == app.id,
+            Score.expert_id == expert.id)).first()
+        previous = None if score is None else score.total
+        if score is None:
+            score = Score(id=str(uuid.uuid4()), panel_id=panel_id, application_id=app.id,
+                          expert_id=expert.id)
+            session.add(score)
+        score.rubric, score.items, score.total = rubric.id, items, round(sum(items.values()), 4)
+        score.comment, score.submitted_at = body.get("comment"), now()
+        session.flush()
+        # A revised score keeps its earlier total in the audit trail.
+        _audit(session, "score.submitted", f"score:{score.id}", total=score.total,
+               previous=previous)
+    return score
+
+
+@blp.get("/scores")
+@blp.arguments(ScoreQuery, location="query", as_kwargs=True)
+@blp.response(200, ScorePage)
+@roles(*STAFF, "expert")
+def list_scores(page: int, per_page: int, panel_id: str | None,
+                application_id: str | None) -> dict[str, Any]:
+    """Staff see every score; an expert sees only their own."""
+    who = current_principal()
+    query = select(Score).order_by(Score.application_id, Score.submitted_at)
+    with service_context().db.reader() as session:
+        if who.role == "expert":
+            query = query.where(Score.expert_id == dossiers.expert_for(session, who.subject).id)
+        if panel_id:
+            query = query.where(Score.panel_id == panel_id)
+        if application_id:
+            query = query.where(Score.application_id == application_id)
+        return paginate(session, query, page, per_page)
+
+
+@blp.get("/scores/<score_id>")
+@blp.response(200, ScoreOut)
+@roles(*STAFF, "expert")
+def get_score(score_id: str) -> Score:
+    who = current_principal()
+    with service_context().db.reader() as session:
+        score = session.get(Score, score_id)
+        if score is None or (who.role == "expert" and score.expert_id !=
+                             dossiers.expert_for(session, who.subject).id):
+            raise NotFound()
+        return score
+
+
+@blp.get("/cycles/<cycle>/results")
+@blp.response(200, ResultOut(many=True))
+@roles(*STAFF)
+def cycle_results(cycle: str) -> list[dict[str, Any]]:
+    with service_context().db.reader() as session:
+        return outcomes.results(session, _programme(), cycle)
+
+
+# -- lists and objections ---------------------------------------------------------------------
+
+PUBLIC_ENTRY_FIELDS = ("application_id", "applicant_name", "kind", "unit", "tier")
+
+
+def _list_row(session: Any, plist: PublicList) -> dict[str, Any]:
+    entries = plist.entries
+    if current_principal().role not in STAFF:
+        # What the public notice shows: names and tiers, not scores or amounts.
+        entries = [{k: e[k] for k in PUBLIC_ENTRY_FIELDS if k in e} for e in entries]
+    return {**{c: getattr(plist, c) for c in ("id", "cycle", "kind", "starts_on", "ends_on",
+                                              "published_at")},
+            "entries": entries, "open_objections": outcomes.open_objections(session, plist.id)}
+
+
+@blp.get("/lists")
+@blp.arguments(ListQuery, location="query", as_kwargs=True)
+@blp.response(200, ListPage)
+@roles("applicant", "recommender", "operator", "expert", "supervisor", "admin")
+def list_lists(page: int, per_page: int, cycle: str | None, kind: str | None
+               ) -> dict[str, Any]:
+    """Public lists: readable by every signed-in role (the public page comes with the web UI)."""
+    query = select(PublicList).order_by(PublicList.published_at.desc())
+    if cycle:
+        query = query.where(PublicList.cycle == cycle)
+    if kind:
+        query = query.where(PublicList.kind == kind)
+    with service_context().db.reader() as session:
+        result = paginate(session, query, page, per_page)
+        result["items"] = [_list_row(session, p) for p in result["items"]]
+        return result
+
+
+@blp.post("/cycles/<cycle>/recommendation")
+@blp.arguments(ListIn)
+@blp.response(201, ListOut)
+@roles("operator", "admin")
+def publish_recommendation(body: dict[str, Any], cycle: str) -> dict[str, Any]:
+    """Publish the award recommendation list for 5 working days; blocked until every chosen
+    applicant has all required department opinions, all favourable."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        plist = outcomes.publish_recommendation(session, ctx.outbox, ctx.calendar, _programme(),
+                                                cycle,
+                                                body.get("starts_on") or date.today(),
+                                                current_principal().subject)
+        _audit(session, "list.published", f"list:{plist.id}", kind=plist.kind)
+        return _list_row(session, plist)
+
+
+@blp.post("/lists/<list_id>/objections")
+@blp.arguments(ObjectionIn)
+@blp.response(201, ObjectionOut)
+@roles("applicant", "recommender", "operator", "expert", "admin")
+def raise_objection(body: dict[str, Any], list_id: str) -> Objection:
+    """An objection during the publicity window, real-name or anonymous. The reporter's
+    identity is sealed at once and never leaves the service except to supervisors."""
+    ctx = service_context()
+    who = current_principal()
+    with ctx.db.session() as session:
+        plist = session.get(PublicList, list_id)
+        if plist is None:
+            raise NotFound()
+        today = date.today()
+        if not plist.starts_on <= today <= plist.ends_on:
+            raise DossierError("objection.outside_window", status=409,
+                               zh="不在公示期内（{start} 至 {end}），不能提出异议。",
+                               en="Objections are accepted only during publicity "
+                                  "({start} to {end}).",
+                               start=plist.starts_on.isoformat(), end=plist.ends_on.isoformat())
+        listed = {e["application_id"] for e in plist.entries}
+        if body.get("application_id") and body["application_id"] not in listed:
+            raise DossierError("objection.not_listed", status=422,
+                               zh="该申报者不在此名单上。", en="This applicant is not on the list.")
+        sealed = None
+        if not body["anonymous"]:
+            if not body.get("reporter_name") or not body.get("reporter_contact"):
+                raise DossierError("objection.reporter_required", status=422,
+                                   zh="实名异议须填写姓名和联系方式。",
+                                   en="A real-name objection needs a name and a contact.")
+            cipher = FieldCipher(ctx.settings.field_key(), REPORTER_PURPOSE)
+            sealed = cipher.encrypt(json.dumps({
+                "subject": who.subject, "name": body["reporter_name"],
+                "contact": body["reporter_contact"]}, ensure_ascii=False))
+        objection = Objection(id=str(uuid.uuid4()), list_id=plist.id,
+                              application_id=body.get("application_id"),
+                              anonymous=body["anonymous"], reporter_sealed=sealed,
+                              text=body["text"], evidence=body["evidence"], status="open",
+                              received_at=now())
+        session.add(objection)
+        session.flush()
+        ctx.outbox.emit(session, "objection.received", {
+            "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
+            "application_id": objection.application_id, "anonymous": objection.anonymous,
+            "audience": [{"role": "supervisor"}, {"role": "operator"}]})
+        # The audit names the objection, not the reporter.
+        ctx.audit.append(session, actor="reporter",
+                         role=who.role, action="objection.received",
+                         target=f"objection:{objection.id}", detail={"list": plist.id})
+    return objection
+
+
+@blp.get("/objections")
+@blp.arguments(ObjectionQuery, location="query", as_kwargs=True)
+@blp.response(200, ObjectionPage)
+@roles(*STAFF)
+def list_objections(page: int, per_page: int, list_id: str | None, status: str | None
+                    ) -> dict[str, Any]:
+    query = select(Objection).order_by(Objection.received_at)
+    if list_id:
+        query = query.where(Objection.list_id == list_id)
+    if status:
+        query = query.where(Objection.status == status)
+    with service_context().db.reader() as session:
+        return paginate(session, query, page, per_page)
+
+
+@blp.get("/objections/<objection_id>/reporter")
+@blp.response(200, ReporterOut)
+@roles("supervisor")
+def objection_reporter(objection_id: str) -> dict[str, Any]:
+    """The reporter's identity: supervision group only, and every reading is audited."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        objection = session.get(Objection, objection_id)
+        if objection is None:
+            raise NotFound()
+        _audit(session, "objection.reporter_read", f"objection:{objection.id}")
+        if objection.reporter_sealed is None:
+            return {"objection_id": objection.id, "anonymous": True, "subject": None,
+                    "name": None, "contact": None}
+        who = json.loads(FieldCipher(ctx.settings.field_key(), REPORTER_PURPOSE)
+                         .decrypt(objection.reporter_sealed))
+        return {"objection_id": objection.id, "anonymous": False, **who}
+
+
+@blp.post("/objections/<objection_id>/resolve")
+@blp.arguments(ResolveIn)
+@blp.response(200, ObjectionOut)
+@roles("operator", "admin")
+def resolve_objection(body: dict[str, Any], objection_id: str) -> Objection:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        objection = session.get(Objection, objection_id)
+        if objection is None:
+            raise NotFound()
+        if objection.status != "open":
+            raise Conflict("objection.resolved", zh="该异议已处理。",
+                           en="This objection has already been resolved.")
+        objection.status, objection.resolution = body["outcome"], body["resolution"]
+        objection.resolved_at, objection.resolved_by = now(), current_principal().subject
+        _audit(session, "objection.resolved", f"objection:{objection.id}",
+               outcome=body["outcome"])
+    return objection
+
+
+# -- opinions ---------------------------------------------------------------------------------
+
+def _opinion_status(session: Any, app: Application) -> dict[str, Any]:
+    return {"application_id": app.id, "sector": outcomes.sector(app),
+            "required": outcomes.required_departments(_programme(), app),
+            "missing": outcomes.missing_opinions(session, _programme(), app),
+            "opinions": list(session.scalars(select(Opinion).where(
+                Opinion.application_id == app.id).order_by(Opinion.department)))}
+
+
+@blp.get("/applications/<application_id>/opinions")
+@blp.response(200, OpinionStatusOut)
+@roles(*STAFF)
+def opinion_status(application_id: str) -> dict[str, Any]:
+    with service_context().db.reader() as session:
+        return _opinion_status(session, outcomes.find(session, Application, application_id))
+
+
+@blp.post("/applications/<application_id>/opinions")
+@blp.arguments(OpinionIn)
+@blp.response(201, OpinionOut)
+@roles("operator", "admin")
+def record_opinion(body: dict[str, Any], application_id: str) -> Opinion:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        app = outcomes.find(session, Application, application_id)
+        if body["department"] not in outcomes.required_departments(_programme(), app):
+            raise DossierError("opinion.department_unknown", status=422,
+                               zh="该部门不在此类申报者的征求意见范围内。",
+                               en="This department is not consulted for this kind of applicant.")
+        if session.scalars(select(Opinion.id).where(
+                Opinion.application_id == app.id,
+                Opinion.department == body["department"])).first():
+            raise Conflict("opinion.exists", zh="该部门意见已登记。",
+                           en="This department's opinion is already recorded.")
+        opinion = Opinion(id=str(uuid.uuid4()), application_id=app.id, recorded_at=now(),
+                          recorded_by=current_principal().subject, **body)
+        session.add(opinion)
+        session.flush()
+        _audit(session, "opinion.recorded", f"application:{app.id}",
+               department=opinion.department, favourable=opinion.favourable)
+        if not outcomes.missing_opinions(session, _programme(), app):
+            ctx.outbox.emit(session, "opinions.completed", {
+                "cycle": app.cycle, "application_id": app.id,
+                "applicant_name": app.applicant_name, "audience": [{"role": "operator"}]})
+    return opinion
+
+
+# -- decision, awards, certificates, revocation -----------------------------------------------
+
+def _award_row(session: Any, award: Award) -> dict[str, Any]:
+    app = session.get(Application, award.application_id)
+    revocation = session.scalars(select(Revocation).where(
+        Revocation.award_id == award.id)).first()
+    return {**{c: getattr(award, c) for c in ("id", "cycle", "year", "application_id", "tier",
+                                              "score", "amount", "serial", "decided_at",
+                                              "revoked_at")},
+            "applicant_name": app.applicant_name, "kind": app.kind,
+            "revocation": None if revocation is None else {
+                "ground": revocation.ground, "evidence": revocation.evidence,
+                "amount_to_recover": revocation.amount_to_recover, "year": revocation.year,
+                "barred_cycles": revocation.barred_cycles}}
+
+
+@blp.post("/cycles/<cycle>/decision")
+@blp.arguments(DecisionIn)
+@blp.response(201, AwardOut(many=True))
+@roles("operator", "admin")
+def decide(body: dict[str, Any], cycle: str) -> list[dict[str, Any]]:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        awards = outcomes.decide(session, ctx.outbox, ctx.calendar, _programme(),
+                                 ctx.settings.secret_key,
+                                 cycle, current_principal().subject, date.today(),
+                                 body.get("reference"))
+        _audit(session, "decision.made", f"cycle:{cycle}", awards=[a.id for a in awards])
+        return [_award_row(session, a) for a in awards]
+
+
+@blp.get("/awards")
+@blp.arguments(AwardQuery, location="query", as_kwargs=True)
+@blp.response(200, AwardPage)
+@roles(*STAFF)
+def list_awards(page: int, per_page: int, cycle: str | None, tier: str | None
+                ) -> dict[str, Any]:
+    query = select(Award).order_by(Award.cycle, Award.serial)
+    if cycle:
+        query = query.where(Award.cycle == cycle)
+    if tier:
+        query = query.where(Award.tier == tier)
+    with service_context().db.reader() as session:
+        result = paginate(session, query, page, per_page)
+        result["items"] = [_award_row(session, a) for a in result["items"]]
+        return result
+
+
+@blp.get("/awards/<award_id>/certificate")
+@roles("operator", "supervisor", "admin", "applicant")
+def certificate(award_id: str) -> Response:
+    """The certificate as DOCX; an applicant gets only their own (else 404)."""
+    who = current_principal()
+    with service_context().db.session() as session:
+        award = session.get(Award, award_id)
+        app = session.get(Application, award.application_id) if award else None
+        if award is None or app is None or (who.role == "applicant" and app.owner != who.subject):
+            raise NotFound()
+        if award.revoked_at is not None:
+            raise DossierError("award.revoked", status=410, zh="该奖项已被撤销。",
+                               en="This award has been revoked.")
+        rules = _programme().awards(award.cycle)
+        data = certificate_docx(CertificateFacts(
+            holder=app.applicant_name, tier_title=rules["titles"][award.tier], year=award.year,
+            serial=award.serial, decided_on=award.decided_at.date().isoformat(),
+            verify_hint=f"核验 Verify: /api/certificates/{award.serial}"))
+        _audit(session, "certificate.issued", f"award:{award.id}")
+    response = Response(data, mimetype="application/vnd.openxmlformats-officedocument."
+                        "wordprocessingml.document")
+    response.headers["Content-Disposition"] = \
+        f"attachment; filename*=UTF-8''{quote(award.serial)}.docx"
+    return response
+
+
+@blp.get("/certificates/<serial>")
+@blp.response(200, VerifyOut)
+@roles("applicant", "recommender", "operator", "expert", "supervisor", "admin")
+def verify_certificate(serial: str) -> dict[str, Any]:
+    with service_context().db.reader() as session:
+        award = session.scalars(select(Award).where(Award.serial == serial)).first()
+        if award is None:
+            raise NotFound()
+        app = session.get(Application, award.application_id)
+        return {"serial": serial, "valid": award.revoked_at is None,
+                "holder": app.applicant_name, "tier": award.tier,  # type: ignore[union-attr]
+                "year": award.year, "revoked": award.revoked_at is not None}
+
+
+@blp.post("/awards/<award_id>/revoke")
+@blp.arguments(RevokeIn)
+@blp.response(200, AwardOut)
+@roles("operator", "admin")
+def revoke(body: dict[str, Any], award_id: str) -> dict[str, Any]:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        award = outcomes.find(session, Award, award_id)
+        record = outcomes.revoke(session, ctx.outbox, _programme(), award, ground=body["ground"],
+                                 evidence=body["evidence"], note=body.get("note"),
+                                 amount_to_recover=body.get("amount_to_recover"),
+                                 year=body.get("year") or date.today().year,
+                                 actor=current_principal().subject)
+        _audit(session, "award.revoked", f"award:{award.id}", ground=record.ground,
+               amount_to_recover=record.amount_to_recover)
+        return _award_row(session, award)

@@ -1,0 +1,160 @@
+"""Dossier access for experts: who may see what, and the files as they leave the service.
+
+Every request re-checks assignment and conflict state in the database: no grant is cached, so a
+recusal cuts off the very next request (and the next entry of a ZIP being streamed).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.review.models import (
+    Acknowledgement,
+    Application,
+    Assignment,
+    ConflictRecord,
+    Expert,
+)
+from services.review.watermark import stamp_text, watermark_pdf
+from shared.errors import DossierError, NotFound
+from shared.storage import ObjectStore
+
+SPOOL_BYTES = 8 * 1024 * 1024
+PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
+          "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "
+          "applicant and will keep its trade secrets and personal data confidential.")
+
+
+class NotAcknowledged(DossierError):
+    code = "dossier.confidentiality_not_acknowledged"
+    status = 403
+    zh = "查看商业秘密材料前，须先签署该申报材料的保密承诺。"
+    en = "Acknowledge confidentiality for this dossier before opening trade-secret documents."
+
+
+def is_secret(document: Mapping[str, Any]) -> bool:
+    return document.get("confidentiality") == "trade-secret" or bool(document.get("secret_pages"))
+
+
+def is_pdf(document: Mapping[str, Any]) -> bool:
+    return (document.get("content_type") == "application/pdf"
+            or str(document.get("filename", "")).lower().endswith(".pdf"))
+
+
+def expert_for(session: Session, subject: str) -> Expert:
+    expert = session.scalars(select(Expert).where(Expert.subject == subject)).first()
+    if expert is None or not expert.active:
+        raise NotFound()
+    return expert
+
+
+def require_access(session: Session, subject: str, application_id: str
+                   ) -> tuple[Expert, Application]:
+    """The expert and application, if the expert serves on it now; else 404 (never 403: an
+    unassigned or recused expert must not learn that the dossier exists)."""
+    expert = expert_for(session, subject)
+    serving = session.scalars(select(Assignment.id).where(
+        Assignment.expert_id == expert.id, Assignment.application_id == application_id,
+        Assignment.status == "active")).first()
+    conflicted = session.scalars(select(ConflictRecord.id).where(
+        ConflictRecord.expert_id == expert.id, ConflictRecord.application_id == application_id,
+        ConflictRecord.withdrawn_at.is_(None))).first()
+    application = session.get(Application, application_id)
+    if not serving or conflicted or application is None:
+        raise NotFound()
+    return expert, application
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who is reading a dossier: a serving expert, or a member of the supervision group."""
+
+    subject: str
+    name: str
+    expert_id: str | None
+    acknowledged: bool
+
+
+def open_dossier(session: Session, subject: str, role: str, application_id: str
+                 ) -> tuple[Reader, Application]:
+    """The reader and the application, or 404. Supervisors read every dossier (always
+    watermarked with their own name); experts only those they serve on, conflict-free."""
+    if role == "supervisor":
+        application = session.get(Application, application_id)
+        if application is None:
+            raise NotFound()
+        return Reader(subject, "监督组 supervision", None, True), application
+    expert, application = require_access(session, subject, application_id)
+    return Reader(expert.subject, expert.name, expert.id,
+                  acknowledged(session, expert.id, application.id)), application
+
+
+def acknowledged(session: Session, expert_id: str, application_id: str) -> bool:
+    return session.scalars(select(Acknowledgement.id).where(
+        Acknowledgement.expert_id == expert_id,
+        Acknowledgement.application_id == application_id)).first() is not None
+
+
+def safe_name(text: str) -> str:
+    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", text).strip(" .")
+    return cleaned[:150] or "document"
+
+
+def entry_name(document: Mapping[str, Any]) -> str:
+    number = document.get("number") or 1
+    return f"{safe_name(str(document.get('requirement') or 'other'))}/" \
+           f"v{number}-{safe_name(str(document.get('filename') or document['document_id']))}"
+
+
+def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | None
+                  ) -> Iterator[bytes]:
+    """The submitted version's bytes; a trade-secret PDF comes out watermarked with `stamp`."""
+    chunks = store.open(document["object_key"], document.get("object_version"))
+    if stamp is None or not is_pdf(document):
+        yield from chunks
+        return
+    # pypdf needs a seekable file: spool (memory up to 8 MiB, then disk), never a whole
+    # dossier at once.
+    with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as raw, \
+            tempfile.SpooledTemporaryFile(SPOOL_BYTES) as stamped:
+        for chunk in chunks:
+            raw.write(chunk)
+        raw.seek(0)
+        watermark_pdf(raw, stamped, stamp)  # type: ignore[arg-type]
+        stamped.seek(0)
+        while block := stamped.read(256 * 1024):
+            yield block
+
+
+def stamp_for(reader: Reader | Expert, at: datetime | None = None) -> str:
+    when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return stamp_text(reader.name, reader.subject, when)
+
+
+def readable(documents: list[dict[str, Any]], has_ack: bool) -> tuple[list[dict[str, Any]],
+                                                                       list[dict[str, Any]]]:
+    """(documents the expert gets now, trade-secret documents held back until the pledge)."""
+    given = [d for d in documents if has_ack or not is_secret(d)]
+    held = [d for d in documents if not has_ack and is_secret(d)]
+    return given, held
+
+
+def readme(application: Application, held: list[dict[str, Any]], stamp: str) -> bytes:
+    lines = [f"申报者 Applicant: {application.applicant_name}",
+             f"申报编号 Application: {application.id}", f"下载 Downloaded: {stamp}", ""]
+    if held:
+        lines.append("以下商业秘密材料须先签署保密承诺后方可下载 / Held back until you "
+                     "acknowledge confidentiality:")
+        lines += [f"  - {d.get('filename')}" for d in held]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+Recheck = Callable[[str], None]

@@ -1,0 +1,260 @@
+"""From scores to the final list: results, publicity lists, objections, opinions, decisions and
+revocations. Functions take a session and plain values; no Flask or Celery here."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.review.certificates import serial_for
+from services.review.models import (
+    Application,
+    Assignment,
+    Award,
+    Cycle,
+    Objection,
+    Opinion,
+    Panel,
+    PublicList,
+    Revocation,
+    Score,
+)
+from services.review.programme import Programme
+from services.review.registry import now
+from services.review.scoring import Candidate, combined_score, rank, stage_score
+from shared.errors import Conflict, DossierError, NotFound
+from shared.events import Outbox
+from shared.workdays import WorkCalendar
+
+PUBLICITY_WORKDAYS = 5
+
+
+def sector(application: Application) -> str:
+    """`public` for public institutions and their staff, else `enterprise` (Art. 17)."""
+    value = str((application.profile or {}).get("sector") or "").lower()
+    return "public" if value in {"public", "public-institution", "government", "事业单位",
+                                 "机关"} else "enterprise"
+
+
+def required_departments(programme: Programme, application: Application) -> list[str]:
+    return list(programme.opinions(application.cycle)["required"][sector(application)])
+
+
+# -- results ----------------------------------------------------------------------------------
+
+def results(session: Session, programme: Programme, cycle: str) -> list[dict[str, Any]]:
+    """Per application: stage scores (trimmed mean at ≥ 5 experts), combined score, rank, tier."""
+    panels = list(session.scalars(select(Panel).where(Panel.cycle == cycle)))
+    weights = {p.stage: p.weight for p in panels}
+    stage_of = {p.id: p.stage for p in panels}
+    totals: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    # Only scores of experts still serving count: a recusal after scoring withdraws the score.
+    serving = set(session.execute(select(Assignment.panel_id, Assignment.application_id,
+                                         Assignment.expert_id).where(
+        Assignment.panel_id.in_(list(stage_of)), Assignment.status == "active")).all())
+    for s in session.scalars(select(Score).where(Score.panel_id.in_(list(stage_of)))):
+        if (s.panel_id, s.application_id, s.expert_id) in serving:
+            totals[s.application_id][stage_of[s.panel_id]].append(s.total)
+    apps = list(session.scalars(select(Application).where(Application.cycle == cycle)
+                                .order_by(Application.id)))
+    cyc = session.get(Cycle, cycle)
+    caps = (cyc.caps if cyc else None) or {"awards": 3, "nominations": 10}
+    rows, candidates = {}, []
+    for app in apps:
+        stages = {stage: stage_score(totals[app.id].get(stage, [])) for stage in weights}
+        combined = combined_score(stages, weights)
+        rubric = programme.rubric(app.kind, cycle)
+        rows[app.id] = {"application_id": app.id, "applicant_name": app.applicant_name,
+                        "kind": app.kind, "stages": stages, "score": combined,
+                        "max": rubric.total, "experts": {k: len(v) for k, v in
+                                                         totals[app.id].items()},
+                        "rank": None, "tier": None, "note": "not fully scored"}
+        if combined is not None:
+            candidates.append(Candidate(app.id, combined, rubric.total, rubric.floors))
+    for placed in rank(candidates, int(caps.get("awards", 3)), int(caps.get("nominations", 10))):
+        rows[placed.application_id].update(rank=placed.rank, tier=placed.tier, note=placed.note)
+    return sorted(rows.values(), key=lambda r: (r["rank"] is None, r["rank"] or 0,
+                                                r["application_id"]))
+
+
+# -- publicity --------------------------------------------------------------------------------
+
+def open_objections(session: Session, list_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.list_id == list_id, Objection.status == "open")) or 0)
+
+
+def missing_opinions(session: Session, programme: Programme, application: Application
+                     ) -> list[str]:
+    have = {o.department for o in session.scalars(
+        select(Opinion).where(Opinion.application_id == application.id))}
+    return [d for d in required_departments(programme, application) if d not in have]
+
+
+def publish_recommendation(session: Session, outbox: Outbox, calendar: WorkCalendar,
+                           programme: Programme, cycle: str, starts_on: date, actor: str
+                           ) -> PublicList:
+    if session.scalars(select(PublicList.id).where(PublicList.cycle == cycle,
+                                                   PublicList.kind == "recommendation")).first():
+        raise Conflict("list.exists", zh="该届次的推荐名单已公示。",
+                       en="The recommendation list of this cycle is already published.")
+    chosen = [r for r in results(session, programme, cycle) if r["tier"]]
+    if not chosen:
+        raise DossierError("list.empty", status=409, zh="没有达到授奖标准的申报者。",
+                           en="No applicant reaches the award standard.")
+    blocked = {}
+    for row in chosen:
+        app = session.get(Application, row["application_id"])
+        missing = missing_opinions(session, programme, app)  # type: ignore[arg-type]
+        adverse = [o.department for o in session.scalars(select(Opinion).where(
+            Opinion.application_id == row["application_id"], Opinion.favourable.is_(False)))]
+        if missing or adverse:
+            blocked[row["application_id"]] = {"missing": missing, "adverse": adverse}
+    if blocked:
+        raise DossierError("list.opinions_incomplete", status=409,
+                           zh="以下申报者的部门意见尚未齐全或有否定意见，不能形成推荐名单。",
+                           en="Department opinions are missing or adverse for some applicants; "
+                              "the recommendation list cannot be formed.",
+                           errors=blocked)
+    return _publish(session, outbox, calendar, cycle, "recommendation", starts_on, actor,
+                    [{"application_id": r["application_id"], "applicant_name":
+                      r["applicant_name"], "tier": r["tier"], "score": r["score"],
+                      "kind": r["kind"]} for r in chosen])
+
+
+def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, cycle: str, kind: str,
+             starts_on: date, actor: str, entries: list[dict[str, Any]]) -> PublicList:
+    ends_on = calendar.publicity_end(starts_on, PUBLICITY_WORKDAYS)
+    plist = PublicList(id=str(uuid.uuid4()), cycle=cycle, kind=kind, starts_on=starts_on,
+                       ends_on=ends_on, entries=entries, published_by=actor,
+                       published_at=now())
+    session.add(plist)
+    session.flush()
+    outbox.emit(session, "list.published", {
+        "list_id": plist.id, "cycle": cycle, "kind": kind, "starts_on": starts_on.isoformat(),
+        "ends_on": ends_on.isoformat(),
+        "entries": [{"application_id": e["application_id"],
+                     "applicant_name": e["applicant_name"], "tier": e.get("tier")}
+                    for e in entries],
+        "audience": [{"role": "operator"}, {"role": "supervisor"}]
+        + [{"subject": owner} for owner in _owners(session, entries)],
+    })
+    return plist
+
+
+def _owners(session: Session, entries: list[dict[str, Any]]) -> list[str]:
+    ids = [e["application_id"] for e in entries]
+    return sorted(set(session.scalars(select(Application.owner).where(Application.id.in_(ids)))))
+
+
+def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: Programme,
+           secret: str, cycle: str, actor: str, today: date, reference: str | None
+           ) -> list[Award]:
+    """The final decision: the recommendation list after its publicity, with no objection left
+    open; awards with amounts and certificate serials; the final list published."""
+    rec = session.scalars(select(PublicList).where(PublicList.cycle == cycle,
+                                                   PublicList.kind == "recommendation")).first()
+    if rec is None:
+        raise DossierError("decision.no_recommendation", status=409,
+                           zh="推荐名单尚未公示。", en="No recommendation list has been published.")
+    if today <= rec.ends_on:
+        raise DossierError("decision.publicity_running", status=409,
+                           zh="推荐名单公示期尚未结束（至 {ends}）。",
+                           en="The recommendation list is under publicity until {ends}.",
+                           ends=rec.ends_on.isoformat())
+    if open_objections(session, rec.id):
+        raise DossierError("decision.objections_open", status=409,
+                           zh="仍有未处理的异议。", en="Objections are still open.")
+    if session.scalars(select(Award.id).where(Award.cycle == cycle)).first():
+        raise Conflict("decision.exists", zh="该届次已作出表彰决定。",
+                       en="The decision for this cycle has been made.")
+    upheld = {o.application_id for o in session.scalars(select(Objection).where(
+        Objection.list_id == rec.id, Objection.status == "upheld"))}
+    cyc = session.get(Cycle, cycle)
+    year = cyc.year if cyc else today.year
+    amounts = programme.awards(cycle)["amounts"]
+    awards: list[Award] = []
+    numbers: dict[str, int] = defaultdict(int)
+    for entry in rec.entries:
+        if entry["application_id"] in upheld:
+            continue  # an upheld objection removes the applicant from the final list
+        app = session.get(Application, entry["application_id"])
+        tier = entry["tier"]
+        numbers[tier] += 1
+        award_id = str(uuid.uuid4())
+        awards.append(Award(
+            id=award_id, cycle=cycle, year=year, application_id=app.id,  # type: ignore[union-attr]
+            tier=tier, score=float(entry.get("score") or 0),
+            amount=int(amounts[tier][app.kind]),  # type: ignore[union-attr]
+            serial=serial_for(secret, award_id, year, tier, numbers[tier]), decided_by=actor,
+            decided_at=now(), decision_reference=reference))
+    session.add_all(awards)
+    session.flush()
+    results_payload = []
+    for award in awards:
+        app = session.get(Application, award.application_id)
+        profile = app.profile or {}  # type: ignore[union-attr]
+        results_payload.append({
+            "application_id": award.application_id, "owner": app.owner,  # type: ignore[union-attr]
+            "kind": app.kind, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
+            "id_index": profile.get("id_index"), "tier": award.tier, "amount": award.amount})
+    outbox.emit(session, "award.decided", {
+        "cycle": cycle, "year": year, "results": results_payload,
+        "audience": [{"role": "operator"}, {"role": "supervisor"}]
+        + [{"subject": session.get(Application, a.application_id).owner}  # type: ignore[union-attr]
+           for a in awards]})
+    _publish(session, outbox, calendar, cycle, "final", today, actor,
+             [{"application_id": a.application_id, "applicant_name": session.get(
+                 Application, a.application_id).applicant_name,  # type: ignore[union-attr]
+               "tier": a.tier, "amount": a.amount, "serial": a.serial} for a in awards])
+    return awards
+
+
+def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award, *, ground: str,
+           evidence: list[str], note: str | None, amount_to_recover: int | None, year: int,
+           actor: str) -> Revocation:
+    rules = programme.awards(award.cycle)
+    if ground not in rules["revocation_grounds"]:
+        raise DossierError("revocation.ground_unknown", status=422,
+                           zh="未知的撤销事由。", en="Unknown revocation ground.")
+    if award.revoked_at is not None:
+        raise Conflict("revocation.exists", zh="该奖项已被撤销。",
+                       en="This award has already been revoked.")
+    if not evidence:
+        raise DossierError("revocation.evidence_required", status=422,
+                           zh="撤销须附证据。", en="Revocation requires evidence.")
+    amount = award.amount if amount_to_recover is None else amount_to_recover
+    if not 0 <= amount <= award.amount:
+        raise DossierError("revocation.amount_invalid", status=422,
+                           zh="追回金额须在 0 与奖金之间。",
+                           en="The amount to recover must lie between 0 and the prize.")
+    award.revoked_at = now()
+    record = Revocation(id=str(uuid.uuid4()), award_id=award.id, ground=ground,
+                        evidence=evidence, note=note, amount_to_recover=amount,
+                        amount_recovered=0, year=year,
+                        barred_cycles=int(rules["revocation_bar_cycles"]),
+                        revoked_by=actor, revoked_at=now())
+    session.add(record)
+    session.flush()
+    app = session.get(Application, award.application_id)
+    profile = app.profile or {}  # type: ignore[union-attr]
+    outbox.emit(session, "award.revoked", {
+        "cycle": award.cycle, "application_id": award.application_id,
+        "owner": app.owner, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
+        "id_index": profile.get("id_index"), "year": year, "ground": ground,
+        "barred_cycles": record.barred_cycles,
+        "audience": [{"role": "operator"}, {"role": "supervisor"},
+                     {"subject": app.owner}]})  # type: ignore[union-attr]
+    return record
+
+
+def find(session: Session, model: Any, key: str) -> Any:
+    found = session.get(model, key)
+    if found is None:
+        raise NotFound()
+    return found

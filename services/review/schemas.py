@@ -1,0 +1,406 @@
+"""Request and response schemas of review's API (one declaration: validation, output, docs)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from shared.pagination import PageQuery, page_schema
+
+S = ma.fields.String
+_OPT = {"load_default": None, "allow_none": True}
+
+
+class Affiliation(ma.Schema):
+    organisation = S(required=True, validate=validate.Length(min=1, max=200))
+    credit_code = S(**_OPT)
+    role = S(**_OPT)
+    started_on = ma.fields.Date(**_OPT)
+    ended_on = ma.fields.Date(**_OPT)
+
+
+class Relation(ma.Schema):
+    name = S(required=True, validate=validate.Length(min=1, max=200))
+    credit_code = S(**_OPT)
+    relation = S(required=True, validate=validate.Length(min=1, max=60))
+    ended_on = ma.fields.Date(**_OPT)
+
+
+class ExpertIn(ma.Schema):
+    subject = S(required=True, validate=validate.Length(min=1, max=120))
+    name = S(required=True, validate=validate.Length(min=1, max=100))
+    organisation = S(required=True, validate=validate.Length(min=1, max=200))
+    organisation_credit_code = S(validate=validate.Length(max=18), **_OPT)
+    fields = ma.fields.List(S(validate=validate.Length(max=60)), load_default=list)
+    county = S(**_OPT)
+    email = ma.fields.Email(**_OPT)
+    phone = S(validate=validate.Length(max=40), **_OPT)
+    language = S(validate=validate.OneOf(["zh-CN", "en"]), load_default="zh-CN")
+    past_affiliations = ma.fields.List(ma.fields.Nested(Affiliation), load_default=list)
+    relations = ma.fields.List(ma.fields.Nested(Relation), load_default=list)
+
+
+class ExpertOut(ExpertIn):
+    id = S()
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    past_affiliations = ma.fields.List(ma.fields.Dict())
+    relations = ma.fields.List(ma.fields.Dict())
+
+
+class ExpertQuery(PageQuery):
+    q = S(load_default=None)
+    field = S(load_default=None)
+    county = S(load_default=None)
+
+
+class ImportOut(ma.Schema):
+    imported = ma.fields.Integer()
+    conflicts_detected = ma.fields.Integer()
+
+
+class ApplicationOut(ma.Schema):
+    id = S()
+    cycle = S()
+    kind = S()
+    applicant_name = S()
+    unit = S()
+    accepted_at = ma.fields.DateTime()
+    documents = ma.fields.Integer()
+    trade_secret_documents = ma.fields.Integer()
+    active_conflicts = ma.fields.Integer()
+
+
+class ApplicationQuery(PageQuery):
+    cycle = S(load_default=None)
+    kind = S(load_default=None)
+
+
+class ConflictIn(ma.Schema):
+    expert_id = S(load_default=None)
+    application_id = S(required=True)
+    ground = S(required=True)
+    reason = S(required=True, validate=validate.Length(min=2, max=500))
+    requested_by_applicant = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "operator records an applicant's written request to recuse"})
+
+
+class WithdrawIn(ma.Schema):
+    reason = S(required=True, validate=validate.Length(min=2, max=500))
+
+
+class ConflictOut(ma.Schema):
+    id = S()
+    expert_id = S()
+    application_id = S()
+    ground = S()
+    source = S()
+    reason = S()
+    recorded_by = S()
+    recorded_at = ma.fields.DateTime()
+    withdrawn_at = ma.fields.DateTime()
+    withdrawn_by = S()
+    withdrawal_reason = S()
+
+
+class ConflictQuery(PageQuery):
+    expert_id = S(load_default=None)
+    application_id = S(load_default=None)
+    active = ma.fields.Boolean(load_default=None)
+    source = S(load_default=None)
+
+
+class PanelIn(ma.Schema):
+    cycle = S(required=True)
+    stage = S(required=True, validate=validate.OneOf(["material", "on-site", "defence"]))
+    per_application = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=50))
+    max_load = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+    require_field_match = ma.fields.Boolean(load_default=False)
+    weight = ma.fields.Float(load_default=1.0, validate=validate.Range(min=0, max=100))
+    deadline = ma.fields.Date(**_OPT)
+    pool = ma.fields.List(S(), load_default=list,
+                          metadata={"description": "expert ids; empty: every active expert"})
+    applications = ma.fields.List(
+        S(), load_default=list,
+        metadata={"description": "application ids (a shortlist); empty: the whole cycle"})
+
+
+class PanelOut(PanelIn):
+    id = S()
+    created_at = ma.fields.DateTime()
+
+
+class AssignmentOut(ma.Schema):
+    id = S()
+    panel_id = S()
+    application_id = S()
+    applicant_name = S()
+    expert_id = S()
+    expert_subject = S()
+    expert_name = S()
+    status = S()
+    affinity = ma.fields.Integer()
+    explanation = ma.fields.Dict()
+    created_at = ma.fields.DateTime()
+    ended_at = ma.fields.DateTime()
+    end_reason = S()
+
+
+class CandidateOut(ma.Schema):
+    expert_id = S()
+    expert_subject = S()
+    expert_name = S()
+    eligible = ma.fields.Boolean()
+    reasons = ma.fields.List(S())
+    terms = ma.fields.Dict()
+    affinity = ma.fields.Integer()
+    load = ma.fields.Integer()
+    max_load = ma.fields.Integer()
+    assignment = S(allow_none=True, metadata={"description": "active / proposed / ended"})
+
+
+class AssignmentQuery(PageQuery):
+    panel_id = S(load_default=None)
+    application_id = S(load_default=None)
+    expert_id = S(load_default=None)
+    status = S(load_default=None)
+
+
+class DocumentOut(ma.Schema):
+    document_id = S()
+    requirement = S()
+    filename = S()
+    size = ma.fields.Integer()
+    content_type = S()
+    confidentiality = S()
+    trade_secret = ma.fields.Boolean()
+    available = ma.fields.Boolean()
+
+
+class DossierOut(ma.Schema):
+    application_id = S()
+    cycle = S()
+    kind = S()
+    applicant_name = S()
+    stages = ma.fields.List(S())
+    scored_stages = ma.fields.List(S())
+    panels = ma.fields.Dict(keys=S(), values=S(), metadata={"description": "stage → panel id"})
+    acknowledged = ma.fields.Boolean()
+    documents = ma.fields.List(ma.fields.Nested(DocumentOut))
+
+
+class AckIn(ma.Schema):
+    accept = ma.fields.Boolean(required=True, validate=validate.Equal(True))
+
+
+class RubricQuery(ma.Schema):
+    cycle = S(load_default=None)
+
+
+class RubricOut(ma.Schema):
+    id = S()
+    title = ma.fields.Dict()
+    total = ma.fields.Float()
+    floors = ma.fields.Dict()
+    categories = ma.fields.List(ma.fields.Dict())
+
+
+class ScoreIn(ma.Schema):
+    items = ma.fields.Dict(keys=S(), values=ma.fields.Raw(), required=True)
+    comment = S(**_OPT)
+
+
+class ScoreOut(ma.Schema):
+    id = S()
+    panel_id = S()
+    application_id = S()
+    expert_id = S()
+    rubric = S()
+    items = ma.fields.Dict()
+    total = ma.fields.Float()
+    comment = S()
+    submitted_at = ma.fields.DateTime()
+
+
+class ScoreQuery(PageQuery):
+    panel_id = S(load_default=None)
+    application_id = S(load_default=None)
+
+
+class ResultOut(ma.Schema):
+    application_id = S()
+    applicant_name = S()
+    kind = S()
+    stages = ma.fields.Dict()
+    score = ma.fields.Float(allow_none=True)
+    max = ma.fields.Float()
+    experts = ma.fields.Dict()
+    rank = ma.fields.Integer(allow_none=True)
+    tier = S(allow_none=True)
+    note = S()
+
+
+class ListIn(ma.Schema):
+    starts_on = ma.fields.Date(load_default=None)
+
+
+class ListOut(ma.Schema):
+    id = S()
+    cycle = S()
+    kind = S()
+    starts_on = ma.fields.Date()
+    ends_on = ma.fields.Date()
+    entries = ma.fields.List(ma.fields.Dict())
+    published_at = ma.fields.DateTime()
+    open_objections = ma.fields.Integer()
+
+
+class ListQuery(PageQuery):
+    cycle = S(load_default=None)
+    kind = S(load_default=None)
+
+
+class ObjectionIn(ma.Schema):
+    application_id = S(**_OPT)
+    anonymous = ma.fields.Boolean(load_default=False)
+    reporter_name = S(validate=validate.Length(max=100), **_OPT)
+    reporter_contact = S(validate=validate.Length(max=200), **_OPT)
+    text = S(required=True, validate=validate.Length(min=5, max=10000))
+    evidence = ma.fields.List(S(validate=validate.Length(max=500)), load_default=list)
+
+
+class ObjectionOut(ma.Schema):
+    id = S()
+    list_id = S()
+    application_id = S()
+    anonymous = ma.fields.Boolean()
+    text = S()
+    evidence = ma.fields.List(S())
+    status = S()
+    resolution = S()
+    received_at = ma.fields.DateTime()
+    resolved_at = ma.fields.DateTime()
+
+
+class ObjectionQuery(PageQuery):
+    list_id = S(load_default=None)
+    status = S(load_default=None)
+
+
+class ReporterOut(ma.Schema):
+    objection_id = S()
+    anonymous = ma.fields.Boolean()
+    subject = S(allow_none=True)
+    name = S(allow_none=True)
+    contact = S(allow_none=True)
+
+
+class ResolveIn(ma.Schema):
+    outcome = S(required=True, validate=validate.OneOf(["upheld", "dismissed"]))
+    resolution = S(required=True, validate=validate.Length(min=2, max=5000))
+
+
+class OpinionIn(ma.Schema):
+    department = S(required=True)
+    favourable = ma.fields.Boolean(required=True)
+    reference = S(required=True, validate=validate.Length(min=1, max=200))
+    note = S(**_OPT)
+
+
+class OpinionOut(ma.Schema):
+    id = S()
+    application_id = S()
+    department = S()
+    favourable = ma.fields.Boolean()
+    reference = S()
+    note = S()
+    recorded_at = ma.fields.DateTime()
+
+
+class OpinionStatusOut(ma.Schema):
+    application_id = S()
+    sector = S()
+    required = ma.fields.List(S())
+    missing = ma.fields.List(S())
+    opinions = ma.fields.List(ma.fields.Nested(OpinionOut))
+
+
+class DecisionIn(ma.Schema):
+    reference = S(**_OPT)
+
+
+class AwardOut(ma.Schema):
+    id = S()
+    cycle = S()
+    year = ma.fields.Integer()
+    application_id = S()
+    applicant_name = S()
+    kind = S()
+    tier = S()
+    score = ma.fields.Float()
+    amount = ma.fields.Integer()
+    serial = S()
+    decided_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime()
+    revocation = ma.fields.Dict(allow_none=True)
+
+
+class AwardQuery(PageQuery):
+    cycle = S(load_default=None)
+    tier = S(load_default=None)
+
+
+class RevokeIn(ma.Schema):
+    ground = S(required=True)
+    evidence = ma.fields.List(S(validate=validate.Length(min=1, max=500)), required=True)
+    note = S(**_OPT)
+    amount_to_recover = ma.fields.Integer(load_default=None, allow_none=True)
+    year = ma.fields.Integer(load_default=None, allow_none=True)
+
+
+class VerifyOut(ma.Schema):
+    serial = S()
+    valid = ma.fields.Boolean()
+    holder = S()
+    tier = S()
+    year = ma.fields.Integer()
+    revoked = ma.fields.Boolean()
+
+
+class AuditQuery(PageQuery):
+    action = S(load_default=None)
+    actor = S(load_default=None)
+    target = S(load_default=None)
+
+
+class AuditOut(ma.Schema):
+    seq = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    actor = S()
+    role = S()
+    action = S()
+    target = S()
+    detail = ma.fields.Dict()
+    hash = S()
+
+
+class AuditPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AuditOut))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+    chain_ok = ma.fields.Boolean()
+    chain_records = ma.fields.Integer()
+
+
+ExpertPage = page_schema(ExpertOut, "ExpertPage")
+ConflictPage = page_schema(ConflictOut, "ConflictPage")
+AssignmentPage = page_schema(AssignmentOut, "AssignmentPage")
+DossierPage = page_schema(DossierOut, "DossierPage")
+ScorePage = page_schema(ScoreOut, "ScorePage")
+ListPage = page_schema(ListOut, "ListPage")
+ObjectionPage = page_schema(ObjectionOut, "ObjectionPage")
+AwardPage = page_schema(AwardOut, "AwardPage")
+ApplicationPage = page_schema(ApplicationOut, "ApplicationPage")
+PanelPage = page_schema(PanelOut, "PanelPage")
