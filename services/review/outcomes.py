@@ -35,10 +35,20 @@ PUBLICITY_WORKDAYS = 5
 
 
 def sector(application: Application) -> str:
-    """`public` for public institutions and their staff, else `enterprise` (Art. 17)."""
-    value = str((application.profile or {}).get("sector") or "").lower()
-    return "public" if value in {"public", "public-institution", "government", "事业单位",
-                                 "机关"} else "enterprise"
+    """`public` for public institutions and their staff, else `enterprise` (Art. 17).
+
+    An explicit `sector` in the profile wins. Otherwise the unified social credit code tells:
+    its first character is the registering authority, and `1` (机构编制) registers organs of
+    state and public institutions (GB 32100). For an individual, their employer's code counts.
+    """
+    profile = application.profile or {}
+    value = str(profile.get("sector") or "").lower()
+    if value:
+        return "public" if value in {"public", "public-institution", "government", "事业单位",
+                                     "机关"} else "enterprise"
+    code = profile.get("credit_code") if application.kind == "organisation" else \
+        profile.get("employer_credit_code")
+    return "public" if str(code or "").upper().startswith("1") else "enterprise"
 
 
 def required_departments(programme: Programme, application: Application) -> list[str]:
