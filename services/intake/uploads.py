@@ -85,18 +85,24 @@ class IncomingFile:
     reader: HashingReader
 
 
-def _read_stream(stream: BinaryIO) -> Iterator[bytes]:
+def _read_stream(stream: BinaryIO, expected: int | None = None) -> Iterator[bytes]:
+    received = 0
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
+            # A client that hung up mid-body must not leave a shortened file behind.
+            if expected is not None and received < expected:
+                raise MalformedUpload(why=f"the body ended after {received} of {expected} bytes")
             return
+        received += len(chunk)
         yield chunk
 
 
 def raw_upload(stream: BinaryIO, filename: str, declared_type: str, fields: dict[str, str],
-               limit: int) -> IncomingFile:
+               limit: int, expected: int | None = None) -> IncomingFile:
     """A body that is the file itself (PUT/POST with the file's content type)."""
-    return IncomingFile(fields, filename, declared_type, HashingReader(_read_stream(stream), limit))
+    return IncomingFile(fields, filename, declared_type,
+                        HashingReader(_read_stream(stream, expected), limit))
 
 
 def multipart_upload(stream: BinaryIO, boundary: str, limit: int) -> IncomingFile:
