@@ -13,7 +13,14 @@ from werkzeug.http import parse_options_header
 
 from services.intake import accounts, cycles, material, routing
 from services.intake import applications as domain
-from services.intake.models import AcceptanceList, Account, Application, Cycle, Document
+from services.intake.models import (
+    AcceptanceList,
+    Account,
+    Application,
+    Cycle,
+    Document,
+    Waiver,
+)
 from services.intake.schemas import (
     AcceptanceIn,
     AcceptanceOut,
@@ -39,6 +46,7 @@ from services.intake.schemas import (
     UploadQuery,
     VersionOut,
     WaiverIn,
+    WaiverOut,
 )
 from services.intake.units import UnitList, load_units
 from services.intake.uploads import (
@@ -59,6 +67,7 @@ CyclePage = page_schema(CycleOut, "CyclePage")
 AccountPage = page_schema(AccountOut, "AccountPage")
 UnitPage = page_schema(UnitOut, "UnitPage")
 AcceptancePage = page_schema(AcceptanceOut, "AcceptancePage")
+WaiverPage = page_schema(WaiverOut, "WaiverPage")
 READERS = ("applicant", "recommender", "operator", "supervisor", "admin")
 STAFF = ("recommender", "operator", "supervisor", "admin")
 OFFICE = ("operator", "admin")
@@ -153,6 +162,28 @@ def publish_acceptance(body: dict[str, Any], cycle_id: str) -> AcceptanceList:
 def list_acceptance(cycle_id: str, page: int, per_page: int) -> dict[str, Any]:
     query = (select(AcceptanceList).where(AcceptanceList.cycle == cycle_id)
              .order_by(AcceptanceList.published_at.desc()))
+    with service_context().db.reader() as session:
+        return paginate(session, query, page, per_page)
+
+
+@blp.put("/cycles/<cycle_id>/waivers/<credit_code>")
+@blp.arguments(WaiverIn)
+@blp.response(200, WaiverOut)
+@roles("operator")
+def record_waiver(body: dict[str, Any], cycle_id: str, credit_code: str) -> Waiver:
+    """Record the city government's relaxation of the 3 operating years (Art. 9 (1))."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        return domain.record_waiver(session, ctx.audit, current_principal(), cycle_id,
+                                    credit_code, body["reference"])
+
+
+@blp.get("/cycles/<cycle_id>/waivers")
+@blp.arguments(PageQuery, location="query", as_kwargs=True)
+@blp.response(200, WaiverPage)
+@roles("operator", "supervisor", "admin")
+def list_waivers(cycle_id: str, page: int, per_page: int) -> dict[str, Any]:
+    query = select(Waiver).where(Waiver.cycle == cycle_id).order_by(Waiver.seq)
     with service_context().db.reader() as session:
         return paginate(session, query, page, per_page)
 
@@ -268,19 +299,6 @@ def update_application(body: dict[str, Any], application_id: str) -> Application
         domain.update_profile(session, ctx.audit, current_principal(), identities(), units(),
                               app, body)
         session.flush()
-        return _load_detail(session, application_id)
-
-
-@blp.put("/applications/<application_id>/waiver")
-@blp.arguments(WaiverIn)
-@blp.response(200, ApplicationDetail)
-@roles("operator")
-def record_waiver(body: dict[str, Any], application_id: str) -> Application:
-    """Record the city government's relaxation of the 3 operating years (Art. 9 (1))."""
-    ctx = service_context()
-    with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
-        domain.record_waiver(session, ctx.audit, current_principal(), app, body["reference"])
         return _load_detail(session, application_id)
 
 

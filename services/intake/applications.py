@@ -19,7 +19,7 @@ from services.intake.identifiers import (
     normalise_id_number,
     normalise_uscc,
 )
-from services.intake.models import Application, AwardRecord, Cycle, Transition
+from services.intake.models import Application, AwardRecord, Cycle, Transition, Waiver
 from services.intake.units import UnitList
 from shared.audit import AuditLog
 from shared.auth import Principal
@@ -159,6 +159,17 @@ def candidate(app: Application) -> eligibility.Candidate:
         waiver=bool(app.waiver_reference))
 
 
+def apply_waiver(session: Session, app: Application) -> None:
+    """Copy the cycle's waiver for this organisation (if any) onto the application."""
+    waiver = None
+    if app.kind == "organisation" and app.credit_code:
+        waiver = session.execute(select(Waiver).where(
+            Waiver.cycle == app.cycle, Waiver.credit_code == app.credit_code)
+        ).scalar_one_or_none()
+    app.waiver_reference = waiver.reference if waiver else None
+    app.waiver_by = waiver.recorded_by if waiver else None
+
+
 def past_results(session: Session, app: Application, programme: str
                  ) -> list[eligibility.PastResult]:
     keys = []
@@ -177,6 +188,7 @@ def past_results(session: Session, app: Application, programme: str
 
 def check_eligibility(session: Session, app: Application, cycle: Cycle, *,
                       complete: bool) -> None:
+    apply_waiver(session, app)
     ctx = eligibility.Context(on=today(), cycle_year=cycle.year,
                               programme_years=programme_years(session, cycle.programme),
                               history=past_results(session, app, cycle.programme))
@@ -222,16 +234,23 @@ def record(session: Session, app: Application, who: Principal, action: str, befo
                            submission=app.submission, note=note))
 
 
-def record_waiver(session: Session, audit: AuditLog, who: Principal, app: Application,
-                  reference: str) -> Application:
+def record_waiver(session: Session, audit: AuditLog, who: Principal, cycle: str,
+                  credit_code: str, reference: str) -> Waiver:
     """The operator records the city government's relaxation of the operating years."""
-    if app.kind != "organisation":
-        raise DossierError("waiver.not_applicable", status=422,
-                           zh="运营年限放宽只适用于组织申报。",
-                           en="The operating-years waiver applies to organisations only.")
-    app.waiver_reference = reference
-    app.waiver_by = who.subject
-    app.updated_at = now()
-    audit.append(session, actor=who.subject, role=who.role, action="application.waiver",
-                 target=f"application:{app.id}", detail={"reference": reference})
-    return app
+    code = normalise_uscc(credit_code)
+    if not is_valid_uscc(code):
+        raise DossierError("applicant.credit_code_invalid", status=422,
+                           zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
+                           en="Unified social credit code {value} is invalid (format or check "
+                              "character, GB 32100).", value=credit_code)
+    get_cycle(session, cycle)
+    waiver = session.execute(select(Waiver).where(
+        Waiver.cycle == cycle, Waiver.credit_code == code)).scalar_one_or_none()
+    if waiver is None:
+        waiver = Waiver(cycle=cycle, credit_code=code)
+        session.add(waiver)
+    waiver.reference, waiver.recorded_by, waiver.recorded_at = reference, who.subject, now()
+    session.flush()
+    audit.append(session, actor=who.subject, role=who.role, action="waiver.recorded",
+                 target=f"waiver:{cycle}:{code}", detail={"reference": reference})
+    return waiver

@@ -81,9 +81,9 @@ def get_cycle(session: Session, cycle_id: str, *, missing: type[DossierError] = 
 def ensure_accepting(cycle: Cycle, today: date, *, check_window: bool) -> None:
     """Applications can be opened while the cycle is open, and submitted inside its window."""
     if cycle.status != "open":
-        raise Conflict("cycle.not_open", zh="评选届次 {cycle} 当前未开放申报（状态：{status}）。",
-                       en="Cycle {cycle} is not open for applications (status: {status}).",
-                       cycle=cycle.id, status=cycle.status)
+        raise Conflict("cycle.not_open", zh="评选届次 {cycle} 当前未开放申报（状态：{state}）。",
+                       en="Cycle {cycle} is not open for applications (status: {state}).",
+                       cycle=cycle.id, state=cycle.status)
     if check_window and not cycle.opens_on <= today <= cycle.closes_on:
         raise Conflict("cycle.window_closed",
                        zh="不在申报期内（{opens} 至 {closes}）。",

@@ -198,6 +198,21 @@ class AwardRecord(Base):
     ground: Mapped[str | None] = mapped_column(Text)
 
 
+class Waiver(Base):
+    """The city government relaxed the operating years for one organisation in one cycle."""
+
+    __tablename__ = "waivers"
+    __table_args__ = (UniqueConstraint("cycle", "credit_code",
+                                       name="uq_waivers_cycle_credit_code"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cycle: Mapped[str] = mapped_column(String(20))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    reference: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AcceptanceList(Base):
     """A published acceptance list (受理名单) and its publicity window."""
 

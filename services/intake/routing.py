@@ -193,8 +193,8 @@ def submit(session: Session, outbox: Outbox, audit: AuditLog, who: Principal, ap
 def _expect(app: Application, *statuses: str) -> None:
     if app.status not in statuses:
         raise Conflict("application.wrong_status",
-                       zh="当前状态（{status}）下不能执行此操作。",
-                       en="Not possible while the application is {status}.", status=app.status)
+                       zh="当前状态（{state}）下不能执行此操作。",
+                       en="Not possible while the application is {state}.", state=app.status)
 
 
 def recommend(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,

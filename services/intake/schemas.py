@@ -262,6 +262,14 @@ class WaiverIn(ma.Schema):
                                  metadata={"description": "The city government's document"})
 
 
+class WaiverOut(ma.Schema):
+    cycle = ma.fields.String()
+    credit_code = ma.fields.String()
+    reference = ma.fields.String()
+    recorded_by = ma.fields.String()
+    recorded_at = ma.fields.DateTime()
+
+
 class AcceptanceIn(ma.Schema):
     starts_on = ma.fields.Date(required=True)
     ends_on = ma.fields.Date(load_default=None,

@@ -10,6 +10,8 @@ from typing import Any
 
 import requests
 from celery import Celery
+from sqlalchemy import create_engine, text
+from waiting import poll
 
 from dossier.localstack import AppStack
 from services.intake.identifiers import id_check_char, uscc_check_char
@@ -123,8 +125,19 @@ class Intake:
         return self.call("POST", f"/applications/{app_id}/submit", who, json=body)
 
 
+def processed(stack: AppStack, event_id: str) -> bool:
+    """Whether intake's inbox has handled the event."""
+    engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM processed_events WHERE event_id = :e"),
+                                {"e": event_id}).scalar() == 1
+    finally:
+        engine.dispose()
+
+
 def deliver(stack: AppStack, event_type: str, payload: dict[str, Any],
-            source: str = "review") -> str:
+            source: str = "review", wait: bool = True) -> str:
     """Send another service's event to intake as a real Celery message through the broker."""
     event = Event(id=str(uuid.uuid4()), type=event_type, source=source,
                   occurred_at="2026-11-25T00:00:00+00:00", payload=payload)
@@ -132,4 +145,6 @@ def deliver(stack: AppStack, event_type: str, payload: dict[str, Any],
                     set_as_current=False)
     sender.conf.task_serializer = "json"
     sender.send_task("intake.handle_event", args=[event.envelope()], queue="intake")
+    if wait:
+        poll(lambda: processed(stack, event.id), 30)
     return event.id
