@@ -21,12 +21,18 @@ def record_inspection(session: Session, payload: dict[str, Any]) -> None:
         log.warning("inspection of unknown version %s ignored", payload.get("version_id"))
         return
     version.inspection = {k: payload.get(k) for k in INSPECTION_FIELDS}
-    marks = list(payload.get("classification_marks") or [])
-    version.classification_marks = marks
-    if marks:
-        app = session.get(Application, version.application_id)
-        if app is not None:
-            app.flagged = True
+    version.classification_marks = list(payload.get("classification_marks") or [])
+    session.flush()
+    refresh_flag(session, version.application_id)
+
+
+def refresh_flag(session: Session, application_id: str) -> None:
+    """Flag the packet while any current version carries a classification mark."""
+    app = session.get(Application, application_id)
+    if app is None:
+        return
+    current = [d.versions[-1] for d in app.documents if d.versions]
+    app.flagged = any(v.classification_marks for v in current)
 
 
 def record_completeness(session: Session, payload: dict[str, Any]) -> None:
