@@ -497,7 +497,8 @@ def _incoming_file(query: dict[str, Any], limit: int) -> IncomingFile:
         boundary = request.mimetype_params.get("boundary")
         if not boundary:
             raise MalformedUpload(why="multipart body without a boundary")
-        incoming = multipart_upload(request.stream, boundary, limit)
+        incoming = multipart_upload(request.stream, boundary, limit,
+                                    expected=request.content_length)
         for name in names:
             if name in query and name not in incoming.fields:
                 incoming.fields[name] = query[name]

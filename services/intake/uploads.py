@@ -19,6 +19,7 @@ from shared.errors import DossierError
 
 CHUNK = 256 * 1024
 MAX_FIELD_BYTES = 64 * 1024
+DECODER_BYTES = 1024 * 1024
 
 
 class UploadTooLarge(DossierError):
@@ -105,31 +106,46 @@ def raw_upload(stream: BinaryIO, filename: str, declared_type: str, fields: dict
                         HashingReader(_read_stream(stream, expected), limit))
 
 
-def multipart_upload(stream: BinaryIO, boundary: str, limit: int) -> IncomingFile:
+def multipart_upload(stream: BinaryIO, boundary: str, limit: int,
+                     expected: int | None = None) -> IncomingFile:
     """Decode fields up to the first file part and hand back a reader for that part.
 
     Fields must come before the file (browsers keep FormData order); anything after the first
     file is ignored.
     """
-    decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=MAX_FIELD_BYTES,
+    # The decoder refuses any receive_data() that would grow its buffer past this cap, so the
+    # body is fed in slices that fit; the cap then bounds what one part's headers can hold.
+    decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=DECODER_BYTES,
                                max_parts=50)
-    body = _read_stream(stream)
+    body = _read_stream(stream, expected)
     fields: dict[str, str] = {}
     field_name: str | None = None
     field_value = bytearray()
     ended = False
+    pending = memoryview(b"")
 
     def events() -> Iterator[object]:
-        nonlocal ended
+        nonlocal ended, pending
         while True:
-            event = decoder.next_event()
+            try:
+                event = decoder.next_event()
+            except ValueError as exc:  # werkzeug's word for a body cut short
+                raise MalformedUpload(why="the body ended inside a part") from exc
             if isinstance(event, NeedData):
                 if ended:
                     return
-                chunk = next(body, None)
-                if chunk is None:
-                    ended = True
-                decoder.receive_data(chunk)
+                if not pending:
+                    chunk = next(body, None)
+                    if chunk is None:
+                        ended = True
+                        decoder.receive_data(None)
+                        continue
+                    pending = memoryview(chunk)
+                room = DECODER_BYTES - len(decoder.buffer)
+                if room <= 0:
+                    raise MalformedUpload(why="a part's headers are too large")
+                decoder.receive_data(bytes(pending[:room]))
+                pending = pending[room:]
                 continue
             yield event
             if isinstance(event, Epilogue):
@@ -156,6 +172,8 @@ def multipart_upload(stream: BinaryIO, boundary: str, limit: int) -> IncomingFil
             return IncomingFile(fields, filename, declared, HashingReader(file_chunks(), limit))
         elif isinstance(event, Data) and field_name is not None:
             field_value += event.data
+            if len(field_value) > MAX_FIELD_BYTES:
+                raise MalformedUpload(why=f"form field {field_name} is too large")
             if not event.more_data:
                 fields[field_name] = field_value.decode("utf-8", errors="strict")
                 field_name = None
