@@ -427,15 +427,17 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     request.max_content_length = ctx.settings.max_upload_bytes + 1024 * 1024
     incoming = _incoming_file(query, limit)
     requirement, confidentiality, pages, document_id = material.validate_fields(incoming.fields)
-    with ctx.db.reader() as session:
-        slot = material.choose_slot(session, app, requirement, document_id)
     try:
+        with ctx.db.reader() as session:
+            slot = material.choose_slot(session, app, requirement, document_id)
         stored = material.stream_to_store(ctx.store, app, slot, incoming, confidentiality,
                                           requirement, pages)
     except UploadTooLarge:
         if limit < ctx.settings.max_upload_bytes:
             raise material.PacketTooLarge(limit=packet_limit) from None
         raise
+    finally:
+        incoming.reader.close()
     try:
         with ctx.db.session() as session:
             app = domain.get_application(session, who, application_id)

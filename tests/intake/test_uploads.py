@@ -78,24 +78,22 @@ def draft(upload_stack: AppStack) -> tuple[dict[str, str], str, str]:
 
 
 class GeneratedPdf:
-    """A file-like body of `size` bytes made on the fly, hashed as it is read."""
+    """A body of `size` bytes made on the fly as 1 MiB blocks, sent with its Content-Length
+    (requests streams an iterable that has a length); hashed as it is sent."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.sent = 0
         self.sha = hashlib.sha256()
         self.block = b"%PDF-1.7\n" + os.urandom(MiB - 9)
 
     def __len__(self) -> int:
         return self.size
 
-    def read(self, n: int = -1) -> bytes:
-        n = min(self.size - self.sent if n < 0 else n, self.size - self.sent, MiB)
-        offset = self.sent % MiB
-        chunk = (self.block[offset:] + self.block)[:n]
-        self.sent += len(chunk)
-        self.sha.update(chunk)
-        return chunk
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(self.size // MiB):
+            block = self.block[:8] + i.to_bytes(8, "big") + self.block[16:]
+            self.sha.update(block)
+            yield block
 
 
 def _rss_kib(pid: int) -> int:
