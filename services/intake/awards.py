@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.intake.material import refresh_flag
 from services.intake.models import Application, AwardRecord, Cycle, DocumentVersion
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,6 @@ def record_inspection(session: Session, payload: dict[str, Any]) -> None:
     version.classification_marks = list(payload.get("classification_marks") or [])
     session.flush()
     refresh_flag(session, version.application_id)
-
-
-def refresh_flag(session: Session, application_id: str) -> None:
-    """Flag the packet while any current version carries a classification mark."""
-    app = session.get(Application, application_id)
-    if app is None:
-        return
-    current = [d.versions[-1] for d in app.documents if d.versions]
-    app.flagged = any(v.classification_marks for v in current)
 
 
 def record_completeness(session: Session, payload: dict[str, Any]) -> None:

@@ -186,6 +186,8 @@ def record_version(session: Session, outbox: Outbox, audit: AuditLog, who: Princ
     session.add(version)
     app.updated_at = now()
     session.flush()
+    if app.flagged:
+        refresh_flag(session, app.id)  # the marked version may just have been replaced
     outbox.emit(session, "document.uploaded", {
         "application_id": app.id, "document_id": slot.document_id, "version_id": version.id,
         "number": slot.number, "cycle": app.cycle, "kind": app.kind, "owner": app.owner,
@@ -198,6 +200,16 @@ def record_version(session: Session, outbox: Outbox, audit: AuditLog, who: Princ
                  detail={"application": app.id, "sha256": stored.sha256, "size": stored.size,
                          "confidentiality": confidentiality, "number": slot.number})
     return version
+
+
+def refresh_flag(session: Session, application_id: str) -> None:
+    """Flag the packet while any current version carries a classification mark."""
+    app = session.get(Application, application_id)
+    if app is None:
+        return
+    session.refresh(app, ["documents"])
+    current = [d.versions[-1] for d in app.documents if d.versions]
+    app.flagged = any(v.classification_marks for v in current)
 
 
 def get_document(session: Session, app: Application, document_id: str) -> Document:

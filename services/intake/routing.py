@@ -119,7 +119,10 @@ def check_submittable(session: Session, calendar: WorkCalendar, app: Application
     """Everything a packet needs before it may leave the applicant, each with its own code."""
     ensure_editable(app)
     cycle = get_cycle(session, app.cycle)
-    ensure_accepting(cycle, today(), check_window=True)
+    if app.submission == 0:
+        # A packet returned for fixes may come back after the window closed: the return was
+        # the regulator's decision, not the applicant's delay.
+        ensure_accepting(cycle, today(), check_window=True)
     missing = [f for f in REQUIRED_FOR_SUBMISSION[app.kind] if getattr(app, f) in (None, "")]
     if missing:
         raise DossierError("application.profile_incomplete", status=422,

@@ -243,3 +243,21 @@ def test_classification_marks_and_completeness_reach_the_packet_view(
     flagged = intake.call("GET", "/applications", intake.operator,
                           params={"cycle": cycle, "flagged": "true"}).json()["items"]
     assert app_id in [a["id"] for a in flagged]
+    # A clean new version of the marked document lifts the flag.
+    r = intake.upload(me, app_id, "技术方案（脱密）.pdf", blank_pdf(1),
+                      document_id=document["document_id"])
+    assert r.status_code == 201, r.text
+    assert intake.detail(me, app_id)["flagged"] is False
+
+
+def test_a_returned_packet_can_come_back_after_the_window_closed(intake: Intake) -> None:
+    the_cycle = intake.open_cycle()
+    me, app_id = prepared(intake, the_cycle["id"])
+    assert intake.submit(me, app_id).status_code == 200
+    rec = intake.recommender("140902")
+    intake.call("POST", f"/applications/{app_id}/return", rec, json={"reasons": ["补充盖章"]})
+    yesterday = date.fromordinal(date.today().toordinal() - 1).isoformat()
+    intake.call("PUT", f"/cycles/{the_cycle['id']}", intake.operator,
+                json={"closes_on": yesterday, "opens_on": "2020-01-01"})
+    r = intake.submit(me, app_id)
+    assert r.status_code == 200 and r.json()["submission"] == 2, r.text
