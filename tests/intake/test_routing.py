@@ -3,6 +3,8 @@ authorisation boundaries of each role."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from datetime import date
 from typing import Any
 
@@ -64,7 +66,13 @@ def test_a_packet_goes_from_draft_to_the_acceptance_list(
     objects = list(s3(stack).list_objects(stack.bucket, prefix=key, include_version=True))
     with pytest.raises(S3Error):
         s3(stack).remove_object(stack.bucket, key, version_id=objects[0].version_id)
-    assert s3(stack).stat_object(stack.bucket, key, version_id=objects[0].version_id).size
+    # Overwriting the key or deleting it without a version only stacks a new version or a
+    # delete marker on top; the submitted version stays, byte for byte.
+    s3(stack).put_object(stack.bucket, key, io.BytesIO(b"tampered"), length=8)
+    s3(stack).remove_object(stack.bucket, key)
+    kept = s3(stack).get_object(stack.bucket, key, version_id=objects[0].version_id)
+    assert hashlib.sha256(kept.read()).hexdigest() == version["sha256"]
+    kept.close()
 
     # Returned by the recommender with reasons, fixed with a new version, resubmitted.
     r = intake.call("POST", f"/applications/{app_id}/return", recommender,
