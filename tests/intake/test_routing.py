@@ -269,3 +269,32 @@ def test_a_returned_packet_can_come_back_after_the_window_closed(intake: Intake)
                 json={"closes_on": yesterday, "opens_on": "2020-01-01"})
     r = intake.submit(me, app_id)
     assert r.status_code == 200 and r.json()["submission"] == 2, r.text
+
+
+@pytest.mark.parametrize(("role", "method", "action"), [
+    ("applicant", "POST", "accept"), ("applicant", "POST", "recommend"),
+    ("recommender", "POST", "accept"), ("recommender", "POST", "submit"),
+    ("operator", "POST", "submit"), ("operator", "POST", "recommend"),
+    ("expert", "GET", ""), ("supervisor", "POST", "return"),
+])
+def test_each_step_belongs_to_its_role(intake: Intake, cycle: str, role: str, method: str,
+                                       action: str) -> None:
+    _, app_id = prepared(intake, cycle)
+    path = f"/applications/{app_id}" + (f"/{action}" if action else "")
+    body = {"recommend": {"opinion": "同意"}, "return": {"reasons": ["补正"]},
+            "submit": {"route": "county", "attest_no_state_secrets": True,
+                       "attest_authentic": True}}.get(action)
+    problem(intake.call(method, path, intake.as_(role, unique(role)), json=body), 403,
+            "auth.forbidden")
+
+
+def test_another_applicants_documents_answer_404(intake: Intake, cycle: str) -> None:
+    me, app_id = prepared(intake, cycle)
+    document_id = intake.detail(me, app_id)["documents"][0]["id"]
+    other = intake.as_("applicant", unique("other"))
+    path = f"/applications/{app_id}/documents/{document_id}"
+    problem(intake.call("PATCH", path, other, json={"confidentiality": "public"}), 404,
+            "http.not_found")
+    problem(intake.call("DELETE", path, other), 404, "http.not_found")
+    problem(intake.publicity(other, app_id, document_id), 404, "http.not_found")
+    assert len(intake.detail(me, app_id)["documents"]) == 2
