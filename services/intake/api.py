@@ -416,11 +416,12 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     key = request.headers.get("Idempotency-Key", "").strip() or None
     with ctx.db.reader() as session:
         app = domain.get_application(session, who, application_id)
-        domain.ensure_editable(app)
         if key:
+            # A retry answers with the first result even if the packet has moved on since.
             replay = material.find_by_idempotency_key(session, app.id, key)
             if replay is not None:
                 return replay, 200
+        domain.ensure_editable(app)
         used = material.packet_size(session, app.id)
     packet_limit = ctx.settings.intake_max_packet_bytes
     limit = max(0, min(ctx.settings.max_upload_bytes, packet_limit - used))
