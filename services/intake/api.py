@@ -295,7 +295,7 @@ def update_application(body: dict[str, Any], application_id: str) -> Application
     """Change the applicant's details while the application is a draft (or returned)."""
     ctx = service_context()
     with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
+        app = domain.get_application(session, current_principal(), application_id, lock=True)
         domain.update_profile(session, ctx.audit, current_principal(), identities(), units(),
                               app, body)
         session.flush()
@@ -310,7 +310,7 @@ def record_publicity(body: dict[str, Any], application_id: str) -> Application:
     """The internal publicity: dates (≥ 5 Chinese working days) and the proof document."""
     ctx = service_context()
     with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
+        app = domain.get_application(session, current_principal(), application_id, lock=True)
         routing.record_publicity(session, ctx.calendar, ctx.audit, current_principal(), app,
                                  body["starts_on"], body["ends_on"], body["document_id"])
         return _load_detail(session, application_id)
@@ -325,7 +325,7 @@ def submit(body: dict[str, Any], application_id: str) -> Application:
     ctx = service_context()
     who = current_principal()
     with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id)
+        app = domain.get_application(session, who, application_id, lock=True)
         domain.ensure_editable(app)
         for name in ("attest_no_violation", "attest_no_accident"):
             if name in body:
@@ -347,7 +347,7 @@ def submit(body: dict[str, Any], application_id: str) -> Application:
 def recommend(body: dict[str, Any], application_id: str) -> Application:
     ctx = service_context()
     with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
+        app = domain.get_application(session, current_principal(), application_id, lock=True)
         routing.recommend(session, ctx.outbox, ctx.audit, current_principal(), app,
                           body["opinion"])
         session.flush()
@@ -362,7 +362,7 @@ def send_back(body: dict[str, Any], application_id: str) -> Application:
     """Return the packet to the applicant with reasons; it can be fixed and resubmitted."""
     ctx = service_context()
     with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
+        app = domain.get_application(session, current_principal(), application_id, lock=True)
         routing.send_back(session, ctx.outbox, ctx.audit, current_principal(), app,
                           body["reasons"])
         session.flush()
@@ -375,7 +375,7 @@ def send_back(body: dict[str, Any], application_id: str) -> Application:
 def accept(application_id: str) -> Application:
     ctx = service_context()
     with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
+        app = domain.get_application(session, current_principal(), application_id, lock=True)
         routing.accept(session, ctx.outbox, ctx.audit, current_principal(), app)
         session.flush()
         return _load_detail(session, application_id)
@@ -388,7 +388,7 @@ def accept(application_id: str) -> Application:
 def reject(body: dict[str, Any], application_id: str) -> Application:
     ctx = service_context()
     with ctx.db.session() as session:
-        app = domain.get_application(session, current_principal(), application_id)
+        app = domain.get_application(session, current_principal(), application_id, lock=True)
         routing.reject(session, ctx.outbox, ctx.audit, current_principal(), app,
                        body["reasons"])
         session.flush()
@@ -441,7 +441,7 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
         incoming.reader.close()
     try:
         with ctx.db.session() as session:
-            app = domain.get_application(session, who, application_id)
+            app = domain.get_application(session, who, application_id, lock=True)
             version = material.record_version(
                 session, ctx.outbox, ctx.audit, who, app, slot=slot, requirement=requirement,
                 confidentiality=confidentiality, pages=pages, filename=incoming.filename,

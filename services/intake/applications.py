@@ -207,8 +207,11 @@ def visible_applications(session: Session, who: Principal) -> Select[tuple[Appli
     return query.where(false())
 
 
-def get_application(session: Session, who: Principal, application_id: str) -> Application:
-    app = session.get(Application, application_id)
+def get_application(session: Session, who: Principal, application_id: str, *,
+                    lock: bool = False) -> Application:
+    """The application if `who` may see it; `lock` holds its row until the transaction ends,
+    so two transitions of one packet (a double-clicked submit) run one after the other."""
+    app = session.get(Application, application_id, with_for_update=lock or None)
     # Someone else's application answers exactly like a missing one: no existence leak.
     if app is None or (who.role == "applicant" and app.owner != who.subject):
         raise NotFound(detail=f"application {application_id}")
