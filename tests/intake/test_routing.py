@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from datetime import date
 from typing import Any
 
@@ -298,3 +299,23 @@ def test_another_applicants_documents_answer_404(intake: Intake, cycle: str) -> 
     problem(intake.call("DELETE", path, other), 404, "http.not_found")
     problem(intake.publicity(other, app_id, document_id), 404, "http.not_found")
     assert len(intake.detail(me, app_id)["documents"]) == 2
+
+
+def test_a_double_submit_submits_once(intake: Intake, stack: AppStack, cycle: str) -> None:
+    me, app_id = prepared(intake, cycle)
+    codes: list[int] = []
+
+    def submit() -> None:
+        import requests
+
+        with requests.Session() as http:
+            codes.append(Intake(stack, http).submit(me, app_id).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 409, 409]
+    history = intake.detail(me, app_id)["history"]
+    assert [h["action"] for h in history].count("submitted") == 1
