@@ -349,7 +349,7 @@ def recommend(body: dict[str, Any], application_id: str) -> Application:
     with ctx.db.session() as session:
         app = domain.get_application(session, current_principal(), application_id, lock=True)
         routing.recommend(session, ctx.outbox, ctx.audit, current_principal(), app,
-                          body["opinion"])
+                          body["opinion"], body.get("government_reference"))
         session.flush()
         return _load_detail(session, application_id)
 

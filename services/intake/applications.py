@@ -34,7 +34,7 @@ ID_PURPOSE = "intake.id_number"
 INDEX_PURPOSE = "person.id_number"  # shared by every service that matches people
 PROFILE_FIELDS = ("name", "credit_code", "county", "industry", "founded_on",
                   "legal_representative", "employer", "employer_credit_code", "quality_years",
-                  "attest_no_violation", "attest_no_accident")
+                  "attest_no_violation", "attest_no_accident", "related")
 REQUIRED_FOR_SUBMISSION = {
     "organisation": ("credit_code", "county", "industry", "legal_representative"),
     "individual": ("id_number_cipher", "employer", "quality_years"),
@@ -103,6 +103,16 @@ def apply_profile(app: Application, units: UnitList, ids: Identities,
                     zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
                     en="Unified social credit code {value} is invalid (format or check "
                        "character, GB 32100).", value=value, errors={name: ["invalid"]})
+    for entry in fields.get("related") or []:
+        if entry.get("credit_code"):
+            entry["credit_code"] = normalise_uscc(entry["credit_code"])
+            if not is_valid_uscc(entry["credit_code"]):
+                raise DossierError(
+                    "applicant.credit_code_invalid", status=422,
+                    zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
+                    en="Unified social credit code {value} is invalid (format or check "
+                       "character, GB 32100).", value=entry["credit_code"],
+                    errors={"related": ["invalid credit code"]})
     if fields.get("county") and (units.get(fields["county"]) is None
                                  or units.get(fields["county"]).route != "county"):
         raise DossierError("applicant.county_unknown", status=422,

@@ -85,6 +85,8 @@ class Application(Base):
     employer: Mapped[str | None] = mapped_column(String(200))
     employer_credit_code: Mapped[str | None] = mapped_column(String(18))
     quality_years: Mapped[int | None] = mapped_column(Integer)
+    # Parent, subsidiaries, main shareholders…: for review's conflict-of-interest checks.
+    related: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Attestations and the operator's waiver of the operating years
     attest_no_violation: Mapped[bool | None] = mapped_column(Boolean)
     attest_no_accident: Mapped[bool | None] = mapped_column(Boolean)
@@ -102,6 +104,8 @@ class Application(Base):
     submission: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opinion: Mapped[str | None] = mapped_column(Text)
+    # County route (Art. 14): the county government's (or committee's) recommendation.
+    government_reference: Mapped[str | None] = mapped_column(String(200))
     completeness: Mapped[str | None] = mapped_column(String(20))
     completeness_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A current document carries a state-secret classification mark: the operator must look.

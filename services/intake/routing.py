@@ -201,16 +201,27 @@ def _expect(app: Application, *statuses: str) -> None:
 
 
 def recommend(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
-              app: Application, opinion: str) -> Application:
+              app: Application, opinion: str,
+              government_reference: str | None = None) -> Application:
     _expect(app, "submitted")
+    if app.route == "county" and not government_reference:
+        # Art. 14: on the county route the county government (or the zone's or scenic area's
+        # committee) recommends; the regulator's account records that document.
+        raise DossierError("recommendation.government_missing", status=422,
+                           zh="县级推荐须附县（市、区）人民政府或管委会的推荐文件文号。",
+                           en="On the county route, give the reference of the county "
+                              "government's (or committee's) recommendation.")
+    app.government_reference = government_reference
     app.status, app.opinion, app.updated_at = "recommended", opinion, now()
     record(session, app, who, "recommended", "submitted", "recommended", opinion)
     outbox.emit(session, "packet.recommended", {
         "application_id": app.id, "cycle": app.cycle, "owner": app.owner,
         "applicant_name": app.name, "unit": app.unit or "", "opinion": opinion,
+        "government_reference": government_reference,
         "audience": [{"subject": app.owner}, {"role": "operator"}]})
     audit.append(session, actor=who.subject, role=who.role, action="packet.recommended",
-                 target=f"application:{app.id}", detail={"opinion": opinion})
+                 target=f"application:{app.id}",
+                 detail={"opinion": opinion, "government_reference": government_reference})
     return app
 
 
@@ -238,7 +249,7 @@ def profile(app: Application) -> dict[str, Any]:
     return {"applicant_id": app.owner, "kind": app.kind, "name": app.name,
             "credit_code": app.credit_code, "county": app.county, "industry": app.industry,
             "legal_representative": app.legal_representative, "employer": app.employer,
-            "employer_credit_code": app.employer_credit_code, "related": []}
+            "employer_credit_code": app.employer_credit_code, "related": app.related or []}
 
 
 def accept(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,

@@ -103,6 +103,14 @@ class AccountQuery(ma.Schema):
 
 # -- applications -----------------------------------------------------------------------------
 
+class RelatedIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    credit_code = ma.fields.String(allow_none=True, load_default=None,
+                                   validate=validate.Length(max=30))
+    relation = ma.fields.String(required=True, validate=validate.Length(min=1, max=60),
+                                metadata={"description": "e.g. 控股股东, 子公司, 母公司"})
+
+
 class ProfileIn(ma.Schema):
     """The applicant's details; organisation and individual fields are exclusive."""
 
@@ -119,6 +127,9 @@ class ProfileIn(ma.Schema):
     quality_years = ma.fields.Integer(allow_none=True, validate=validate.Range(min=0, max=80))
     attest_no_violation = ma.fields.Boolean(allow_none=True)
     attest_no_accident = ma.fields.Boolean(allow_none=True)
+    related = ma.fields.List(ma.fields.Nested(RelatedIn), validate=validate.Length(max=100),
+                             metadata={"description": "Related organisations, for conflict "
+                                                      "checks by the reviewers"})
 
 
 class ApplicationIn(ProfileIn):
@@ -180,6 +191,7 @@ class ApplicationOut(ma.Schema):
     employer = ma.fields.String(allow_none=True)
     employer_credit_code = ma.fields.String(allow_none=True)
     quality_years = ma.fields.Integer(allow_none=True)
+    related = ma.fields.List(ma.fields.Dict(), allow_none=True)
     attest_no_violation = ma.fields.Boolean(allow_none=True)
     attest_no_accident = ma.fields.Boolean(allow_none=True)
     attest_no_state_secrets = ma.fields.Boolean(allow_none=True)
@@ -193,6 +205,7 @@ class ApplicationOut(ma.Schema):
     submission = ma.fields.Integer()
     submitted_at = ma.fields.DateTime(allow_none=True)
     opinion = ma.fields.String(allow_none=True)
+    government_reference = ma.fields.String(allow_none=True)
     completeness = ma.fields.String(allow_none=True)
     completeness_report = ma.fields.Dict(allow_none=True)
     flagged = ma.fields.Boolean(metadata={"description": "A current document carries a "
@@ -250,6 +263,10 @@ class SubmitIn(ma.Schema):
 
 class OpinionIn(ma.Schema):
     opinion = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    government_reference = ma.fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "County route: the county government's (or committee's) "
+                                 "recommendation document"})
 
 
 class ReasonsIn(ma.Schema):

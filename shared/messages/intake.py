@@ -123,6 +123,8 @@ class PacketRecommended(PayloadSchema):
     applicant_name = fields.String(required=True)
     unit = fields.String(required=True)
     opinion = fields.String(required=True)
+    # Optional extra: the county government's recommendation (county route, Art. 14).
+    government_reference = fields.String(allow_none=True, load_default=None)
 
 
 class Related(PayloadSchema):

@@ -148,3 +148,14 @@ def deliver(stack: AppStack, event_type: str, payload: dict[str, Any],
     if wait:
         poll(lambda: processed(stack, event.id), 30)
     return event.id
+
+
+def outbox(stack: AppStack, event_type: str) -> list[dict[str, Any]]:
+    engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT payload FROM outbox WHERE type = :t ORDER BY seq"),
+                                {"t": event_type}).scalars().all()
+    finally:
+        engine.dispose()
+    return [row["payload"] for row in rows]

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import create_engine, text
-
 from dossier.localstack import AppStack
 
-from .flows import Intake, unique
+from .flows import Intake, outbox, unique
 from .test_applications import problem
-
-
-def outbox(stack: AppStack, event_type: str) -> list[dict[str, Any]]:
-    engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT payload FROM outbox WHERE type = :t ORDER BY seq"),
-                                {"t": event_type}).scalars().all()
-    finally:
-        engine.dispose()
-    return [row["payload"] for row in rows]
 
 
 def test_a_cycle_has_default_caps_and_is_announced_once_per_change(

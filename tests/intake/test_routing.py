@@ -17,7 +17,7 @@ from waiting import poll
 
 from dossier.localstack import AppStack
 
-from .flows import CALENDAR, Intake, deliver, unique
+from .flows import CALENDAR, Intake, deliver, new_uscc, outbox, unique
 from .test_applications import problem
 
 
@@ -44,7 +44,9 @@ def s3(stack: AppStack) -> Minio:
 def test_a_packet_goes_from_draft_to_the_acceptance_list(
         intake: Intake, stack: AppStack) -> None:
     cycle = intake.open_cycle()["id"]
-    me, app_id = prepared(intake, cycle)
+    parent = new_uscc()
+    me, app_id = prepared(intake, cycle, related=[
+        {"name": "忻州示例控股集团有限公司", "credit_code": parent, "relation": "控股股东"}])
     recommender = intake.recommender("140902")
     operator = intake.operator
 
@@ -86,12 +88,21 @@ def test_a_packet_goes_from_draft_to_the_acceptance_list(
 
     r = intake.call("POST", f"/applications/{app_id}/recommend", recommender,
                     json={"opinion": "材料齐全，同意推荐。"})
+    assert r.json()["code"] == "recommendation.government_missing"
+    r = intake.call("POST", f"/applications/{app_id}/recommend", recommender,
+                    json={"opinion": "材料齐全，同意推荐。",
+                          "government_reference": "忻府政函〔2026〕8号"})
     assert r.status_code == 200 and r.json()["status"] == "recommended", r.text
     queue = intake.call("GET", "/applications", operator,
                         params={"cycle": cycle, "status": "recommended"}).json()
     assert [a["id"] for a in queue["items"]] == [app_id]
     r = intake.call("POST", f"/applications/{app_id}/accept", operator)
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    [accepted] = [p for p in outbox(stack, "packet.accepted") if p["application_id"] == app_id]
+    assert accepted["applicant"]["related"] == [
+        {"name": "忻州示例控股集团有限公司", "credit_code": parent, "relation": "控股股东"}]
+    assert accepted["applicant"]["credit_code"] and "id_number" not in accepted["applicant"]
+    assert [d["number"] for d in accepted["documents"]] == [2, 1]  # the current versions
 
     today = date.today()
     r = intake.call("POST", f"/cycles/{cycle}/acceptance-lists", operator,
@@ -134,7 +145,8 @@ def test_the_operator_rejects_with_reasons(intake: Intake) -> None:
     me, app_id = prepared(intake, cycle)
     intake.submit(me, app_id)
     rec = intake.recommender("140902")
-    intake.call("POST", f"/applications/{app_id}/recommend", rec, json={"opinion": "同意"})
+    intake.call("POST", f"/applications/{app_id}/recommend", rec,
+                json={"opinion": "同意", "government_reference": "忻府政函〔2026〕9号"})
     problem(intake.call("POST", f"/applications/{app_id}/reject", intake.operator,
                         json={"reasons": []}), 422, "validation.failed")
     r = intake.call("POST", f"/applications/{app_id}/reject", intake.operator,
