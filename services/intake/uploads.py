@@ -19,10 +19,10 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 
 from shared.errors import DossierError
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024  # the most the server hands over per read
 MAX_FIELD_BYTES = 64 * 1024
 DECODER_BYTES = 1024 * 1024
-READ_AHEAD_CHUNKS = 32  # of CHUNK bytes: 8 MiB in flight at most
+READ_AHEAD_CHUNKS = 8  # of CHUNK bytes: 8 MiB in flight at most
 
 
 class UploadTooLarge(DossierError):
