@@ -22,7 +22,17 @@ EVENTS = 3000
 
 def _envelope(i: int) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "type": "document.uploaded", "source": "bench",
-            "occurred_at": datetime.now(UTC).isoformat(), "payload": {"i": i}}
+            "occurred_at": datetime.now(UTC).isoformat(), "payload": _payload(i)}
+
+
+def _payload(i: int) -> dict[str, Any]:
+    """A payload that honours the `document.uploaded` contract, sized like a real one."""
+    return {"application_id": str(uuid.uuid4()), "cycle": "2025", "kind": "organisation",
+            "owner": f"bench-{i}", "document_id": str(uuid.uuid4()),
+            "version_id": str(uuid.uuid4()), "number": 1, "requirement": "self-evaluation",
+            "confidentiality": "internal", "secret_pages": [], "filename": f"自评报告-{i}.pdf",
+            "object_key": f"2025/a/d/v{i}", "object_version": None, "sha256": "0" * 64,
+            "size": 1024, "content_type": "application/pdf"}
 
 
 def run(env: Any) -> list[str]:
@@ -47,7 +57,7 @@ def run(env: Any) -> list[str]:
     start = time.perf_counter()
     for i in range(EVENTS):  # one transaction per change, as a request would do
         with db.session() as session:
-            outbox.emit(session, "document.uploaded", {"i": i})
+            outbox.emit(session, "document.uploaded", _payload(i))
     sent = 0
     while sent < EVENTS:
         sent += outbox.relay_once(db.session, celery, limit=500)

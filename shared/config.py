@@ -113,6 +113,13 @@ SETTINGS: tuple[Setting, ...] = (
             "reporters); default: derived from `DOSSIER_SECRET_KEY`. Keep it when rotating "
             "the signing key.", secret=True),
     # --- intake settings ---
+    Setting("DOSSIER_INTAKE_UNITS_FILE", "intake_units_file", None,
+            "YAML list of recommending units (county regulators, committees, industry "
+            "authorities); default: the Xinzhou list shipped with intake."),
+    Setting("DOSSIER_INTAKE_MAX_PACKET_BYTES", "intake_max_packet_bytes", "10G",
+            "Largest total size of one application's current material (413 above it).", _size),
+    Setting("DOSSIER_INTAKE_RETENTION_DAYS", "intake_retention_days", "3650",
+            "Days a submitted version stays under compliance retention (immutable).", int),
     # --- end of intake settings ---
     # --- documents settings ---
     Setting("DOSSIER_DOCUMENTS_INSPECT_SECONDS", "documents_inspect_seconds", "60",
@@ -210,6 +217,9 @@ class Settings:
     log_level: str
     data_key: str | None
     # --- intake fields ---
+    intake_units_file: str | None
+    intake_max_packet_bytes: int
+    intake_retention_days: int
     # --- end of intake fields ---
     # --- documents fields ---
     documents_inspect_seconds: float

@@ -1,145 +1,269 @@
-"""Applications and their material: plain functions over a session, no Flask, no Celery."""
+"""Applications and the applicant's details: plain functions over a session, no Flask, no Celery."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from urllib.parse import quote
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from services.intake.filetypes import SNIFF_BYTES, check_upload
-from services.intake.models import Application, Document, DocumentVersion
-from services.intake.uploads import IncomingFile
+from services.intake import eligibility
+from services.intake.accounts import jurisdiction
+from services.intake.cycles import CycleUnknown, ensure_accepting, get_cycle, programme_years
+from services.intake.identifiers import (
+    is_valid_id_number,
+    is_valid_uscc,
+    normalise_id_number,
+    normalise_uscc,
+)
+from services.intake.models import Application, AwardRecord, Cycle, Transition, Waiver
+from services.intake.units import UnitList
 from shared.audit import AuditLog
 from shared.auth import Principal
-from shared.errors import Conflict, DossierError, NotFound
-from shared.events import Outbox
-from shared.storage import ObjectStore
+from shared.crypto import FieldCipher, mask
+from shared.errors import Conflict, DossierError, Forbidden, NotFound
 
-CONFIDENTIALITY = ("public", "internal", "trade-secret")
 KINDS = ("organisation", "individual")
+EDITABLE = ("draft", "returned")
+STAFF_ALL = ("operator", "supervisor", "admin")
+_BEIJING = ZoneInfo("Asia/Shanghai")
+ID_PURPOSE = "intake.id_number"
+INDEX_PURPOSE = "person.id_number"  # shared by every service that matches people
+PROFILE_FIELDS = ("name", "credit_code", "county", "industry", "founded_on",
+                  "legal_representative", "employer", "employer_credit_code", "quality_years",
+                  "attest_no_violation", "attest_no_accident", "related")
+REQUIRED_FOR_SUBMISSION = {
+    "organisation": ("credit_code", "county", "industry", "legal_representative"),
+    "individual": ("id_number_cipher", "employer", "quality_years"),
+}
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_application(session: Session, audit: AuditLog, who: Principal, *, cycle: str,
-                       kind: str, name: str) -> Application:
+def today() -> date:
+    # The award runs on Beijing time; a day boundary in UTC would be 8 hours off.
+    return datetime.now(UTC).astimezone(_BEIJING).date()
+
+
+class Identities:
+    """Encryption and blind index of identity numbers, from the data key."""
+
+    def __init__(self, field_key: str) -> None:
+        self.cipher = FieldCipher(field_key, ID_PURPOSE)
+        self.index = FieldCipher(field_key, INDEX_PURPOSE)
+
+
+def create_application(session: Session, audit: AuditLog, who: Principal, ids: Identities,
+                       units: UnitList, *, cycle: str, kind: str, name: str,
+                       **profile: Any) -> Application:
+    the_cycle = get_cycle(session, cycle, missing=CycleUnknown)
+    ensure_accepting(the_cycle, today(), check_window=False)
     app = Application(id=str(uuid.uuid4()), owner=who.subject, cycle=cycle, kind=kind,
-                      name=name, status="draft", created_at=now(), updated_at=now())
+                      name=name, status="draft", submission=0, flagged=False,
+                      created_at=now(), updated_at=now())
+    apply_profile(app, units, ids, {"name": name, **profile})
+    ensure_unique(session, app)
+    check_eligibility(session, app, the_cycle, complete=False)
     session.add(app)
     session.flush()
+    record(session, app, who, "created", "draft", "draft")
     audit.append(session, actor=who.subject, role=who.role, action="application.created",
                  target=f"application:{app.id}", detail={"cycle": cycle, "kind": kind})
     return app
 
 
-def visible_applications(who: Principal) -> Select[tuple[Application]]:
-    """The query of applications this caller may see: their own, or all for staff."""
+def update_profile(session: Session, audit: AuditLog, who: Principal, ids: Identities,
+                   units: UnitList, app: Application, fields: dict[str, Any]) -> Application:
+    ensure_editable(app)
+    apply_profile(app, units, ids, fields)
+    ensure_unique(session, app)
+    check_eligibility(session, app, get_cycle(session, app.cycle), complete=False)
+    app.updated_at = now()
+    audit.append(session, actor=who.subject, role=who.role, action="application.updated",
+                 target=f"application:{app.id}", detail={"fields": sorted(fields)})
+    return app
+
+
+def apply_profile(app: Application, units: UnitList, ids: Identities,
+                  fields: dict[str, Any]) -> None:
+    """Validate and copy the applicant's details; identity numbers only encrypted."""
+    errors: dict[str, list[str]] = {}
+    for name in ("credit_code", "employer_credit_code"):
+        value = fields.get(name)
+        if value:
+            fields[name] = normalise_uscc(value)
+            if not is_valid_uscc(fields[name]):
+                raise DossierError(
+                    "applicant.credit_code_invalid", status=422,
+                    zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
+                    en="Unified social credit code {value} is invalid (format or check "
+                       "character, GB 32100).", value=value, errors={name: ["invalid"]})
+    for entry in fields.get("related") or []:
+        if entry.get("credit_code"):
+            entry["credit_code"] = normalise_uscc(entry["credit_code"])
+            if not is_valid_uscc(entry["credit_code"]):
+                raise DossierError(
+                    "applicant.credit_code_invalid", status=422,
+                    zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
+                    en="Unified social credit code {value} is invalid (format or check "
+                       "character, GB 32100).", value=entry["credit_code"],
+                    errors={"related": ["invalid credit code"]})
+    if fields.get("county") and (units.get(fields["county"]) is None
+                                 or units.get(fields["county"]).route != "county"):
+        raise DossierError("applicant.county_unknown", status=422,
+                           zh="所在县（市、区）代码 {county} 不在名录中。",
+                           en="County or district {county} is not in the list of units.",
+                           county=fields["county"])
+    if app.kind == "organisation":
+        for name in ("id_number", "employer", "employer_credit_code", "quality_years"):
+            if fields.get(name) is not None:
+                errors[name] = ["only for individual applicants"]
+    else:
+        for name in ("credit_code", "founded_on", "legal_representative",
+                     "attest_no_accident"):
+            if fields.get(name) is not None:
+                errors[name] = ["only for organisation applicants"]
+    if errors:
+        raise DossierError("validation.failed", errors=errors)
+    number = fields.pop("id_number", None)
+    if number:
+        number = normalise_id_number(number)
+        if not is_valid_id_number(number):
+            raise DossierError("applicant.id_number_invalid", status=422,
+                               zh="身份证号码无效（出生日期或校验位不符合 GB 11643）。",
+                               en="The identity number is invalid (birth date or check digit, "
+                                  "GB 11643).")
+        app.id_number_cipher = ids.cipher.encrypt(number)
+        app.id_index = ids.index.blind_index(number)
+        app.id_masked = mask(number)
+    for name in PROFILE_FIELDS:
+        if name in fields:
+            setattr(app, name, fields[name])
+
+
+def ensure_unique(session: Session, app: Application) -> None:
+    """One application per organisation (credit code) or person (identity) per cycle."""
+    query = select(Application.id).where(Application.cycle == app.cycle,
+                                         Application.id != app.id)
+    if app.credit_code:
+        query = query.where(Application.credit_code == app.credit_code)
+    elif app.id_index:
+        query = query.where(Application.id_index == app.id_index)
+    else:
+        return
+    if session.execute(query.limit(1)).first():
+        raise Conflict("application.duplicate",
+                       zh="该申报主体在本届已有申报，请勿重复申报。",
+                       en="This applicant already has an application in this cycle.")
+
+
+def candidate(app: Application) -> eligibility.Candidate:
+    return eligibility.Candidate(
+        kind=app.kind, founded_on=app.founded_on, quality_years=app.quality_years,
+        attest_no_violation=app.attest_no_violation, attest_no_accident=app.attest_no_accident,
+        waiver=bool(app.waiver_reference))
+
+
+def apply_waiver(session: Session, app: Application) -> None:
+    """Copy the cycle's waiver for this organisation (if any) onto the application."""
+    waiver = None
+    if app.kind == "organisation" and app.credit_code:
+        waiver = session.execute(select(Waiver).where(
+            Waiver.cycle == app.cycle, Waiver.credit_code == app.credit_code)
+        ).scalar_one_or_none()
+    app.waiver_reference = waiver.reference if waiver else None
+    app.waiver_by = waiver.recorded_by if waiver else None
+
+
+def past_results(session: Session, app: Application, programme: str
+                 ) -> list[eligibility.PastResult]:
+    keys = []
+    if app.credit_code:
+        keys.append(AwardRecord.credit_code == app.credit_code)
+    if app.id_index:
+        keys.append(AwardRecord.id_index == app.id_index)
+    if not keys:
+        return []
+    rows = session.execute(select(AwardRecord).where(
+        or_(*keys), or_(AwardRecord.programme == programme, AwardRecord.programme.is_(None)))
+    ).scalars()
+    return [eligibility.PastResult(year=r.year, tier=r.tier, revoked_year=r.revoked_year)
+            for r in rows]
+
+
+def check_eligibility(session: Session, app: Application, cycle: Cycle, *,
+                      complete: bool) -> None:
+    apply_waiver(session, app)
+    ctx = eligibility.Context(on=today(), cycle_year=cycle.year,
+                              programme_years=programme_years(session, cycle.programme),
+                              history=past_results(session, app, cycle.programme))
+    eligibility.ensure_eligible(candidate(app), ctx, complete=complete)
+
+
+def visible_applications(session: Session, who: Principal) -> Select[tuple[Application]]:
+    """Applicants: their own; recommenders: their unit's routed packets; staff: all."""
     query = select(Application).order_by(Application.created_at.desc())
     if who.role == "applicant":
-        query = query.where(Application.owner == who.subject)
-    return query
+        return query.where(Application.owner == who.subject)
+    if who.role == "recommender":
+        return query.where(Application.unit == jurisdiction(session, who))
+    if who.role in STAFF_ALL:
+        return query
+    return query.where(false())
 
 
-def get_application(session: Session, who: Principal, application_id: str) -> Application:
-    app = session.get(Application, application_id)
+def get_application(session: Session, who: Principal, application_id: str, *,
+                    lock: bool = False) -> Application:
+    """The application if `who` may see it; `lock` holds its row until the transaction ends,
+    so two transitions of one packet (a double-clicked submit) run one after the other."""
+    app = session.get(Application, application_id, with_for_update=lock or None)
     # Someone else's application answers exactly like a missing one: no existence leak.
     if app is None or (who.role == "applicant" and app.owner != who.subject):
+        raise NotFound(detail=f"application {application_id}")
+    if who.role == "recommender" and app.unit != jurisdiction(session, who):
+        raise Forbidden("application.outside_jurisdiction",
+                        zh="该申报不属于本单位推荐范围。",
+                        en="This application is outside your unit's jurisdiction.")
+    if who.role not in ("applicant", "recommender", *STAFF_ALL):
         raise NotFound(detail=f"application {application_id}")
     return app
 
 
-def find_by_idempotency_key(session: Session, application_id: str,
-                            key: str) -> DocumentVersion | None:
-    return session.execute(select(DocumentVersion).where(
-        DocumentVersion.application_id == application_id,
-        DocumentVersion.idempotency_key == key)).scalar_one_or_none()
-
-
-@dataclass(frozen=True)
-class Stored:
-    key: str
-    object_version: str | None
-    sha256: str
-    size: int
-    content_type: str
-
-
-def stream_to_store(store: ObjectStore, app: Application, document_id: str, number: int,
-                    incoming: IncomingFile, confidentiality: str, requirement: str) -> Stored:
-    """Check the first bytes, then stream the rest to the store, hashing on the way."""
-    content_type = check_upload(incoming.filename, incoming.reader.peek(SNIFF_BYTES))
-    key = f"{app.cycle}/{app.id}/{document_id}/v{number}"
-    stored = store.put(
-        key, incoming.reader,  # type: ignore[arg-type]
-        content_type=content_type,
-        # S3 metadata is ASCII-only: keep the exact (Chinese) name percent-encoded.
-        metadata={"filename": quote(incoming.filename), "uploaded-as": incoming.declared_type},
-        tags={"confidentiality": confidentiality, "kind": requirement},
-    )
-    reader = incoming.reader
-    # The hash is known only at the end of the stream; tags can be set afterwards, metadata not.
-    store.set_tags(key, {"confidentiality": confidentiality, "kind": requirement,
-                         "sha256": reader.sha256}, version_id=stored.version_id)
-    return Stored(key, stored.version_id, reader.sha256, reader.size, content_type)
-
-
-def validate_upload_fields(fields: dict[str, str]) -> tuple[str, str]:
-    requirement = (fields.get("requirement") or "").strip()
-    confidentiality = (fields.get("confidentiality") or "internal").strip()
-    errors: dict[str, list[str]] = {}
-    if not requirement or len(requirement) > 80:
-        errors["requirement"] = ["required, at most 80 characters"]
-    if confidentiality not in CONFIDENTIALITY:
-        errors["confidentiality"] = [f"one of {', '.join(CONFIDENTIALITY)}"]
-    if errors:
-        raise DossierError("validation.failed", errors=errors)
-    return requirement, confidentiality
-
-
-def record_version(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
-                   app: Application, *, document_id: str, is_new: bool, number: int,
-                   requirement: str, confidentiality: str, filename: str, stored: Stored,
-                   idempotency_key: str | None) -> DocumentVersion:
-    """Write the version and its event in one transaction (the caller commits)."""
-    if is_new:
-        session.add(Document(id=document_id, application_id=app.id, requirement=requirement,
-                             created_at=now()))
-    version = DocumentVersion(
-        id=str(uuid.uuid4()), document_id=document_id, application_id=app.id, number=number,
-        object_key=stored.key, object_version=stored.object_version, sha256=stored.sha256,
-        size=stored.size, content_type=stored.content_type, filename=filename,
-        confidentiality=confidentiality, idempotency_key=idempotency_key,
-        uploaded_by=who.subject, created_at=now())
-    session.add(version)
-    app.updated_at = now()
-    session.flush()
-    outbox.emit(session, "document.uploaded", {
-        "application_id": app.id, "document_id": document_id, "version_id": version.id,
-        "number": number, "cycle": app.cycle, "owner": app.owner, "requirement": requirement,
-        "confidentiality": confidentiality, "filename": filename,
-        "object_key": stored.key, "object_version": stored.object_version,
-        "sha256": stored.sha256, "size": stored.size, "content_type": stored.content_type,
-    })
-    audit.append(session, actor=who.subject, role=who.role, action="document.uploaded",
-                 target=f"document-version:{version.id}",
-                 detail={"application": app.id, "sha256": stored.sha256, "size": stored.size,
-                         "confidentiality": confidentiality})
-    return version
-
-
-def next_version_number(session: Session, document_id: str) -> int:
-    current = session.execute(select(func.max(DocumentVersion.number)).where(
-        DocumentVersion.document_id == document_id)).scalar()
-    return int(current or 0) + 1
-
-
-def ensure_draft(app: Application) -> None:
-    if app.status != "draft":
+def ensure_editable(app: Application) -> None:
+    if app.status not in EDITABLE:
         raise Conflict("application.not_draft", zh="申报已提交，材料不可再修改。",
                        en="The application has been submitted; its material is frozen.")
+
+
+def record(session: Session, app: Application, who: Principal, action: str, before: str,
+           after: str, note: str | None = None) -> None:
+    session.add(Transition(application_id=app.id, at=now(), actor=who.subject, role=who.role,
+                           action=action, from_status=before, to_status=after,
+                           submission=app.submission, note=note))
+
+
+def record_waiver(session: Session, audit: AuditLog, who: Principal, cycle: str,
+                  credit_code: str, reference: str) -> Waiver:
+    """The operator records the city government's relaxation of the operating years."""
+    code = normalise_uscc(credit_code)
+    if not is_valid_uscc(code):
+        raise DossierError("applicant.credit_code_invalid", status=422,
+                           zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
+                           en="Unified social credit code {value} is invalid (format or check "
+                              "character, GB 32100).", value=credit_code)
+    get_cycle(session, cycle)
+    waiver = session.execute(select(Waiver).where(
+        Waiver.cycle == cycle, Waiver.credit_code == code)).scalar_one_or_none()
+    if waiver is None:
+        waiver = Waiver(cycle=cycle, credit_code=code)
+        session.add(waiver)
+    waiver.reference, waiver.recorded_by, waiver.recorded_at = reference, who.subject, now()
+    session.flush()
+    audit.append(session, actor=who.subject, role=who.role, action="waiver.recorded",
+                 target=f"waiver:{cycle}:{code}", detail={"reference": reference})
+    return waiver

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import BigId, declarative_base, service_metadata
@@ -13,7 +24,44 @@ metadata = service_metadata()
 Base = declarative_base(metadata)
 
 
+class Cycle(Base):
+    """One award cycle (届) of a programme, with its window and caps."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(60), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    opens_on: Mapped[date] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # planned | open | closed | archived
+    caps_awards: Mapped[int] = mapped_column(Integer)
+    caps_nominations: Mapped[int] = mapped_column(Integer)
+    catalogue: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Account(Base):
+    """Applicants, recommenders (with their unit), operators and supervisors known to intake."""
+
+    __tablename__ = "accounts"
+
+    subject: Mapped[str] = mapped_column(String(120), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(10))
+    unit: Mapped[str | None] = mapped_column(String(20), index=True)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Application(Base):
+    """One applicant's packet in one cycle, with the applicant's details as declared for it."""
+
     __tablename__ = "applications"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -24,9 +72,49 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Organisation
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    county: Mapped[str | None] = mapped_column(String(20))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    founded_on: Mapped[date | None] = mapped_column(Date)
+    legal_representative: Mapped[str | None] = mapped_column(String(100))
+    # Individual: the identity number only encrypted, its blind index for matching
+    id_number_cipher: Mapped[str | None] = mapped_column(String(200))
+    id_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_masked: Mapped[str | None] = mapped_column(String(32))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    employer_credit_code: Mapped[str | None] = mapped_column(String(18))
+    quality_years: Mapped[int | None] = mapped_column(Integer)
+    # Parent, subsidiaries, main shareholders…: for review's conflict-of-interest checks.
+    related: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Attestations and the operator's waiver of the operating years
+    attest_no_violation: Mapped[bool | None] = mapped_column(Boolean)
+    attest_no_accident: Mapped[bool | None] = mapped_column(Boolean)
+    attest_no_state_secrets: Mapped[bool | None] = mapped_column(Boolean)
+    attest_authentic: Mapped[bool | None] = mapped_column(Boolean)
+    waiver_reference: Mapped[str | None] = mapped_column(String(200))
+    waiver_by: Mapped[str | None] = mapped_column(String(120))
+    # Internal publicity (Art. 13)
+    publicity_starts_on: Mapped[date | None] = mapped_column(Date)
+    publicity_ends_on: Mapped[date | None] = mapped_column(Date)
+    publicity_document_id: Mapped[str | None] = mapped_column(String(36))
+    # Routing and review
+    route: Mapped[str | None] = mapped_column(String(20))
+    unit: Mapped[str | None] = mapped_column(String(20), index=True)
+    submission: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    # County route (Art. 14): the county government's (or committee's) recommendation.
+    government_reference: Mapped[str | None] = mapped_column(String(200))
+    completeness: Mapped[str | None] = mapped_column(String(20))
+    completeness_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A current document carries a state-secret classification mark: the operator must look.
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
 
     documents: Mapped[list[Document]] = relationship(back_populates="application",
                                                      order_by="Document.created_at")
+    history: Mapped[list[Transition]] = relationship(order_by="Transition.seq",
+                                                     viewonly=True)
 
 
 class Document(Base):
@@ -67,5 +155,77 @@ class DocumentVersion(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
     uploaded_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    secret_pages: Mapped[list[list[int]] | None] = mapped_column(JSON)
+    frozen_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # From documents' `document.inspected`, so the packet view needs one request.
+    inspection: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    classification_marks: Mapped[list[str] | None] = mapped_column(JSON)
 
     document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class Transition(Base):
+    """Every step of an application's way, kept across returns and resubmissions."""
+
+    __tablename__ = "application_transitions"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    submission: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AwardRecord(Base):
+    """Past outcomes (from review's `award.decided` / `award.revoked`) that bans are read from."""
+
+    __tablename__ = "award_records"
+    __table_args__ = (UniqueConstraint("cycle", "application_id",
+                                       name="uq_award_records_cycle_application"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cycle: Mapped[str] = mapped_column(String(20))
+    programme: Mapped[str | None] = mapped_column(String(60))
+    year: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[str] = mapped_column(String(36))
+    owner: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    id_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    tier: Mapped[str] = mapped_column(String(20))
+    revoked_year: Mapped[int | None] = mapped_column(Integer)
+    ground: Mapped[str | None] = mapped_column(Text)
+
+
+class Waiver(Base):
+    """The city government relaxed the operating years for one organisation in one cycle."""
+
+    __tablename__ = "waivers"
+    __table_args__ = (UniqueConstraint("cycle", "credit_code",
+                                       name="uq_waivers_cycle_credit_code"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    cycle: Mapped[str] = mapped_column(String(20))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    reference: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AcceptanceList(Base):
+    """A published acceptance list (受理名单) and its publicity window."""
+
+    __tablename__ = "acceptance_lists"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(20), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    published_by: Mapped[str] = mapped_column(String(120))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

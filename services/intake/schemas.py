@@ -5,11 +5,135 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from services.intake.applications import CONFIDENTIALITY, KINDS
+from services.intake.accounts import ACCOUNT_ROLES
+from services.intake.applications import KINDS
+from services.intake.cycles import STATUSES
+from services.intake.material import CONFIDENTIALITY
+
+CYCLE_ID = validate.Regexp(r"^[0-9A-Za-z_-]{1,20}$")
+STATUS = validate.OneOf(("draft", "submitted", "returned", "recommended", "accepted",
+                         "rejected"))
+PAGES = ma.fields.List(ma.fields.List(ma.fields.Integer(), validate=validate.Length(equal=2)))
 
 
-class ApplicationIn(ma.Schema):
-    cycle = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Za-z_-]{1,20}$"))
+# -- cycles -----------------------------------------------------------------------------------
+
+class Caps(ma.Schema):
+    awards = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
+    nominations = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
+
+
+class CycleIn(ma.Schema):
+    year = ma.fields.Integer(validate=validate.Range(min=2000, max=2200))
+    title = ma.fields.String(validate=validate.Length(min=1, max=200))
+    opens_on = ma.fields.Date()
+    closes_on = ma.fields.Date()
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    caps = ma.fields.Nested(Caps)
+    catalogue = ma.fields.String(allow_none=True, validate=validate.Length(max=60))
+    programme = ma.fields.String(validate=validate.Length(min=1, max=60))
+
+
+class CycleOut(ma.Schema):
+    id = ma.fields.String()
+    programme = ma.fields.String()
+    year = ma.fields.Integer()
+    title = ma.fields.String()
+    opens_on = ma.fields.Date()
+    closes_on = ma.fields.Date()
+    status = ma.fields.String()
+    caps = ma.fields.Function(lambda c: {"awards": c.caps_awards,
+                                         "nominations": c.caps_nominations})
+    catalogue = ma.fields.String(allow_none=True)
+    updated_at = ma.fields.DateTime()
+
+
+class CycleQuery(ma.Schema):
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    programme = ma.fields.String()
+    year = ma.fields.Integer()
+
+
+# -- units and accounts -----------------------------------------------------------------------
+
+class UnitOut(ma.Schema):
+    code = ma.fields.String()
+    kind = ma.fields.String()
+    route = ma.fields.String()
+    name = ma.fields.String()
+    name_en = ma.fields.String()
+
+
+class UnitQuery(ma.Schema):
+    kind = ma.fields.String(validate=validate.OneOf(("county", "zone", "industry")))
+    route = ma.fields.String(validate=validate.OneOf(("county", "industry")))
+
+
+class AccountIn(ma.Schema):
+    role = ma.fields.String(required=True, validate=validate.OneOf(ACCOUNT_ROLES))
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = ma.fields.Email(allow_none=True)
+    language = ma.fields.String(load_default="zh-CN", validate=validate.OneOf(("zh-CN", "en")))
+    unit = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class MyAccountIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = ma.fields.Email(allow_none=True)
+    language = ma.fields.String(load_default="zh-CN", validate=validate.OneOf(("zh-CN", "en")))
+
+
+class AccountOut(ma.Schema):
+    subject = ma.fields.String()
+    role = ma.fields.String()
+    name = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    language = ma.fields.String()
+    unit = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    updated_at = ma.fields.DateTime()
+
+
+class AccountQuery(ma.Schema):
+    role = ma.fields.String(validate=validate.OneOf(ACCOUNT_ROLES))
+    unit = ma.fields.String()
+    active = ma.fields.Boolean()
+
+
+# -- applications -----------------------------------------------------------------------------
+
+class RelatedIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    credit_code = ma.fields.String(allow_none=True, load_default=None,
+                                   validate=validate.Length(max=30))
+    relation = ma.fields.String(required=True, validate=validate.Length(min=1, max=60),
+                                metadata={"description": "e.g. 控股股东, 子公司, 母公司"})
+
+
+class ProfileIn(ma.Schema):
+    """The applicant's details; organisation and individual fields are exclusive."""
+
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    credit_code = ma.fields.String(allow_none=True, validate=validate.Length(max=30))
+    county = ma.fields.String(allow_none=True)
+    industry = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
+    founded_on = ma.fields.Date(allow_none=True)
+    legal_representative = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
+    id_number = ma.fields.String(allow_none=True, validate=validate.Length(max=30),
+                                 metadata={"description": "Stored encrypted, shown masked"})
+    employer = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
+    employer_credit_code = ma.fields.String(allow_none=True, validate=validate.Length(max=30))
+    quality_years = ma.fields.Integer(allow_none=True, validate=validate.Range(min=0, max=80))
+    attest_no_violation = ma.fields.Boolean(allow_none=True)
+    attest_no_accident = ma.fields.Boolean(allow_none=True)
+    related = ma.fields.List(ma.fields.Nested(RelatedIn), validate=validate.Length(max=100),
+                             metadata={"description": "Related organisations, for conflict "
+                                                      "checks by the reviewers"})
+
+
+class ApplicationIn(ProfileIn):
+    cycle = ma.fields.String(required=True, validate=CYCLE_ID)
     kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
 
@@ -23,6 +147,10 @@ class VersionOut(ma.Schema):
     size = ma.fields.Integer()
     sha256 = ma.fields.String()
     confidentiality = ma.fields.String(validate=validate.OneOf(CONFIDENTIALITY))
+    secret_pages = PAGES
+    frozen = ma.fields.Function(lambda v: v.frozen_until is not None)
+    inspection = ma.fields.Dict(allow_none=True)
+    classification_marks = ma.fields.List(ma.fields.String(), allow_none=True)
     created_at = ma.fields.DateTime()
 
 
@@ -31,6 +159,17 @@ class DocumentOut(ma.Schema):
     requirement = ma.fields.String()
     created_at = ma.fields.DateTime()
     versions = ma.fields.List(ma.fields.Nested(VersionOut))
+
+
+class TransitionOut(ma.Schema):
+    at = ma.fields.DateTime()
+    actor = ma.fields.String()
+    role = ma.fields.String()
+    action = ma.fields.String()
+    from_status = ma.fields.String()
+    to_status = ma.fields.String()
+    submission = ma.fields.Integer()
+    note = ma.fields.String(allow_none=True)
 
 
 class ApplicationOut(ma.Schema):
@@ -42,16 +181,123 @@ class ApplicationOut(ma.Schema):
     status = ma.fields.String()
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
+    credit_code = ma.fields.String(allow_none=True)
+    county = ma.fields.String(allow_none=True)
+    industry = ma.fields.String(allow_none=True)
+    founded_on = ma.fields.Date(allow_none=True)
+    legal_representative = ma.fields.String(allow_none=True)
+    id_number = ma.fields.String(attribute="id_masked", allow_none=True,
+                                 metadata={"description": "Masked"})
+    employer = ma.fields.String(allow_none=True)
+    employer_credit_code = ma.fields.String(allow_none=True)
+    quality_years = ma.fields.Integer(allow_none=True)
+    related = ma.fields.List(ma.fields.Dict(), allow_none=True)
+    attest_no_violation = ma.fields.Boolean(allow_none=True)
+    attest_no_accident = ma.fields.Boolean(allow_none=True)
+    attest_no_state_secrets = ma.fields.Boolean(allow_none=True)
+    attest_authentic = ma.fields.Boolean(allow_none=True)
+    waiver_reference = ma.fields.String(allow_none=True)
+    publicity_starts_on = ma.fields.Date(allow_none=True)
+    publicity_ends_on = ma.fields.Date(allow_none=True)
+    publicity_document_id = ma.fields.String(allow_none=True)
+    route = ma.fields.String(allow_none=True)
+    unit = ma.fields.String(allow_none=True)
+    submission = ma.fields.Integer()
+    submitted_at = ma.fields.DateTime(allow_none=True)
+    opinion = ma.fields.String(allow_none=True)
+    government_reference = ma.fields.String(allow_none=True)
+    completeness = ma.fields.String(allow_none=True)
+    completeness_report = ma.fields.Dict(allow_none=True)
+    flagged = ma.fields.Boolean(metadata={"description": "A current document carries a "
+                                                         "classification mark"})
     # Embedded so a packet page needs one request, not one per document.
     documents = ma.fields.List(ma.fields.Nested(DocumentOut))
 
 
+class ApplicationDetail(ApplicationOut):
+    history = ma.fields.List(ma.fields.Nested(TransitionOut))
+
+
 class ApplicationQuery(ma.Schema):
-    status = ma.fields.String()
+    status = ma.fields.String(validate=STATUS)
     cycle = ma.fields.String()
+    kind = ma.fields.String(validate=validate.OneOf(KINDS))
+    unit = ma.fields.String()
+    route = ma.fields.String(validate=validate.OneOf(("county", "industry")))
+    county = ma.fields.String()
+    flagged = ma.fields.Boolean()
+    completeness = ma.fields.String()
+    q = ma.fields.String(validate=validate.Length(min=1, max=100),
+                         metadata={"description": "Part of the applicant's name"})
 
 
 class UploadQuery(ma.Schema):
     requirement = ma.fields.String()
     confidentiality = ma.fields.String(validate=validate.OneOf(CONFIDENTIALITY))
+    secret_pages = ma.fields.String(metadata={"description": "e.g. 1-3,7"})
+    document_id = ma.fields.String(metadata={"description": "Upload a new version of it"})
     filename = ma.fields.String()
+
+
+class ConfidentialityIn(ma.Schema):
+    confidentiality = ma.fields.String(required=True, validate=validate.OneOf(CONFIDENTIALITY))
+    secret_pages = ma.fields.Raw(load_default=None,
+                                 metadata={"description": "[[first, last], …] or \"1-3,7\""})
+
+
+class PublicityIn(ma.Schema):
+    starts_on = ma.fields.Date(required=True)
+    ends_on = ma.fields.Date(required=True)
+    document_id = ma.fields.String(required=True)
+
+
+class SubmitIn(ma.Schema):
+    route = ma.fields.String(required=True, validate=validate.OneOf(("county", "industry")))
+    unit = ma.fields.String(allow_none=True,
+                            metadata={"description": "The industry authority (industry route)"})
+    attest_no_state_secrets = ma.fields.Boolean(required=True)
+    attest_authentic = ma.fields.Boolean(required=True)
+    attest_no_violation = ma.fields.Boolean()
+    attest_no_accident = ma.fields.Boolean()
+
+
+class OpinionIn(ma.Schema):
+    opinion = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    government_reference = ma.fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "County route: the county government's (or committee's) "
+                                 "recommendation document"})
+
+
+class ReasonsIn(ma.Schema):
+    reasons = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=2000)),
+                             required=True, validate=validate.Length(min=1, max=50))
+
+
+class WaiverIn(ma.Schema):
+    reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
+                                 metadata={"description": "The city government's document"})
+
+
+class WaiverOut(ma.Schema):
+    cycle = ma.fields.String()
+    credit_code = ma.fields.String()
+    reference = ma.fields.String()
+    recorded_by = ma.fields.String()
+    recorded_at = ma.fields.DateTime()
+
+
+class AcceptanceIn(ma.Schema):
+    starts_on = ma.fields.Date(required=True)
+    ends_on = ma.fields.Date(load_default=None,
+                             metadata={"description": "Default: 5 working days"})
+
+
+class AcceptanceOut(ma.Schema):
+    id = ma.fields.String()
+    cycle = ma.fields.String()
+    starts_on = ma.fields.Date()
+    ends_on = ma.fields.Date()
+    entries = ma.fields.List(ma.fields.Dict())
+    published_by = ma.fields.String()
+    published_at = ma.fields.DateTime()

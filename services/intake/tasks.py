@@ -1,11 +1,33 @@
-"""Intake's Celery tasks and event handlers (thin: load, call domain, save, emit)."""
+"""Intake's event handlers (thin: load the payload, call the domain)."""
 
 from __future__ import annotations
 
-from celery import Celery
+from collections.abc import Callable
+from typing import Any
 
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from services.intake import awards
+from shared.events import Event, Handler
+from shared.messages import load_payload
 from shared.service import ServiceContext
+
+HANDLERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
+    "document.inspected": awards.record_inspection,
+    "packet.checked": awards.record_completeness,
+    "award.decided": awards.record_decision,
+    "award.revoked": awards.record_revocation,
+}
+
+
+def _bind(handler: Callable[[Session, dict[str, Any]], None]) -> Handler:
+    def handle(session: Session, event: Event) -> None:
+        handler(session, load_payload(event.type, event.payload))
+
+    return handle
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    """Intake consumes `packet.checked` once the completeness report exists (intake issue)."""
+    for event_type, handler in HANDLERS.items():
+        ctx.inbox.on(event_type)(_bind(handler))

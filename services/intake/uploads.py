@@ -9,6 +9,8 @@ the upload the moment the size limit is passed.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -17,8 +19,10 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 
 from shared.errors import DossierError
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024  # the most the server hands over per read
 MAX_FIELD_BYTES = 64 * 1024
+DECODER_BYTES = 1024 * 1024
+READ_AHEAD_CHUNKS = 8  # of CHUNK bytes: 8 MiB in flight at most
 
 
 class UploadTooLarge(DossierError):
@@ -35,46 +39,122 @@ class MalformedUpload(DossierError):
     en = "The upload request is malformed: {why}"
 
 
+class ReadAhead:
+    """Pulls chunks from the request in a thread while the store uploads the previous part.
+
+    The store sends a part, then asks for the next one; without this the client waits while
+    the part goes out and the store waits while the next one comes in. The queue is bounded
+    (`depth` chunks), so memory stays bounded whatever the size of the file.
+    """
+
+    _END = object()
+
+    def __init__(self, chunks: Iterator[bytes], depth: int = READ_AHEAD_CHUNKS) -> None:
+        self._chunks = chunks
+        # Hashing here, as the bytes arrive, overlaps it with the upload of the previous part.
+        self.sha = hashlib.sha256()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _produce(self) -> None:
+        item: object = self._END
+        try:
+            for chunk in self._chunks:
+                self.sha.update(chunk)
+                if not self._put(chunk):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised in the request thread
+            item = exc
+        self._put(item)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> ReadAhead:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._produce, name="upload-read-ahead",
+                                            daemon=True)
+            self._thread.start()
+        item = self._queue.get()
+        if item is self._END:
+            self._queue.put(item)  # stay exhausted for later calls
+            raise StopIteration
+        if isinstance(item, BaseException):
+            self._queue.put(item)
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop reading (the upload failed or ended); frees the thread and its buffers."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 class HashingReader:
     """File-like over a chunk iterator: sha256 and size on the way, hard size cap."""
 
-    def __init__(self, chunks: Iterator[bytes], limit: int, head: bytes = b"") -> None:
-        self._chunks = chunks
-        self._buffer = bytearray(head)
+    def __init__(self, chunks: Iterator[bytes], limit: int) -> None:
+        self._ahead = ReadAhead(chunks)
+        self._pending: list[bytes] = []  # read from the request, not yet handed out
+        self._pending_size = 0
         self._limit = limit
-        self._sha = hashlib.sha256()
         self.size = 0
         self._done = False
 
-    def read(self, n: int = -1) -> bytes:
-        while not self._done and (n < 0 or len(self._buffer) < n):
+    def _fill(self, n: int) -> None:
+        while not self._done and (n < 0 or self._pending_size < n):
             try:
-                self._buffer += next(self._chunks)
+                chunk = next(self._ahead)
             except StopIteration:
                 self._done = True
-        if n < 0 or n >= len(self._buffer):
-            out = bytes(self._buffer)
-            self._buffer.clear()
+                return
+            self._pending.append(chunk)
+            self._pending_size += len(chunk)
+
+    def read(self, n: int = -1) -> bytes:
+        self._fill(n)
+        if n < 0 or n >= self._pending_size:
+            parts, self._pending, self._pending_size = self._pending, [], 0
         else:
-            out = bytes(self._buffer[:n])
-            del self._buffer[:n]
+            # Split only the last chunk, so a part is copied once (by the join), not twice.
+            parts, taken = [], 0
+            while taken < n:
+                chunk = self._pending.pop(0)
+                if taken + len(chunk) > n:
+                    keep = n - taken
+                    self._pending.insert(0, chunk[keep:])
+                    chunk = chunk[:keep]
+                parts.append(chunk)
+                taken += len(chunk)
+            self._pending_size -= taken
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
         self.size += len(out)
         if self.size > self._limit:
             raise UploadTooLarge(limit=self._limit)
-        self._sha.update(out)
         return out
 
     def peek(self, n: int) -> bytes:
-        while not self._done and len(self._buffer) < n:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                self._done = True
-        return bytes(self._buffer[:n])
+        self._fill(n)
+        return b"".join(self._pending)[:n]
 
     @property
     def sha256(self) -> str:
-        return self._sha.hexdigest()
+        """Of every byte read; only meaningful once the whole file has been read."""
+        return self._ahead.sha.hexdigest()
+
+    def close(self) -> None:
+        self._ahead.close()
 
 
 @dataclass
@@ -85,45 +165,66 @@ class IncomingFile:
     reader: HashingReader
 
 
-def _read_stream(stream: BinaryIO) -> Iterator[bytes]:
+def _read_stream(stream: BinaryIO, expected: int | None = None) -> Iterator[bytes]:
+    received = 0
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
+            # A client that hung up mid-body must not leave a shortened file behind.
+            if expected is not None and received < expected:
+                raise MalformedUpload(why=f"the body ended after {received} of {expected} bytes")
             return
+        received += len(chunk)
         yield chunk
 
 
 def raw_upload(stream: BinaryIO, filename: str, declared_type: str, fields: dict[str, str],
-               limit: int) -> IncomingFile:
+               limit: int, expected: int | None = None) -> IncomingFile:
     """A body that is the file itself (PUT/POST with the file's content type)."""
-    return IncomingFile(fields, filename, declared_type, HashingReader(_read_stream(stream), limit))
+    return IncomingFile(fields, filename, declared_type,
+                        HashingReader(_read_stream(stream, expected), limit))
 
 
-def multipart_upload(stream: BinaryIO, boundary: str, limit: int) -> IncomingFile:
+def multipart_upload(stream: BinaryIO, boundary: str, limit: int,
+                     expected: int | None = None) -> IncomingFile:
     """Decode fields up to the first file part and hand back a reader for that part.
 
     Fields must come before the file (browsers keep FormData order); anything after the first
     file is ignored.
     """
-    decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=MAX_FIELD_BYTES,
+    # The decoder refuses any receive_data() that would grow its buffer past this cap, so the
+    # body is fed in slices that fit; the cap then bounds what one part's headers can hold.
+    decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=DECODER_BYTES,
                                max_parts=50)
-    body = _read_stream(stream)
+    body = _read_stream(stream, expected)
     fields: dict[str, str] = {}
     field_name: str | None = None
     field_value = bytearray()
     ended = False
+    pending = memoryview(b"")
 
     def events() -> Iterator[object]:
-        nonlocal ended
+        nonlocal ended, pending
         while True:
-            event = decoder.next_event()
+            try:
+                event = decoder.next_event()
+            except ValueError as exc:  # werkzeug's word for a body cut short
+                raise MalformedUpload(why="the body ended inside a part") from exc
             if isinstance(event, NeedData):
                 if ended:
                     return
-                chunk = next(body, None)
-                if chunk is None:
-                    ended = True
-                decoder.receive_data(chunk)
+                if not pending:
+                    chunk = next(body, None)
+                    if chunk is None:
+                        ended = True
+                        decoder.receive_data(None)
+                        continue
+                    pending = memoryview(chunk)
+                room = DECODER_BYTES - len(decoder.buffer)
+                if room <= 0:
+                    raise MalformedUpload(why="a part's headers are too large")
+                decoder.receive_data(bytes(pending[:room]))
+                pending = pending[room:]
                 continue
             yield event
             if isinstance(event, Epilogue):
@@ -150,6 +251,8 @@ def multipart_upload(stream: BinaryIO, boundary: str, limit: int) -> IncomingFil
             return IncomingFile(fields, filename, declared, HashingReader(file_chunks(), limit))
         elif isinstance(event, Data) and field_name is not None:
             field_value += event.data
+            if len(field_value) > MAX_FIELD_BYTES:
+                raise MalformedUpload(why=f"form field {field_name} is too large")
             if not event.more_data:
                 fields[field_name] = field_value.decode("utf-8", errors="strict")
                 field_name = None

@@ -2,6 +2,195 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema
+from marshmallow import Schema, fields, validate
 
-SCHEMAS: dict[str, type[Schema]] = {}
+from shared.messages import PayloadSchema, audience_field
+
+KIND = validate.OneOf(("organisation", "individual"))
+CONFIDENTIALITY = validate.OneOf(("public", "internal", "trade-secret"))
+
+
+def _pages() -> fields.List:
+    return fields.List(fields.List(fields.Integer(), validate=validate.Length(equal=2)),
+                       load_default=list)
+
+
+class AccountSaved(PayloadSchema):
+    audience = audience_field()
+    subject = fields.String(required=True)
+    role = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(allow_none=True, load_default=None)
+    language = fields.String(required=True, validate=validate.OneOf(("zh-CN", "en")))
+    unit = fields.String(allow_none=True, load_default=None)
+    active = fields.Boolean(required=True)
+
+
+class Caps(PayloadSchema):
+    awards = fields.Integer(required=True)
+    nominations = fields.Integer(required=True)
+
+
+class CycleSaved(PayloadSchema):
+    audience = audience_field()
+    cycle = fields.String(required=True)
+    year = fields.Integer(required=True)
+    title = fields.String(required=True)
+    opens_on = fields.Date(required=True)
+    closes_on = fields.Date(required=True)
+    status = fields.String(required=True)
+    caps = fields.Nested(Caps, required=True)
+    catalogue = fields.String(allow_none=True, load_default=None)
+    # Optional extra: which programme the cycle belongs to (one deployment may run several).
+    programme = fields.String(load_default=None, allow_none=True)
+
+
+class DocumentUploaded(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    kind = fields.String(required=True, validate=KIND)
+    owner = fields.String(required=True)
+    document_id = fields.String(required=True)
+    version_id = fields.String(required=True)
+    number = fields.Integer(required=True)
+    requirement = fields.String(required=True)
+    confidentiality = fields.String(required=True, validate=CONFIDENTIALITY)
+    secret_pages = _pages()
+    filename = fields.String(required=True)
+    object_key = fields.String(required=True)
+    object_version = fields.String(allow_none=True, required=True)
+    sha256 = fields.String(required=True)
+    size = fields.Integer(required=True)
+    content_type = fields.String(required=True)
+
+
+class DocumentDeleted(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    document_id = fields.String(required=True)
+    version_ids = fields.List(fields.String(), required=True)
+
+
+class ManifestEntry(PayloadSchema):
+    document_id = fields.String(required=True)
+    requirement = fields.String(required=True)
+    version_id = fields.String(required=True)
+    number = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    object_key = fields.String(required=True)
+    object_version = fields.String(allow_none=True, required=True)
+    sha256 = fields.String(required=True)
+    size = fields.Integer(required=True)
+    content_type = fields.String(required=True)
+    confidentiality = fields.String(required=True, validate=CONFIDENTIALITY)
+    secret_pages = _pages()
+
+
+def _manifest() -> fields.List:
+    return fields.List(fields.Nested(ManifestEntry), required=True)
+
+
+class PacketSubmitted(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    kind = fields.String(required=True, validate=KIND)
+    owner = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    unit = fields.String(required=True)
+    route = fields.String(required=True, validate=validate.OneOf(("county", "industry")))
+    submission = fields.Integer(required=True)
+    documents = _manifest()
+
+
+class PacketReturned(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    owner = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    unit = fields.String(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(("recommender", "operator")))
+    reasons = fields.List(fields.String(), required=True)
+
+
+class PacketRecommended(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    owner = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    unit = fields.String(required=True)
+    opinion = fields.String(required=True)
+    # Optional extra: the county government's recommendation (county route, Art. 14).
+    government_reference = fields.String(allow_none=True, load_default=None)
+
+
+class Related(PayloadSchema):
+    name = fields.String(required=True)
+    credit_code = fields.String(allow_none=True, load_default=None)
+    relation = fields.String(required=True)
+
+
+class ApplicantProfile(PayloadSchema):
+    applicant_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=KIND)
+    name = fields.String(required=True)
+    credit_code = fields.String(allow_none=True, load_default=None)
+    county = fields.String(allow_none=True, load_default=None)
+    industry = fields.String(allow_none=True, load_default=None)
+    legal_representative = fields.String(allow_none=True, load_default=None)
+    employer = fields.String(allow_none=True, load_default=None)
+    employer_credit_code = fields.String(allow_none=True, load_default=None)
+    related = fields.List(fields.Nested(Related), load_default=list)
+
+
+class PacketAccepted(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    kind = fields.String(required=True, validate=KIND)
+    owner = fields.String(required=True)
+    applicant = fields.Nested(ApplicantProfile, required=True)
+    unit = fields.String(required=True)
+    documents = _manifest()
+
+
+class PacketRejected(PayloadSchema):
+    audience = audience_field()
+    application_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    owner = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class AcceptanceEntry(PayloadSchema):
+    application_id = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    kind = fields.String(required=True, validate=KIND)
+    unit = fields.String(required=True)
+
+
+class AcceptancePublished(PayloadSchema):
+    audience = audience_field()
+    list_id = fields.String(required=True)
+    cycle = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    entries = fields.List(fields.Nested(AcceptanceEntry), required=True)
+
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "account.saved": AccountSaved,
+    "cycle.saved": CycleSaved,
+    "document.uploaded": DocumentUploaded,
+    "document.deleted": DocumentDeleted,
+    "packet.submitted": PacketSubmitted,
+    "packet.returned": PacketReturned,
+    "packet.recommended": PacketRecommended,
+    "packet.accepted": PacketAccepted,
+    "packet.rejected": PacketRejected,
+    "acceptance.published": AcceptancePublished,
+}

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import requests
+from award_cycle import ensure_open_cycle
 from samples import blank_pdf, sha256
 from waiting import poll
 
@@ -65,6 +66,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         me = {"Authorization": "Bearer " + issue_token(
             secret["DOSSIER_SECRET_KEY"], subject="embedded-applicant", role="applicant",
             ttl_seconds=3600)}
+        ensure_open_cycle(urls["intake"], secret["DOSSIER_SECRET_KEY"])
         app = requests.post(f"{urls['intake']}/api/applications", headers=me, json={
             "cycle": "2025", "kind": "organisation", "name": "嵌入式运行测试公司"}).json()
         pdf = blank_pdf(2)

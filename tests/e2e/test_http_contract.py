@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from award_cycle import ensure_open_cycle
 from samples import blank_pdf, sha256
 
 from dossier.localstack import AppStack
@@ -34,6 +35,7 @@ def assert_problem(r: requests.Response, status: int, code: str) -> dict:
 
 def new_application(stack: AppStack, http: requests.Session, me: dict[str, str], kind: str,
                     name: str) -> dict[str, Any]:
+    ensure_open_cycle(stack.url("intake"), stack.secret_key)
     r = http.post(f"{stack.url('intake')}/api/applications", headers=me,
                   json={"cycle": "2025", "kind": kind, "name": name})
     assert r.status_code == 201, r.text

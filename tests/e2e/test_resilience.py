@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from award_cycle import ensure_open_cycle
 from samples import blank_pdf, sha256
 from sqlalchemy import create_engine, text
 from waiting import poll
@@ -24,6 +25,7 @@ def headers(stack: AppStack, subject: str) -> dict[str, str]:
 
 
 def new_application(stack: AppStack, me: dict[str, str]) -> str:
+    ensure_open_cycle(stack.url("intake"), stack.secret_key)
     r = requests.post(f"{stack.url('intake')}/api/applications", headers=me,
                       json={"cycle": "2025", "kind": "organisation", "name": "韧性测试有限公司"})
     assert r.status_code == 201, r.text
@@ -47,7 +49,19 @@ def killable_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]
     apps = AppStack(backing, workdir / "killable", database="sqlite", redis_db=1,
                     extra_env={"DOSSIER_VISIBILITY_TIMEOUT": "6"})
     try:
-        yield apps.start()
+        apps.start()
+        # The cycle's event reaches documents now, not in the middle of a test's kill.
+        ensure_open_cycle(apps.url("intake"), apps.secret_key)
+        documents = create_engine(apps.env()["DOSSIER_DOCUMENTS_DATABASE_URL"])
+
+        def cycle_seen() -> bool:
+            with documents.connect() as conn:
+                return bool(conn.execute(text(
+                    "SELECT count(*) FROM processed_events WHERE type = 'cycle.saved'")).scalar())
+
+        poll(cycle_seen, 30)
+        documents.dispose()
+        yield apps
     finally:
         apps.stop()
 
@@ -130,6 +144,14 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         stack.start()
         me = headers(stack, "applicant-outage")
         app_id = new_application(stack, me)
+        engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
+
+        def pending() -> list[Any]:
+            with engine.connect() as conn:
+                return list(conn.execute(text(
+                    "SELECT type, attempts, last_error FROM outbox WHERE published_at IS NULL")))
+
+        poll(lambda: not pending(), 20)  # earlier events (the cycle's) are out before the outage
         pdf = blank_pdf(4)
         half = len(pdf) // 2
         stopped = threading.Event()
@@ -150,13 +172,6 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         ready = requests.get(f"{stack.url('intake')}/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["broker"] != "ok"
-
-        engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
-
-        def pending() -> list[Any]:
-            with engine.connect() as conn:
-                return list(conn.execute(text(
-                    "SELECT type, attempts, last_error FROM outbox WHERE published_at IS NULL")))
 
         rows = poll(lambda: [row for row in pending() if row.attempts > 0], 20)
         assert rows[0].type == "document.uploaded"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from award_cycle import ensure_open_cycle
 from minio import Minio
 from samples import blank_pdf, sha256
 from waiting import poll
@@ -15,6 +16,7 @@ from dossier.localstack import AppStack
 
 def create_application(http: requests.Session, stack: AppStack, headers: dict[str, str],
                        name: str = "忻州市示例机械有限公司") -> dict[str, Any]:
+    ensure_open_cycle(stack.url("intake"), stack.secret_key)
     r = http.post(f"{stack.url('intake')}/api/applications", headers=headers,
                   json={"cycle": "2025", "kind": "organisation", "name": name})
     assert r.status_code == 201, r.text
