@@ -32,10 +32,15 @@ def record_completeness(session: Session, payload: dict[str, Any]) -> None:
     if app is None:
         log.warning("completeness of unknown application %s ignored", payload["application_id"])
         return
+    submission = int(payload.get("submission") or 0)
+    known = int((app.completeness_report or {}).get("submission") or 0)
+    if submission < known:
+        return  # a late draft checklist never hides the report on a submission
     app.completeness = payload["status"]
     app.completeness_report = {"counts": payload.get("counts") or {},
                                "missing": payload.get("missing") or [],
-                               "report_id": payload.get("report_id")}
+                               "report_id": payload.get("report_id"),
+                               "submission": submission}
 
 
 def _programme(session: Session, cycle_id: str) -> str | None:

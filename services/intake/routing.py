@@ -249,7 +249,10 @@ def profile(app: Application) -> dict[str, Any]:
     return {"applicant_id": app.owner, "kind": app.kind, "name": app.name,
             "credit_code": app.credit_code, "county": app.county, "industry": app.industry,
             "legal_representative": app.legal_representative, "employer": app.employer,
-            "employer_credit_code": app.employer_credit_code, "related": app.related or []}
+            "employer_credit_code": app.employer_credit_code, "related": app.related or [],
+            # The blind index, never the number: review hands it back in `award.decided`, so
+            # an individual winner's ban can be matched here without the number leaving intake.
+            "id_index": app.id_index}
 
 
 def accept(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,

@@ -144,6 +144,7 @@ class ApplicantProfile(PayloadSchema):
     employer = fields.String(allow_none=True, load_default=None)
     employer_credit_code = fields.String(allow_none=True, load_default=None)
     related = fields.List(fields.Nested(Related), load_default=list)
+    id_index = fields.String(allow_none=True, load_default=None)  # individuals: blind index
 
 
 class PacketAccepted(PayloadSchema):

@@ -16,8 +16,10 @@ from samples import blank_pdf, text_pdf
 from waiting import poll
 
 from dossier.localstack import AppStack
+from shared.config import load_settings
+from shared.crypto import FieldCipher
 
-from .flows import CALENDAR, Intake, deliver, new_uscc, outbox, unique
+from .flows import CALENDAR, Intake, deliver, new_id_number, new_uscc, outbox, unique
 from .test_applications import problem
 
 
@@ -258,6 +260,17 @@ def test_classification_marks_and_completeness_reach_the_packet_view(
     assert detail["flagged"] is True
     assert detail["completeness"] == "incomplete"
     assert detail["completeness_report"]["missing"] == ["financials"]
+    # The report on a submission is never hidden by a draft checklist that arrives late.
+    deliver(stack, "packet.checked", {
+        "application_id": app_id, "cycle": cycle, "owner": "x", "status": "complete",
+        "counts": {"met": 3, "missing": 0, "invalid": 0, "attention": 0}, "missing": [],
+        "report_id": "r-2", "submission": 1}, source="documents")
+    deliver(stack, "packet.checked", {
+        "application_id": app_id, "cycle": cycle, "owner": "x", "status": "incomplete",
+        "counts": {"met": 2, "missing": 1, "invalid": 0, "attention": 0},
+        "missing": ["financials"], "report_id": "r-0", "submission": 0}, source="documents")
+    report = intake.detail(intake.operator, app_id)["completeness_report"]
+    assert (report["report_id"], report["submission"]) == ("r-2", 1)
     [marked] = [d for d in detail["documents"] if d["id"] == document["document_id"]]
     assert marked["versions"][0]["classification_marks"] == ["机密★"]
     assert marked["versions"][0]["inspection"]["pages"] == 1
@@ -331,3 +344,21 @@ def test_a_double_submit_submits_once(intake: Intake, stack: AppStack, cycle: st
     assert sorted(codes) == [200, 409, 409]
     history = intake.detail(me, app_id)["history"]
     assert [h["action"] for h in history].count("submitted") == 1
+
+
+def test_an_accepted_individual_carries_the_blind_index_of_their_identity_number_only(
+        intake: Intake, stack: AppStack) -> None:
+    cycle = intake.open_cycle()["id"]
+    number = new_id_number()
+    me, app_id = prepared(intake, cycle, kind="individual", id_number=number)
+    assert intake.submit(me, app_id).status_code == 200
+    r = intake.call("POST", f"/applications/{app_id}/recommend", intake.recommender("140902"),
+                    json={"opinion": "同意推荐。", "government_reference": "忻府政函〔2026〕7号"})
+    assert r.status_code == 200, r.text
+    assert intake.call("POST", f"/applications/{app_id}/accept",
+                       intake.operator).status_code == 200
+    [accepted] = [p for p in outbox(stack, "packet.accepted") if p["application_id"] == app_id]
+    key = load_settings(stack.env()).field_key()
+    assert accepted["applicant"]["id_index"] == FieldCipher(
+        key, "person.id_number").blind_index(number)
+    assert number not in str(accepted)
