@@ -11,6 +11,12 @@ RUN groupadd --system --gid 10001 dossier \
  && useradd --system --uid 10001 --gid dossier --home-dir /app --no-create-home \
             --shell /usr/sbin/nologin dossier
 
+# The CJK font review embeds in trade-secret watermarks, so every viewer shows the expert's
+# Chinese name (services/review/watermark.py finds it at its Debian path).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/*
+
 # Build from a scratch folder and install into site-packages (not editable), then drop the
 # sources: the running code is exactly what `pip install .` packaged, migrations included.
 # README.m[d] is a glob so the build does not fail while the README does not exist yet.

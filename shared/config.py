@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder of operator-edited review data that overrides the shipped defaults: "
             "`rubrics/<kind>.yaml`, `opinions.yaml`, `awards.yaml`, `grounds.yaml`, each also "
             "per cycle under `<cycle>/`."),
+    Setting("DOSSIER_REVIEW_WATERMARK_FONT", "review_watermark_font", None,
+            "CJK TrueType font (TTF, or TTC: its first face) embedded in trade-secret "
+            "watermarks; default: the first of Debian's `fonts-wqy-microhei`, "
+            "`fonts-wqy-zenhei`, `fonts-arphic-uming`, `fonts-droid-fallback` found. Without "
+            "any, watermarks fall back to the non-embedded CID font STSong-Light (a warning "
+            "is logged)."),
     # --- end of review settings ---
     # --- notify settings ---
     Setting("DOSSIER_NOTIFY_SMTP_HOST", "notify_smtp_host", None,
@@ -232,6 +238,7 @@ class Settings:
     # --- end of documents fields ---
     # --- review fields ---
     review_data_dir: str | None
+    review_watermark_font: str | None = None
     # --- end of review fields ---
     # --- notify fields ---
     notify_smtp_host: str | None = None

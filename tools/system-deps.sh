@@ -26,10 +26,12 @@ if ! pg_present; then
   apt_install postgresql || echo "WARNING: no PostgreSQL binaries; tests will run on SQLite only"
 fi
 
-# Reference readers the documents tests compare page counts against.
+# Reference readers the documents tests compare page counts against, and the CJK font review
+# embeds in trade-secret watermarks (the smallest Debian TrueType one, about 5 MB installed).
 missing=()
 have pdfinfo || missing+=(poppler-utils)
 have qpdf || missing+=(qpdf)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "system-deps: installing ${missing[*]}"
   apt_install "${missing[@]}" || echo "WARNING: could not install ${missing[*]}"

@@ -141,7 +141,8 @@ def download(application_id: str) -> Response:
     for d in given:
         secret = stamp if dossiers.is_secret(d) else None
         entries.append((dossiers.entry_name(d),
-                        lambda d=d, s=secret: dossiers.open_document(ctx.store, d, s)))
+                        lambda d=d, s=secret: dossiers.open_document(
+                            ctx.store, d, s, ctx.settings.review_watermark_font)))
     filename = f"{dossiers.safe_name(app.applicant_name)}-{app.id}.zip"
     def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
         log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
@@ -173,7 +174,8 @@ def download_document(application_id: str, document_id: str) -> Response:
         stamp = dossiers.stamp_for(reader) if secret else None
         _audit(session, "document.downloaded", f"document:{document_id}",
                application=app.id, watermarked=secret)
-    body = dossiers.open_document(ctx.store, document, stamp)
+    body = dossiers.open_document(ctx.store, document, stamp,
+                                  ctx.settings.review_watermark_font)
     response = Response(body, mimetype=document.get("content_type") or
                         "application/octet-stream")
     name = dossiers.safe_name(str(document.get("filename") or document_id))

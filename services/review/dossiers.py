@@ -114,9 +114,10 @@ def entry_name(document: Mapping[str, Any]) -> str:
            f"v{number}-{safe_name(str(document.get('filename') or document['document_id']))}"
 
 
-def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | None
-                  ) -> Iterator[bytes]:
-    """The submitted version's bytes; a trade-secret PDF comes out watermarked with `stamp`."""
+def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | None,
+                  font: str | None = None) -> Iterator[bytes]:
+    """The submitted version's bytes; a trade-secret PDF comes out watermarked with `stamp`
+    (in the CJK font file `font`, the DOSSIER_REVIEW_WATERMARK_FONT setting)."""
     chunks = store.open(document["object_key"], document.get("object_version"))
     if stamp is None or not is_pdf(document):
         yield from chunks
@@ -128,7 +129,7 @@ def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | 
         for chunk in chunks:
             raw.write(chunk)
         raw.seek(0)
-        watermark_pdf(raw, stamped, stamp)  # type: ignore[arg-type]
+        watermark_pdf(raw, stamped, stamp, font)  # type: ignore[arg-type]
         stamped.seek(0)
         while block := stamped.read(256 * 1024):
             yield block

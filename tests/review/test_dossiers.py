@@ -12,6 +12,8 @@ from pypdf import PdfReader
 from reviewstack import ReviewDriver
 from samples import text_pdf
 
+from services.review.watermark import FONT_CANDIDATES
+
 
 def _zip(review: ReviewDriver, headers: dict[str, str], app_id: str) -> zipfile.ZipFile:
     r = review.http.get(f"{review.url}/dossiers/{app_id}/download", headers=headers)
@@ -67,6 +69,14 @@ def test_trade_secret_pdfs_are_watermarked_on_every_page_after_the_pledge_and_pu
     for i, page in enumerate(stamped, start=1):
         assert f"secret formula page {i}" in page
         assert expert["subject"] in page and "刘评审" in page and "UTC" in page
+    if any(os.path.isfile(p) for p in FONT_CANDIDATES):
+        # The name is drawn in an embedded CJK subset, not a font the viewer has to supply.
+        for page in PdfReader(io.BytesIO(archive.read("evidence/v1-工艺配方.pdf"))).pages:
+            descriptors = [d.get_object()["/FontDescriptor"] for f in
+                           page["/Resources"]["/Font"].values()
+                           for d in [f.get_object(), *f.get_object().get("/DescendantFonts", [])]
+                           if "/FontDescriptor" in d.get_object()]
+            assert any("/FontFile2" in d or "/FontFile3" in d for d in descriptors)
     assert archive.read("overview/v1-组织概述.pdf") == public  # untouched, byte for byte
     assert all(expert["subject"] not in page for page in _pages(public))
 
