@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Protocol
@@ -18,14 +19,19 @@ from urllib.parse import quote, urlparse
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE, Tags
+from minio.datatypes import Part
 from minio.error import S3Error
+from minio.helpers import MAX_MULTIPART_COUNT, genheaders
 from minio.retention import Retention
 
 from shared.errors import DossierError
 
-# 8 MiB parts keep an upload's memory bounded (the SDK holds one part per upload thread) while
-# staying well above S3's 5 MiB minimum part size.
-PART_SIZE = 8 * 1024 * 1024
+# Parts of 6 MiB (S3's minimum is 5 MiB, except the last) with 3 in flight: an upload holds at
+# most (PARTS_IN_FLIGHT + 1) x PART_SIZE = 24 MiB of parts (3 being sent, 1 being read), which
+# keeps intake's 1 GiB upload under its 64 MiB memory budget with its 8 MiB read-ahead, while
+# sending as many parts at once as the SDK's default put_object (3).
+PART_SIZE = 6 * 1024 * 1024
+PARTS_IN_FLIGHT = 3
 
 
 class ObjectNotFound(DossierError):
@@ -107,6 +113,100 @@ def _meta(headers: Mapping[str, str]) -> dict[str, str]:
             if k.lower().startswith(prefix)}
 
 
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes: fewer only at the end of the stream."""
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        chunk = stream.read(size - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _BytesReader:
+    """Bytes as a readable stream, without the copy `io.BytesIO` would make."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or n >= len(self._data):
+            out, self._data = self._data, b""
+        else:
+            out, self._data = self._data[:n], self._data[n:]
+        return out
+
+
+class _Multipart:
+    """The S3 multipart steps, on minio-py's private methods (checked against 7.2.x).
+
+    minio-py has no public API for them, and its `put_object` cannot both bound memory and
+    overlap: with several parts in flight it queues every part it reads without limit (a slow
+    store makes it hold the whole body), and with one part in flight the next part is not read
+    while one is sent. Every private use is here, so an SDK upgrade breaks one place, which the
+    storage contract tests catch.
+    """
+
+    def __init__(self, client: Minio, bucket: str, key: str, headers: dict[str, str]) -> None:
+        self.client, self.bucket, self.key = client, bucket, key
+        self.upload_id: str = client._create_multipart_upload(bucket, key, dict(headers))
+
+    def upload(self, number: int, data: bytes) -> str:
+        return self.client._upload_part(self.bucket, self.key, data, None, self.upload_id,
+                                        number)
+
+    def complete(self, etags: list[str]) -> tuple[str | None, str]:
+        result = self.client._complete_multipart_upload(
+            self.bucket, self.key, self.upload_id,
+            [Part(number, etag) for number, etag in enumerate(etags, start=1)])
+        return result.version_id, result.etag or ""
+
+    def abort(self) -> None:
+        self.client._abort_multipart_upload(self.bucket, self.key, self.upload_id)
+
+
+def _send_parts(upload: _Multipart, ready: list[bytes],
+                next_part: Callable[[int], bytes]) -> tuple[int, str | None, str]:
+    """Send parts, at most PARTS_IN_FLIGHT at once, reading the next meanwhile; complete the
+    upload, or abort it on any failure. Returns (size, version id, etag)."""
+    futures: list[Future[str]] = []
+    in_flight: set[Future[str]] = set()
+    size = 0
+    pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
+    try:
+        while True:
+            data = ready.pop(0) if ready else next_part(size)
+            if not data:
+                break
+            # Wait for a free slot before handing the part over: this is the memory bound.
+            while len(in_flight) >= PARTS_IN_FLIGHT:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for f in done:
+                    f.result()  # a failed part fails the upload now, not at the end
+            if len(futures) >= MAX_MULTIPART_COUNT:
+                raise ValueError(f"more than {MAX_MULTIPART_COUNT} parts")
+            size += len(data)
+            future = pool.submit(upload.upload, len(futures) + 1, data)
+            del data  # the worker holds the only reference, so the part is freed once sent
+            futures.append(future)
+            in_flight.add(future)
+        etags = [f.result() for f in futures]
+        version_id, etag = upload.complete(etags)
+        return size, version_id, etag
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True)  # no part may land after the abort
+        with contextlib.suppress(Exception):
+            upload.abort()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 class S3ObjectStore:
     """`ObjectStore` on any S3 API through the minio SDK; one bucket, versioned and lockable."""
 
@@ -154,16 +254,46 @@ class S3ObjectStore:
             content_type: str = "application/octet-stream",
             metadata: Mapping[str, str] | None = None,
             tags: Mapping[str, str] | None = None) -> StoredObject:
+        """Store a stream of known or unknown length; one PUT if it fits in one part.
+
+        Larger bodies go up as a multipart upload with `PARTS_IN_FLIGHT` parts sent at once
+        while the next is read, so memory stays at (PARTS_IN_FLIGHT + 1) parts whatever the
+        size of the body or the speed of the store. Any failure (including the stream's own,
+        e.g. a client that hung up) aborts the upload: no object is left behind.
+        """
         self.ensure_bucket()
-        result = self.client.put_object(
-            self.bucket, key, stream, length=length, content_type=content_type,
-            metadata=dict(metadata or {}), tags=_tags(tags), part_size=PART_SIZE,
-            num_parallel_uploads=1,
-        )
-        size = length if length >= 0 else self.stat(key, result.version_id).size
-        return StoredObject(key=key, version_id=result.version_id, size=size,
-                            etag=result.etag or "", content_type=content_type,
-                            metadata=dict(metadata or {}))
+        meta = dict(metadata or {})
+        part_size = PART_SIZE
+        if length >= 0:
+            # A known length may need bigger parts to stay within S3's 10,000 parts.
+            part_size = max(PART_SIZE, -(-length // MAX_MULTIPART_COUNT))
+
+        def next_part(sent: int) -> bytes:
+            want = part_size if length < 0 else min(part_size, length - sent)
+            data = _read_exactly(stream, want)
+            if length >= 0 and len(data) < want:
+                raise OSError(f"stream ended after {sent + len(data)} of {length} bytes")
+            return data
+
+        first = next_part(0)
+        # Reading the second part before deciding tells a body of exactly one part from a
+        # longer one, without a one-byte read-ahead.
+        second = next_part(len(first)) if len(first) == part_size else b""
+        if not second:
+            result = self.client.put_object(
+                self.bucket, key, _BytesReader(first), length=len(first),  # type: ignore[arg-type]
+                content_type=content_type, metadata=dict(meta), tags=_tags(tags),
+                num_parallel_uploads=1)
+            return StoredObject(key=key, version_id=result.version_id, size=len(first),
+                                etag=result.etag or "", content_type=content_type,
+                                metadata=meta)
+        # The same headers the SDK's put_object sends (metadata, tags, content type).
+        headers = genheaders(dict(meta), None, _tags(tags), None, False)
+        headers["Content-Type"] = content_type or "application/octet-stream"
+        upload = _Multipart(self.client, self.bucket, key, headers)
+        size, version_id, etag = _send_parts(upload, [first, second], next_part)
+        return StoredObject(key=key, version_id=version_id, size=size, etag=etag,
+                            content_type=content_type, metadata=meta)
 
     def open(self, key: str, version_id: str | None = None) -> Iterator[bytes]:
         """Stream an object in chunks; the connection is released when iteration ends.
