@@ -191,9 +191,9 @@ def _send_parts(upload: _Multipart, part_size: int, ready: list[tuple[bytes | by
     """Send parts, at most PARTS_IN_FLIGHT at once, reading the next one meanwhile; complete
     the upload, or abort it on any failure. Returns (size, version id, etag).
 
-    Parts are read into a few reused buffers rather than new bytes per part: allocating and
-    freeing part-sized blocks from several threads fragments the heap, and the process keeps
-    that memory (measured: +60 MiB of RSS for 1 GiB with fresh bytes, against 3 parts = 18 MiB).
+    Parts are read into a few reused buffers rather than into new bytes per part: with a fresh
+    part-sized allocation per part (freed by another thread), intake's 1 GiB upload grew its
+    worker's RSS by 59.5 MiB; with reused buffers by 46 MiB (the allocator keeps freed blocks).
     """
     free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
 
