@@ -172,7 +172,7 @@ def test_an_interrupted_upload_leaves_no_half_record(
     cycle = client.open_cycle()["id"]
     me = client.as_("applicant", unique("cut"))
     app_id = client.create(me, cycle).json()["id"]
-    data = b"%PDF-1.7\n" + os.urandom(12 * MiB)  # past one 8 MiB part of the store
+    data = b"%PDF-1.7\n" + os.urandom(12 * MiB)  # past the store's first part (PART_SIZE)
     if shape == "raw":
         headers = {"Content-Type": "application/pdf",
                    "Content-Disposition": "attachment; filename=cut.pdf"}

@@ -125,6 +125,60 @@ def test_a_stream_of_unknown_length_larger_than_one_part_reads_back_identical(
     assert digest.hexdigest() == source.sha256.hexdigest()
 
 
+@pytest.mark.parametrize("length", ["known", "unknown"])
+def test_a_multipart_put_keeps_content_type_metadata_tags_and_version(
+        store: ObjectStore, prefix: str, length: str) -> None:
+    size = 3 * PART_SIZE + 12345  # several parts in flight, and a short last one
+    data = os.urandom(size)
+    key = prefix + "packet.pdf"
+    stored = store.put(key, io.BytesIO(data), length=size if length == "known" else -1,
+                       content_type="application/pdf", metadata={"owner": "u-7"},
+                       tags={"confidentiality": "secret", "kind": "evidence"})
+
+    st = store.stat(key)
+    assert stored.size == st.size == size
+    assert stored.version_id == st.version_id
+    assert st.content_type == "application/pdf"
+    assert st.metadata == {"owner": "u-7"}
+    assert store.get_tags(key) == {"confidentiality": "secret", "kind": "evidence"}
+    assert hashlib.sha256(store.read(key)).digest() == hashlib.sha256(data).digest()
+
+
+def test_a_body_of_exactly_one_part_reads_back_identical(
+        store: ObjectStore, prefix: str) -> None:
+    data = os.urandom(PART_SIZE)
+    key = prefix + "one-part.bin"
+    stored = store.put(key, io.BytesIO(data), length=-1)  # type: ignore[arg-type]
+    assert stored.size == PART_SIZE
+    assert store.read(key) == data
+
+
+class FailingStream(RandomStream):
+    """Serves `good` random bytes, then fails as a client that hung up would."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__(good)
+        self.good = good
+
+    def read(self, n: int = -1) -> bytes:
+        if self.served >= self.good:
+            raise OSError("client went away")
+        return super().read(n)
+
+
+def test_a_stream_failing_after_several_parts_leaves_no_object(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "cut.bin"
+    source = FailingStream(4 * PART_SIZE + MiB)
+
+    with pytest.raises(OSError, match="client went away"):
+        store.put(key, source, length=-1)  # type: ignore[arg-type]
+
+    assert source.served == 4 * PART_SIZE + MiB  # it failed past the multipart start
+    assert store.versions(key) == []
+    assert store.list(prefix) == []
+
+
 def test_stat_reports_size_content_type_and_metadata_as_stored(
         store: ObjectStore, prefix: str) -> None:
     key = prefix + "report.pdf"
