@@ -23,7 +23,7 @@ import urllib3.exceptions
 from celery import Celery, Task, signals
 from minio.error import ServerError
 
-from shared.config import SERVICES
+from shared.config import SERVICES, Settings
 from shared.errors import Unavailable
 from shared.events import OutboxRelay
 from shared.service import ServiceContext
@@ -121,17 +121,26 @@ def _redis(ctx: ServiceContext) -> redis.Redis:
     return _redis_clients[url]
 
 
-def make_celery(ctx: ServiceContext) -> Celery:
-    """The Celery app of one service, with its generic `<service>.handle_event` task."""
-    s = ctx.settings
-    transport = {
+def transport_options(s: Settings) -> dict[str, Any]:
+    """Redis transport options: how soon a task whose worker died is handed out again."""
+    return {
         "visibility_timeout": s.visibility_timeout,
         # Look for messages orphaned by a dead worker every few seconds (kombu's default is
         # every 100 s); the scan is one ZRANGE, and only messages older than the visibility
         # timeout are taken back.
         "unacked_restore_interval": max(1, min(10, s.visibility_timeout // 3)),
         "unacked_restore_throttle": 1,
+        # The scan runs under a Redis lock shared by every worker, which lives 300 s by
+        # default: a worker killed while holding it stops all restores for five minutes. The
+        # scan takes milliseconds, so let the lock lapse within half a visibility timeout.
+        "unacked_mutex_expire": max(5, min(300, s.visibility_timeout // 2)),
     }
+
+
+def make_celery(ctx: ServiceContext) -> Celery:
+    """The Celery app of one service, with its generic `<service>.handle_event` task."""
+    s = ctx.settings
+    transport = transport_options(s)
     app = Celery(f"dossier-{ctx.name}", broker=s.redis_url, set_as_current=False)
     app.conf.update(
         task_default_queue=ctx.name,
