@@ -25,7 +25,8 @@ class BenchEnv:
     backing: BackingServers
 
 
-def main() -> int:
+def main(only: list[str] | None = None) -> int:
+    """Run every benchmark, or only those named (`python -m bench outbox upload`)."""
     root = Path(tempfile.mkdtemp(prefix="dossier-bench-"))
     backing = BackingServers(root=root / "backing")
     failed = 0
@@ -35,7 +36,7 @@ def main() -> int:
         backing.start_postgres(databases=[])
         env = BenchEnv(root, backing)
         for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
-            if info.name.startswith("_"):
+            if info.name.startswith("_") or (only and info.name not in only):
                 continue
             module = importlib.import_module(f"bench.{info.name}")
             try:
@@ -52,4 +53,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

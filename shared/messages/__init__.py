@@ -8,6 +8,7 @@ payloads with the same schemas; unknown fields are ignored so producers can add 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -32,6 +33,7 @@ def audience_field() -> fields.List:
     return fields.List(fields.Nested(Addressee), load_default=list)
 
 
+@cache
 def _all() -> dict[str, type[Schema]]:
     # Imported here, not at module top, so each producer module can use PayloadSchema.
     from shared.messages import documents, intake, notify, review
@@ -45,7 +47,10 @@ def _all() -> dict[str, type[Schema]]:
     return merged
 
 
+@cache
 def schema_for(event_type: str) -> Schema | None:
+    # One instance per event type: every emit validates, and building a schema costs more
+    # than loading a payload with it (marshmallow schemas are safe to reuse across threads).
     schema = _all().get(event_type)
     return schema() if schema else None
 
