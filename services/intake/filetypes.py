@@ -12,6 +12,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
+    "image/tiff": (".tif", ".tiff"),  # what office scanners write by default
 }
 ALLOWED_ZIP = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SNIFF_BYTES = 8192
@@ -22,18 +23,21 @@ class UploadRefused(DossierError):
 
 
 def sniff(head: bytes) -> str | None:
-    """Content type from magic bytes; None when it is nothing we accept."""
+    """Content type from magic bytes; "zip" for a ZIP that does not show itself as a Word
+    package in `head`; None when it is nothing we accept."""
     # PDF readers accept the header anywhere in the first KiB, so a sniffer must too.
     if b"%PDF-" in head[:1024]:
         return "application/pdf"
     if head.startswith(b"PK\x03\x04"):
         # OOXML is a ZIP whose first member is normally [Content_Types].xml; the documents
         # service inspects the package properly, here we only refuse what is plainly not one.
-        return ALLOWED_ZIP if b"[Content_Types].xml" in head or b"word/" in head else None
+        return ALLOWED_ZIP if b"[Content_Types].xml" in head or b"word/" in head else "zip"
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
     return None
 
 
@@ -43,11 +47,16 @@ def check_upload(filename: str, head: bytes) -> str:
         raise DossierError("upload.empty", status=422, zh="文件为空（0 字节），请重新选择文件。",
                            en="The file is empty (0 bytes).")
     detected = sniff(head)
+    suffix = PurePosixPath(filename).suffix.lower()
+    if detected == "zip":
+        # Some writers put thumbnails or properties first, so the package's own parts can lie
+        # beyond the bytes seen here. A ZIP named .docx goes on to the documents service, which
+        # opens the package and refuses it with a reason if it is not a Word document.
+        detected = ALLOWED_ZIP if suffix == ".docx" else None
     if detected is None:
         raise UploadRefused("upload.type_not_allowed",
-                            zh="不支持的文件类型：仅接受 PDF、DOCX、JPEG、PNG。",
-                            en="File type not allowed: only PDF, DOCX, JPEG and PNG.")
-    suffix = PurePosixPath(filename).suffix.lower()
+                            zh="不支持的文件类型：仅接受 PDF、DOCX、JPEG、PNG、TIFF。",
+                            en="File type not allowed: only PDF, DOCX, JPEG, PNG and TIFF.")
     if suffix and suffix not in ALLOWED[detected]:
         raise UploadRefused(
             "upload.type_mismatch",
