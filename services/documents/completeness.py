@@ -38,6 +38,12 @@ REASONS: dict[str, tuple[str, str]] = {
                  "of {limit}."),
     "sections_missing": ("《{file}》未找到以下部分的标题：{sections}。",
                          "\u201c{file}\u201d has no heading for: {sections}."),
+    "sections_unrecognised": ("《{file}》中未识别出编号标题（如“一、领导”"
+                              "“1 领导”）或书签，无法自动核对是否涵盖：{sections}，"
+                              "请人工核对。",
+                              "No numbered headings (such as \u201c1 Leadership\u201d) or "
+                              "bookmarks were recognised in \u201c{file}\u201d; check by hand "
+                              "that it covers: {sections}."),
     "sections_unchecked": ("《{file}》无文字层，无法核对是否涵盖：{sections}，请人工核对。",
                            "\u201c{file}\u201d has no text layer; check by hand that it covers: "
                            "{sections}."),
@@ -209,7 +215,15 @@ def _check_sections(req: Requirement, doc: DocumentFacts, v: dict[str, Any], has
         return
     names_zh = "、".join(s.title["zh-CN"] for s in missing)
     names_en = "; ".join(s.title["en"] for s in missing)
-    if has_text:
+    if has_text and not headings:
+        # Headings are recognised by their numbering or the bookmarks; a report that has
+        # neither is not thereby wrong, so a person judges it rather than the rule.
+        r = reason("sections_unrecognised", file=doc.filename, sections=names_zh)
+        r["en"] = REASONS["sections_unrecognised"][1].format(file=doc.filename,
+                                                            sections=names_en)
+        r["sections"] = [s.id for s in missing]  # type: ignore[assignment]
+        attention.append(r)
+    elif has_text:
         r = reason("sections_missing", file=doc.filename, sections=names_zh)
         r["en"] = REASONS["sections_missing"][1].format(file=doc.filename, sections=names_en)
         r["sections"] = [s.id for s in missing]  # type: ignore[assignment]

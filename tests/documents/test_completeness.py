@@ -31,6 +31,7 @@ def verdicts(pool: SandboxPool, tmp_path_factory: pytest.TempPathFactory
         "scan": b.scan_pdf(2),
         "report": b.report_pdf(),
         "report-no-resources": b.report_pdf([s for s in b.SEVEN if "资源" not in s]),
+        "report-unnumbered": b.report_pdf([s.split("、", 1)[-1] for s in b.SEVEN]),
         "short-docx": b.docx_file([("组织概述", "Heading 1"), ("本公司成立于2010年。", None)]),
         "long-docx": b.docx_file([("组织概述", "Heading 1")] + [("质" * 500, None)] * 8),
         "text-pdf": b.text_pdf([["证书复印件说明"]]),
@@ -147,6 +148,16 @@ def test_a_self_evaluation_without_one_of_the_seven_categories_is_invalid(
     # The sections found are evidence, with the page each starts on.
     pages = {e.get("section"): e["page"] for e in found.evidence if e.get("section")}
     assert pages["leadership"] == 1 and pages["results"] == 6
+
+
+def test_a_self_evaluation_without_numbered_headings_asks_for_a_hand_check(
+        check: Check) -> None:
+    found = item(check("organisation", {"self-evaluation": "report-unnumbered"}),
+                 "self-evaluation")
+    assert found.status == "attention"
+    assert [r["code"] for r in found.reasons] == ["sections_unrecognised"]
+    assert len(found.reasons[0]["sections"]) == 7
+    assert "人工核对" in found.reasons[0]["zh-CN"] and "by hand" in found.reasons[0]["en"]
 
 
 def test_a_scanned_self_evaluation_asks_for_a_hand_check_of_its_sections(
