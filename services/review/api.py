@@ -161,7 +161,8 @@ def reactivate_expert(expert_id: str) -> Expert:
 def import_experts() -> dict[str, int]:
     """Bulk import from CSV (`text/csv` body): all rows or none."""
     ctx = service_context()
-    rows = registry.parse_expert_csv(request.get_data(as_text=True))
+    rows = registry.parse_expert_csv(registry.decode_csv(request.get_data(),
+                                                         request.mimetype_params.get("charset")))
     with ctx.db.session() as session:
         existing = set(session.scalars(select(Expert.subject).where(
             Expert.subject.in_([r["subject"] for r in rows]))))

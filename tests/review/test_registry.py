@@ -207,3 +207,23 @@ def test_a_deactivated_expert_loses_access_and_every_assignment_gets_a_replaceme
                      headers=op).json()["active"] is True
     saved = [e for e in review.outbox("account.saved") if e["subject"] == leaving["subject"]]
     assert saved[-1]["active"] is True
+
+
+def test_a_csv_saved_by_excel_in_gbk_or_with_a_bom_keeps_its_chinese_names(
+        review: ReviewDriver) -> None:
+    http, url, op = review.http, review.url, review.operator
+    tag = review.cycle
+    for n, (encoding, content_type) in enumerate((("gbk", "text/csv"),
+                                                   ("utf-8-sig", "text/csv"),
+                                                   ("gb18030", "text/csv; charset=gb18030"))):
+        body = ("subject,name,organisation,fields,county\n"
+                f"enc{n}-{tag},张质量,忻州市产品质量检验所,machinery,140902\n")
+        r = http.post(f"{url}/experts/import", headers={**op, "Content-Type": content_type},
+                      data=body.encode(encoding))
+        assert r.status_code == 201, r.text
+        [expert] = http.get(f"{url}/experts", headers=op,
+                            params={"q": f"enc{n}-{tag}"}).json()["items"]
+        assert (expert["name"], expert["organisation"]) == ("张质量", "忻州市产品质量检验所")
+    r = http.post(f"{url}/experts/import", headers={**op, "Content-Type": "text/csv"},
+                  data=b"subject,name\n\xff\xfe\xfa\xfb")
+    assert r.status_code == 422 and r.json()["code"] == "expert.csv_encoding", r.text
