@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, or_, select
 
 from services.review import panels, registry
+from services.review.csvtext import decode_csv
 from services.review.dossiers import is_secret
 from services.review.models import Application, Assignment, ConflictRecord, Expert, Panel
 from services.review.programme import Programme
@@ -161,7 +162,7 @@ def reactivate_expert(expert_id: str) -> Expert:
 def import_experts() -> dict[str, int]:
     """Bulk import from CSV (`text/csv` body): all rows or none."""
     ctx = service_context()
-    rows = registry.parse_expert_csv(registry.decode_csv(request.get_data(),
+    rows = registry.parse_expert_csv(decode_csv(request.get_data(),
                                                          request.mimetype_params.get("charset")))
     with ctx.db.session() as session:
         existing = set(session.scalars(select(Expert.subject).where(

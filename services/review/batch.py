@@ -8,6 +8,7 @@ integers (thousandths) for the exact solver and reported back unscaled.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from array import array
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ import numpy as np
 
 from services.review.assignment import Problem, solve
 from services.review.conflicts import normalise_name
+from services.review.csvtext import decode_csv
+from shared.errors import DossierError
 
 
 class BatchError(Exception):
@@ -33,16 +36,18 @@ class BatchResult:
 
 def _rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in reader.fieldnames or []]
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise BatchError(f"{path}: missing column(s) {', '.join(missing)}")
-            return [{(k or "").strip(): (v or "").strip() for k, v in row.items()}
-                    for row in reader]
+        # Names may come from Excel in GBK; the same decoding as the service's import.
+        text = decode_csv(path.read_bytes())
     except OSError as exc:
         raise BatchError(f"{path}: {exc.strerror or exc}") from exc
+    except DossierError as exc:
+        raise BatchError(f"{path}: {exc.en}") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise BatchError(f"{path}: missing column(s) {', '.join(missing)}")
+    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
 
 
 def _index(rows: list[dict[str, str]], path: Path) -> dict[str, int]:

@@ -101,12 +101,13 @@ def test_a_replacement_is_the_best_free_eligible_expert() -> None:
 
 def test_dossier_assign_writes_an_optimal_assignment_and_detects_same_organisation(
         tmp_path: Path) -> None:
+    # Saved by Excel on Chinese Windows: GBK. The organisations must still match.
     (tmp_path / "E.csv").write_text(
         "id,name,organisation,fields\ne1,甲,山西大学,machinery;food\ne2,乙,示例机械有限公司,"
-        "machinery\ne3,丙,太原理工,food\n", encoding="utf-8")
+        "machinery\ne3,丙,太原理工,food\n", encoding="gbk")
     (tmp_path / "A.csv").write_text(
         "id,applicant,organisation,field\na1,示例机械有限公司,示例机械有限公司,machinery\n"
-        "a2,张三,食品公司,food\n", encoding="utf-8")
+        "a2,张三,食品公司,food\n", encoding="gbk")
     (tmp_path / "C.csv").write_text("expert_id,application_id,reason\ne3,a2,relative\n",
                                     encoding="utf-8")
     (tmp_path / "F.csv").write_text(
