@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class StackError(RuntimeError):
@@ -395,6 +396,29 @@ class AppStack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def query(self, service: str, sql: str, **params: Any) -> list[Any]:
+        """Rows from one service's own database, read directly: tests look at what a service
+        recorded (its outbox, inbox, audit log) where no API exists for it."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self._db_urls[service])
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql), params))
+        finally:
+            engine.dispose()
+
+    def outbox(self, service: str, event_type: str) -> list[Any]:
+        """The events of one type a service wrote for others, oldest first: rows with
+        `event_id` and `payload` (the envelope)."""
+        return self.query(service, "SELECT event_id, payload FROM outbox WHERE type = :t "
+                          "ORDER BY seq", t=event_type)
+
+    def processed(self, service: str, event_id: str) -> bool:
+        """Whether the service's inbox has handled the event."""
+        return bool(self.query(service, "SELECT 1 FROM processed_events WHERE event_id = :e",
+                               e=event_id))
 
     def migrate(self) -> None:
         from shared.config import load_settings

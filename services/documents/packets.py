@@ -161,11 +161,16 @@ def catalogue_for(session: Session, packet: Packet, default: str,
         return catalogues.get(default, extra_dir)
 
 
-def _save(session: Session, packet: Packet, submission: int, catalogue: str,
-          result: Assessment) -> CompletenessReport:
-    report = session.execute(select(CompletenessReport).where(
-        CompletenessReport.application_id == packet.application_id,
+def _report(session: Session, application_id: str, submission: int
+            ) -> CompletenessReport | None:
+    return session.execute(select(CompletenessReport).where(
+        CompletenessReport.application_id == application_id,
         CompletenessReport.submission == submission)).scalar_one_or_none()
+
+
+def _save(session: Session, packet: Packet, submission: int, catalogue: str,
+          result: Assessment, report: CompletenessReport | None = None) -> CompletenessReport:
+    report = report or _report(session, packet.application_id, submission)
     if report is None:
         report = CompletenessReport(id=str(uuid.uuid4()), application_id=packet.application_id,
                                     submission=submission)
@@ -180,11 +185,8 @@ def _save(session: Session, packet: Packet, submission: int, catalogue: str,
     return report
 
 
-def _draft_state(session: Session, application_id: str) -> tuple[str, list[str]] | None:
-    """(status, missing requirement ids) of the draft checklist as last saved."""
-    report = session.execute(select(CompletenessReport).where(
-        CompletenessReport.application_id == application_id,
-        CompletenessReport.submission == 0)).scalar_one_or_none()
+def _draft_state(report: CompletenessReport | None) -> tuple[str, list[str]] | None:
+    """(status, missing requirement ids) of a draft checklist as last saved."""
     if report is None or report.pending:
         return None
     missing = sorted(i["requirement"] for i in report.items or [] if i.get("status") == "missing")
@@ -201,8 +203,9 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
         return
     catalogue = catalogue_for(session, packet, default_catalogue, catalogue_dir)
     draft = assess(catalogue, packet.kind, documents_of(session, packet, False), submitted=False)
-    before = _draft_state(session, packet.application_id)
-    checklist = _save(session, packet, 0, catalogue.version, draft)
+    checklist = _report(session, packet.application_id, 0)
+    before = _draft_state(checklist)
+    checklist = _save(session, packet, 0, catalogue.version, draft, checklist)
     if draft.pending == 0 and before != (draft.status, sorted(draft.missing)):
         # The draft's checklist changed: announce it quietly (no audience) so intake shows it
         # and notify can remind of missing documents before the window closes. Only changes

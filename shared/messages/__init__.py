@@ -33,6 +33,12 @@ def audience_field() -> fields.List:
     return fields.List(fields.Nested(Addressee), load_default=list)
 
 
+class EventPayload(PayloadSchema):
+    """The top level of every event's payload: whom it concerns, then the event's own fields."""
+
+    audience = audience_field()
+
+
 @cache
 def _all() -> dict[str, type[Schema]]:
     # Imported here, not at module top, so each producer module can use PayloadSchema.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.messages import PayloadSchema, audience_field
+from shared.messages import EventPayload, PayloadSchema
 
 
 class InspectionError(PayloadSchema):
@@ -14,8 +14,7 @@ class InspectionError(PayloadSchema):
     messages = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
 
 
-class DocumentInspected(PayloadSchema):
-    audience = audience_field()
+class DocumentInspected(EventPayload):
     application_id = fields.String(required=True)
     document_id = fields.String(required=True)
     version_id = fields.String(required=True)
@@ -43,8 +42,7 @@ class Counts(PayloadSchema):
     attention = fields.Integer(required=True)
 
 
-class PacketChecked(PayloadSchema):
-    audience = audience_field()
+class PacketChecked(EventPayload):
     application_id = fields.String(required=True)
     cycle = fields.String(required=True)
     owner = fields.String(required=True)

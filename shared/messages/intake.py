@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.messages import PayloadSchema, audience_field
+from shared.messages import EventPayload, PayloadSchema
 
 KIND = validate.OneOf(("organisation", "individual"))
 CONFIDENTIALITY = validate.OneOf(("public", "internal", "trade-secret"))
@@ -15,8 +15,7 @@ def _pages() -> fields.List:
                        load_default=list)
 
 
-class AccountSaved(PayloadSchema):
-    audience = audience_field()
+class AccountSaved(EventPayload):
     subject = fields.String(required=True)
     role = fields.String(required=True)
     name = fields.String(required=True)
@@ -31,8 +30,7 @@ class Caps(PayloadSchema):
     nominations = fields.Integer(required=True)
 
 
-class CycleSaved(PayloadSchema):
-    audience = audience_field()
+class CycleSaved(EventPayload):
     cycle = fields.String(required=True)
     year = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -45,8 +43,7 @@ class CycleSaved(PayloadSchema):
     programme = fields.String(load_default=None, allow_none=True)
 
 
-class DocumentUploaded(PayloadSchema):
-    audience = audience_field()
+class DocumentUploaded(EventPayload):
     application_id = fields.String(required=True)
     cycle = fields.String(required=True)
     kind = fields.String(required=True, validate=KIND)
@@ -65,8 +62,7 @@ class DocumentUploaded(PayloadSchema):
     content_type = fields.String(required=True)
 
 
-class DocumentDeleted(PayloadSchema):
-    audience = audience_field()
+class DocumentDeleted(EventPayload):
     application_id = fields.String(required=True)
     document_id = fields.String(required=True)
     version_ids = fields.List(fields.String(), required=True)
@@ -91,37 +87,29 @@ def _manifest() -> fields.List:
     return fields.List(fields.Nested(ManifestEntry), required=True)
 
 
-class PacketSubmitted(PayloadSchema):
-    audience = audience_field()
+class PacketStep(EventPayload):
+    """What every step of a packet's routing says: whose packet, and which unit routes it."""
+
     application_id = fields.String(required=True)
     cycle = fields.String(required=True)
-    kind = fields.String(required=True, validate=KIND)
     owner = fields.String(required=True)
     applicant_name = fields.String(required=True)
     unit = fields.String(required=True)
+
+
+class PacketSubmitted(PacketStep):
+    kind = fields.String(required=True, validate=KIND)
     route = fields.String(required=True, validate=validate.OneOf(("county", "industry")))
     submission = fields.Integer(required=True)
     documents = _manifest()
 
 
-class PacketReturned(PayloadSchema):
-    audience = audience_field()
-    application_id = fields.String(required=True)
-    cycle = fields.String(required=True)
-    owner = fields.String(required=True)
-    applicant_name = fields.String(required=True)
-    unit = fields.String(required=True)
+class PacketReturned(PacketStep):
     stage = fields.String(required=True, validate=validate.OneOf(("recommender", "operator")))
     reasons = fields.List(fields.String(), required=True)
 
 
-class PacketRecommended(PayloadSchema):
-    audience = audience_field()
-    application_id = fields.String(required=True)
-    cycle = fields.String(required=True)
-    owner = fields.String(required=True)
-    applicant_name = fields.String(required=True)
-    unit = fields.String(required=True)
+class PacketRecommended(PacketStep):
     opinion = fields.String(required=True)
     # Optional extra: the county government's recommendation (county route, Art. 14).
     government_reference = fields.String(allow_none=True, load_default=None)
@@ -147,8 +135,7 @@ class ApplicantProfile(PayloadSchema):
     id_index = fields.String(allow_none=True, load_default=None)  # individuals: blind index
 
 
-class PacketAccepted(PayloadSchema):
-    audience = audience_field()
+class PacketAccepted(EventPayload):
     application_id = fields.String(required=True)
     cycle = fields.String(required=True)
     kind = fields.String(required=True, validate=KIND)
@@ -158,8 +145,7 @@ class PacketAccepted(PayloadSchema):
     documents = _manifest()
 
 
-class PacketRejected(PayloadSchema):
-    audience = audience_field()
+class PacketRejected(EventPayload):
     application_id = fields.String(required=True)
     cycle = fields.String(required=True)
     owner = fields.String(required=True)
@@ -174,8 +160,7 @@ class AcceptanceEntry(PayloadSchema):
     unit = fields.String(required=True)
 
 
-class AcceptancePublished(PayloadSchema):
-    audience = audience_field()
+class AcceptancePublished(EventPayload):
     list_id = fields.String(required=True)
     cycle = fields.String(required=True)
     starts_on = fields.Date(required=True)

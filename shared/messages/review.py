@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.messages import PayloadSchema, audience_field
+from shared.messages import EventPayload, PayloadSchema
 
 _S = fields.String
 
@@ -14,8 +14,7 @@ class AssignedApplication(PayloadSchema):
     applicant_name = _S(required=True)
 
 
-class AssignmentMade(PayloadSchema):
-    audience = audience_field()
+class AssignmentMade(EventPayload):
     cycle = _S(required=True)
     stage = _S(required=True)
     expert = _S(required=True)
@@ -23,8 +22,7 @@ class AssignmentMade(PayloadSchema):
     deadline = _S(allow_none=True, load_default=None)
 
 
-class RecusalRecorded(PayloadSchema):
-    audience = audience_field()
+class RecusalRecorded(EventPayload):
     cycle = _S(required=True)
     expert = _S(required=True)
     application_id = _S(required=True)
@@ -33,8 +31,7 @@ class RecusalRecorded(PayloadSchema):
     replacement = _S(allow_none=True, load_default=None)
 
 
-class ObjectionReceived(PayloadSchema):
-    audience = audience_field()
+class ObjectionReceived(EventPayload):
     objection_id = _S(required=True)
     list_id = _S(required=True)
     cycle = _S(required=True)
@@ -42,8 +39,7 @@ class ObjectionReceived(PayloadSchema):
     anonymous = fields.Boolean(required=True)
 
 
-class OpinionsCompleted(PayloadSchema):
-    audience = audience_field()
+class OpinionsCompleted(EventPayload):
     cycle = _S(required=True)
     application_id = _S(required=True)
     applicant_name = _S(required=True)
@@ -55,8 +51,7 @@ class ListEntry(PayloadSchema):
     tier = _S(allow_none=True, load_default=None)
 
 
-class ListPublished(PayloadSchema):
-    audience = audience_field()
+class ListPublished(EventPayload):
     list_id = _S(required=True)
     cycle = _S(required=True)
     kind = _S(required=True, validate=validate.OneOf(["recommendation", "final"]))
@@ -75,15 +70,13 @@ class AwardResult(PayloadSchema):
     amount = fields.Integer(required=True)
 
 
-class AwardDecided(PayloadSchema):
-    audience = audience_field()
+class AwardDecided(EventPayload):
     cycle = _S(required=True)
     year = fields.Integer(required=True)
     results = fields.List(fields.Nested(AwardResult), required=True)
 
 
-class AwardRevoked(PayloadSchema):
-    audience = audience_field()
+class AwardRevoked(EventPayload):
     cycle = _S(required=True)
     application_id = _S(required=True)
     owner = _S(required=True)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import create_engine, text
 
 from dossier.localstack import AppStack
 from shared.events import Event
@@ -95,9 +94,4 @@ def new_application(kind: str = "organisation", owner: str | None = None) -> dic
 
 def documents_rows(stack: AppStack, sql: str, **params: Any) -> list[Any]:
     """Rows from documents' own database (its outbox and audit log), read directly."""
-    engine = create_engine(stack.env()["DOSSIER_DOCUMENTS_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-    finally:
-        engine.dispose()
+    return stack.query("documents", sql, **params)

@@ -18,14 +18,13 @@ from typing import Any
 import pytest
 import requests
 from docx import Document
-from intake.flows import Intake, new_uscc, processed
+from intake.flows import Intake, new_uscc
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-from sqlalchemy import create_engine, text
 from waiting import poll
 
 from dossier.localstack import AppStack
@@ -77,14 +76,8 @@ def _bearer(stack: AppStack, role: str, subject: str, **scope: str) -> dict[str,
 
 def _event_ids(stack: AppStack, service: str, event_type: str, cycle: str) -> list[str]:
     """Ids of the events of one type and cycle that `service` wrote to its outbox."""
-    engine = create_engine(stack.env()[f"DOSSIER_{service.upper()}_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT event_id, payload FROM outbox WHERE type = :t"),
-                                {"t": event_type}).all()
-    finally:
-        engine.dispose()
-    return [r.event_id for r in rows if r.payload["payload"].get("cycle") == cycle]
+    return [r.event_id for r in stack.outbox(service, event_type)
+            if r.payload["payload"].get("cycle") == cycle]
 
 
 def _ok(r: requests.Response, status: int = 200) -> Any:
@@ -239,7 +232,7 @@ def test_an_award_runs_from_draft_to_certificate_and_bars_the_winner_next_cycle(
     # Wait for intake to have handled review's award.decided (an application made before
     # that would be a legitimate draft and block the retry as a duplicate).
     poll(lambda: (ids := _event_ids(stack, "review", "award.decided", cycle))
-         and processed(stack, ids[0]), 60)
+         and stack.processed("intake", ids[0]), 60)
     r = intake.create(intake.as_("applicant", f"again-{uuid.uuid4().hex[:6]}"), later,
                       name="忻州全流程精密制造有限公司", credit_code=credit_code)
     assert r.status_code == 422 and "eligibility.winner_barred" in r.text, r.text

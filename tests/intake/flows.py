@@ -10,7 +10,6 @@ from typing import Any
 
 import requests
 from celery import Celery
-from sqlalchemy import create_engine, text
 from waiting import poll
 
 from dossier.localstack import AppStack
@@ -127,13 +126,7 @@ class Intake:
 
 def processed(stack: AppStack, event_id: str) -> bool:
     """Whether intake's inbox has handled the event."""
-    engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM processed_events WHERE event_id = :e"),
-                                {"e": event_id}).scalar() == 1
-    finally:
-        engine.dispose()
+    return stack.processed("intake", event_id)
 
 
 def deliver(stack: AppStack, event_type: str, payload: dict[str, Any],
@@ -151,11 +144,4 @@ def deliver(stack: AppStack, event_type: str, payload: dict[str, Any],
 
 
 def outbox(stack: AppStack, event_type: str) -> list[dict[str, Any]]:
-    engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT payload FROM outbox WHERE type = :t ORDER BY seq"),
-                                {"t": event_type}).scalars().all()
-    finally:
-        engine.dispose()
-    return [row["payload"] for row in rows]
+    return [row.payload["payload"] for row in stack.outbox("intake", event_type)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from samples import blank_pdf
-from sqlalchemy import create_engine, text
 
 from dossier.localstack import AppStack
 
@@ -117,11 +116,9 @@ def test_the_identity_number_is_stored_encrypted_and_shown_masked(
     assert r.status_code == 201, r.text
     shown = intake.detail(me, r.json()["id"])["id_number"]
     assert shown == number[:3] + "*" * 11 + number[-4:]
-    engine = create_engine(stack.env()["DOSSIER_INTAKE_DATABASE_URL"])
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT * FROM applications WHERE id = :id"),
-                           {"id": r.json()["id"]}).mappings().one()
-    engine.dispose()
+    [found] = stack.query("intake", "SELECT * FROM applications WHERE id = :id",
+                          id=r.json()["id"])
+    row = found._mapping
     assert number not in " ".join(str(v) for v in row.values())
     assert row["id_number_cipher"].startswith("v1.")
 

@@ -14,7 +14,6 @@ from typing import Any
 import requests
 from celery import Celery
 from samples import sha256
-from sqlalchemy import create_engine, text
 from waiting import poll
 
 from dossier.localstack import AppStack
@@ -114,23 +113,11 @@ class ReviewDriver:
 
     def outbox(self, type_: str) -> list[dict[str, Any]]:
         """Events review wrote for other services (the outbox row is the envelope)."""
-        engine = create_engine(self.stack.env()["DOSSIER_REVIEW_DATABASE_URL"])
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(text("SELECT payload FROM outbox WHERE type = :t ORDER BY "
-                                         "seq"), {"t": type_}).all()
-        finally:
-            engine.dispose()
-        return [r.payload["payload"] for r in rows]
+        return [r.payload["payload"] for r in self.stack.outbox("review", type_)]
 
     def audit_actions(self) -> list[tuple[str, str, str]]:
-        engine = create_engine(self.stack.env()["DOSSIER_REVIEW_DATABASE_URL"])
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(text("SELECT actor, action, target FROM audit_log "
-                                         "ORDER BY seq")).all()
-        finally:
-            engine.dispose()
+        rows = self.stack.query("review", "SELECT actor, action, target FROM audit_log "
+                                "ORDER BY seq")
         return [(r.actor, r.action, r.target) for r in rows]
 
 
