@@ -80,6 +80,10 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
         "redis": (redis_argv(redis_binary(), redis_port, data_dir / "redis"), 10),
         "s3": (weed_argv(weed_binary(), data_dir / "s3", s3_port - 6, identities), 10),
     }
+    from dossier.proxy import nginx_argv, write_embedded_conf
+    upstreams = {svc: f"127.0.0.1:{settings.port(svc)}" for svc in SERVICE_NAMES}
+    proxy_conf = write_embedded_conf(data_dir, settings.proxy_port, upstreams)
+    programs["proxy"] = (nginx_argv(proxy_conf), 120)
     for svc in SERVICE_NAMES:
         programs[f"{svc}-web"] = (web_argv(svc, settings.port(svc), workers=2), 100)
         programs[f"{svc}-worker"] = (worker_argv(svc, concurrency=2), 100)
@@ -154,8 +158,12 @@ def run(no_wait: bool = False) -> int:
     from shared.auth import issue_token
     token = issue_token(settings.secret_key, subject="operator", role="operator",
                         ttl_seconds=settings.token_ttl)
+    origin = f"http://127.0.0.1:{settings.proxy_port}"
+    while healthy and time.monotonic() - started < 120 and not _healthy(f"{origin}/intake/healthz"):
+        time.sleep(0.5)
     if healthy:
         print(f"\nDossier is up in {time.monotonic() - started:.1f}s; data in {data_dir}\n")
+        print(f"  Open {origin}/ in a browser (every page, one address).\n")
         for svc, url in urls.items():
             print(f"  {svc:<10} {url}   (API docs: {url}/openapi.json)")
         print(f"\nOperator token (valid {settings.token_ttl // 3600} h):\n  {token}\n")

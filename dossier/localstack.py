@@ -357,13 +357,15 @@ class AppStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
+    with_proxy: bool = True
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(exist_ok=True)
         if not self.ports:
-            base = free_port_block(4)
+            base = free_port_block(5)
             self.ports = {svc: base + i for i, svc in enumerate(SERVICE_NAMES)}
+            self.ports["proxy"] = base + len(SERVICE_NAMES)
         if self.database == "postgresql" and not self.backing.pg_port:
             self.database = "sqlite"
         if self.database == "postgresql":
@@ -386,6 +388,8 @@ class AppStack:
             "DOSSIER_S3_BUCKET": self.bucket,
             "DOSSIER_OUTBOX_POLL_SECONDS": "0.2",
             "TMPDIR": str(self.root / "tmp"),
+            "DOSSIER_PUBLIC_URL": self.public_url,
+            "DOSSIER_I18N_STRICT": "true",
             "PYTHONUNBUFFERED": "1",
         })
         for svc in SERVICE_NAMES:
@@ -396,6 +400,29 @@ class AppStack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def public_url(self) -> str:
+        """The one origin browsers use (nginx in front of the four services)."""
+        return f"http://127.0.0.1:{self.ports.get('proxy', 0)}"
+
+    def start_proxy(self) -> Proc:
+        from dossier.proxy import nginx_argv, write_embedded_conf
+
+        conf = write_embedded_conf(self.root, self.ports["proxy"],
+                                   {svc: f"127.0.0.1:{self.ports[svc]}" for svc in SERVICE_NAMES})
+        proc = Proc("proxy", nginx_argv(conf), self.root / "logs" / "proxy.log",
+                    env=self.env()).start()
+        self.procs[proc.name] = proc
+
+        def answering() -> bool:
+            import urllib.request
+            with urllib.request.urlopen(f"{self.public_url}/intake/healthz",  # noqa: S310
+                                        timeout=2) as r:
+                return r.status == 200
+
+        wait_until(answering, 30, "proxy", proc.popen, proc.log)
+        return proc
 
     def query(self, service: str, sql: str, **params: Any) -> list[Any]:
         """Rows from one service's own database, read directly: tests look at what a service
@@ -472,6 +499,8 @@ class AppStack:
         for svc in services:
             self.wait_web(svc)
             self.wait_worker(svc)
+        if self.with_proxy and "proxy" in self.ports and set(services) == set(SERVICE_NAMES):
+            self.start_proxy()
         return self
 
     def stop(self) -> None:

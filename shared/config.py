@@ -112,6 +112,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Key for field encryption of personal data (identity numbers, objection "
             "reporters); default: derived from `DOSSIER_SECRET_KEY`. Keep it when rotating "
             "the signing key.", secret=True),
+    Setting("DOSSIER_PUBLIC_URL", "public_url", "http://127.0.0.1:8000",
+            "The one address browsers use (the reverse proxy in front of the four services); "
+            "links in e-mails and on certificates start with it."),
+    Setting("DOSSIER_PROXY_PORT", "proxy_port", "8000",
+            "Port of the reverse proxy `make run` starts (nginx).", int),
+    Setting("DOSSIER_SESSION_IDLE_SECONDS", "session_idle_seconds", "7200",
+            "A browser session ends after this many seconds without a request.", int),
+    Setting("DOSSIER_SESSION_MAX_SECONDS", "session_max_seconds", "43200",
+            "A browser session ends this many seconds after sign-in, however active.", int),
+    Setting("DOSSIER_I18N_STRICT", "i18n_strict", "false",
+            "Show `[[untranslated: …]]` for any page text missing from the active language's "
+            "catalogue (the page tests turn it on).", _bool),
     # --- intake settings ---
     Setting("DOSSIER_INTAKE_UNITS_FILE", "intake_units_file", None,
             "YAML list of recommending units (county regulators, committees, industry "
@@ -222,6 +234,11 @@ class Settings:
     presign_seconds: int
     log_level: str
     data_key: str | None
+    public_url: str
+    proxy_port: int
+    session_idle_seconds: int
+    session_max_seconds: int
+    i18n_strict: bool
     # --- intake fields ---
     intake_units_file: str | None
     intake_max_packet_bytes: int

@@ -12,10 +12,12 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import marshmallow as ma
 import redis
+from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
@@ -24,11 +26,12 @@ from shared.auth import Principal, verify_token
 from shared.errors import DossierError, Forbidden
 from shared.logs import correlation_id, new_id
 from shared.service import ServiceContext
+from shared.web.pages import error_page, install_web, is_page_request, is_public_view
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-PUBLIC_ENDPOINTS = frozenset({"healthz", "readyz"})
+PUBLIC_ENDPOINTS = frozenset({"healthz", "readyz", "web.static"})
 _HTTP_CODES = {
     400: "http.bad_request",
     401: "auth.token_missing",
@@ -97,6 +100,8 @@ class ServiceApi(Api):
     """flask-smorest's Api with our problem+json instead of its own error payload."""
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        if is_page_request():
+            return error_page(_from_http_exception(error))
         headers = dict(getattr(error, "data", {}).get("headers") or {})
         if error.code == 405 and isinstance(getattr(error, "valid_methods", None), list):
             headers["Allow"] = ", ".join(error.valid_methods or [])
@@ -146,11 +151,14 @@ def roles(*allowed: str) -> Callable[[F], F]:
 def _authenticate(ctx: ServiceContext) -> None:
     if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
         return  # unknown routes answer 404/405; health probes are open
+    if g.get("principal") is not None:
+        return  # a browser session (shared.web.pages), already checked
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() == "bearer" and token.strip():
+        g.principal = verify_token(ctx.settings.secret_key, token.strip())
+    elif not is_public_view():
         raise DossierError("auth.token_missing")
-    g.principal = verify_token(ctx.settings.secret_key, token.strip())
 
 
 # -- health -----------------------------------------------------------------------------------
@@ -175,8 +183,10 @@ def readiness(ctx: ServiceContext) -> dict[str, str]:
 
 # -- the factory ------------------------------------------------------------------------------
 
-def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -> Flask:
-    """A service's Flask app: settings, error handling, auth guard, probes, OpenAPI."""
+def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
+             pages: Iterable[FlaskBlueprint] = (), web_dir: Path | None = None) -> Flask:
+    """A service's Flask app: settings, error handling, auth guard, probes, OpenAPI, and its
+    pages (`web_dir` holds the service's `templates/` and `translations/`)."""
     app = Flask(f"dossier.{ctx.name}")
     app.config.update(
         SECRET_KEY=ctx.settings.secret_key,
@@ -211,11 +221,15 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -
         if "correlation_token" in g:
             correlation_id.reset(g.correlation_token)
 
-    app.before_request(lambda: _authenticate(ctx))
+    from shared.web.audit_pages import audit_pages  # imports this module: bind late
+    install_web(app, ctx, [*pages, audit_pages],
+                templates=web_dir / "templates" if web_dir else None,
+                translations=web_dir / "translations" if web_dir else None)
+    app.before_request(lambda: _authenticate(ctx))  # after install_web's session loader
 
     @app.errorhandler(DossierError)
     def _dossier_error(exc: DossierError) -> Response:
-        return problem_response(exc)
+        return error_page(exc) if is_page_request() else problem_response(exc)
 
     @app.errorhandler(ma.ValidationError)
     def _validation_error(exc: ma.ValidationError) -> Response:
@@ -224,6 +238,8 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint]) -
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
+            if is_page_request():
+                return error_page(_from_http_exception(exc))
             return api.handle_http_exception(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(DossierError("internal.error"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -79,3 +81,45 @@ def auth(token: TokenFactory) -> Callable[[str, str], dict[str, str]]:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+@dataclass
+class Browser:
+    """A requests session signed in through a real browser session (cookie in Redis), as the
+    sign-in page would leave it; `csrf` is the token its forms carry."""
+
+    http: requests.Session
+    csrf: str
+    subject: str
+    origin: str
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.origin + path, allow_redirects=False, **kw)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kw: Any) -> requests.Response:
+        form = {"csrf_token": self.csrf, **(data or {})}
+        return self.http.post(self.origin + path, data=form, allow_redirects=False, **kw)
+
+
+@pytest.fixture(scope="session")
+def browser_login(stack: AppStack) -> Iterator[Callable[..., Browser]]:
+    import redis
+
+    from shared.web.sessions import COOKIE, SessionStore
+
+    client = redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"], decode_responses=True)
+    store = SessionStore(client, idle=3600, absolute=7200)
+    opened: list[requests.Session] = []
+
+    def login(role: str, subject: str, name: str = "", scope: dict[str, Any] | None = None
+              ) -> Browser:
+        session = store.create(subject=subject, role=role, name=name or subject, scope=scope)
+        http = requests.Session()
+        http.cookies.set(COOKIE, session.sid, domain="127.0.0.1", path="/")
+        opened.append(http)
+        return Browser(http, session.csrf, subject, stack.public_url)
+
+    yield login
+    for http in opened:
+        http.close()
+    client.close()

@@ -345,3 +345,12 @@ def test_postgres_init_script_creates_one_database_per_service(services):
     mounts = [str(v) for v in services["postgres"].get("volumes") or []]
     assert any(m.startswith("./deploy/postgres-init.sql:/docker-entrypoint-initdb.d/")
                for m in mounts), mounts
+
+
+def test_proxy_config_is_the_generated_one() -> None:
+    from dossier.proxy import compose_conf
+
+    assert (ROOT / "deploy" / "nginx.conf").read_text() == compose_conf(), \
+        "regenerate: python -c 'from dossier.proxy import compose_conf; print(compose_conf())'"
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in compose["services"]["proxy"]["volumes"]

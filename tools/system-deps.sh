@@ -36,3 +36,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "system-deps: installing ${missing[*]}"
   apt_install "${missing[@]}" || echo "WARNING: could not install ${missing[*]}"
 fi
+
+# The one origin (reverse proxy) and the browser the page tests drive. Debian's packages only:
+# Playwright never downloads a browser here.
+web=()
+have nginx || [ -x /usr/sbin/nginx ] || web+=(nginx)
+have chromium || web+=(chromium)
+if [ ${#web[@]} -gt 0 ]; then
+  echo "system-deps: installing ${web[*]}"
+  apt_install "${web[@]}" || echo "WARNING: could not install ${web[*]}"
+fi

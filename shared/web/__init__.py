@@ -1,0 +1,1 @@
+"""Pages: sessions, layout, catalogues and forms shared by every service."""

@@ -1,0 +1,363 @@
+"""Server-rendered pages: one way for every service to sign browsers in, render and protect forms.
+
+A service declares its pages on a `PageBlueprint` and passes it to `shared.http.make_app`, which
+calls `install_web`. What every page then gets, the same in all four services:
+
+- the browser session (cookie → Redis, `shared.web.sessions`) as the request's `Principal`, with
+  the same role and scope rules as a bearer token, so pages and the API scope data identically;
+- CSRF protection on every state-changing request that is not made with a bearer token (a
+  session's own token, or for visitors a token bound to a random cookie);
+- the shared layout, stylesheet, navigation and error page, zh-CN first with an English switch
+  remembered in the `lang` cookie (`shared.http.request_language`);
+- errors: a page that raises `DossierError` shows its message in the user's language; a page that
+  needs a sign-in redirects to it and comes back afterwards.
+
+Views on a PageBlueprint still declare their roles with `shared.http.roles`, or `public` for the
+few pages a visitor may see without signing in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import redis
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+)
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shared.auth import Principal
+from shared.errors import DossierError
+from shared.service import ServiceContext
+from shared.web import i18n
+from shared.web.nav import N_, SIGN_IN_PATH, nav_for  # noqa: F401  (N_ re-exported)
+from shared.web.sessions import COOKIE, BrowserSession, SessionStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+WEB_DIR = Path(__file__).parent
+CSRF_COOKIE = "dossier_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+LANG_COOKIE = "lang"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_YEAR = 365 * 24 * 3600
+
+
+class PageBlueprint(Blueprint):
+    """A blueprint of HTML pages (as opposed to the JSON API)."""
+
+
+def public(view: F) -> F:
+    """A page a visitor may open without signing in (published lists, certificate checks)."""
+    view._dossier_public = True  # type: ignore[attr-defined]
+    return view
+
+
+# -- the per-service web state --------------------------------------------------------------
+
+class WebState:
+    def __init__(self, ctx: ServiceContext, translations: Iterable[Path]) -> None:
+        self.ctx = ctx
+        self.catalogues = i18n.Catalogues(translations, strict=ctx.settings.i18n_strict)
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        s = self.ctx.settings
+        client = redis.Redis.from_url(s.redis_url, socket_timeout=5, socket_connect_timeout=5,
+                                      decode_responses=True)
+        return SessionStore(client, s.session_idle_seconds, s.session_max_seconds)
+
+
+def web_state() -> WebState:
+    return current_app.extensions["dossier.web"]
+
+
+def sessions() -> SessionStore:
+    return web_state().sessions
+
+
+def browser_session() -> BrowserSession | None:
+    return g.get("browser_session")
+
+
+def optional_principal() -> Principal | None:
+    return g.get("principal")
+
+
+def is_page_request() -> bool:
+    """A page (HTML) rather than the API: a PageBlueprint's view, or an unknown address a
+    browser asked for."""
+    bp = current_app.blueprints.get(request.blueprint or "")
+    if isinstance(bp, PageBlueprint):
+        return True
+    return (request.endpoint is None and not request.path.startswith("/api/")
+            and request.accept_mimetypes.best == "text/html")
+
+
+# -- language -------------------------------------------------------------------------------
+
+def language() -> str:
+    if "lang" not in g:
+        from shared.http import request_language
+        g.lang = request_language()
+    return str(g.lang)
+
+
+def gettext(msgid: str, **params: Any) -> str:
+    text = web_state().catalogues.gettext(language(), msgid)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = web_state().catalogues.ngettext(language(), singular, plural, n)
+    return text % {"num": n, **params}
+
+
+_ = gettext
+
+
+# -- CSRF -----------------------------------------------------------------------------------
+
+def _anonymous_token(seed: str) -> str:
+    key = web_state().ctx.settings.secret_key.encode()
+    return hmac.new(key, b"csrf:" + seed.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token() -> str:
+    session = browser_session()
+    if session is not None:
+        return session.csrf
+    seed = request.cookies.get(CSRF_COOKIE) or g.get("new_csrf_seed")
+    if not seed:
+        seed = g.new_csrf_seed = secrets.token_urlsafe(24)
+    return _anonymous_token(seed)
+
+
+def _check_csrf() -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.mimetype in ("application/x-www-form-urlencoded",
+                                             "multipart/form-data"):
+        sent = request.form.get(CSRF_FIELD)
+    session = browser_session()
+    if session is not None:
+        expected = session.csrf
+    else:
+        seed = request.cookies.get(CSRF_COOKIE)
+        expected = _anonymous_token(seed) if seed else None
+    if not sent or expected is None or not hmac.compare_digest(sent, expected):
+        raise DossierError("auth.csrf", status=403,
+                           zh="表单已过期或来源不明，请刷新页面后重试。",
+                           en="The form has expired or did not come from this site; "
+                              "reload the page and try again.")
+
+
+def _load_browser() -> None:
+    """Runs before the auth guard: a session cookie becomes the request's principal."""
+    if request.routing_exception is not None:
+        return
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return  # API clients: the bearer token alone decides, and carries no ambient cookie
+    sid = request.cookies.get(COOKIE)
+    session = sessions().get(sid) if sid else None
+    if session is not None:
+        g.browser_session = session
+        g.principal = Principal(subject=session.subject, role=session.role,
+                                token_id=f"session:{session.public_id}", scope=session.scope)
+    if request.method not in SAFE_METHODS:
+        _check_csrf()
+
+
+def is_public_view() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "_dossier_public", False))
+
+
+# -- sign-in helpers for the service that owns credentials ------------------------------------
+
+def start_session(response: Response, *, subject: str, role: str, name: str,
+                  scope: Mapping[str, Any] | None = None) -> BrowserSession:
+    old = request.cookies.get(COOKIE)
+    if old:
+        sessions().drop(old)  # a fresh id at every sign-in: no session fixation
+    session = sessions().create(subject=subject, role=role, name=name, scope=scope)
+    response.set_cookie(COOKIE, session.sid, httponly=True, samesite="Lax", path="/",
+                        secure=request.is_secure)
+    return session
+
+
+def end_session(response: Response, everywhere: bool = False) -> int:
+    ended = 0
+    session = browser_session()
+    if session is not None:
+        if everywhere:
+            ended = sessions().drop_all(session.subject)
+        else:
+            sessions().drop(session.sid)
+            ended = 1
+    response.delete_cookie(COOKIE, path="/")
+    return ended
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-origin paths: a sign-in link must not bounce users to another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def field_errors(exc: DossierError) -> dict[str, str]:
+    """A problem's `errors` flattened to one translated message per form field."""
+    out: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list | tuple):
+            texts = [v for v in value if isinstance(v, str)]
+            if texts:
+                out[prefix] = " ".join(_(t) for t in texts)
+            for i, v in enumerate(value):
+                if not isinstance(v, str):
+                    walk(f"{prefix}.{i}", v)
+        elif value is not None:
+            out[prefix] = _(str(value))
+
+    for key, value in (exc.errors or {}).items():
+        if key == "json" or key == "form" or key == "query":
+            walk("", value)  # webargs nests by location
+        else:
+            walk(str(key), value)
+    return out
+
+
+def problem_text(exc: DossierError) -> str:
+    return exc.message(language())
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), status
+
+
+def done(message: str, to: str) -> Response:
+    """Post/redirect/get with a confirmation shown on the next page."""
+    flash(message, "success")
+    return redirect(to, code=303)  # type: ignore[return-value]
+
+
+def error_page(exc: DossierError) -> Response:
+    if exc.status == 401 and request.method in SAFE_METHODS:
+        here = request.full_path.rstrip("?")
+        prefix = request.script_root or ""
+        return redirect(f"{SIGN_IN_PATH}?next={quote(prefix + here, safe='/')}",
+                        code=303)  # type: ignore[return-value]
+    body = render_template("web/error.html", error=exc, message=problem_text(exc))
+    return Response(body, status=exc.status, mimetype="text/html")
+
+
+def _page_context() -> dict[str, Any]:
+    lang = language()
+    principal = optional_principal()
+    return {
+        "lang": lang,
+        "html_lang": lang,
+        "principal": principal,
+        "account_name": browser_session().name if browser_session() else "",
+        "nav": nav_for(principal.role if principal else None, request.script_root,
+                       request.path),
+        "csrf_token": csrf_token,
+        "CSRF_FIELD": CSRF_FIELD,
+        "messages": get_flashed_messages(with_categories=True),
+        "lang_switch": _lang_switch_url(),
+        "fmt_date": lambda v, style="medium": i18n.fmt_date(v, lang, style),
+        "fmt_datetime": lambda v, style="medium": i18n.fmt_datetime(v, lang, style),
+        "fmt_number": lambda v, digits=None: i18n.fmt_number(v, lang, digits),
+        "fmt_size": lambda v: i18n.fmt_size(v, lang),
+    }
+
+
+def _lang_switch_url() -> str:
+    other = "en" if language() != "en" else "zh-CN"
+    args = request.args.to_dict(flat=True)
+    args["lang"] = other
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, v in args.items())
+    return f"{request.script_root}{request.path}?{query}"
+
+
+def _remember_language(response: Response) -> Response:
+    asked = request.args.get("lang")
+    if asked:
+        response.set_cookie(LANG_COOKIE, "en" if asked.lower().startswith("en") else "zh-CN",
+                            max_age=_YEAR, path="/", samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    seed = g.get("new_csrf_seed")
+    if seed:
+        response.set_cookie(CSRF_COOKIE, seed, path="/", samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    if is_page_request() or request.endpoint == "web.static":
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+            "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'")
+        response.headers["Content-Language"] = language()
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint == "web.static":
+        response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def install_web(app: Flask, ctx: ServiceContext, pages: Iterable[Blueprint],
+                templates: Path | None = None, translations: Path | None = None) -> None:
+    """Wire pages into a service's app (called by `make_app` before the auth guard)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    # One origin: the proxy routes /<service>/… here and says so in X-Forwarded-Prefix, so
+    # url_for() builds links the browser can follow.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1,  # type: ignore[method-assign]
+                            x_port=1, x_prefix=1)
+    app.config.update(SESSION_COOKIE_NAME="dossier_flash", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_PATH="/")
+    state = WebState(ctx, [translations] if translations else [])
+    app.extensions["dossier.web"] = state
+    loaders = [FileSystemLoader(str(templates))] if templates else []
+    app.jinja_loader = ChoiceLoader([*loaders, FileSystemLoader(str(WEB_DIR / "templates"))])
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    # Jinja's new-style gettext escapes and fills `%(name)s` itself: hand it the raw text.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda s: web_state().catalogues.gettext(language(), s),
+        lambda s, p, n: web_state().catalogues.ngettext(language(), s, p, n), newstyle=True)
+    app.context_processor(_page_context)
+    app.register_blueprint(Blueprint("web", __name__, static_folder=str(WEB_DIR / "static"),
+                                     static_url_path="/static/web"))
+    for bp in pages:
+        app.register_blueprint(bp)
+    app.before_request(_load_browser)
+    app.after_request(_remember_language)
+
+
+def page_url(path: str) -> str:
+    """An absolute path on the one origin for a page of this service."""
+    return f"{request.script_root}{path}"

@@ -1,0 +1,58 @@
+// Small helpers every page may use; no framework. Pages work without them except uploads.
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : "";
+
+  // fetch() with the session's CSRF token and the page language; used by page scripts.
+  window.dossierFetch = function (url, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = Object.assign({ "X-CSRF-Token": csrf,
+                                      "Accept-Language": document.documentElement.lang },
+                                    options.headers || {});
+    return fetch(url, options);
+  };
+
+  // <div data-refresh="/path/fragment" data-every="3">: replaced in place every few seconds
+  // (the packet checklist while files are being inspected). Stops when the fragment says so.
+  function refresh(el) {
+    var every = parseFloat(el.getAttribute("data-every") || "3") * 1000;
+    setTimeout(function tick() {
+      window.dossierFetch(el.getAttribute("data-refresh"), { headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          el.innerHTML = html;
+          if (!el.querySelector("[data-refresh-stop]")) setTimeout(tick, every);
+        })
+        .catch(function () { setTimeout(tick, every * 2); });
+    }, every);
+  }
+
+  // The unread count next to "Inbox" in the header (one small request per page).
+  function badge(link) {
+    window.dossierFetch(link.getAttribute("data-unread-badge"), { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) return;
+        var span = link.querySelector(".badge");
+        span.textContent = body.unread ? String(body.unread) : "";
+        if (body.label) span.setAttribute("aria-label", body.label);
+      })
+      .catch(function () {});
+  }
+
+  // <button data-confirm="…">: asks before a consequential action.
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) e.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-refresh]").forEach(refresh);
+    document.querySelectorAll("[data-unread-badge]").forEach(badge);
+    var problem = document.querySelector("[data-problem]");
+    if (problem) problem.focus();
+  });
+})();
