@@ -8,6 +8,7 @@ own `AppStack` so they cannot disturb the others.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -123,3 +124,69 @@ def browser_login(stack: AppStack) -> Iterator[Callable[..., Browser]]:
     for http in opened:
         http.close()
     client.close()
+
+
+# -- a real browser (Debian's Chromium, driven by Playwright; never a downloaded browser) ------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]  # this machine's network is closed: no phoning home
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def open_page(chromium: Any, stack: AppStack, browser_login: Callable[..., Browser],
+              request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """`open_page(role=None, subject=..., lang="zh-CN", width=1280)` → a Playwright page on the
+    one origin, signed in through a real session when a role is given. Screenshots of failed
+    tests land in test-artifacts/."""
+    contexts: list[Any] = []
+    pages: list[Any] = []
+
+    def make(role: str | None = None, subject: str = "", name: str = "",
+             scope: dict[str, Any] | None = None, lang: str = "zh-CN", width: int = 1280) -> Any:
+        context = chromium.new_context(base_url=stack.public_url, locale=lang,
+                                       viewport={"width": width, "height": 900})
+        cookies = [{"name": "lang", "value": lang, "url": stack.public_url}]
+        if role:
+            who = browser_login(role, subject or f"{role}-page", name, scope)
+            from shared.web.sessions import COOKIE
+            cookies.append({"name": COOKIE, "value": who.http.cookies.get(COOKIE),
+                            "url": stack.public_url, "httpOnly": True, "sameSite": "Lax"})
+        context.add_cookies(cookies)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        pages.append(page)
+        return page
+
+    yield make
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for i, page in enumerate(pages):
+            # A failed screenshot must not hide the real failure.
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}-{i}.png"),
+                                full_page=True)
+    for context in contexts:
+        context.close()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
-from services.review import api, api_dossiers, api_outcomes
+from services.review import (
+    api,
+    api_dossiers,
+    api_outcomes,
+    pages_expert,
+    pages_office,
+    pages_public,
+)
 from services.review.models import metadata
 from shared.config import Settings
 from shared.http import make_app
@@ -13,4 +22,6 @@ from shared.service import ServiceContext
 
 def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("review", metadata, settings)
-    return make_app(ctx, "Dossier review", [api.blp, api_dossiers.blp, api_outcomes.blp])
+    return make_app(ctx, "Dossier review", [api.blp, api_dossiers.blp, api_outcomes.blp],
+                    pages=[pages_office.blp, pages_expert.blp, pages_public.blp],
+                    web_dir=Path(__file__).parent / "web")
