@@ -109,4 +109,4 @@ def compose_conf() -> str:
     """`deploy/nginx.conf`: the same routing, upstreams by compose service name."""
     from shared.config import DEFAULT_PORTS
     return nginx_conf("8000", {svc: f"{svc}:{DEFAULT_PORTS[svc]}" for svc in SERVICES},
-                      run_dir="/tmp", log_dir=None, workers="auto")
+                      run_dir="/var/cache/nginx", log_dir=None, workers="auto")
