@@ -159,7 +159,10 @@ def run(no_wait: bool = False) -> int:
     token = issue_token(settings.secret_key, subject="operator", role="operator",
                         ttl_seconds=settings.token_ttl)
     origin = f"http://127.0.0.1:{settings.proxy_port}"
-    while healthy and time.monotonic() - started < 120 and not _healthy(f"{origin}/intake/healthz"):
+    while healthy and not _healthy(f"{origin}/intake/healthz"):
+        if time.monotonic() - started > 120 or proc.poll() is not None:
+            healthy = False
+            break
         time.sleep(0.5)
     if healthy:
         print(f"\nDossier is up in {time.monotonic() - started:.1f}s; data in {data_dir}\n")

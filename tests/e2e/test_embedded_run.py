@@ -43,7 +43,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         tmp_path: Path) -> None:
     data = tmp_path / "var"
-    web = free_port_block(4)
+    web = free_port_block(5)  # four services and the proxy
     s3 = free_port_block(10)
     redis_port = free_port_block(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
@@ -52,6 +52,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         "DOSSIER_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "DOSSIER_S3_ENDPOINT": f"127.0.0.1:{s3 + 6}",
         **{f"DOSSIER_{svc.upper()}_PORT": str(web + i) for i, svc in enumerate(SERVICES)},
+        "DOSSIER_PROXY_PORT": str(web + 4),
     })
     urls = {svc: f"http://127.0.0.1:{web + i}" for i, svc in enumerate(SERVICES)}
     log = tmp_path / "run.log"
@@ -61,6 +62,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
     try:
         poll(lambda: all_healthy(urls), 60)
         assert time.monotonic() - began < 60
+        poll(lambda: all_healthy({"origin": f"http://127.0.0.1:{web + 4}/intake"}), 30)
         secret = dict(line.split("=", 1) for line in (data / "secrets.env").read_text()
                       .splitlines() if "=" in line and not line.startswith("#"))
         me = {"Authorization": "Bearer " + issue_token(
@@ -77,7 +79,9 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         poll(lambda: requests.get(f"{urls['notify']}/api/inbox", headers=me).json()["items"], 60)
     finally:
         stop(proc)
-    assert "Operator token" in log.read_text()
+    banner = log.read_text()
+    assert "Operator token" in banner
+    assert f"Open http://127.0.0.1:{web + 4}/ in a browser" in banner
     assert not all_healthy(urls)
 
     proc = start(env, log)
