@@ -182,8 +182,10 @@ def _act(desk: str, application_id: str, step: Callable[[Session, Application], 
             raise
         return _show_packet(desk, application_id, status=exc.status, problem=exc,
                             errors=_errors(exc, rename), values=values)
-    to = url_for(".queue_list" if desk == "queue" else ".office_packet",
-                 application_id=application_id)
+    # The recommender goes back to its queue for the next packet; the operator stays on the
+    # packet, whose history now shows the step.
+    to = (url_for(".queue_list") if desk == "queue"
+          else url_for(".office_packet", application_id=application_id))
     return done(message, to)
 
 
