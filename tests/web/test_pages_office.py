@@ -271,9 +271,18 @@ def test_recommender_approves_in_chromium(
     page.goto("/intake/queue")
     assert page.get_by_role("heading", level=1).inner_text() == "推荐审核"
     page.get_by_role("link", name=packet["name"]).click()
+    _no_serious_axe_violations(page)
     page.get_by_label("推荐意见").fill("经核查，材料真实完整，同意推荐。")
     page.get_by_label("县级人民政府推荐文件文号").fill("河政函〔2026〕9号")
     page.get_by_role("button", name="推荐", exact=True).click()
     page.wait_for_url("**/intake/queue")
     assert "已推荐" in page.locator(".notice.success").inner_text()
     poll(lambda: status_of(intake, packet["id"]) == "recommended", 10)
+
+
+def _no_serious_axe_violations(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["impact"]) for v in found if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
