@@ -1,7 +1,91 @@
-"""The completeness report of a packet, as a page."""
+"""The completeness report of a packet, as a page.
+
+`/packets/<application_id>`: the latest report (or `?submission=n`) with each requirement's
+verdict, reasons and evidence, the inspection facts of every document it judged, and a link to
+the 形式审查意见表 the API renders. Scoping and the audit record are the API's own functions
+(`api._latest`, `api._report`, `api._audit_read`), so the page can never show more than the
+JSON would: an applicant sees only their own packets, a recommender only packets submitted to
+the unit in its session, operators, supervisors and admins everything; anything else is 404.
+"""
 
 from __future__ import annotations
 
-from shared.web.pages import PageBlueprint
+from typing import Any
+
+from flask import request, url_for
+from sqlalchemy import select
+
+from services.documents.api import READERS, _audit_read, _latest, _report, _scoped
+from services.documents.models import CompletenessReport, Inspection
+from shared.http import current_principal, roles, service_context
+from shared.web.pages import N_, PageBlueprint, language, render
 
 blp = PageBlueprint("documents_report_pages", __name__)
+
+REPORT_STATUS = {"complete": N_("Complete"), "incomplete": N_("Incomplete"),
+                 "attention": N_("Needs attention")}
+REPORT_TONE = {"complete": "ok", "incomplete": "bad", "attention": "warn"}
+ITEM_STATUS = {"met": N_("Met"), "missing": N_("Missing"), "invalid": N_("Invalid"),
+               "attention": N_("Needs attention"), "pending": N_("Being inspected"),
+               "optional": N_("Optional, not provided"),
+               "not_due": N_("Added by the recommending unit")}
+ITEM_TONE = {"met": "ok", "missing": "bad", "invalid": "bad", "attention": "warn",
+             "pending": "warn"}
+KIND_LABELS = {"organisation": N_("Organisation"), "individual": N_("Individual")}
+# Other formats are shown by their name (PDF, DOCX…), the same in both languages.
+FORMAT_LABELS = {"image": N_("Scanned image")}
+
+
+def _submission() -> int | None:
+    try:
+        value = int(request.args.get("submission", ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _texts(item: dict[str, Any], lang: str) -> list[str]:
+    return [r.get(lang) or r.get("en") or r.get("code", "") for r in item.get("reasons") or []]
+
+
+@blp.get("/packets/<application_id>")
+@roles(*READERS)
+def packet_report(application_id: str) -> Any:
+    """The full completeness report with evidence and the inspection of each document."""
+    who = current_principal()
+    wanted = _submission()
+    report, packet = _report(_latest(application_id, wanted))
+    _audit_read("report.read", f"report:{report.id}", report.application_id, report.owner)
+    lang = language()
+    versions: list[str] = []
+    for item in [*report.items, *(report.unexpected or [])]:
+        for ev in item.get("evidence") or [item]:
+            vid = ev.get("version_id")
+            if vid and vid not in versions:
+                versions.append(vid)
+    with service_context().db.reader() as session:
+        found = session.execute(_scoped(select(Inspection).where(
+            Inspection.version_id.in_(versions)), who, Inspection.owner,
+            Inspection.application_id)).scalars().all()
+        # The other reports of this packet the reader may open (a recommender: submissions).
+        others = _scoped(select(CompletenessReport.submission, CompletenessReport.status)
+                         .where(CompletenessReport.application_id == application_id), who,
+                         CompletenessReport.owner, CompletenessReport.application_id)
+        if who.role == "recommender":
+            others = others.where(CompletenessReport.submission > 0)
+        submissions = list(session.execute(others.order_by(
+            CompletenessReport.submission.desc())))
+        session.expunge_all()
+    by_version = {i.version_id: i for i in found}
+    inspections = [by_version[v] for v in versions if v in by_version]
+    items = [{**item, "texts": _texts(item, lang),
+              "title_text": (item.get("title") or {}).get(lang)
+              or (item.get("title") or {}).get("en") or item.get("requirement")}
+             for item in report.items]
+    docx = url_for("documents.application_completeness_docx", application_id=application_id,
+                   submission=report.submission, lang=lang)
+    return render("documents/report.html", report=report, packet=packet, items=items,
+                  inspections=inspections, submissions=submissions, docx_url=docx,
+                  REPORT_STATUS=REPORT_STATUS, REPORT_TONE=REPORT_TONE,
+                  ITEM_STATUS=ITEM_STATUS, ITEM_TONE=ITEM_TONE, KIND=KIND_LABELS,
+                  FORMAT=FORMAT_LABELS)
