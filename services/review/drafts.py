@@ -17,25 +17,12 @@ from sqlalchemy.orm import Session
 
 from services.review.models import ScoreDraft
 from services.review.registry import now
-from services.review.scoring import Rubric, ScoreInvalid
+from services.review.scoring import Rubric
 
 
 def validate_partial(rubric: Rubric, items: Mapping[str, Any]) -> dict[str, float]:
     """The items the expert has filled in, checked against the rubric; empty ones left out."""
-    unknown = sorted(set(items) - set(rubric.items))
-    if unknown:
-        raise ScoreInvalid(problem=f"unknown items {', '.join(unknown)}")
-    clean: dict[str, float] = {}
-    for item, maximum in rubric.items.items():
-        value = items.get(item)
-        if value is None or value == "":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScoreInvalid(problem=f"{item} is not a number")
-        if not 0 <= float(value) <= maximum:
-            raise ScoreInvalid(problem=f"{item}={value} outside 0–{maximum:g}")
-        clean[item] = float(value)
-    return clean
+    return rubric.validate(items, partial=True)
 
 
 def load(session: Session, panel_id: str, application_id: str, expert_id: str
