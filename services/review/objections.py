@@ -25,6 +25,7 @@ from shared.crypto import FieldCipher
 from shared.errors import DossierError, NotFound
 from shared.events import Outbox
 from shared.storage import ObjectStore
+from shared.web.nav import N_
 
 REPORTER_PURPOSE = "review.objection_reporter"
 MAX_FILES = 5
@@ -34,10 +35,10 @@ SUFFIXES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpe
             ".doc": "application/msword",
             ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 # English msgids: the page shows them translated next to the evidence field.
-TOO_MANY = "Attach at most 5 files."
-TOO_LARGE = "Each file may be at most 10 MB."
-WRONG_TYPE = "Attach PDF, JPEG, PNG, Word or plain-text files only."
-EMPTY = "An attached file is empty."
+TOO_MANY = N_("Attach at most 5 files.")
+TOO_LARGE = N_("Each file may be at most 10 MB.")
+WRONG_TYPE = N_("Attach PDF, JPEG, PNG, Word or plain-text files only.")
+EMPTY = N_("An attached file is empty.")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import DossierError
+from shared.web.nav import N_
 
 
 class ScoreInvalid(DossierError):
@@ -17,10 +18,10 @@ class ScoreInvalid(DossierError):
 
 
 # Per-item texts in a ScoreInvalid's `errors` (English msgids, translated by the pages).
-UNKNOWN_ITEM = "Not an item of this rubric."
-MISSING_ITEM = "Score this item."
-NOT_A_NUMBER = "Enter a number."
-OUT_OF_RANGE = "Outside 0 to the item's maximum."
+UNKNOWN_ITEM = N_("Not an item of this rubric.")
+MISSING_ITEM = N_("Score this item.")
+NOT_A_NUMBER = N_("Enter a number.")
+OUT_OF_RANGE = N_("Outside 0 to the item's maximum.")
 
 
 @dataclass(frozen=True)
