@@ -144,7 +144,7 @@ def _throttled() -> bool:
 @public
 def new_objection() -> Any:
     ctx = service_context()
-    form = {"list_id": request.values.get("list", request.form.get("list_id", "")),
+    form = {"list_id": request.form.get("list_id") or request.args.get("list", ""),
             "application_id": request.form.get("application_id", ""),
             "identity": request.form.get("identity", "anonymous"),
             "reporter_name": (request.form.get("reporter_name") or "").strip(),
