@@ -152,8 +152,9 @@ def test_declaring_a_conflict_on_the_page_ends_access_on_the_next_request(
 
 def _red_pixels(png: bytes) -> int:
     """Pixels in the watermark's red ink (the page itself is black on white)."""
-    picture = Image.open(io.BytesIO(png)).convert("RGB")
-    return sum(1 for r, g, b in picture.getdata() if r > 150 and r - g > 40 and r - b > 40)
+    data = Image.open(io.BytesIO(png)).convert("RGB").tobytes()
+    return sum(1 for r, g, b in zip(data[0::3], data[1::3], data[2::3], strict=True)
+               if r > 150 and r - g > 40 and r - b > 40)
 
 
 def test_a_trade_secret_page_is_rendered_watermarked_and_the_view_is_audited(
@@ -241,6 +242,13 @@ def test_the_score_sheet_checks_each_maximum_saves_drafts_and_submits(
     assert "Submitted" in r.text
 
 
+def _serious_violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
+
+
 def test_the_score_sheet_in_chromium_keeps_a_running_total_and_enforces_each_maximum(
         review: ReviewDriver, browser_login: Callable[..., Any],
         open_page: Callable[..., Any]) -> None:
@@ -250,6 +258,7 @@ def test_the_score_sheet_in_chromium_keeps_a_running_total_and_enforces_each_max
     items = list(rubric.items)
     page = open_page("expert", setup.expert["subject"], setup.expert["name"], lang="en")
     page.goto(f"/review/dossiers/{setup.mine}")
+    assert _serious_violations(page) == []
     total = page.locator("[data-score-total]")
     first = page.locator(f'input[name="item-{items[0]}"]')
     second = page.locator(f'input[name="item-{items[1]}"]')
@@ -272,3 +281,12 @@ def test_the_score_sheet_in_chromium_keeps_a_running_total_and_enforces_each_max
     second.fill("5")
     assert second.get_attribute("aria-invalid") == "false"
     assert total.inner_text() == "15"
+    # The list and a document page, narrow as a phone.
+    narrow = open_page("expert", setup.expert["subject"], setup.expert["name"], width=360)
+    narrow.goto("/review/dossiers")
+    assert _serious_violations(narrow) == []
+    narrow.goto(f"/review/dossiers/{setup.mine}/documents/{setup.docs[1]['document_id']}")
+    narrow.wait_for_function("() => { const img = document.querySelector('.page-view img');"
+                             " return img.complete && img.naturalWidth > 0; }")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 360
+    assert _serious_violations(narrow) == []

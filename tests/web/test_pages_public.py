@@ -265,3 +265,27 @@ def test_certificates_verify_by_serial_revoked_and_unknown_and_carry_a_qr_code(
     # ...and that address is the page that verifies it.
     r = visitor.get(url, timeout=10)
     assert r.status_code == 200 and 'data-verdict="valid"' in r.text
+
+
+def test_public_pages_in_chromium_at_360_px_without_serious_accessibility_problems(
+        review: ReviewDriver, open_page: Callable[..., Any]) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    open_id, _closed, _apps = _lists(review)
+    page = open_page(width=360)
+    for path in ("/review/public/lists", f"/review/public/objections/new?list={open_id}",
+                 "/review/public/certificates", "/review/public/certificates/2025-A000-none"):
+        page.goto(path)
+        found = Axe().run(page).response["violations"]
+        serious = [f"{v['id']}: {v['help']}" for v in found
+                   if v["impact"] in ("serious", "critical")]
+        assert serious == [], (path, serious)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    # The form filed from a real browser: anonymous, with an evidence file.
+    page.goto(f"/review/public/objections/new?list={open_id}")
+    page.get_by_label("异议内容").fill("该单位申报材料中的获奖证书系伪造。")
+    page.set_input_files("#f-evidence_files", files=[{
+        "name": "证据.pdf", "mimeType": "application/pdf", "buffer": text_pdf(["证据"])}])
+    page.get_by_role("button", name="提交异议").click()
+    page.wait_for_url("**/review/public/objections/received/**")
+    assert page.locator("[data-reference]").inner_text()
