@@ -74,7 +74,11 @@ def dossier_list() -> Any:
     ctx = service_context()
     subject = current_principal().subject
     with ctx.db.session() as session:
-        expert = dossiers.expert_for(session, subject)
+        try:
+            expert = dossiers.expert_for(session, subject)
+        except NotFound:
+            # Signed in as an expert but not (or no longer) in the registry: nothing to review.
+            return render("review/expert/list.html", expert=None, stages={})
         rows = session.execute(
             select(Assignment, Panel, Application)
             .join(Panel, Panel.id == Assignment.panel_id)
