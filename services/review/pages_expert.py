@@ -15,7 +15,14 @@ from flask import Response, request, url_for
 from sqlalchemy import select
 
 from services.review import dossiers, panels, pdfpages, registry, scoresheet
-from services.review.models import Application, Assignment, Panel, Score, ScoreDraft
+from services.review.models import (
+    Acknowledgement,
+    Application,
+    Assignment,
+    Panel,
+    Score,
+    ScoreDraft,
+)
 from services.review.programme import Programme
 from services.review.scoring import NOT_A_NUMBER, ScoreInvalid
 from shared.errors import DossierError, NotFound
@@ -91,6 +98,9 @@ def dossier_list() -> Any:
             Score.expert_id == expert.id)).tuples())
         drafted = set(session.execute(select(ScoreDraft.panel_id, ScoreDraft.application_id)
                                       .where(ScoreDraft.expert_id == expert.id)).tuples())
+        # One query each, not one per row: an expert may carry hundreds of assignments.
+        pledged = set(session.scalars(select(Acknowledgement.application_id).where(
+            Acknowledgement.expert_id == expert.id)))
         stages: dict[str, list[dict[str, Any]]] = {}
         for _assignment, panel, app in rows:
             if app.id in conflicted:
@@ -100,7 +110,7 @@ def dossier_list() -> Any:
                 "application": app, "panel": panel, "deadline": panel.deadline,
                 "overdue": bool(panel.deadline and panel.deadline < date.today()
                                 and key not in scored),
-                "acknowledged": dossiers.acknowledged(session, expert.id, app.id),
+                "acknowledged": app.id in pledged,
                 "state": "scored" if key in scored else "draft" if key in drafted else "open"})
         _audit(session, "dossier.listed", f"expert:{expert.id}",
                count=sum(len(v) for v in stages.values()))

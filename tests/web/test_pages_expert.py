@@ -87,6 +87,10 @@ def test_expert_sees_only_assigned_dossiers_and_declares_before_the_first_opens(
         assert f'data-application="{setup.mine}"' in r.text
     assert "Material review" in r.text and "Not scored" in r.text and "Not yet made" in r.text
 
+    # An expert account the registry does not know sees an empty list, not an error.
+    r = browser_login("expert", f"unknown-{review.cycle}").get("/review/dossiers?lang=en")
+    assert r.status_code == 200 and "No dossiers are assigned to you" in r.text
+
     # Another expert's dossier: 404, as if it did not exist.
     assert me.get(f"/review/dossiers/{setup.other}").status_code == 404
     assert me.post(f"/review/dossiers/{setup.other}/pledge", {"accept": "1"}).status_code == 404
@@ -215,6 +219,13 @@ def test_the_score_sheet_checks_each_maximum_saves_drafts_and_submits(
                                 headers=review.auth("expert", setup.expert["subject"]))
     assert api_draft.status_code == 200
     assert api_draft.json()["items"] == {items[0]: 12.0, items[1]: 7.5}
+
+    # The API refuses a draft over an item's maximum and names the item.
+    r = review.http.put(f"{review.url}/panels/{setup.panel['id']}/drafts/{setup.mine}",
+                        headers=review.auth("expert", setup.expert["subject"]),
+                        json={"items": {items[0]: rubric.items[items[0]] + 1}})
+    assert r.status_code == 422 and r.json()["code"] == "review.score_invalid"
+    assert list(r.json()["errors"]) == [items[0]]
 
     # Over an item's maximum: refused by the server, the error next to that item.
     full = {f"item-{i}": str(int(m * 0.8)) for i, m in rubric.items.items()}
