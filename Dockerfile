@@ -12,9 +12,11 @@ RUN groupadd --system --gid 10001 dossier \
             --shell /usr/sbin/nologin dossier
 
 # The CJK font review embeds in trade-secret watermarks, so every viewer shows the expert's
-# Chinese name (services/review/watermark.py finds it at its Debian path).
+# Chinese name (services/review/watermark.py finds it at its Debian path); poppler's pdftoppm
+# draws the PDF pages an expert reads in the browser (services/review/pdfpages.py).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-microhei \
+      poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 
 # Build from a scratch folder and install into site-packages (not editable), then drop the

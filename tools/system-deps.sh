@@ -26,7 +26,8 @@ if ! pg_present; then
   apt_install postgresql || echo "WARNING: no PostgreSQL binaries; tests will run on SQLite only"
 fi
 
-# Reference readers the documents tests compare page counts against, and the CJK font review
+# Reference readers the documents tests compare page counts against (poppler's pdftoppm also
+# draws the pages experts read in the browser), and the CJK font review
 # embeds in trade-secret watermarks (the smallest Debian TrueType one, about 5 MB installed).
 missing=()
 have pdfinfo || missing+=(poppler-utils)

@@ -7,7 +7,6 @@ ZIP being streamed, re-checks the expert's assignment and conflicts in the datab
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -16,8 +15,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.review import dossiers
-from services.review.models import Acknowledgement, Application, Assignment, Panel, Score
-from services.review.registry import now
+from services.review.models import Application, Assignment, Panel, Score
 from services.review.schemas import AckIn, DossierOut, DossierPage
 from services.review.ziparchive import stream_zip
 from shared.errors import NotFound
@@ -105,11 +103,7 @@ def acknowledge(body: dict[str, Any], application_id: str) -> dict[str, Any]:
     with ctx.db.session() as session:
         expert, app = dossiers.require_access(session, current_principal().subject,
                                               application_id)
-        if not dossiers.acknowledged(session, expert.id, app.id):
-            session.add(Acknowledgement(id=str(uuid.uuid4()), expert_id=expert.id,
-                                        application_id=app.id, statement=dossiers.PLEDGE,
-                                        at=now()))
-            session.flush()
+        if dossiers.pledge(session, expert.id, app.id):
             _audit(session, "dossier.acknowledged", f"application:{app.id}")
         return _view(session, *dossiers.open_dossier(session, expert.subject, "expert",
                                                      app.id))

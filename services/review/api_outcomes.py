@@ -15,26 +15,27 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.review import dossiers, outcomes
+from services.review import dossiers, drafts, objections, outcomes, scoresheet
 from services.review.certificates import CertificateFacts, certificate_docx
 from services.review.models import (
     Application,
     Award,
     Objection,
     Opinion,
-    Panel,
     PublicList,
     Revocation,
     Score,
+    ScoreDraft,
 )
 from services.review.programme import Programme
 from services.review.registry import now
-from services.review.registry import serving as serving_on
 from services.review.schemas import (
     AwardOut,
     AwardPage,
     AwardQuery,
     DecisionIn,
+    DraftIn,
+    DraftOut,
     ListIn,
     ListOut,
     ListPage,
@@ -100,34 +101,44 @@ def submit_score(body: dict[str, Any], panel_id: str, application_id: str) -> Sc
     """An assigned expert's scores for one application in one stage, item by item."""
     ctx = service_context()
     with ctx.db.session() as session:
-        expert, app = dossiers.require_access(session, current_principal().subject,
-                                              application_id)
-        panel = session.get(Panel, panel_id)
-        serving = panel is not None and any(
-            a.panel_id == panel_id for a in serving_on(session, expert.id, app.id))
-        if not serving:
-            raise NotFound()
-        if session.scalars(select(PublicList.id).where(
-                PublicList.cycle == app.cycle, PublicList.kind == "recommendation")).first():
-            raise Conflict("score.locked", zh="推荐名单已公示，评分已锁定。",
-                           en="Scores are locked: the recommendation list is published.")
-        rubric = _programme().rubric(app.kind, app.cycle)
-        items = rubric.validate(body["items"])
-        score = session.scalars(select(Score).where(
-            Score.panel_id == panel_id, Score.application_id == app.id,
-            Score.expert_id == expert.id)).first()
-        previous = None if score is None else score.total
-        if score is None:
-            score = Score(id=str(uuid.uuid4()), panel_id=panel_id, application_id=app.id,
-                          expert_id=expert.id)
-            session.add(score)
-        score.rubric, score.items, score.total = rubric.id, items, round(sum(items.values()), 4)
-        score.comment, score.submitted_at = body.get("comment"), now()
-        session.flush()
+        score, previous = scoresheet.submit(session, _programme(), current_principal().subject,
+                                            panel_id, application_id, body["items"],
+                                            body.get("comment"))
         # A revised score keeps its earlier total in the audit trail.
         _audit(session, "score.submitted", f"score:{score.id}", total=score.total,
                previous=previous)
     return score
+
+
+@blp.get("/panels/<panel_id>/drafts/<application_id>")
+@blp.response(200, DraftOut)
+@roles("expert")
+def get_draft(panel_id: str, application_id: str) -> ScoreDraft:
+    """The expert's unsubmitted scoring form for this stage (404 when none is saved)."""
+    with service_context().db.reader() as session:
+        expert, app, _ = scoresheet.open_sheet(session, current_principal().subject, panel_id,
+                                               application_id)
+        draft = drafts.load(session, panel_id, app.id, expert.id)
+        if draft is None:
+            raise NotFound()
+        return draft
+
+
+@blp.put("/panels/<panel_id>/drafts/<application_id>")
+@blp.arguments(DraftIn)
+@blp.response(200, DraftOut)
+@roles("expert")
+def save_draft(body: dict[str, Any], panel_id: str, application_id: str) -> ScoreDraft:
+    """Save the scoring form as typed: items may be missing, the ones given must fit the
+    rubric. A draft is not a score and is never counted."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        draft = scoresheet.save_draft(session, _programme(), current_principal().subject,
+                                      panel_id, application_id, body["items"],
+                                      body.get("comment"))
+        _audit(session, "score.draft_saved", f"application:{application_id}",
+               panel=panel_id, items=len(draft.items))
+        return draft
 
 
 @blp.get("/scores")
@@ -230,45 +241,13 @@ def raise_objection(body: dict[str, Any], list_id: str) -> Objection:
     ctx = service_context()
     who = current_principal()
     with ctx.db.session() as session:
-        plist = session.get(PublicList, list_id)
-        if plist is None:
-            raise NotFound()
-        today = date.today()
-        if not plist.starts_on <= today <= plist.ends_on:
-            raise DossierError("objection.outside_window", status=409,
-                               zh="不在公示期内（{start} 至 {end}），不能提出异议。",
-                               en="Objections are accepted only during publicity "
-                                  "({start} to {end}).",
-                               start=plist.starts_on.isoformat(), end=plist.ends_on.isoformat())
-        listed = {e["application_id"] for e in plist.entries}
-        if body.get("application_id") and body["application_id"] not in listed:
-            raise DossierError("objection.not_listed", status=422,
-                               zh="该申报者不在此名单上。", en="This applicant is not on the list.")
-        sealed = None
-        if not body["anonymous"]:
-            if not body.get("reporter_name") or not body.get("reporter_contact"):
-                raise DossierError("objection.reporter_required", status=422,
-                                   zh="实名异议须填写姓名和联系方式。",
-                                   en="A real-name objection needs a name and a contact.")
-            cipher = FieldCipher(ctx.settings.field_key(), REPORTER_PURPOSE)
-            sealed = cipher.encrypt(json.dumps({
-                "subject": who.subject, "name": body["reporter_name"],
-                "contact": body["reporter_contact"]}, ensure_ascii=False))
-        objection = Objection(id=str(uuid.uuid4()), list_id=plist.id,
-                              application_id=body.get("application_id"),
-                              anonymous=body["anonymous"], reporter_sealed=sealed,
-                              text=body["text"], evidence=body["evidence"], status="open",
-                              received_at=now())
-        session.add(objection)
-        session.flush()
-        ctx.outbox.emit(session, "objection.received", {
-            "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
-            "application_id": objection.application_id, "anonymous": objection.anonymous,
-            "audience": [{"role": "supervisor"}, {"role": "operator"}]})
+        objection = objections.file_objection(session, ctx.outbox, ctx.store,
+                                              ctx.settings.field_key(), list_id, body,
+                                              subject=who.subject)
         # The audit names the objection, not the reporter.
         ctx.audit.append(session, actor="reporter",
                          role=who.role, action="objection.received",
-                         target=f"objection:{objection.id}", detail={"list": plist.id})
+                         target=f"objection:{objection.id}", detail={"list": list_id})
     return objection
 
 
@@ -304,6 +283,23 @@ def objection_reporter(objection_id: str) -> dict[str, Any]:
         who = json.loads(FieldCipher(ctx.settings.field_key(), REPORTER_PURPOSE)
                          .decrypt(objection.reporter_sealed))
         return {"objection_id": objection.id, "anonymous": False, **who}
+
+
+@blp.get("/objections/<objection_id>/evidence/<int:n>")
+@roles(*STAFF)
+def objection_evidence(objection_id: str, n: int) -> Response:
+    """One evidence file the reporter attached (staff only; every reading audited)."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        objection = session.get(Objection, objection_id)
+        if objection is None:
+            raise NotFound()
+        found = objections.evidence_file(objection, n)
+        _audit(session, "objection.evidence_read", f"objection:{objection.id}", n=n)
+    response = Response(ctx.store.open(found["object_key"]), mimetype=found["content_type"])
+    response.headers["Content-Disposition"] = \
+        f"attachment; filename*=UTF-8''{quote(dossiers.safe_name(found['filename']))}"
+    return response
 
 
 @blp.post("/objections/<objection_id>/resolve")
@@ -439,13 +435,20 @@ def certificate(award_id: str) -> Response:
         data = certificate_docx(CertificateFacts(
             holder=app.applicant_name, tier_title=rules["titles"][award.tier], year=award.year,
             serial=award.serial, decided_on=award.decided_at.date().isoformat(),
-            verify_hint=f"核验 Verify: /api/certificates/{award.serial}"))
+            verify_hint="扫描二维码或访问以下地址核验 Scan or visit to verify:",
+            verify_url=verify_url(award.serial)))
         _audit(session, "certificate.issued", f"award:{award.id}")
     response = Response(data, mimetype="application/vnd.openxmlformats-officedocument."
                         "wordprocessingml.document")
     response.headers["Content-Disposition"] = \
         f"attachment; filename*=UTF-8''{quote(award.serial)}.docx"
     return response
+
+
+def verify_url(serial: str) -> str:
+    """Where the certificate's QR code points: the public verification page (Art. 29)."""
+    base = service_context().settings.public_url.rstrip("/")
+    return f"{base}/review/public/certificates/{quote(serial)}"
 
 
 @blp.get("/certificates/<serial>")

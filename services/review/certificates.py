@@ -8,9 +8,10 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import segno
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
+from docx.shared import Cm, Pt
 
 
 def serial_for(secret: str, award_id: str, year: int, tier: str, number: int) -> str:
@@ -30,6 +31,16 @@ class CertificateFacts:
     serial: str
     decided_on: str
     verify_hint: str
+    # The public verification page for this serial; drawn as a QR code with the address
+    # printed under it, so a reader without a scanner can type it (Art. 29).
+    verify_url: str | None = None
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` as PNG (error correction M: survives a crease or a stamp)."""
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(out, kind="png", scale=8, border=4)
+    return out.getvalue()
 
 
 def certificate_docx(facts: CertificateFacts) -> bytes:
@@ -48,6 +59,14 @@ def certificate_docx(facts: CertificateFacts) -> bytes:
         run = paragraph.add_run(text)
         run.font.size = Pt(size)
         run.bold = bold
+    if facts.verify_url:
+        picture = doc.add_paragraph()
+        picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        picture.add_run().add_picture(io.BytesIO(qr_png(facts.verify_url)), width=Cm(3.5))
+        link = doc.add_paragraph()
+        link.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = link.add_run(facts.verify_url)
+        run.font.size = Pt(9)
     doc.core_properties.title = f"{facts.tier_title.get('zh', '')} {facts.year} {facts.serial}"
     out = io.BytesIO()
     doc.save(out)

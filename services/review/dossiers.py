@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,6 +102,17 @@ def acknowledged(session: Session, expert_id: str, application_id: str) -> bool:
     return session.scalars(select(Acknowledgement.id).where(
         Acknowledgement.expert_id == expert_id,
         Acknowledgement.application_id == application_id)).first() is not None
+
+
+def pledge(session: Session, expert_id: str, application_id: str) -> bool:
+    """Record the expert's pledge for this dossier; False when it was already given."""
+    if acknowledged(session, expert_id, application_id):
+        return False
+    session.add(Acknowledgement(id=str(uuid.uuid4()), expert_id=expert_id,
+                                application_id=application_id, statement=PLEDGE,
+                                at=datetime.now(UTC)))
+    session.flush()
+    return True
 
 
 def safe_name(text: str) -> str:

@@ -162,6 +162,23 @@ class Score(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ScoreDraft(Base):
+    """An expert's unsubmitted scoring form, saved as typed (items may be missing). A draft is
+    never a score: results, ranking and progress read only `scores`."""
+
+    __tablename__ = "score_drafts"
+    __table_args__ = (UniqueConstraint("panel_id", "application_id", "expert_id",
+                                       name="uq_score_drafts_panel_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    panel_id: Mapped[str] = mapped_column(ForeignKey("panels.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"), index=True)
+    items: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class PublicList(Base):
     """A list under publicity: acceptance (from intake), recommendation, final."""
 
@@ -188,6 +205,9 @@ class Objection(Base):
     reporter_sealed: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Files the reporter attached: [{n, filename, size, content_type, sha256, object_key}];
+    # the bytes live in the object store under `objections/<objection id>/<n>`.
+    evidence_files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20))  # open / upheld / dismissed
     resolution: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,7 +1,363 @@
-"""The expert's pages: assignments, declaration, conflicts, documents, scoring."""
+"""The expert's pages: assignments, declaration, conflicts, documents, scoring.
+
+Every request re-checks assignment and conflicts in the database (`dossiers.require_access`),
+exactly as the API does: a conflict declared on one request ends access on the next. A dossier
+the expert cannot see answers 404, never 403, so its existence is not confirmed.
+"""
 
 from __future__ import annotations
 
-from shared.web.pages import PageBlueprint
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from flask import Response, request, url_for
+from sqlalchemy import select
+
+from services.review import dossiers, panels, pdfpages, registry, scoresheet
+from services.review.models import (
+    Acknowledgement,
+    Application,
+    Assignment,
+    Panel,
+    Score,
+    ScoreDraft,
+)
+from services.review.programme import Programme
+from services.review.scoring import NOT_A_NUMBER, ScoreInvalid
+from shared.errors import DossierError, NotFound
+from shared.http import current_principal, roles, service_context
+from shared.web.pages import (
+    N_,
+    PageBlueprint,
+    _,
+    done,
+    field_errors,
+    language,
+    problem_text,
+    render,
+    sessions,
+)
 
 blp = PageBlueprint("review_expert_pages", __name__)
+STAGES = {"material": N_("Material review"), "on-site": N_("On-site review"),
+          "defence": N_("Defence")}
+
+
+def _programme() -> Programme:
+    return Programme(service_context().settings.review_data_dir)
+
+
+def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
+    who = current_principal()
+    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
+                                   target=target, detail=detail)
+
+
+def local(text: Mapping[str, str] | str | None) -> str:
+    """A bilingual data text ({zh, en}) in the page's language."""
+    if not isinstance(text, Mapping):
+        return str(text or "")
+    if language() == "en":
+        return str(text.get("en") or text.get("zh") or "")
+    return str(text.get("zh") or text.get("en") or "")
+
+
+def stage_label(stage: str) -> str:
+    return _(STAGES[stage]) if stage in STAGES else stage
+
+
+@blp.app_template_global("review_stage")
+def _stage_global(stage: str) -> str:
+    return stage_label(stage)
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+@blp.get("/dossiers")
+@roles("expert")
+def dossier_list() -> Any:
+    """Assigned, conflict-free dossiers by stage, with deadlines and where scoring stands."""
+    ctx = service_context()
+    subject = current_principal().subject
+    with ctx.db.session() as session:
+        try:
+            expert = dossiers.expert_for(session, subject)
+        except NotFound:
+            # Signed in as an expert but not (or no longer) in the registry: nothing to review.
+            return render("review/expert/list.html", expert=None, stages={})
+        rows = session.execute(
+            select(Assignment, Panel, Application)
+            .join(Panel, Panel.id == Assignment.panel_id)
+            .join(Application, Application.id == Assignment.application_id)
+            .where(Assignment.expert_id == expert.id, Assignment.status == "active")
+            .order_by(Panel.deadline, Application.applicant_name)).all()
+        conflicted = {c.application_id for c in registry.active_conflicts(session,
+                                                                          expert_id=expert.id)}
+        scored = set(session.execute(select(Score.panel_id, Score.application_id).where(
+            Score.expert_id == expert.id)).tuples())
+        drafted = set(session.execute(select(ScoreDraft.panel_id, ScoreDraft.application_id)
+                                      .where(ScoreDraft.expert_id == expert.id)).tuples())
+        # One query each, not one per row: an expert may carry hundreds of assignments.
+        pledged = set(session.scalars(select(Acknowledgement.application_id).where(
+            Acknowledgement.expert_id == expert.id)))
+        stages: dict[str, list[dict[str, Any]]] = {}
+        for _assignment, panel, app in rows:
+            if app.id in conflicted:
+                continue
+            key = (panel.id, app.id)
+            stages.setdefault(panel.stage, []).append({
+                "application": app, "panel": panel, "deadline": panel.deadline,
+                "overdue": bool(panel.deadline and panel.deadline < date.today()
+                                and key not in scored),
+                "acknowledged": app.id in pledged,
+                "state": "scored" if key in scored else "draft" if key in drafted else "open"})
+        _audit(session, "dossier.listed", f"expert:{expert.id}",
+               count=sum(len(v) for v in stages.values()))
+        return render("review/expert/list.html", expert=expert, stages=stages)
+
+
+# -- the pledge -------------------------------------------------------------------------------
+
+@blp.post("/dossiers/<application_id>/pledge")
+@roles("expert")
+def pledge(application_id: str) -> Any:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        expert, app = dossiers.require_access(session, current_principal().subject,
+                                              application_id)
+        if request.form.get("accept") != "1":
+            return render("review/expert/pledge.html", 422, application=app,
+                          pledge=dossiers.PLEDGE, problem=_(
+                              "Tick the declaration to open the dossier."),
+                          errors={"accept": _("Tick the declaration to open the dossier.")})
+        if dossiers.pledge(session, expert.id, app.id):
+            _audit(session, "dossier.acknowledged", f"application:{app.id}")
+    return done(_("Declaration recorded. The dossier is open."),
+                url_for(".dossier", application_id=application_id))
+
+
+# -- a conflict, declared at any time ---------------------------------------------------------
+
+def _grounds() -> list[tuple[str, str]]:
+    grounds = _programme().grounds()["grounds"]
+    return [(code, local(g)) for code, g in grounds.items()]
+
+
+@blp.route("/dossiers/<application_id>/conflict", methods=["GET", "POST"])
+@roles("expert")
+def declare_conflict(application_id: str) -> Any:
+    """The expert declares a conflict: access to the dossier ends with this request."""
+    ctx = service_context()
+    subject = current_principal().subject
+    with ctx.db.session() as session:
+        expert, app = dossiers.require_access(session, subject, application_id)
+        form = {"ground": request.form.get("ground", "other"),
+                "reason": (request.form.get("reason") or "").strip()}
+        if request.method == "GET":
+            return render("review/expert/conflict.html", application=app, grounds=_grounds(),
+                          form=form, errors={}, problem=None)
+        errors: dict[str, str] = {}
+        if len(form["reason"]) < 2:
+            errors["reason"] = _("Say briefly what the relationship is.")
+        if form["ground"] not in dict(_grounds()):
+            errors["ground"] = _("Choose a ground.")
+        if not errors:
+            try:
+                record = registry.record_conflict(
+                    session, expert=expert, application_id=app.id, ground=form["ground"],
+                    source="expert", reason=form["reason"][:500], actor=subject,
+                    rules=_programme().grounds())
+            except DossierError as exc:
+                return render("review/expert/conflict.html", exc.status, application=app,
+                              grounds=_grounds(), form=form, errors=field_errors(exc),
+                              problem=problem_text(exc))
+            proposals = panels.recuse(session, ctx.outbox, record)
+            _audit(session, "conflict.recorded", f"conflict:{record.id}", ground=record.ground,
+                   source="expert", expert=expert.subject, application=app.id,
+                   replacements=[p.id for p in proposals])
+            return done(_("Conflict declared. Your access to this dossier has ended."),
+                        url_for(".dossier_list"))
+        return render("review/expert/conflict.html", 422, application=app, grounds=_grounds(),
+                      form=form, errors=errors,
+                      problem=_("Correct the fields marked below."))
+
+
+# -- the dossier and its scoring forms --------------------------------------------------------
+
+def _documents(app: Application) -> list[dict[str, Any]]:
+    ctx = service_context()
+    out = []
+    for d in app.documents or []:
+        out.append({**d, "trade_secret": dossiers.is_secret(d), "pdf": dossiers.is_pdf(d),
+                    "pages": pdfpages.page_count(ctx.store, d, sessions().redis)})
+    return out
+
+
+def _sheets(session: Any, expert_id: str, app: Application,
+            typed: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One scoring form per stage the expert serves on for this application."""
+    rubric = _programme().rubric(app.kind, app.cycle)
+    is_locked = scoresheet.locked(session, app.cycle)
+    sheets = []
+    for assignment in registry.serving(session, expert_id, app.id):
+        panel = session.get(Panel, assignment.panel_id)
+        score, draft = scoresheet.current(session, expert_id, panel.id, app.id)
+        if typed is not None and typed.get("panel_id") == panel.id:
+            values, comment = dict(typed["items"]), typed.get("comment") or ""
+        elif draft is not None:
+            values, comment = dict(draft.items), draft.comment or ""
+        elif score is not None:
+            values, comment = dict(score.items), score.comment or ""
+        else:
+            values, comment = {}, ""
+        sheets.append({"panel": panel, "score": score, "draft": draft, "locked": is_locked,
+                       "values": {k: _number_text(v) for k, v in values.items()},
+                       "comment": comment, "rubric": rubric,
+                       "categories": [{"title": local(c.get("title")), "items": [
+                           {"id": i["id"], "title": local(i.get("title")),
+                            "max": float(i["max"])} for i in c["items"]]}
+                           for c in rubric.categories]})
+    return sheets
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _show(session: Any, expert_id: str, app: Application, status: int = 200,
+          typed: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
+          problem: str | None = None) -> Any:
+    return render("review/expert/dossier.html", status, application=app,
+                  documents=_documents(app), sheets=_sheets(session, expert_id, app, typed),
+                  errors=errors or {}, problem=problem,
+                  error_panel=typed.get("panel_id") if typed else None)
+
+
+@blp.get("/dossiers/<application_id>")
+@roles("expert")
+def dossier(application_id: str) -> Any:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",
+                                            application_id)
+        if not reader.acknowledged:
+            # The declaration comes before anything of the dossier is shown.
+            return render("review/expert/pledge.html", application=app,
+                          pledge=dossiers.PLEDGE, problem=None, errors={})
+        _audit(session, "dossier.viewed", f"application:{app.id}")
+        return _show(session, reader.expert_id or "", app)
+
+
+def _typed_items(rubric_items: Mapping[str, float]) -> dict[str, Any]:
+    """The form's numbers as the rubric check expects them; text that is no number is passed
+    on as text, so the server's own check names the item."""
+    items: dict[str, Any] = {}
+    for item in rubric_items:
+        raw = (request.form.get(f"item-{item}") or "").strip().replace(",", ".")
+        if not raw:
+            items[item] = None
+            continue
+        try:
+            items[item] = float(raw)
+        except ValueError:
+            items[item] = raw
+    return items
+
+
+@blp.post("/dossiers/<application_id>/scores/<panel_id>")
+@roles("expert")
+def save_score(application_id: str, panel_id: str) -> Any:
+    """Save a draft (`action=draft`) or submit the score (`action=submit`)."""
+    ctx = service_context()
+    subject = current_principal().subject
+    submit = request.form.get("action") == "submit"
+    with ctx.db.session() as session:
+        expert, app, _panel = scoresheet.open_sheet(session, subject, panel_id, application_id)
+        if not dossiers.acknowledged(session, expert.id, app.id):
+            raise dossiers.NotAcknowledged()
+        rubric = _programme().rubric(app.kind, app.cycle)
+        items = _typed_items(rubric.items)
+        comment = (request.form.get("comment") or "").strip()[:5000] or None
+        try:
+            if submit:
+                score, previous = scoresheet.submit(session, _programme(), subject, panel_id,
+                                                    app.id, items, comment)
+                _audit(session, "score.submitted", f"score:{score.id}", total=score.total,
+                       previous=previous)
+            else:
+                draft = scoresheet.save_draft(session, _programme(), subject, panel_id,
+                                              app.id, items, comment)
+                _audit(session, "score.draft_saved", f"application:{app.id}", panel=panel_id,
+                       items=len(draft.items))
+        except ScoreInvalid as exc:
+            typed = {"panel_id": panel_id, "comment": comment or "",
+                     "items": {k: v for k, v in items.items() if v is not None}}
+            errors = {f"item-{k}": v for k, v in field_errors(exc).items()}
+            for k, v in items.items():
+                if isinstance(v, str):
+                    errors[f"item-{k}"] = _(NOT_A_NUMBER)
+            return _show(session, expert.id, app, 422, typed, errors,
+                         _("The scores were not saved. Correct the items marked below."))
+        except DossierError as exc:
+            return _show(session, expert.id, app, exc.status, None, {}, problem_text(exc))
+    if submit:
+        message = _("Score submitted: %(total)s points.", total=_number_text(score.total))
+    else:
+        message = _("Draft saved. It is not counted until you submit it.")
+    return done(message, url_for(".dossier", application_id=application_id)
+                + f"#sheet-{panel_id}")
+
+
+# -- reading documents in the browser ---------------------------------------------------------
+
+def _document(app: Application, document_id: str) -> dict[str, Any]:
+    for d in app.documents or []:
+        if d.get("document_id") == document_id:
+            return d
+    raise NotFound()
+
+
+@blp.get("/dossiers/<application_id>/documents/<document_id>")
+@roles("expert")
+def document_view(application_id: str, document_id: str) -> Any:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",
+                                            application_id)
+        if not reader.acknowledged:
+            raise dossiers.NotAcknowledged()
+        document = _document(app, document_id)
+    pages = pdfpages.page_count(ctx.store, document, sessions().redis)
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    if pages:
+        page = min(max(page, 1), pages)
+    return render("review/expert/document.html", application=app, document=document,
+                  pages=pages, page=page, trade_secret=dossiers.is_secret(document))
+
+
+@blp.get("/dossiers/<application_id>/documents/<document_id>/pages/<int:number>.png")
+@roles("expert")
+def page_image(application_id: str, document_id: str, number: int) -> Response:
+    """One page drawn as PNG, watermarked for trade secrets; audited like a download."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",
+                                            application_id)
+        document = _document(app, document_id)
+        secret = dossiers.is_secret(document)
+        if not reader.acknowledged:
+            raise dossiers.NotAcknowledged()
+        stamp = dossiers.stamp_for(reader) if secret else None
+        _audit(session, "document.page_viewed", f"document:{document_id}",
+               application=app.id, page=number, watermarked=secret)
+    png = pdfpages.render_page(ctx.store, document, number, stamp,
+                               ctx.settings.review_watermark_font)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -223,6 +223,20 @@ class ScoreOut(ma.Schema):
     submitted_at = ma.fields.DateTime()
 
 
+class DraftIn(ma.Schema):
+    items = ma.fields.Dict(keys=S(), values=ma.fields.Raw(allow_none=True), required=True)
+    comment = S(**_OPT)
+
+
+class DraftOut(ma.Schema):
+    id = S()
+    panel_id = S()
+    application_id = S()
+    items = ma.fields.Dict()
+    comment = S()
+    saved_at = ma.fields.DateTime()
+
+
 class ScoreQuery(PageQuery):
     panel_id = S(load_default=None)
     application_id = S(load_default=None)
@@ -270,6 +284,14 @@ class ObjectionIn(ma.Schema):
     evidence = ma.fields.List(S(validate=validate.Length(max=500)), load_default=list)
 
 
+class EvidenceFileOut(ma.Schema):
+    n = ma.fields.Integer(metadata={"description": "GET /objections/{id}/evidence/{n}"})
+    filename = S()
+    size = ma.fields.Integer()
+    content_type = S()
+    sha256 = S()
+
+
 class ObjectionOut(ma.Schema):
     id = S()
     list_id = S()
@@ -277,6 +299,7 @@ class ObjectionOut(ma.Schema):
     anonymous = ma.fields.Boolean()
     text = S()
     evidence = ma.fields.List(S())
+    evidence_files = ma.fields.List(ma.fields.Nested(EvidenceFileOut))
     status = S()
     resolution = S()
     received_at = ma.fields.DateTime()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import DossierError
+from shared.web.nav import N_
 
 
 class ScoreInvalid(DossierError):
@@ -14,6 +15,13 @@ class ScoreInvalid(DossierError):
     status = 422
     zh = "评分不符合评分标准：{problem}"
     en = "The scores do not fit the rubric: {problem}"
+
+
+# Per-item texts in a ScoreInvalid's `errors` (English msgids, translated by the pages).
+UNKNOWN_ITEM = N_("Not an item of this rubric.")
+MISSING_ITEM = N_("Score this item.")
+NOT_A_NUMBER = N_("Enter a number.")
+OUT_OF_RANGE = N_("Outside 0 to the item's maximum.")
 
 
 @dataclass(frozen=True)
@@ -41,22 +49,36 @@ class Rubric:
         return cls(id=str(data["id"]), title=data.get("title", {}), items=items,
                    floors=data.get("floors", {}), categories=list(data["categories"]))
 
-    def validate(self, scores: Mapping[str, Any]) -> dict[str, float]:
-        """Every item scored once, within 0..max; returns the clean scores."""
+    def validate(self, scores: Mapping[str, Any], partial: bool = False) -> dict[str, float]:
+        """Every item scored once, within 0..max; returns the clean scores. With `partial`
+        (a draft), empty items are left out instead of refused. The problem's `errors` name
+        each failing item (English texts the pages translate), so a form can show them next
+        to the item."""
         unknown = sorted(set(scores) - set(self.items))
         if unknown:
-            raise ScoreInvalid(problem=f"unknown items {', '.join(unknown)}")
-        missing = [i for i in self.items if i not in scores]
-        if missing:
-            raise ScoreInvalid(problem=f"missing items {', '.join(missing)}")
+            raise ScoreInvalid(problem=f"unknown items {', '.join(unknown)}",
+                               errors={i: [UNKNOWN_ITEM] for i in unknown})
+        missing = [i for i in self.items if scores.get(i) is None or scores.get(i) == ""]
+        if missing and not partial:
+            raise ScoreInvalid(problem=f"missing items {', '.join(missing)}",
+                               errors={i: [MISSING_ITEM] for i in missing})
         clean: dict[str, float] = {}
+        errors: dict[str, list[str]] = {}
+        problems: list[str] = []
         for item, maximum in self.items.items():
+            if item in missing:
+                continue
             value = scores[item]
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ScoreInvalid(problem=f"{item} is not a number")
-            if not 0 <= float(value) <= maximum:
-                raise ScoreInvalid(problem=f"{item}={value} outside 0–{maximum:g}")
-            clean[item] = float(value)
+                errors[item] = [NOT_A_NUMBER]
+                problems.append(f"{item} is not a number")
+            elif not 0 <= float(value) <= maximum:
+                errors[item] = [OUT_OF_RANGE]
+                problems.append(f"{item}={value} outside 0–{maximum:g}")
+            else:
+                clean[item] = float(value)
+        if errors:
+            raise ScoreInvalid(problem="; ".join(problems), errors=errors)
         return clean
 
 
