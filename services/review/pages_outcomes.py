@@ -62,6 +62,10 @@ def department_label(code: str, cycle: str | None = None) -> str:
     return label(programme().opinions(cycle).get("departments", {}).get(code), code)
 
 
+def dept_list(codes: list[str]) -> str:
+    return "、".join(department_label(c) for c in codes)
+
+
 def _opinion_status(session: Any, app: Application) -> dict[str, Any]:
     """Required, missing and adverse opinions of one applicant (what blocks the list)."""
     have = list(session.scalars(select(Opinion).where(
@@ -97,7 +101,8 @@ def _ranking_page(problem: str = "", errors: dict[str, Any] | None = None, statu
                   rows=rows, places=places, filled=filled, tiers=TIERS, notes=NOTES,
                   opinions=opinions, lists=lists, open_counts=open_counts, kinds=LIST_KINDS,
                   published=published, problem=problem, errors=errors or {},
-                  department_label=department_label, sectors=SECTORS, writer=can_write(),
+                  department_label=department_label, dept_list=dept_list,
+                  sectors=SECTORS, writer=can_write(),
                   today=date.today(), apps=apps, stages=STAGES)
 
 
@@ -142,7 +147,8 @@ def _opinions_page(application_id: str, problem: str = "", errors: dict[str, str
             raise NotFound()
         state = _opinion_status(session, app)
     return render("review/office/opinions.html", status, state=state, app=app,
-                  department_label=department_label, sectors=SECTORS, problem=problem,
+                  department_label=department_label, dept_list=dept_list,
+                  sectors=SECTORS, problem=problem,
                   errors=errors or {}, form=request.form if request.method == "POST" else {},
                   writer=can_write())
 
