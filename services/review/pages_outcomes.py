@@ -334,7 +334,9 @@ def objections() -> Any:
             PublicList.id.in_({o.list_id for o in rows})))}
         names = _list_names(session, list(lists.values()))
     return render("review/office/objections.html", rows=rows, lists=lists, names=names,
-                  status=wanted, statuses=OBJECTION_STATUS, kinds=LIST_KINDS)
+                  wanted=wanted, statuses=OBJECTION_STATUS, kinds=LIST_KINDS,
+                  status_options=[("", _("All"))] + [(k, _(v)) for k, v in
+                                                     OBJECTION_STATUS.items()])
 
 
 def _objection_page(objection_id: str, problem: str = "", errors: dict[str, str] | None = None,

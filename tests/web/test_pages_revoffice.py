@@ -340,7 +340,7 @@ def test_ranking_opinions_objections_decision_and_revocation(
                  f"/review/objections/{sealed['id']}"):
         page = _both(sup, path)
         assert not NO_ACTION_FORM.search(page), (path, NO_ACTION_FORM.findall(page))
-        assert "data-readonly" in page or "objections" in path
+        assert "data-readonly" in page or "objections" in path or "candidates" in path
     for path, form in ((f"/review/panels/{office.extra['material']}/assign", {}),
                        (f"/review/experts/{office.insider['id']}/reactivate", {}),
                        (f"/review/outcomes/{office.cycle}/decision", {}),
