@@ -75,7 +75,7 @@ FORM_MESSAGES = (
     N_("Must be greater than or equal to 1 and less than or equal to 50."),
     N_("Must be greater than or equal to 1 and less than or equal to 1000."),
     N_("Must be greater than or equal to 0 and less than or equal to 100."),
-    N_("Must be one of: upheld, dismissed."),
+    N_("Must be one of: upheld, dismissed."), N_("Must be greater than or equal to 1."),
 )
 
 
@@ -129,9 +129,12 @@ def text(name: str) -> str | None:
     return value or None
 
 
-def lines(name: str) -> list[str]:
-    raw = (request.form.get(name) or "").replace("；", ";").replace("\r", "")
-    return [p.strip() for chunk in raw.split("\n") for p in chunk.split(";") if p.strip()]
+def lines(name: str, semicolons: bool = True) -> list[str]:
+    """A textarea's entries: one per line (and per `;` where a list of words is expected)."""
+    raw = (request.form.get(name) or "").replace("\r", "")
+    if semicolons:
+        raw = raw.replace("；", ";").replace(";", "\n")
+    return [p.strip() for p in raw.split("\n") if p.strip()]
 
 
 def cycles(session: Any) -> list[str]:

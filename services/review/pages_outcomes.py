@@ -39,7 +39,14 @@ from services.review.pages_office import (
     text,
 )
 from services.review.registry import now
-from services.review.schemas import DecisionIn, ListIn, OpinionIn, ResolveIn, RevokeIn
+from services.review.schemas import (
+    DecisionIn,
+    ListIn,
+    OpinionIn,
+    RecoveryIn,
+    ResolveIn,
+    RevokeIn,
+)
 from shared.crypto import FieldCipher
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
@@ -284,7 +291,8 @@ def award(award_id: str) -> Any:
 def revoke(award_id: str) -> Any:
     """Revocation with a ground, evidence and the amount to recover (Art. 26)."""
     ctx = service_context()
-    form: dict[str, Any] = {"ground": text("ground"), "evidence": lines("evidence"),
+    form: dict[str, Any] = {"ground": text("ground"),
+                            "evidence": lines("evidence", semicolons=False),
                             "note": text("note"), "amount_to_recover": text("amount_to_recover")}
     try:
         try:
@@ -312,6 +320,38 @@ def revoke(award_id: str) -> Any:
         return _award_page(award_id, problem_text(exc), errors, exc.status)
     return done(_("Award revoked; the certificate no longer verifies."),
                 url_for(".award", award_id=award_id))
+
+
+@blp.post("/outcomes/awards/<award_id>/recovery")
+@roles(*WRITERS)
+def record_recovery(award_id: str) -> Any:
+    """Money paid back after a revocation, as `POST /api/awards/{id}/recovery` records it."""
+    ctx = service_context()
+    form = {"amount": text("amount"), "reference": text("reference")}
+    try:
+        try:
+            body = RecoveryIn().load({k: v for k, v in form.items() if v is not None})
+        except ma.ValidationError as exc:
+            raise invalid(exc) from exc
+        with ctx.db.session() as session:
+            found = outcomes.find(session, Award, award_id)
+            record = session.scalars(select(Revocation).where(
+                Revocation.award_id == found.id)).first()
+            if record is None:
+                raise Conflict("revocation.missing", zh="该奖项未被撤销。",
+                               en="This award has not been revoked.")
+            outcomes.record_recovery(session, record, body["amount"])
+            audit(session, "award.recovery_recorded", f"award:{found.id}",
+                  amount=body["amount"], reference=body["reference"],
+                  total=record.amount_recovered)
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        errors = form_errors(exc)
+        if exc.code == "revocation.recovery_invalid":
+            errors["amount"] = problem_text(exc)
+        return _award_page(award_id, problem_text(exc), errors, exc.status)
+    return done(_("Recovery recorded."), url_for(".award", award_id=award_id))
 
 
 # -- objections -------------------------------------------------------------------------------

@@ -371,6 +371,12 @@ class RevokeIn(ma.Schema):
     year = ma.fields.Integer(load_default=None, allow_none=True)
 
 
+class RecoveryIn(ma.Schema):
+    amount = ma.fields.Integer(required=True, validate=validate.Range(min=1))
+    reference = S(required=True, validate=validate.Length(min=1, max=200),
+                  metadata={"description": "receipt or payment reference (kept in the audit)"})
+
+
 class VerifyOut(ma.Schema):
     serial = S()
     valid = ma.fields.Boolean()

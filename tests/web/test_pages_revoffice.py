@@ -326,6 +326,18 @@ def test_ranking_opinions_objections_decision_and_revocation(
     assert r.status_code == 303, r.text[:1500]
     page = _both(op, f"/review/outcomes/awards/{award_id}")
     assert "data-revocation" in page and "弄虚作假" in page and "现场核查笔录" in page
+    r = op.post(f"/review/outcomes/awards/{award_id}/recovery", {"amount": "400",
+                                                                 "reference": "缴款书 001"})
+    assert r.status_code == 303, r.text[:1500]
+    r = op.post(f"/review/outcomes/awards/{award_id}/recovery", {"amount": "700",
+                                                                 "reference": "缴款书 002"})
+    assert "尚余 600 元" in _clean(r, 422)
+    awards = _ok(requests.get(f"{api}/awards", timeout=10, headers=operator,
+                              params={"cycle": office.cycle}))["items"]
+    [revoked] = [a for a in awards if a["id"] == award_id]
+    assert revoked["revocation"]["amount_recovered"] == 400
+    assert ("op-revoffice", "award.recovery_recorded", f"award:{award_id}") in \
+        office.driver.audit_actions()
 
     # The supervisor reads every page and is shown no action form; their POSTs are refused.
     for path in (f"/review/experts?q={office.insider['name']}",
@@ -344,6 +356,8 @@ def test_ranking_opinions_objections_decision_and_revocation(
     for path, form in ((f"/review/panels/{office.extra['material']}/assign", {}),
                        (f"/review/experts/{office.insider['id']}/reactivate", {}),
                        (f"/review/outcomes/{office.cycle}/decision", {}),
+                       (f"/review/outcomes/awards/{award_id}/recovery", {"amount": "1",
+                                                                         "reference": "x"}),
                        ("/review/experts/new", {"subject": "x", "name": "x",
                                                 "organisation": "x"})):
         assert sup.post(path, form).status_code == 403
