@@ -39,6 +39,7 @@ from shared.web.pages import (
     done,
     field_errors,
     language,
+    ngettext,
     problem_text,
     render,
 )
@@ -660,7 +661,11 @@ def assign(panel_id: str) -> Any:
     except panels.Infeasible as exc:
         with ctx.db.reader() as session:
             diagnosis = panels.diagnose(session, _find_panel(session, panel_id))
-        return _panel_page(panel_id, problem_text(exc), diagnosis, exc.status)
+        # The error's summary is the solver's English sentence; the page words it itself.
+        headline = ngettext("No assignment exists: %(num)s application cannot get enough "
+                            "experts.", "No assignment exists: %(num)s applications cannot get "
+                            "enough experts.", len(diagnosis)) if diagnosis else problem_text(exc)
+        return _panel_page(panel_id, headline, diagnosis, exc.status)
     except DossierError as exc:
         if exc.status == 404:
             raise

@@ -192,7 +192,7 @@ def test_panel_assignment_explanations_infeasibility_and_progress(
     r = op.post(f"{onsite}/assign")
     page = _clean(r, 409)
     assert "data-infeasible" in page and "忻州办公页甲机械有限公司" in page
-    assert "1 名存在利益冲突" in page
+    assert "1 名存在利益冲突" in page and "无法完成分配：1 项申报无法配齐专家。" in page
     assert f"/candidates/{office.apps[0]}" in page and f"{onsite}/edit" in page
     page = _both(op, f"{onsite}/candidates/{office.apps[0]}")
     assert "利益冲突：同一单位" in page
