@@ -204,6 +204,12 @@ def test_panel_assignment_explanations_infeasibility_and_progress(
     assert op.post(f"{onsite}/assign").status_code == 303
     page = _both(op, onsite)
     assert page.count("data-why") == 6
+    # The same change through the API is refused once the assignment exists.
+    api = f"{office.driver.url}/panels/{onsite.rsplit('/', 1)[1]}"
+    r = requests.put(api, timeout=10, headers=office.driver.operator, json={"max_load": 5})
+    assert r.status_code == 409 and r.json()["code"] == "panel.assigned"
+    r = requests.put(api, timeout=10, headers=office.driver.supervisor, json={"max_load": 5})
+    assert r.status_code == 403
 
     # A recusal after the run proposes a replacement; the operator confirms it on the page.
     serving = _ok(requests.get(f"{office.driver.url}/assignments", timeout=10,
@@ -336,6 +342,12 @@ def test_ranking_opinions_objections_decision_and_revocation(
                               params={"cycle": office.cycle}))["items"]
     [revoked] = [a for a in awards if a["id"] == award_id]
     assert revoked["revocation"]["amount_recovered"] == 400
+    recovery = f"{api}/awards/{award_id}/recovery"
+    assert requests.post(recovery, timeout=10, headers=office.driver.supervisor,
+                         json={"amount": 1, "reference": "x"}).status_code == 403
+    r = requests.post(recovery, timeout=10, headers=operator,
+                      json={"amount": 600, "reference": "缴款书 003"})
+    assert _ok(r)["revocation"]["amount_recovered"] == 1000
     assert ("op-revoffice", "award.recovery_recorded", f"award:{award_id}") in \
         office.driver.audit_actions()
 
