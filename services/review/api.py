@@ -35,6 +35,7 @@ from services.review.schemas import (
     PanelIn,
     PanelOut,
     PanelPage,
+    PanelSettingsIn,
     WithdrawIn,
 )
 from shared.errors import Conflict, DossierError, NotFound
@@ -373,27 +374,27 @@ def create_panel(body: dict[str, Any]) -> Panel:
                                                   Panel.stage == body["stage"])).first():
             raise Conflict("panel.exists", zh="该届次已设此评审阶段。",
                            en="This cycle already has a panel for this stage.")
-        if body["pool"]:
-            known = set(session.scalars(select(Expert.id).where(Expert.id.in_(body["pool"]))))
-            unknown = sorted(set(body["pool"]) - known)
-            if unknown:
-                raise DossierError("panel.pool_unknown", status=422,
-                                   zh="专家库中有未登记的专家：{ids}",
-                                   en="The pool names unregistered experts: {ids}",
-                                   ids=", ".join(unknown))
-        if body["applications"]:
-            known = set(session.scalars(select(Application.id).where(
-                Application.id.in_(body["applications"]), Application.cycle == body["cycle"])))
-            unknown = sorted(set(body["applications"]) - known)
-            if unknown:
-                raise DossierError("panel.applications_unknown", status=422,
-                                   zh="以下申报不属于该届次：{ids}",
-                                   en="Not accepted applications of this cycle: {ids}",
-                                   ids=", ".join(unknown))
+        panels.check_members(session, body["cycle"], body["pool"], body["applications"])
         panel = Panel(id=str(uuid.uuid4()), created_at=registry.now(), **body)
         session.add(panel)
         session.flush()
         _audit(session, "panel.created", f"panel:{panel.id}", stage=panel.stage)
+    return panel
+
+
+@blp.put("/panels/<panel_id>")
+@blp.arguments(PanelSettingsIn)
+@blp.response(200, PanelOut)
+@roles("operator", "admin")
+def update_panel(body: dict[str, Any], panel_id: str) -> Panel:
+    """K, load cap, field matching, weight, deadline, pool, shortlist: only before the run."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        panel = session.get(Panel, panel_id)
+        if panel is None:
+            raise NotFound()
+        panels.update_settings(session, panel, body)
+        _audit(session, "panel.updated", f"panel:{panel.id}", changed=sorted(body))
     return panel
 
 

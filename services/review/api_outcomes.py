@@ -47,6 +47,7 @@ from services.review.schemas import (
     OpinionIn,
     OpinionOut,
     OpinionStatusOut,
+    RecoveryIn,
     ReporterOut,
     ResolveIn,
     ResultOut,
@@ -382,7 +383,8 @@ def _award_row(session: Any, award: Award) -> dict[str, Any]:
             "applicant_name": app.applicant_name, "kind": app.kind,
             "revocation": None if revocation is None else {
                 "ground": revocation.ground, "evidence": revocation.evidence,
-                "amount_to_recover": revocation.amount_to_recover, "year": revocation.year,
+                "amount_to_recover": revocation.amount_to_recover,
+                "amount_recovered": revocation.amount_recovered, "year": revocation.year,
                 "barred_cycles": revocation.barred_cycles}}
 
 
@@ -399,6 +401,26 @@ def decide(body: dict[str, Any], cycle: str) -> list[dict[str, Any]]:
                                  body.get("reference"))
         _audit(session, "decision.made", f"cycle:{cycle}", awards=[a.id for a in awards])
         return [_award_row(session, a) for a in awards]
+
+
+@blp.post("/awards/<award_id>/recovery")
+@blp.arguments(RecoveryIn)
+@blp.response(200, AwardOut)
+@roles("operator", "admin")
+def record_recovery(body: dict[str, Any], award_id: str) -> dict[str, Any]:
+    """Money recovered after a revocation (Art. 26), added up; the reference is audited."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        award = outcomes.find(session, Award, award_id)
+        record = session.scalars(select(Revocation).where(Revocation.award_id == award.id)
+                                 ).first()
+        if record is None:
+            raise Conflict("revocation.missing", zh="该奖项未被撤销。",
+                           en="This award has not been revoked.")
+        outcomes.record_recovery(session, record, body["amount"])
+        _audit(session, "award.recovery_recorded", f"award:{award.id}", amount=body["amount"],
+               reference=body["reference"], total=record.amount_recovered)
+        return _award_row(session, award)
 
 
 @blp.get("/awards")

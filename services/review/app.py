@@ -12,6 +12,7 @@ from services.review import (
     api_outcomes,
     pages_expert,
     pages_office,
+    pages_outcomes,
     pages_public,
 )
 from services.review.models import metadata
@@ -23,5 +24,6 @@ from shared.service import ServiceContext
 def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("review", metadata, settings)
     return make_app(ctx, "Dossier review", [api.blp, api_dossiers.blp, api_outcomes.blp],
-                    pages=[pages_office.blp, pages_expert.blp, pages_public.blp],
+                    pages=[pages_office.blp, pages_outcomes.blp, pages_expert.blp,
+                           pages_public.blp],
                     web_dir=Path(__file__).parent / "web")

@@ -263,6 +263,20 @@ def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award,
     return record
 
 
+def record_recovery(session: Session, revocation: Revocation, amount: int) -> Revocation:
+    """Money paid back after a revocation, added to what was recovered so far; never more than
+    the amount to recover. Each payment's reference is kept in the audit log."""
+    if amount <= 0 or revocation.amount_recovered + amount > revocation.amount_to_recover:
+        raise DossierError("revocation.recovery_invalid", status=422,
+                           zh="追回金额须大于 0，且累计不超过应追回金额（尚余 {left} 元）。",
+                           en="The amount recovered must be above 0 and in total not exceed the "
+                              "amount to recover ({left} yuan left).",
+                           left=revocation.amount_to_recover - revocation.amount_recovered)
+    revocation.amount_recovered += amount
+    session.flush()
+    return revocation
+
+
 def find(session: Session, model: Any, key: str) -> Any:
     found = session.get(model, key)
     if found is None:

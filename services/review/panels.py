@@ -325,3 +325,75 @@ def confirm(session: Session, outbox: Outbox, assignment: Assignment) -> Assignm
     announce(session, outbox, panel, session.get(Expert, assignment.expert_id),  # type: ignore[arg-type]
              [session.get(Application, assignment.application_id)])  # type: ignore[list-item]
     return assignment
+
+
+def check_members(session: Session, cycle: str, pool_ids: Sequence[str],
+                  application_ids: Sequence[str]) -> None:
+    """A panel's expert pool and shortlist must name registered experts and accepted
+    applications of its cycle (the API and the operator's pages check the same way)."""
+    if pool_ids:
+        known = set(session.scalars(select(Expert.id).where(Expert.id.in_(pool_ids))))
+        unknown = sorted(set(pool_ids) - known)
+        if unknown:
+            raise DossierError("panel.pool_unknown", status=422,
+                               zh="专家库中有未登记的专家：{ids}",
+                               en="The pool names unregistered experts: {ids}",
+                               ids=", ".join(unknown))
+    if application_ids:
+        known = set(session.scalars(select(Application.id).where(
+            Application.id.in_(application_ids), Application.cycle == cycle)))
+        unknown = sorted(set(application_ids) - known)
+        if unknown:
+            raise DossierError("panel.applications_unknown", status=422,
+                               zh="以下申报不属于该届次：{ids}",
+                               en="Not accepted applications of this cycle: {ids}",
+                               ids=", ".join(unknown))
+
+
+SETTINGS = ("per_application", "max_load", "require_field_match", "weight", "deadline", "pool",
+            "applications")
+
+
+def update_settings(session: Session, panel: Panel, body: Mapping[str, Any]) -> Panel:
+    """Change K, the load cap, field matching, weight, deadline, pool or shortlist — the ways to
+    fix an infeasible set-up. Only before the assignment is run: afterwards the experts already
+    hold their dossiers, and a change would silently break the optimum they were given."""
+    if session.scalars(select(Assignment.id).where(Assignment.panel_id == panel.id)).first():
+        raise Conflict("panel.assigned", zh="该评审阶段已完成分配，不能再修改设置。",
+                       en="This panel has its assignment; its settings can no longer change.")
+    check_members(session, panel.cycle, body.get("pool") or [], body.get("applications") or [])
+    for key in SETTINGS:
+        if key in body:
+            setattr(panel, key, body[key])
+    session.flush()
+    return panel
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One application the solver cannot cover, with the counts behind the reason."""
+
+    application: Application
+    needed: int
+    eligible: int
+    reachable: int
+    conflicted: int
+    field_mismatch: int
+    excluded: int
+
+    @property
+    def load_bound(self) -> bool:
+        """Enough eligible experts exist, but their load caps are full."""
+        return self.eligible >= self.needed
+
+
+def diagnose(session: Session, panel: Panel) -> list[Diagnosis]:
+    """Why the panel's assignment is infeasible, per application, as numbers a page can word in
+    the reader's language (the API's 409 carries the same facts as English sentences)."""
+    apps = shortlist(session, panel)
+    experts = pool(session, panel)
+    if not apps:
+        return []
+    solution = solve(_matrices(session, panel, apps, experts).problem)
+    return [Diagnosis(apps[s.application], s.needed, s.eligible, s.reachable, s.conflicted,
+                      s.field_mismatch, s.excluded) for s in solution.shortfalls]

@@ -126,6 +126,18 @@ class PanelIn(ma.Schema):
         metadata={"description": "application ids (a shortlist); empty: the whole cycle"})
 
 
+class PanelSettingsIn(ma.Schema):
+    """What may change on a panel before its assignment runs; keys left out stay as they are."""
+
+    per_application = ma.fields.Integer(validate=validate.Range(min=1, max=50))
+    max_load = ma.fields.Integer(validate=validate.Range(min=1, max=1000))
+    require_field_match = ma.fields.Boolean()
+    weight = ma.fields.Float(validate=validate.Range(min=0, max=100))
+    deadline = ma.fields.Date(allow_none=True)
+    pool = ma.fields.List(S())
+    applications = ma.fields.List(S())
+
+
 class PanelOut(PanelIn):
     id = S()
     created_at = ma.fields.DateTime()
@@ -380,6 +392,12 @@ class RevokeIn(ma.Schema):
     note = S(**_OPT)
     amount_to_recover = ma.fields.Integer(load_default=None, allow_none=True)
     year = ma.fields.Integer(load_default=None, allow_none=True)
+
+
+class RecoveryIn(ma.Schema):
+    amount = ma.fields.Integer(required=True, validate=validate.Range(min=1))
+    reference = S(required=True, validate=validate.Length(min=1, max=200),
+                  metadata={"description": "receipt or payment reference (kept in the audit)"})
 
 
 class VerifyOut(ma.Schema):
