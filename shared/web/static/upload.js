@@ -303,12 +303,14 @@
   FileUpload.prototype.sendAll = function (todo) {
     var self = this;
     var queue = todo.slice();
+    var failure = null;
     function worker() {
       if (self.stopped || !queue.length) return Promise.resolve();
       var n = queue.shift();
       var start = (n - 1) * self.partSize;
       var blob = self.file.slice(start, start + self.length(n));
       return withRetry(function () {
+        if (self.stopped) return Promise.reject(failure || new NetworkError("stopped"));
         self.loaded[n] = 0;
         return request("PUT", self.url("/parts/" + n), blob, function (loaded) {
           self.loaded[n] = loaded;
@@ -322,12 +324,17 @@
       }, function (err) {
         delete self.loaded[n];
         self.stopped = true;  // the others stop after their current part
-        throw err;
+        if (!failure) failure = err;
       });
     }
     var workers = [];
     for (var i = 0; i < Math.min(PARALLEL, queue.length); i++) workers.push(worker());
-    return Promise.all(workers);
+    // Settle every worker before reporting: no part may still be on its way once the file
+    // shows as paused or failed.
+    return Promise.all(workers).then(function () {
+      if (failure) throw failure;
+      if (self.stopped) throw new NetworkError("stopped");
+    });
   };
 
   FileUpload.prototype.complete = function () {
