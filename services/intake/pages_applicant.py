@@ -23,7 +23,7 @@ from services.intake.eligibility import NotEligible
 from services.intake.material import CONFIDENTIALITY
 from services.intake.models import Application, Cycle, Document
 from services.intake.resumable import MAX_PART_SIZE
-from services.intake.schemas import ApplicationIn
+from services.intake.schemas import ApplicationIn, ProfileIn
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.web.pages import (
@@ -222,6 +222,7 @@ def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
         "industry_units": units().of_route("industry"),
         "errors": {}, "problem": None, "values": {}, "failures": [],
         "confidentiality": CONFIDENTIALITY, "max_part": MAX_PART_SIZE,
+        "detail_fields": ("name", "county", *ORGANISATION_FIELDS, *INDIVIDUAL_FIELDS),
         "inspection_state": checklist.inspection_state,
         "inspection_reason": lambda v: checklist.inspection_reason(v, lang),
         **_helpers(),
@@ -264,6 +265,34 @@ def _failed(application_id: str, exc: DossierError, values: dict[str, str],
     errors = {f"{prefix}{k}": v for k, v in _errors_for(exc).items()}
     return _packet_page(application_id, exc.status, errors=errors, problem=problem_text(exc),
                         values=values, failures=_eligibility_failures(exc))
+
+
+@blp.post("/packets/<application_id>/details")
+@roles("applicant")
+def update_details(application_id: str) -> Any:
+    """The applicant's details while the packet is editable (what submission requires)."""
+    ctx = service_context()
+    who = current_principal()
+    form = request.form.to_dict()
+    try:
+        with ctx.db.session() as session:
+            app = domain.get_application(session, who, application_id, lock=True)
+            fields = _application_body({**form, "kind": app.kind})
+            for name in ("cycle", "kind", "attest_no_violation", "attest_no_accident"):
+                fields.pop(name, None)
+            if app.id_number_cipher and not fields.get("id_number"):
+                fields.pop("id_number", None)  # blank keeps the number on record
+            body = ProfileIn().load(fields)
+            domain.update_profile(session, ctx.audit, who, identities(), units(), app, body)
+    except ma.ValidationError as exc:
+        return _failed(application_id, DossierError("validation.failed",
+                                                    errors=exc.normalized_messages()), form)
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        return _failed(application_id, exc, form)
+    return done(_("Details saved."),
+                url_for(".packet", application_id=application_id) + "#details")
 
 
 @blp.post("/packets/<application_id>/documents/<document_id>/confidentiality")

@@ -244,3 +244,49 @@ def test_deleting_a_draft_file_and_the_checklist_fragment(
     r = browser.http.post(f"{browser.origin}/intake/packets/{app['id']}/publicity",
                           data={"starts_on": "2026-01-05"}, allow_redirects=False)
     assert r.status_code == 403
+
+
+def test_applicant_pages_have_no_serious_accessibility_violation_at_360_px(
+        intake: Intake, page_cycle: str, open_page: Callable[..., Any]) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    me = subject()
+    who = intake.as_("applicant", me)
+    app = intake.create(who, page_cycle).json()
+    intake.upload(who, app["id"], "报告.pdf", PDF, requirement="self-evaluation")
+    axe = Axe()
+    for lang in ("zh-CN", "en"):
+        page = open_page("applicant", me, "申报单位", lang=lang, width=360)
+        for path in ("/intake/packets", "/intake/packets/new", f"/intake/packets/{app['id']}"):
+            page.goto(path)
+            clean(page.content())
+            found = axe.run(page).response["violations"]
+            bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                   for v in found if v["impact"] in ("serious", "critical")]
+            assert not bad, (lang, path, bad)
+        # Keyboard users reach the file input.
+        page.goto(f"/intake/packets/{app['id']}")
+        page.focus("#u-files")
+        assert page.evaluate("document.activeElement.id") == "u-files"
+
+
+def test_details_the_submission_needs_are_changed_on_the_packet_page(
+        intake: Intake, page_cycle: str, browser_login: Callable[..., Any]) -> None:
+    me = subject()
+    who = intake.as_("applicant", me)
+    app = intake.create(who, page_cycle, industry=None).json()
+    base = f"/intake/packets/{app['id']}"
+    browser = browser_login("applicant", me)
+    r = browser.post(f"{base}/details", {"name": "改名后的公司", "credit_code": "bad",
+                                         "legal_representative": "王五"})
+    assert r.status_code == 422 and 'id="e-credit_code"' in r.text
+    assert "<details class=\"card\" open>" in r.text
+    r = browser.post(f"{base}/details", {"name": "改名后的公司", "industry": "食品",
+                                         "credit_code": app["credit_code"],
+                                         "legal_representative": "王五", "county": "140902",
+                                         "founded_on": "2012-03-04"})
+    assert r.status_code == 303, r.text[:400]
+    detail = intake.detail(who, app["id"])
+    assert (detail["name"], detail["industry"], detail["legal_representative"]) == (
+        "改名后的公司", "食品", "王五")
+    clean(browser.get(base).text)
