@@ -350,3 +350,41 @@ def test_an_upload_cut_at_half_resumes_without_resending_finished_parts(
     assert not set(resent) & stored_before, (stored_before, resent)
     assert sorted(stored_before | set(resent)) == list(range(1, 14))
     assert _stored_sha(intake, who, app_id, path.name) == sha
+
+
+def test_a_paused_upload_continues_by_itself_when_the_browser_is_back_online(
+        intake: Intake, upload_cycle: str, open_page: Callable[..., Any],
+        tmp_path: Path) -> None:
+    subject = f"online-{uuid.uuid4().hex[:8]}"
+    who, app_id = new_application(intake, upload_cycle, subject)
+    path = tmp_path / "second.pdf"
+    sha = write_pdf(path, 5 * PART_SIZE + 777)  # 6 parts
+    page = open_page("applicant", subject, "申报单位", lang="en")
+    sent: list[int] = []
+    page.on("request", lambda req: sent.append(int(req.url.rsplit("/", 1)[1]))
+            if "/parts/" in req.url and req.method == "PUT" else None)
+    let_through: list[int] = []
+
+    def cut(route: Any) -> None:
+        if len(let_through) < 3:
+            let_through.append(int(route.request.url.rsplit("/", 1)[1]))
+            route.continue_()
+        else:
+            route.abort("internetdisconnected")
+
+    page.route("**/uploads/*/parts/*", cut)
+    page.goto(f"/intake/packets/{app_id}")
+    page.set_input_files("#u-files", str(path))
+    row = page.locator("[data-upload-row]").first
+    poll(lambda: row.get_attribute("data-state") == "paused", 120)
+    assert "Connection lost" in row.inner_text()
+    page.unroute("**/uploads/*/parts/*")
+    sent.clear()
+    # The network comes back: the page's script resumes without a reload or a click.
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    poll(lambda: row.get_attribute("data-state") == "done", 120)
+    assert not set(sent) & set(let_through), (let_through, sent)
+    assert sorted(set(let_through) | set(sent)) == list(range(1, 7))
+    assert row.locator("progress").get_attribute("value") in ("100", "100.0")
+    assert _stored_sha(intake, who, app_id, path.name) == sha
