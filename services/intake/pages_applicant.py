@@ -67,7 +67,7 @@ FORM_MESSAGES = (
 # Problems without a field of their own, shown next to the control they concern.
 FIELD_OF = {
     "applicant.id_number_invalid": "id_number", "applicant.county_unknown": "county",
-    "cycle.unknown": "cycle", "cycle.not_open": "cycle", "cycle.closed": "cycle",
+    "cycle.unknown": "cycle", "cycle.not_open": "cycle", "cycle.window_closed": "cycle",
     "submission.state_secret_attestation": "attest_no_state_secrets",
     "submission.authenticity_attestation": "attest_authentic",
     "submission.county_missing": "route", "submission.industry_unknown": "unit",
