@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ import requests
 from intake.flows import CALENDAR, Intake, new_id_number, new_uscc
 
 from dossier.localstack import AppStack
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.stack
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -260,6 +263,10 @@ def test_applicant_pages_have_no_serious_accessibility_violation_at_360_px(
         for path in ("/intake/packets", "/intake/packets/new", f"/intake/packets/{app['id']}"):
             page.goto(path)
             clean(page.content())
+            name = path.strip("/").replace("/", "-").replace(app["id"], "id")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"applicant-{name}-{lang}-360.png"),
+                            full_page=True)
             found = axe.run(page).response["violations"]
             bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
                    for v in found if v["impact"] in ("serious", "critical")]

@@ -302,6 +302,9 @@ def test_three_files_dropped_at_once_one_of_200_mb_each_with_its_progress_bar(
         "[data-upload-row] progress", "els => els.map(e => e.value / e.max * 100)")), 60,
         every=0.05)
     poll(lambda: page.locator("[data-upload-row][data-state=done]").count() == 3, 240)
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "applicant-packet-uploaded-zh-CN.png"), full_page=True)
     for name, sha in files.items():
         assert _stored_sha(intake, who, app_id, name) == sha, name
 
