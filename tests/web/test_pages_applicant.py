@@ -271,6 +271,11 @@ def test_applicant_pages_have_no_serious_accessibility_violation_at_360_px(
             bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
                    for v in found if v["impact"] in ("serious", "critical")]
             assert not bad, (lang, path, bad)
+        # Only the questions of the kind chosen are shown.
+        page.goto("/intake/packets/new")
+        assert page.is_visible("#f-credit_code") and not page.is_visible("#f-id_number")
+        page.check("#f-kind-individual")
+        assert page.is_visible("#f-id_number") and not page.is_visible("#f-credit_code")
         # Keyboard users reach the file input.
         page.goto(f"/intake/packets/{app['id']}")
         page.focus("#u-files")
