@@ -78,6 +78,15 @@ class PartInfo:
     size: int
 
 
+@dataclass(frozen=True)
+class PendingMultipart:
+    """A multipart upload the store holds, neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None
+
+
 class ObjectStore(Protocol):
     """What the services need from an object store."""
 
@@ -130,6 +139,8 @@ class ObjectStore(Protocol):
                            parts: list[tuple[int, str]]) -> StoredObject: ...
 
     def abort_multipart(self, key: str, upload_id: str) -> None: ...
+
+    def pending_multiparts(self, prefix: str = "") -> list[PendingMultipart]: ...
 
 
 def _tags(mapping: Mapping[str, str] | None) -> Tags | None:
@@ -581,6 +592,25 @@ class S3ObjectStore:
         except S3Error as exc:
             if exc.code != "NoSuchUpload":
                 raise self._translate(exc, key) from exc
+
+    def pending_multiparts(self, prefix: str = "") -> list[PendingMultipart]:
+        """Every unfinished multipart upload under `prefix` (ListMultipartUploads), so a sweeper
+        can abort the ones nobody remembers any more."""
+        self.ensure_bucket()
+        found: list[PendingMultipart] = []
+        key_marker: str | None = None
+        id_marker: str | None = None
+        while True:
+            result = self.client._list_multipart_uploads(
+                self.bucket, prefix=prefix or None, key_marker=key_marker,
+                upload_id_marker=id_marker, max_uploads=1000)
+            found += [PendingMultipart(u.object_name, u.upload_id or "", u.initiated_time)
+                      for u in result.uploads]
+            if not result.is_truncated or not (result.next_key_marker
+                                               or result.next_upload_id_marker):
+                break
+            key_marker, id_marker = result.next_key_marker, result.next_upload_id_marker
+        return found
 
     @staticmethod
     def _translate(exc: S3Error, key: str) -> DossierError | S3Error:

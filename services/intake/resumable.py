@@ -13,7 +13,9 @@ writes the version, its `document.uploaded` event and the audit record.
 
 Pending uploads expire `UPLOAD_TTL` after their last part. Expired ones are aborted in the store
 (their parts deleted) by `sweep`, which runs when any upload starts and every few minutes in the
-intake worker (`start_sweeper`), so an abandoned upload leaves nothing behind.
+intake worker (`start_sweeper`), so an abandoned upload leaves nothing behind. The worker also
+aborts multipart uploads at intake's keys that no record names (`sweep_orphans`, e.g. after a
+Redis loss), once they are older than any live upload could be.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import json
 import logging
 import mmap
+import re
 import threading
 import time
 import uuid
@@ -398,6 +401,32 @@ def sweep(store: ObjectStore, pendings: PendingUploads, now: float | None = None
     return count
 
 
+# The keys intake's versions are stored under: {cycle}/{application}/{document}/v{n}.
+_VERSION_KEY = re.compile(r"^[0-9A-Za-z_-]{1,20}/[0-9a-f-]{36}/[0-9a-f-]{36}/v\d+$")
+
+
+def sweep_orphans(store: ObjectStore, pendings: PendingUploads,
+                  now: float | None = None) -> int:
+    """Abort multipart uploads at intake's keys that nobody remembers (their Redis record is
+    gone) once they are older than any live upload could be; returns how many."""
+    cutoff = (time.time() if now is None else now) - pendings.ttl - 3600
+    known = {json.loads(v)["s3"] for v in pendings.client.hvals(_TARGETS)}
+    count = 0
+    for upload in store.pending_multiparts():
+        started = upload.initiated.timestamp() if upload.initiated else None
+        if (upload.upload_id in known or started is None or started > cutoff
+                or not _VERSION_KEY.match(upload.key)):
+            continue
+        try:
+            store.abort_multipart(upload.key, upload.upload_id)
+            count += 1
+        except Exception:
+            log.warning("could not abort orphaned upload at %s", upload.key, exc_info=True)
+    if count:
+        log.info("aborted %d orphaned multipart uploads", count)
+    return count
+
+
 def start_sweeper(store: ObjectStore, redis_url: str, every: float = SWEEP_EVERY
                   ) -> threading.Event:
     """A daemon thread in the intake worker sweeping every `every` seconds; set the returned
@@ -409,6 +438,7 @@ def start_sweeper(store: ObjectStore, redis_url: str, every: float = SWEEP_EVERY
         while not stop.wait(every):
             try:
                 sweep(store, pendings)
+                sweep_orphans(store, pendings)
             except Exception:
                 log.warning("upload sweep failed", exc_info=True)
 

@@ -430,3 +430,17 @@ def test_completing_with_a_part_missing_fails_and_the_upload_can_still_finish(
     etag2 = store.upload_part(key, upload_id, 2, last)
     stored = store.complete_multipart(key, upload_id, [(1, etag1), (2, etag2)])
     assert store.read(key, stored.version_id) == first + last
+
+
+def test_unfinished_multipart_uploads_are_listed_until_completed_or_aborted(
+        store: ObjectStore, prefix: str) -> None:
+    kept, dropped = prefix + "kept.pdf", prefix + "dropped.pdf"
+    kept_id = store.start_multipart(kept)
+    dropped_id = store.start_multipart(dropped)
+    listed = {(p.key, p.upload_id) for p in store.pending_multiparts(prefix)}
+    assert listed == {(kept, kept_id), (dropped, dropped_id)}
+    assert all(p.initiated is not None for p in store.pending_multiparts(prefix))
+    store.abort_multipart(dropped, dropped_id)
+    etag = store.upload_part(kept, kept_id, 1, b"%PDF-1.4 small")
+    store.complete_multipart(kept, kept_id, [(1, etag)])
+    assert store.pending_multiparts(prefix) == []

@@ -18,7 +18,13 @@ from intake.flows import Intake
 from waiting import poll
 
 from dossier.localstack import AppStack
-from services.intake.resumable import MAX_PART_SIZE, PART_SIZE, PendingUploads, sweep
+from services.intake.resumable import (
+    MAX_PART_SIZE,
+    PART_SIZE,
+    PendingUploads,
+    sweep,
+    sweep_orphans,
+)
 from shared.storage import S3ObjectStore, UploadNotFound
 
 pytestmark = pytest.mark.stack
@@ -255,6 +261,15 @@ def test_abort_drops_the_parts_and_the_expired_are_swept(
     assert pendings.get(left["id"]) is None
     with pytest.raises(UploadNotFound):
         store.list_parts(pending.key, pending.s3_upload_id)
+
+    # One whose record is lost (say Redis was restored from an old file) is found in the store.
+    lost = start(intake, who, app_id, "lost.pdf", len(data)).json()
+    record = pendings.get(lost["id"])
+    assert record is not None
+    pendings.drop(lost["id"])
+    assert sweep_orphans(store, pendings, now=time.time() + 1000) == 0  # still young
+    assert sweep_orphans(store, pendings, now=time.time() + 26 * 3600) >= 1
+    assert record.s3_upload_id not in {p.upload_id for p in store.pending_multiparts()}
 
 
 def test_a_submitted_packet_takes_no_more_parts(intake: Intake, upload_cycle: str) -> None:
