@@ -249,7 +249,7 @@ def packet_checklist(application_id: str) -> Any:
 @blp.get("/packets/<application_id>/documents")
 @roles("applicant")
 def packet_documents(application_id: str) -> Any:
-    """The documents table alone, fetched again by the upload script after each upload."""
+    """The documents table alone, for a script that refreshes only it."""
     app, _cycle = _load(application_id)
     lang = language()
     return render("intake/applicant/_documents.html", app=app,

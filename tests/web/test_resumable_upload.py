@@ -322,6 +322,10 @@ def test_three_files_dropped_at_once_one_of_200_mb_each_with_its_progress_bar(
     page.screenshot(path=str(artifacts / "applicant-packet-uploaded-zh-CN.png"), full_page=True)
     for name, sha in files.items():
         assert _stored_sha(intake, who, app_id, name) == sha, name
+    # The page now lists them, and offers them as the publicity proof, without a reload.
+    poll(lambda: page.locator("#documents [data-filename]").count() == 3, 30)
+    proof_options = page.locator("#f-document_id option").all_inner_texts()
+    assert set(files) <= set(proof_options), proof_options
 
 
 def test_an_upload_cut_at_half_resumes_without_resending_finished_parts(

@@ -118,20 +118,24 @@
   };
 
   Uploader.prototype.refresh = function () {
-    // The documents table and the checklist, as the server now sees them.
-    ["#documents", "#checklist"].forEach(function (sel) {
-      var el = document.querySelector(sel);
-      if (!el) return;
-      var url = el.getAttribute("data-fragment") || el.getAttribute("data-refresh");
-      window.dossierFetch(url, { headers: { "Accept": "text/html" } })
-        .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) {
-          if (html === null) return;
-          el.innerHTML = html;
+    // The documents table, the checklist and the selects that name documents (publicity proof,
+    // "new version of"), as the server now sees them: one request for the page, parts taken.
+    window.dossierFetch(window.location.pathname, { headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["#documents", "#checklist", "#f-document_id", "#u-target"].forEach(function (sel) {
+          var el = document.querySelector(sel);
+          var now = fresh.querySelector(sel);
+          if (!el || !now) return;
+          var chosen = el.value;
+          el.innerHTML = now.innerHTML;
+          if (chosen !== undefined && el.tagName === "SELECT") el.value = chosen;
           if (sel === "#checklist" && !el.querySelector("[data-refresh-stop]")) pollChecklist(el);
-        })
-        .catch(function () {});
-    });
+        });
+      })
+      .catch(function () {});
   };
 
   function pollChecklist(el) {
