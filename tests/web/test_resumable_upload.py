@@ -410,3 +410,28 @@ def test_a_paused_upload_continues_by_itself_when_the_browser_is_back_online(
     assert sorted(set(let_through) | set(sent)) == list(range(1, 7))
     assert row.locator("progress").get_attribute("value") in ("100", "100.0")
     assert _stored_sha(intake, who, app_id, path.name) == sha
+
+
+def test_files_dropped_on_the_drop_zone_are_uploaded(
+        intake: Intake, upload_cycle: str, open_page: Callable[..., Any]) -> None:
+    subject = f"dnd-{uuid.uuid4().hex[:8]}"
+    who, app_id = new_application(intake, upload_cycle, subject)
+    page = open_page("applicant", subject, "申报单位")
+    page.goto(f"/intake/packets/{app_id}")
+    # A real drop: a DataTransfer holding two files, dispatched on the drop zone.
+    transfer = page.evaluate_handle("""() => {
+        const dt = new DataTransfer();
+        for (const name of ["拖放一.pdf", "拖放二.pdf"]) {
+            const body = "%PDF-1.4\\n1 0 obj<</Type/Catalog>>endobj\\n" + name.repeat(5000)
+                + "\\n%%EOF\\n";
+            dt.items.add(new File([body], name, {type: "application/pdf"}));
+        }
+        return dt;
+    }""")
+    page.dispatch_event("#u-drop", "dragover", {"dataTransfer": transfer})
+    assert "over" in (page.get_attribute("#u-drop", "class") or "")
+    page.dispatch_event("#u-drop", "drop", {"dataTransfer": transfer})
+    poll(lambda: page.locator("[data-upload-row][data-state=done]").count() == 2, 60)
+    names = sorted(v["filename"] for d in intake.detail(who, app_id)["documents"]
+                   for v in d["versions"])
+    assert names == ["拖放一.pdf", "拖放二.pdf"]
