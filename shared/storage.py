@@ -62,6 +62,31 @@ class StoredObject:
     is_latest: bool = True
 
 
+class UploadNotFound(DossierError):
+    code = "storage.upload_not_found"
+    status = 404
+    zh = "存储中找不到该分片上传（可能已完成、已取消或已过期）。"
+    en = "The multipart upload was not found in storage (completed, aborted or expired)."
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One part the store holds for a multipart upload (S3 ListParts)."""
+
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PendingMultipart:
+    """A multipart upload the store holds, neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None
+
+
 class ObjectStore(Protocol):
     """What the services need from an object store."""
 
@@ -99,6 +124,24 @@ class ObjectStore(Protocol):
 
     def ping(self) -> None: ...
 
+    # Multipart steps one by one, for uploads that span requests (resumable browser uploads).
+
+    def start_multipart(self, key: str, *, content_type: str = "application/octet-stream",
+                        metadata: Mapping[str, str] | None = None,
+                        tags: Mapping[str, str] | None = None) -> str: ...
+
+    def upload_part(self, key: str, upload_id: str, number: int,
+                    data: bytes | memoryview) -> str: ...
+
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]: ...
+
+    def complete_multipart(self, key: str, upload_id: str,
+                           parts: list[tuple[int, str]]) -> StoredObject: ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> None: ...
+
+    def pending_multiparts(self, prefix: str = "") -> list[PendingMultipart]: ...
+
 
 def _tags(mapping: Mapping[str, str] | None) -> Tags | None:
     if not mapping:
@@ -135,22 +178,58 @@ class _Multipart:
     minio-py has no public API for them, and its `put_object` cannot both bound memory and
     overlap: with several parts in flight it queues every part it reads without limit (a slow
     store makes it hold the whole body), and with one part in flight the next part is not read
-    while one is sent. Every private use is here, so an SDK upgrade breaks one place, which the
-    storage contract tests catch.
+    while one is sent. Resumable browser uploads need the steps one by one, across requests
+    (`resume` by upload id). Every private use is here, so an SDK upgrade breaks one place,
+    which the storage contract tests catch.
     """
 
-    def __init__(self, client: Minio, bucket: str, key: str, headers: dict[str, str]) -> None:
+    def __init__(self, client: Minio, bucket: str, key: str, headers: dict[str, str],
+                 upload_id: str | None = None) -> None:
         self.client, self.bucket, self.key = client, bucket, key
-        self.upload_id: str = client._create_multipart_upload(bucket, key, dict(headers))
+        self.upload_id: str = upload_id or self._create(dict(headers))
+
+    @classmethod
+    def resume(cls, client: Minio, bucket: str, key: str, upload_id: str) -> _Multipart:
+        """An upload started earlier (perhaps by another process), by its id."""
+        return cls(client, bucket, key, {}, upload_id=upload_id)
+
+    def _create(self, headers: dict[str, str]) -> str:
+        return self.client._create_multipart_upload(self.bucket, self.key, headers)
 
     def upload(self, number: int, data: bytes | memoryview) -> str:
         return self.client._upload_part(self.bucket, self.key, data, None, self.upload_id,
                                         number)
 
+    upload_part = upload
+
+    def list_parts(self) -> list[PartInfo]:
+        """Every part the store has, in number order (follows ListParts' pages)."""
+        found: list[PartInfo] = []
+        marker: str | None = None
+        while True:
+            result = self.client._list_parts(self.bucket, self.key, self.upload_id,
+                                             max_parts=1000, part_number_marker=marker)
+            found += result.parts
+            if not result.is_truncated or not result.next_part_number_marker:
+                break
+            marker = result.next_part_number_marker
+        # SeaweedFS lists a part sent twice under its number twice; S3 says the later copy
+        # replaces the earlier one, so keep the newest per number.
+        newest: dict[int, Part] = {}
+        for p in found:
+            seen = newest.get(p.part_number)
+            if seen is None or (p.last_modified or datetime.min.replace(tzinfo=UTC)) >= (
+                    seen.last_modified or datetime.min.replace(tzinfo=UTC)):
+                newest[p.part_number] = p
+        return [PartInfo(n, p.etag, p.size or 0) for n, p in sorted(newest.items())]
+
     def complete(self, etags: list[str]) -> tuple[str | None, str]:
+        return self.complete_parts(list(enumerate(etags, start=1)))
+
+    def complete_parts(self, parts: list[tuple[int, str]]) -> tuple[str | None, str]:
         result = self.client._complete_multipart_upload(
             self.bucket, self.key, self.upload_id,
-            [Part(number, etag) for number, etag in enumerate(etags, start=1)])
+            [Part(number, etag) for number, etag in parts])
         return result.version_id, result.etag or ""
 
     def abort(self) -> None:
@@ -465,8 +544,78 @@ class S3ObjectStore:
                 raise ObjectLocked(detail=key) from exc
             raise self._translate(exc, key) from exc
 
+    # -- multipart steps across requests --------------------------------------------------
+
+    def start_multipart(self, key: str, *, content_type: str = "application/octet-stream",
+                        metadata: Mapping[str, str] | None = None,
+                        tags: Mapping[str, str] | None = None) -> str:
+        """Begin a multipart upload; its parts may come later, from any process."""
+        self.ensure_bucket()
+        headers = genheaders(dict(metadata or {}), None, _tags(tags), None, False)
+        headers["Content-Type"] = content_type or "application/octet-stream"
+        return _Multipart(self.client, self.bucket, key, headers).upload_id
+
+    def upload_part(self, key: str, upload_id: str, number: int,
+                    data: bytes | memoryview) -> str:
+        """Send one part (1–10,000; all but the last at least 5 MiB); returns its ETag. A part
+        sent again under the same number replaces the earlier one."""
+        try:
+            return _Multipart.resume(self.client, self.bucket, key, upload_id).upload_part(
+                number, data)
+        except S3Error as exc:
+            raise self._translate(exc, key) from exc
+
+    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        try:
+            return _Multipart.resume(self.client, self.bucket, key, upload_id).list_parts()
+        except S3Error as exc:
+            raise self._translate(exc, key) from exc
+
+    def complete_multipart(self, key: str, upload_id: str,
+                           parts: list[tuple[int, str]]) -> StoredObject:
+        """Join the parts (number, ETag) into the object; the size is read back from it."""
+        try:
+            version_id, etag = _Multipart.resume(self.client, self.bucket, key,
+                                                 upload_id).complete_parts(parts)
+        except S3Error as exc:
+            raise self._translate(exc, key) from exc
+        stored = self.stat(key, version_id)
+        return StoredObject(key=key, version_id=version_id or stored.version_id,
+                            size=stored.size, etag=etag or stored.etag,
+                            content_type=stored.content_type, metadata=stored.metadata,
+                            last_modified=stored.last_modified)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts; an upload already gone is no error."""
+        try:
+            _Multipart.resume(self.client, self.bucket, key, upload_id).abort()
+        except S3Error as exc:
+            if exc.code != "NoSuchUpload":
+                raise self._translate(exc, key) from exc
+
+    def pending_multiparts(self, prefix: str = "") -> list[PendingMultipart]:
+        """Every unfinished multipart upload under `prefix` (ListMultipartUploads), so a sweeper
+        can abort the ones nobody remembers any more."""
+        self.ensure_bucket()
+        found: list[PendingMultipart] = []
+        key_marker: str | None = None
+        id_marker: str | None = None
+        while True:
+            result = self.client._list_multipart_uploads(
+                self.bucket, prefix=prefix or None, key_marker=key_marker,
+                upload_id_marker=id_marker, max_uploads=1000)
+            found += [PendingMultipart(u.object_name, u.upload_id or "", u.initiated_time)
+                      for u in result.uploads]
+            if not result.is_truncated or not (result.next_key_marker
+                                               or result.next_upload_id_marker):
+                break
+            key_marker, id_marker = result.next_key_marker, result.next_upload_id_marker
+        return found
+
     @staticmethod
     def _translate(exc: S3Error, key: str) -> DossierError | S3Error:
         if exc.code in {"NoSuchKey", "NoSuchVersion", "NoSuchObject"}:
             return ObjectNotFound(detail=key)
+        if exc.code == "NoSuchUpload":
+            return UploadNotFound(detail=key)
         return exc

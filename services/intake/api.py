@@ -326,16 +326,8 @@ def submit(body: dict[str, Any], application_id: str) -> Application:
     who = current_principal()
     with ctx.db.session() as session:
         app = domain.get_application(session, who, application_id, lock=True)
-        domain.ensure_editable(app)
-        for name in ("attest_no_violation", "attest_no_accident"):
-            if name in body:
-                setattr(app, name, body[name])
-        routing.check_submittable(session, ctx.calendar, app, body)
-        unit = routing.route_for(app, units(), body["route"], body.get("unit"))
-        routing.freeze(session, ctx.store, app, ctx.settings.intake_retention_days)
-        routing.submit(session, ctx.outbox, ctx.audit, who, app, route=body["route"],
-                       unit=unit, attestations=body,
-                       retention_days=ctx.settings.intake_retention_days)
+        routing.submit_packet(session, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who, app,
+                              body, units(), ctx.settings.intake_retention_days)
         session.flush()
         return _load_detail(session, application_id)
 

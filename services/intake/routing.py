@@ -193,6 +193,22 @@ def submit(session: Session, outbox: Outbox, audit: AuditLog, who: Principal, ap
     return app
 
 
+def submit_packet(session: Session, store: ObjectStore, calendar: WorkCalendar, outbox: Outbox,
+                  audit: AuditLog, who: Principal, app: Application, body: dict[str, Any],
+                  units: UnitList, retention_days: int) -> Application:
+    """The whole submission as the API and the applicant's page make it: attestations given
+    with it, every check, the route, freezing, the transition and its event."""
+    ensure_editable(app)
+    for name in ("attest_no_violation", "attest_no_accident"):
+        if name in body:
+            setattr(app, name, body[name])
+    check_submittable(session, calendar, app, body)
+    unit = route_for(app, units, body["route"], body.get("unit"))
+    freeze(session, store, app, retention_days)
+    return submit(session, outbox, audit, who, app, route=body["route"], unit=unit,
+                  attestations=body, retention_days=retention_days)
+
+
 def _expect(app: Application, *statuses: str) -> None:
     if app.status not in statuses:
         raise Conflict("application.wrong_status",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from sqlalchemy.orm import Session
 
-from services.intake import awards
+from services.intake import awards, resumable
 from shared.events import Event, Handler
 from shared.messages import load_payload
 from shared.service import ServiceContext
@@ -31,3 +31,18 @@ def _bind(handler: Callable[[Session, dict[str, Any]], None]) -> Handler:
 def register(celery: Celery, ctx: ServiceContext) -> None:
     for event_type, handler in HANDLERS.items():
         ctx.inbox.on(event_type)(_bind(handler))
+    start_upload_sweeper(ctx)
+
+
+def start_upload_sweeper(ctx: ServiceContext) -> None:
+    """Abort resumable uploads left past their expiry (`resumable.sweep`), from the worker."""
+    stopper: dict[str, Any] = {}
+
+    @signals.worker_ready.connect(weak=False)
+    def start(sender: Any = None, **_: Any) -> None:
+        stopper["stop"] = resumable.start_sweeper(ctx.store, ctx.settings.redis_url)
+
+    @signals.worker_shutdown.connect(weak=False)
+    def stop(sender: Any = None, **_: Any) -> None:
+        if "stop" in stopper:
+            stopper["stop"].set()

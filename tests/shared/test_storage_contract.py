@@ -21,6 +21,7 @@ import requests
 from minio.error import S3Error
 
 from dossier.localstack import BackingServers
+from shared.errors import DossierError
 from shared.storage import PART_SIZE, ObjectLocked, ObjectNotFound, ObjectStore, S3ObjectStore
 
 MiB = 1024 * 1024
@@ -364,3 +365,82 @@ def test_presigned_links_name_the_public_host_when_one_is_configured(
     url = public.presigned_get(key, timedelta(minutes=5))
     assert url.startswith(f"http://localhost:{port}/{bucket}/")
     assert requests.get(url, timeout=10).content == b"for the browser"
+
+
+# -- multipart steps across requests (resumable browser uploads) ------------------------------
+
+def test_multipart_steps_out_of_order_list_parts_and_complete_read_back_identical(
+        store: ObjectStore, prefix: str) -> None:
+    part = 5 * MiB  # S3's minimum for every part but the last
+    data = os.urandom(2 * part + 4321)
+    chunks = [data[:part], data[part:2 * part], data[2 * part:]]
+    key = prefix + "resumable.pdf"
+    upload_id = store.start_multipart(key, content_type="application/pdf",
+                                      metadata={"filename": quote("报告.pdf")},
+                                      tags={"confidentiality": "internal"})
+    assert upload_id
+    assert store.list_parts(key, upload_id) == []
+    # Parts arrive in any order, from separate calls (as from separate HTTP requests).
+    etag3 = store.upload_part(key, upload_id, 3, chunks[2])
+    etag1 = store.upload_part(key, upload_id, 1, memoryview(chunks[0]))
+    listed = store.list_parts(key, upload_id)
+    assert [(p.number, p.size) for p in listed] == [(1, part), (3, 4321)]
+    assert {p.number: p.etag for p in listed} == {1: etag1, 3: etag3}
+    # A part sent again under its number replaces the first copy.
+    etag1 = store.upload_part(key, upload_id, 1, chunks[0])
+    etag2 = store.upload_part(key, upload_id, 2, chunks[1])
+    assert [p.number for p in store.list_parts(key, upload_id)] == [1, 2, 3]
+
+    stored = store.complete_multipart(key, upload_id, [(1, etag1), (2, etag2), (3, etag3)])
+
+    assert stored.size == len(data)
+    assert stored.version_id == store.stat(key).version_id
+    assert store.read(key, stored.version_id) == data
+    st = store.stat(key)
+    assert st.content_type == "application/pdf"
+    assert unquote(st.metadata["filename"]) == "报告.pdf"
+    assert store.get_tags(key)["confidentiality"] == "internal"
+    # A completed upload is gone from the store's list of uploads.
+    with pytest.raises(DossierError) as gone:
+        store.list_parts(key, upload_id)
+    assert gone.value.code == "storage.upload_not_found"
+
+
+def test_an_aborted_multipart_upload_leaves_no_object_and_aborting_twice_is_fine(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "dropped.pdf"
+    upload_id = store.start_multipart(key)
+    store.upload_part(key, upload_id, 1, os.urandom(5 * MiB))
+    store.abort_multipart(key, upload_id)
+    store.abort_multipart(key, upload_id)  # a sweeper may race the user's own abort
+    with pytest.raises(DossierError) as gone:
+        store.upload_part(key, upload_id, 2, b"late")
+    assert gone.value.code == "storage.upload_not_found"
+    assert store.list(prefix) == []
+
+
+def test_completing_with_a_part_missing_fails_and_the_upload_can_still_finish(
+        store: ObjectStore, prefix: str) -> None:
+    key = prefix + "gap.pdf"
+    first, last = os.urandom(5 * MiB), os.urandom(100)
+    upload_id = store.start_multipart(key)
+    etag1 = store.upload_part(key, upload_id, 1, first)
+    with pytest.raises((DossierError, S3Error)):
+        store.complete_multipart(key, upload_id, [(1, etag1), (2, "0" * 32)])
+    etag2 = store.upload_part(key, upload_id, 2, last)
+    stored = store.complete_multipart(key, upload_id, [(1, etag1), (2, etag2)])
+    assert store.read(key, stored.version_id) == first + last
+
+
+def test_unfinished_multipart_uploads_are_listed_until_completed_or_aborted(
+        store: ObjectStore, prefix: str) -> None:
+    kept, dropped = prefix + "kept.pdf", prefix + "dropped.pdf"
+    kept_id = store.start_multipart(kept)
+    dropped_id = store.start_multipart(dropped)
+    listed = {(p.key, p.upload_id) for p in store.pending_multiparts(prefix)}
+    assert listed == {(kept, kept_id), (dropped, dropped_id)}
+    assert all(p.initiated is not None for p in store.pending_multiparts(prefix))
+    store.abort_multipart(dropped, dropped_id)
+    etag = store.upload_part(kept, kept_id, 1, b"%PDF-1.4 small")
+    store.complete_multipart(kept, kept_id, [(1, etag)])
+    assert store.pending_multiparts(prefix) == []
