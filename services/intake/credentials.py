@@ -174,21 +174,25 @@ class Throttle:
     def _address(self, address: str) -> str:
         return f"{_THROTTLE}address:{address}"
 
-    def blocked_for(self, who: str, address: str) -> int:
-        """Seconds until this account or address may try again (0: now)."""
+    def _keys(self, who: str | None, address: str) -> list[tuple[str, int]]:
+        keys = [(self._address(address), self.address_limit)]
+        if who is not None:
+            keys.insert(0, (self._account(who), self.account_limit))
+        return keys
+
+    def blocked_for(self, who: str | None, address: str) -> int:
+        """Seconds until this account (None: any) or address may try again (0: now)."""
         waits = []
-        for key, limit in ((self._account(who), self.account_limit),
-                           (self._address(address), self.address_limit)):
+        for key, limit in self._keys(who, address):
             count = self.client.get(key)
             if count is not None and int(count) >= limit:
                 waits.append(max(1, int(self.client.ttl(key))))
         return max(waits, default=0)
 
-    def failed(self, who: str, address: str) -> bool:
+    def failed(self, who: str | None, address: str) -> bool:
         """Count a failure; True when this one reached a limit (a lockout begins)."""
         reached = False
-        for key, limit in ((self._account(who), self.account_limit),
-                           (self._address(address), self.address_limit)):
+        for key, limit in self._keys(who, address):
             with self.client.pipeline() as pipe:
                 pipe.incr(key)
                 pipe.ttl(key)
@@ -256,11 +260,28 @@ def session_scope(account: Account) -> dict[str, Any]:
     return {"unit": account.unit} if account.role == "recommender" and account.unit else {}
 
 
-def change_password(session: Session, audit: AuditLog, who: Principal, current: str,
-                    new: str) -> Account:
+class Throttled(DossierError):
+    code = "account.throttled"
+    status = 429
+    zh = "失败次数过多，请 {minutes} 分钟后再试。"
+    en = "Too many failed attempts; try again in {minutes} minutes."
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(minutes=max(1, (seconds + 59) // 60))
+        self.retry_after = seconds
+
+
+def change_password(session: Session, audit: AuditLog, throttle: Throttle, who: Principal,
+                    current: str, new: str, address: str) -> Account:
+    """A wrong current password counts like a failed sign-in: a stolen session cannot be used
+    to guess the password."""
+    wait = throttle.blocked_for(who.subject, address)
+    if wait:
+        raise Throttled(wait)
     account = session.get(Account, who.subject)
     credential = session.get(Credential, who.subject)
     if account is None or credential is None or not verify_password(credential, current):
+        throttle.failed(who.subject, address)
         raise invalid("current", N_("The current password is not correct."))
     set_password(credential, new, login_name(account), now())
     audit.append(session, actor=who.subject, role=who.role, action="account.password_changed",
@@ -368,6 +389,31 @@ def create_staff(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
         raise
     ensure_credential(session, account, now())
     return account
+
+
+def update_staff(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
+                 units: UnitList, account: Account, fields: dict[str, Any]) -> bool:
+    """Change a person's name, e-mail, language or (recommenders) unit; True when the claims
+    their sessions carry changed, so those sessions must end."""
+    name = (fields.get("name") or "").strip()
+    if not name or len(name) > 200:
+        raise invalid("name", N_("Enter the name (at most 200 characters)."))
+    email = _email(fields.get("email"), required=False)
+    language = fields.get("language") or account.language
+    if language not in ("zh-CN", "en"):
+        raise invalid("language", N_("Choose one of the listed languages."))
+    unit = account.unit
+    if account.role == "recommender":
+        unit = (fields.get("unit") or "").strip() or None
+        if unit is None:
+            raise invalid("unit", N_("A recommender account needs its unit."))
+        if units.get(unit) is None:
+            raise invalid("unit", N_("This unit is not in the list of recommending units."))
+    changed = unit != account.unit
+    save_account(session, outbox, audit, who, account.subject, units, {
+        "role": account.role, "name": name, "email": email, "language": language,
+        "unit": unit, "active": account.active})
+    return changed
 
 
 def _email(value: Any, required: bool) -> str | None:

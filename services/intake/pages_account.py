@@ -142,6 +142,12 @@ def register() -> Any:
     form = {k: request.form.get(k, "") for k in ("name", "credit_code", "id_number", "email",
                                                   "password", "password_again")}
     ctx = service_context()
+    address = request.remote_addr or "-"
+    # "Already registered" tells whether an identity number has an account: those answers count
+    # against the address like failed sign-ins, so nobody can test numbers in bulk.
+    wait = throttle().blocked_for(None, address)
+    if wait:
+        return _register_error(kind, form, credentials.Throttled(wait))
     try:
         with ctx.db.session() as session:
             account = credentials.register_applicant(
@@ -150,7 +156,11 @@ def register() -> Any:
             scope = credentials.session_scope(account)
     except IntegrityError:
         # Two registrations for the same code at once: the other one won.
+        throttle().failed(None, address)
         exc = credentials.AlreadyRegistered(what="账号", what_en="login name")
+        return _register_error(kind, form, exc)
+    except credentials.AlreadyRegistered as exc:
+        throttle().failed(None, address)
         return _register_error(kind, form, exc)
     except DossierError as exc:
         return _register_error(kind, form, exc)
@@ -265,8 +275,9 @@ def change_password() -> Any:
         if new != (request.form.get("password_again") or ""):
             raise credentials.invalid("password_again", N_("The two passwords differ."))
         with ctx.db.session() as session:
-            account = credentials.change_password(session, ctx.audit, who,
-                                                  request.form.get("current") or "", new)
+            account = credentials.change_password(session, ctx.audit, throttle(), who,
+                                                  request.form.get("current") or "", new,
+                                                  request.remote_addr or "-")
             scope = credentials.session_scope(account)
     except DossierError as exc:
         return _account_page(exc.status, problem=problem_text(exc), errors=field_errors(exc),
@@ -365,16 +376,44 @@ def _load(session: Any, subject: str) -> Account:
 @blp.get("/accounts/<subject>")
 @roles(*MANAGERS)
 def account_detail(subject: str) -> Any:
+    return _detail_page(subject)
+
+
+def _detail_page(subject: str, status: int = 200, **extra: Any) -> Any:
     with service_context().db.reader() as session:
         account = _load(session, subject)
         credential = session.get(Credential, subject)
         has_password = credential is not None and credential.password_hash is not None
     unit_names = dict(_unit_options())
-    return render("intake/account/account_detail.html", account=account,
+    return render("intake/account/account_detail.html", status, account=account,
                   has_password=has_password, login=credentials.login_name(account),
                   role_label=_(ROLE_LABELS.get(account.role, account.role)),
                   unit_name=unit_names.get(account.unit or "", account.unit or ""),
-                  is_me=account.subject == current_principal().subject)
+                  units=_unit_options(), is_me=account.subject == current_principal().subject,
+                  **extra)
+
+
+@blp.post("/accounts/<subject>")
+@roles(*MANAGERS)
+def edit_account(subject: str) -> Any:
+    """Name, e-mail, language and a recommender's unit; moving someone to another unit signs
+    them out (their sessions carry the old unit)."""
+    ctx = service_context()
+    form = {k: (request.form.get(k) or "").strip() for k in ("name", "email", "unit",
+                                                             "language")}
+    try:
+        with ctx.db.session() as session:
+            account = _load(session, subject)
+            changed = credentials.update_staff(session, ctx.outbox, ctx.audit,
+                                               current_principal(), units(), account, form)
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        return _detail_page(subject, exc.status, problem=problem_text(exc),
+                            errors=field_errors(exc), form=form)
+    if changed:
+        sessions().drop_all(subject)
+    return done(_("The account is saved."), f"/intake/accounts/{subject}")
 
 
 @blp.post("/accounts/<subject>/active")

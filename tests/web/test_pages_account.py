@@ -245,6 +245,34 @@ def test_twenty_failures_from_one_address_hold_back_every_account_from_it(
     assert r.status_code == 429 and "Retry-After" in r.headers
 
 
+def test_probing_identity_numbers_by_registering_is_throttled(
+        visitor: Callable[[], Visitor]) -> None:
+    number = new_id_number()
+    assert register_person(visitor(), number).status_code == 303
+    v = visitor()
+    for _ in range(20):  # "already registered" tells the number has an account
+        assert register_person(v, number).status_code == 409
+    r = register_person(v, new_id_number())
+    assert r.status_code == 429 and "分钟后再试" in r.text
+
+
+def test_guessing_the_current_password_in_a_session_is_throttled(
+        visitor: Callable[[], Visitor]) -> None:
+    code = new_uscc()
+    v = visitor()
+    assert register_org(v, code).status_code == 303
+    for _ in range(5):
+        r = v.post("/intake/account/password", {"current": "a guess 123", "password": "x" * 12,
+                                                "password_again": "x" * 12},
+                   form_page="/intake/account")
+        assert r.status_code == 422
+    r = v.post("/intake/account/password", {"current": PASSWORD, "password": "y" * 12,
+                                            "password_again": "y" * 12},
+               form_page="/intake/account")
+    assert r.status_code == 429
+    assert visitor().sign_in(code).status_code == 429  # the account is locked for sign-in too
+
+
 def test_sign_in_form_without_its_csrf_token_is_refused(stack: AppStack) -> None:
     with requests.Session() as http:
         http.get(f"{stack.public_url}/intake/sign-in", timeout=10)
@@ -361,6 +389,27 @@ def test_a_recommenders_session_carries_the_unit_of_its_record(
                      headers=auth("operator", "op-acct"),
                      json={"role": "recommender", "name": "忻府区市场监管局", "unit": "140981"})
     assert r.status_code == 200 and not v.signed_in
+    v = visitor()
+    assert v.sign_in(subject).status_code == 303
+    assert SessionStore(store, 60, 60).get(v.http.cookies[COOKIE]).scope == {  # type: ignore[union-attr]
+        "unit": "140981"}
+
+
+def test_moving_a_recommender_to_another_unit_on_its_page_signs_it_out(
+        stack: AppStack, operator: Any, visitor: Callable[[], Visitor], store: redis.Redis
+        ) -> None:
+    subject, link = new_staff(operator, "recommender", unit=UNIT, name="忻府区市场监管局")
+    v = visitor()
+    assert set_password(v, path_of(link, stack)).status_code == 303
+    form = {"name": "忻府区市场监管局", "email": "", "language": "zh-CN"}
+    r = operator.post(f"/intake/accounts/{subject}", {**form, "unit": "999999"})
+    assert r.status_code == 422 and 'id="e-unit"' in r.text and v.signed_in
+    r = operator.post(f"/intake/accounts/{subject}", {**form, "name": "忻府区市场监督管理局",
+                                                      "unit": UNIT})
+    assert r.status_code == 303 and v.signed_in  # a new name alone keeps the sessions
+    r = operator.post(f"/intake/accounts/{subject}", {**form, "unit": "140981"})
+    assert r.status_code == 303 and not v.signed_in
+    assert "140981" in operator.get(f"/intake/accounts/{subject}").text
     v = visitor()
     assert v.sign_in(subject).status_code == 303
     assert SessionStore(store, 60, 60).get(v.http.cookies[COOKIE]).scope == {  # type: ignore[union-attr]
