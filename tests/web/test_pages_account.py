@@ -14,6 +14,7 @@ import redis
 import requests
 from intake.flows import new_id_number, new_uscc
 from sqlalchemy import create_engine, text
+from waiting import poll
 
 from dossier.localstack import AppStack
 from shared.web.sessions import COOKIE, SessionStore
@@ -325,7 +326,8 @@ def test_changing_the_password_signs_out_the_other_browsers(
 # -- staff accounts and set-password links ---------------------------------------------------------
 
 def test_a_set_password_link_works_once_and_a_newer_one_replaces_it(
-        stack: AppStack, operator: Any, visitor: Callable[[], Visitor]) -> None:
+        stack: AppStack, operator: Any, visitor: Callable[[], Visitor],
+        auth: Callable[[str, str], dict[str, str]]) -> None:
     subject, first = new_staff(operator, "expert")
     invited = [row.payload["payload"] for row in stack.outbox("intake", "account.invited")
                if row.payload["payload"]["subject"] == subject]
@@ -349,6 +351,14 @@ def test_a_set_password_link_works_once_and_a_newer_one_replaces_it(
     assert v.signed_in and "评审专家" in v.get("/intake/").text
     assert visitor().get(path_of(second, stack)).status_code == 410  # spent
     assert visitor().sign_in(subject).status_code == 303
+    # Notify told the person too (inbox; e-mail where an SMTP server is configured).
+    def invitations() -> list[Any]:
+        items = requests.get(f"{stack.public_url}/notify/api/inbox", timeout=10,
+                             headers=auth("expert", subject)).json()["items"]
+        found = [m for m in items if m["title"] == "请设置您的登录密码"]
+        return found if len(found) == 2 else []  # one per link issued
+
+    poll(invitations, 60)
 
 
 def test_an_expired_set_password_link_is_refused(
