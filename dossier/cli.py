@@ -1,6 +1,8 @@
 """`dossier`: the operator's command line.
 
     dossier token --role operator --subject op1     print a bearer token for scripting
+    dossier invite --role R --subject S --name N [--unit U] [--email E]
+                                                    a staff account's one-time set-password link
     dossier migrate [SERVICE ...]                   bring databases to the newest schema
     dossier run                                     the whole system on this machine (make run)
     dossier config [--markdown]                     every setting with its value or default
@@ -30,6 +32,21 @@ def _token(args: argparse.Namespace) -> int:
     scope = dict(item.split("=", 1) for item in args.scope or [])
     print(issue_token(settings.secret_key, subject=args.subject, role=args.role,
                       ttl_seconds=args.ttl or settings.token_ttl, scope=scope))
+    return 0
+
+
+def _invite(args: argparse.Namespace) -> int:
+    from services.intake.invitations import invite
+    from shared.errors import DossierError
+
+    try:
+        link = invite(load_settings(), role=args.role, subject=args.subject, name=args.name,
+                      unit=args.unit, email=args.email)
+    except DossierError as exc:
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
+        print(f"dossier invite: {exc.en}{' ' + problems if problems else ''}", file=sys.stderr)
+        return 1
+    print(link)
     return 0
 
 
@@ -134,6 +151,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--scope", action="append", metavar="KEY=VALUE",
                    help="role-specific claim, e.g. jurisdiction=140902")
     p.set_defaults(fn=_token)
+
+    p = sub.add_parser("invite", help="create a staff account (if new) and print its one-time "
+                       "set-password link")
+    p.add_argument("--role", required=True,
+                   choices=["recommender", "expert", "operator", "supervisor"])
+    p.add_argument("--subject", required=True, help="the login name, e.g. zhang.wei")
+    p.add_argument("--name", required=True)
+    p.add_argument("--unit", help="a recommender's unit code, e.g. 140902")
+    p.add_argument("--email", help="where notify sends the link too")
+    p.set_defaults(fn=_invite)
 
     p = sub.add_parser("migrate", help="upgrade service databases to the newest schema")
     p.add_argument("services", nargs="*", metavar="SERVICE", help=", ".join(SERVICES))

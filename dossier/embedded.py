@@ -129,12 +129,19 @@ def run(no_wait: bool = False) -> int:
     env["DOSSIER_DATA_DIR"] = str(data_dir)
     for name, value in load_or_create_secrets(data_dir).items():
         env.setdefault(name, value)
+    # Links in e-mails and the first sign-in link point at this machine's proxy unless the
+    # operator said otherwise.
+    env.setdefault("DOSSIER_PUBLIC_URL", f"http://127.0.0.1:{load_settings(env).proxy_port}")
     os.environ.update({k: v for k, v in env.items() if k.startswith("DOSSIER_")})
     settings = load_settings(env)
 
     from shared.migrations import upgrade
     for svc in SERVICE_NAMES:
         upgrade(svc, settings)
+    # First sign-in: until some operator has a password, each start prints a fresh one-time
+    # link for account "operator" (the previous one stops working).
+    from services.intake.invitations import first_operator_link
+    first_link = first_operator_link(settings)
 
     conf = supervisor_config(data_dir, env)
     supervisord = Path(sys.executable).parent / "supervisord"
@@ -169,7 +176,11 @@ def run(no_wait: bool = False) -> int:
         print(f"  Open {origin}/ in a browser (every page, one address).\n")
         for svc, url in urls.items():
             print(f"  {svc:<10} {url}   (API docs: {url}/openapi.json)")
-        print(f"\nOperator token (valid {settings.token_ttl // 3600} h):\n  {token}\n")
+        print(f"\nOperator token for the API (valid {settings.token_ttl // 3600} h):\n  {token}\n")
+        if first_link:
+            print("First sign-in: open this one-time link to set the password of account "
+                  "\"operator\"\n(valid 72 h; a new one is printed at each start until then):\n"
+                  f"  {first_link}\n")
         print(f"Logs: {data_dir / 'logs'}   Control: supervisorctl -c {conf} status")
         print("Press Ctrl-C to stop everything.\n", flush=True)
     else:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
     # intake
     "account.saved": ("notify",),  # also emitted by review for experts
+    "account.invited": ("notify",),
     "cycle.saved": ("documents", "review", "notify"),
     "document.uploaded": ("documents",),
     "document.deleted": ("documents",),

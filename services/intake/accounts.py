@@ -1,4 +1,5 @@
-"""Accounts intake keeps (applicants, recommenders with their unit, operators, supervisors).
+"""Accounts intake keeps (applicants, recommenders with their unit, experts, operators,
+supervisors); their browser credentials are in `credentials.py`.
 
 A recommender's jurisdiction is the unit on its account record, kept by operators, so moving or
 disabling a person takes effect at once. A token may also carry `scope.unit`; when it does, it
@@ -19,7 +20,9 @@ from shared.auth import Principal
 from shared.errors import DossierError, Forbidden
 from shared.events import Outbox
 
-ACCOUNT_ROLES = ("applicant", "recommender", "operator", "supervisor")
+# Experts sign in to review's pages with an intake account of the same subject as their record
+# in review's expert registry.
+ACCOUNT_ROLES = ("applicant", "recommender", "expert", "operator", "supervisor")
 
 
 def save_account(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,

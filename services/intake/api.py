@@ -59,6 +59,7 @@ from services.intake.uploads import (
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, page_schema, paginate
+from shared.web.pages import sessions
 
 blp = Blueprint("intake", __name__, url_prefix="/api",
                 description="Award cycles, applicants, applications, material and routing")
@@ -195,11 +196,20 @@ def list_waivers(cycle_id: str, page: int, per_page: int) -> dict[str, Any]:
 @blp.response(200, AccountOut)
 @roles(*OFFICE)
 def save_account(body: dict[str, Any], subject: str) -> Account:
-    """Register or change an account (a recommender's `unit` is its jurisdiction)."""
+    """Register or change an account (a recommender's `unit` is its jurisdiction).
+
+    Disabling an account, or changing its role or unit, signs it out of every browser: a
+    session carries the claims it was opened with."""
     ctx = service_context()
     with ctx.db.session() as session:
-        return accounts.save_account(session, ctx.outbox, ctx.audit, current_principal(),
-                                     subject, units(), body)
+        before = session.get(Account, subject)
+        claims = (before.role, before.unit, before.active) if before is not None else None
+        account = accounts.save_account(session, ctx.outbox, ctx.audit, current_principal(),
+                                        subject, units(), body)
+    if not account.active or (claims is not None
+                              and claims != (account.role, account.unit, account.active)):
+        sessions().drop_all(subject)
+    return account
 
 
 @blp.put("/accounts/me")

@@ -44,7 +44,8 @@ class Cycle(Base):
 
 
 class Account(Base):
-    """Applicants, recommenders (with their unit), operators and supervisors known to intake."""
+    """Applicants, recommenders (with their unit), experts, operators and supervisors known to
+    intake."""
 
     __tablename__ = "accounts"
 
@@ -57,6 +58,45 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A self-registered applicant: organisation (credit code) or individual (identity number,
+    # only encrypted, with its blind index for "already registered?" and sign-in by number).
+    kind: Mapped[str | None] = mapped_column(String(20))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    id_number_cipher: Mapped[str | None] = mapped_column(String(200))
+    id_masked: Mapped[str | None] = mapped_column(String(32))
+
+
+class Credential(Base):
+    """How one account signs in with a browser: its login name and argon2id password hash.
+
+    `login_key` is what a typed login name is looked up by: the name itself (lower case) for
+    staff and organisations, `id:` + the identity number's blind index for individuals, so the
+    number is never stored in clear. No hash yet means the account waits for its
+    set-password link.
+    """
+
+    __tablename__ = "credentials"
+
+    subject: Mapped[str] = mapped_column(ForeignKey("accounts.subject"), primary_key=True)
+    login_key: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordLink(Base):
+    """A one-time set-password link: only the SHA-256 of its token is kept."""
+
+    __tablename__ = "password_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(ForeignKey("accounts.subject"), index=True)
+    issued_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the link was used, or when a newer link for the same account replaced it.
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Application(Base):

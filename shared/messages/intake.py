@@ -25,6 +25,16 @@ class AccountSaved(EventPayload):
     active = fields.Boolean(required=True)
 
 
+class AccountInvited(EventPayload):
+    """A one-time set-password link for a new (or reset) account, to be e-mailed to it. The
+    link is a credential until used: it goes to its own account only."""
+
+    subject = fields.String(required=True)
+    name = fields.String(load_default="")
+    link = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
 class Caps(PayloadSchema):
     awards = fields.Integer(required=True)
     nominations = fields.Integer(required=True)
@@ -170,6 +180,7 @@ class AcceptancePublished(EventPayload):
 
 SCHEMAS: dict[str, type[Schema]] = {
     "account.saved": AccountSaved,
+    "account.invited": AccountInvited,
     "cycle.saved": CycleSaved,
     "document.uploaded": DocumentUploaded,
     "document.deleted": DocumentDeleted,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,12 @@ def all_healthy(urls: dict[str, str]) -> bool:
         return False
 
 
+def sign_in_link(banner: str) -> str | None:
+    """The first sign-in link `dossier run` prints while no operator has a password."""
+    found = re.findall(r"http://\S+/intake/set-password/\S+", banner)
+    return found[-1] if found else None
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGINT)  # what Ctrl-C does
     proc.wait(90)
@@ -46,11 +53,13 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
     web = free_port_block(5)  # four services and the proxy
     s3 = free_port_block(10)
     redis_port = free_port_block(1)
+    proxy_port = free_port_block(1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env.update({
         "DOSSIER_DATA_DIR": str(data),
         "DOSSIER_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "DOSSIER_S3_ENDPOINT": f"127.0.0.1:{s3 + 6}",
+        "DOSSIER_PROXY_PORT": str(proxy_port),
         **{f"DOSSIER_{svc.upper()}_PORT": str(web + i) for i, svc in enumerate(SERVICES)},
         "DOSSIER_PROXY_PORT": str(web + 4),
     })
@@ -77,6 +86,10 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
                           files={"file": ("营业执照.pdf", pdf, "application/pdf")})
         assert r.status_code == 201, r.text
         poll(lambda: requests.get(f"{urls['notify']}/api/inbox", headers=me).json()["items"], 60)
+        first_link = poll(lambda: sign_in_link(log.read_text()), 60)
+        assert first_link.startswith(f"http://127.0.0.1:{proxy_port}/intake/set-password/")
+        page = requests.get(first_link, timeout=10)
+        assert page.status_code == 200 and 'autocomplete="new-password"' in page.text
     finally:
         stop(proc)
     banner = log.read_text()
@@ -96,5 +109,10 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         inspection = requests.get(
             f"{urls['documents']}/api/inspections/{document['versions'][0]['id']}", headers=me)
         assert inspection.json()["pages"] == 2
+        # Nobody set the operator's password yet: a fresh link, and the old one is void.
+        second_link = poll(lambda: sign_in_link(log.read_text().split(first_link, 1)[1]), 60)
+        assert second_link != first_link
+        assert requests.get(first_link, timeout=10).status_code == 410
+        assert requests.get(second_link, timeout=10).status_code == 200
     finally:
         stop(proc)
