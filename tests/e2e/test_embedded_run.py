@@ -50,7 +50,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         tmp_path: Path) -> None:
     data = tmp_path / "var"
-    web = free_port_block(5)  # four services and the proxy
+    web = free_port_block(4)
     s3 = free_port_block(10)
     redis_port = free_port_block(1)
     proxy_port = free_port_block(1)
@@ -61,7 +61,6 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         "DOSSIER_S3_ENDPOINT": f"127.0.0.1:{s3 + 6}",
         "DOSSIER_PROXY_PORT": str(proxy_port),
         **{f"DOSSIER_{svc.upper()}_PORT": str(web + i) for i, svc in enumerate(SERVICES)},
-        "DOSSIER_PROXY_PORT": str(web + 4),
     })
     urls = {svc: f"http://127.0.0.1:{web + i}" for i, svc in enumerate(SERVICES)}
     log = tmp_path / "run.log"
@@ -71,7 +70,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
     try:
         poll(lambda: all_healthy(urls), 60)
         assert time.monotonic() - began < 60
-        poll(lambda: all_healthy({"origin": f"http://127.0.0.1:{web + 4}/intake"}), 30)
+        poll(lambda: all_healthy({"origin": f"http://127.0.0.1:{proxy_port}/intake"}), 30)
         secret = dict(line.split("=", 1) for line in (data / "secrets.env").read_text()
                       .splitlines() if "=" in line and not line.startswith("#"))
         me = {"Authorization": "Bearer " + issue_token(
@@ -94,7 +93,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         stop(proc)
     banner = log.read_text()
     assert "Operator token" in banner
-    assert f"Open http://127.0.0.1:{web + 4}/ in a browser" in banner
+    assert f"Open http://127.0.0.1:{proxy_port}/ in a browser" in banner
     assert not all_healthy(urls)
 
     proc = start(env, log)
