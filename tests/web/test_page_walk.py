@@ -1,0 +1,41 @@
+"""Every page, in both languages, in a real Chromium: status, lang, translations, console and
+CSP, axe-core (no serious or critical violation), 360 px, and a screenshot of each.
+
+To add a page, add one `WalkPage(role, path-or-builder, slug)` line to `PAGES`; a builder
+`(stack, subject) -> path` creates the state the page needs first (see `pagewalk`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pagewalk import WalkPage, first_message, inbox_with_messages, walk
+
+from dossier.localstack import AppStack
+
+PAGES: list[WalkPage] = [
+    # Audit logs, one per service (supervisors read everything).
+    WalkPage("supervisor", "/intake/audit", "intake-audit"),
+    WalkPage("supervisor", "/documents/audit", "documents-audit"),
+    WalkPage("supervisor", "/review/audit", "review-audit"),
+    WalkPage("supervisor", "/notify/audit", "notify-audit"),
+    # The inbox, as several roles, empty and with messages, and one message opened.
+    WalkPage("applicant", inbox_with_messages(3), "inbox"),
+    WalkPage("expert", "/notify/inbox", "inbox-empty"),
+    WalkPage("operator", inbox_with_messages(1), "inbox"),
+    WalkPage("supervisor", inbox_with_messages(2), "inbox"),
+    WalkPage("recommender", inbox_with_messages(1), "inbox", scope={"unit": "140902"}),
+    WalkPage("applicant", first_message, "inbox-message"),
+    # Error pages as pages: not found, and a role outside the page.
+    WalkPage("applicant", "/notify/inbox/no-such-message", "not-found", status=404),
+    WalkPage("applicant", "/review/audit", "forbidden", status=403),
+]
+
+
+@pytest.mark.parametrize("entry", PAGES, ids=[p.id for p in PAGES])
+def test_page_walk(entry: WalkPage, open_page: Callable[..., Any], stack: AppStack) -> None:
+    result = walk(open_page, stack, entry)
+    assert not result.problems, "\n".join(result.problems)
+    assert all(shot.stat().st_size > 0 for shot in result.screenshots)
