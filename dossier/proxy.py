@@ -64,6 +64,8 @@ def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
         "  server {",
         f"    listen {listen};",
         "    location = / { return 302 /intake/; }",
+        # Browsers ask for it on every page; no content rather than an error in the console.
+        "    location = /favicon.ico { access_log off; return 204; }",
     ]
     for svc in SERVICES:
         lines += [

@@ -89,6 +89,21 @@ def _axe_problems(page: Any) -> list[str]:
     return problems
 
 
+def inspect(page: Any, *, lang: str, narrow: bool = False) -> list[str]:
+    """What is wrong with the page as it stands: language, translations, width, axe-core."""
+    problems: list[str] = []
+    html_lang = page.locator("html").get_attribute("lang")
+    if html_lang != lang:
+        problems.append(f"html[lang]={html_lang!r}, expected {lang!r}")
+    texts = page.evaluate(_DOM_TEXTS)
+    problems += sorted(set(re.findall(r"\[\[untranslated: [^\]]*\]\]", texts)))
+    if narrow:
+        width = page.evaluate(_SCROLL_WIDTH)
+        if width > NARROW + SCROLL_TOLERANCE:
+            problems.append(f"scrolls sideways at {NARROW}px (scrollWidth {width})")
+    return problems + _axe_problems(page)
+
+
 def check_page(page: Any, url: str, *, lang: str, status: int, shot: Path,
                narrow: bool = False) -> list[str]:
     """Load `url` in an already opened Playwright page and list what is wrong with it."""
@@ -102,7 +117,7 @@ def check_page(page: Any, url: str, *, lang: str, status: int, shot: Path,
                                  == page.url.split("?")[0]
                                  and f"status of {status}" in m.text):
             return
-        console.append(m.text)
+        console.append(f"{m.text} ({m.location.get('url', '')})")
 
     page.on("console", on_console)
     page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
@@ -112,19 +127,9 @@ def check_page(page: Any, url: str, *, lang: str, status: int, shot: Path,
     got = response.status if response is not None else None
     if got != status:
         problems.append(f"{where}: status {got}, expected {status}")
-    html_lang = page.locator("html").get_attribute("lang")
-    if html_lang != lang:
-        problems.append(f"{where}: html[lang]={html_lang!r}, expected {lang!r}")
-    texts = page.evaluate(_DOM_TEXTS)
-    for missing in sorted(set(re.findall(r"\[\[untranslated: [^\]]*\]\]", texts))):
-        problems.append(f"{where}: {missing}")
     # Console errors include CSP refusals ("Refused to execute inline script…").
     problems += [f"{where}: console: {text}" for text in console]
-    if narrow:
-        width = page.evaluate(_SCROLL_WIDTH)
-        if width > NARROW + SCROLL_TOLERANCE:
-            problems.append(f"{where}: scrolls sideways at {NARROW}px (scrollWidth {width})")
-    problems += [f"{where}: {p}" for p in _axe_problems(page)]
+    problems += [f"{where}: {p}" for p in inspect(page, lang=lang, narrow=narrow)]
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     return problems

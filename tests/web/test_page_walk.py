@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pagewalk import WalkPage, first_message, inbox_with_messages, walk
+from pagewalk import NARROW, WalkPage, first_message, inbox_with_messages, inspect, walk
 
 from dossier.localstack import AppStack
 
@@ -39,3 +39,33 @@ def test_page_walk(entry: WalkPage, open_page: Callable[..., Any], stack: AppSta
     result = walk(open_page, stack, entry)
     assert not result.problems, "\n".join(result.problems)
     assert all(shot.stat().st_size > 0 for shot in result.screenshots)
+
+
+def test_walk_ids_are_unique() -> None:
+    ids = [p.id for p in PAGES]
+    assert len(ids) == len(set(ids))  # one screenshot name per page
+
+
+_BREAK_THE_PAGE = """() => {
+  const main = document.querySelector('main');
+  main.insertAdjacentHTML('beforeend',
+    '<input type="text" name="nameless">' +
+    '<span title="[[untranslated: Planted text]]">x</span>' +
+    '<div class="planted-wide">wide</div>');
+  document.querySelector('.planted-wide').style.width = '900px';
+}"""
+
+
+def test_the_walk_catches_what_it_is_meant_to(open_page: Callable[..., Any]) -> None:
+    """A page with an unlabelled control, an untranslated attribute and a wide block fails
+    each of the checks: the harness is not passing by looking at nothing."""
+    page = open_page("applicant", "walk-self-test", lang="en", width=NARROW)
+    page.goto("/notify/inbox")
+    assert inspect(page, lang="en", narrow=True) == []
+    page.evaluate(_BREAK_THE_PAGE)
+    problems = inspect(page, lang="zh-CN", narrow=True)
+    text = "\n".join(problems)
+    assert "html[lang]='en', expected 'zh-CN'" in text
+    assert "[[untranslated: Planted text]]" in text
+    assert "scrolls sideways at 360px" in text
+    assert "axe critical label (" in text, text
