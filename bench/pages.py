@@ -12,7 +12,8 @@ APIs and, for what reaches review from intake, as intake's events through the br
   the expert dossier list `/review/dossiers`.
 
 Every user is a real browser session (cookie in Redis, as the sign-in page leaves it) with its
-own pooled HTTP connection; `USERS` threads request their page in a closed loop. The three
+own kept-alive HTTP connection; `USERS` threads, spread over `CLIENT_PROCS` processes, request
+their page in a closed loop. The three
 targets run one after another, twice each in alternating order, and all samples count. Any
 answer other than 200 fails the benchmark with the status and where it led.
 
@@ -47,6 +48,7 @@ DOCUMENTS = 3
 EXPERTS = 5
 ASSIGNMENTS = 200
 REQUESTS_PER_USER = 20  # per round; two rounds per target
+CLIENT_PROCS = 5
 ROUNDS = 2
 WEB_WORKERS = 2  # as `make run` (dossier/embedded.py)
 TARGET = 3.0
@@ -227,46 +229,52 @@ def _quiet(stack: AppStack) -> None:
 
 # -- load -----------------------------------------------------------------------------------
 
-def _session(stack: AppStack, role: str, subject: str) -> requests.Session:
+def _session(stack: AppStack, role: str, subject: str) -> str:
+    """A browser session as the sign-in page leaves it (cookie → Redis); returns the cookie."""
     import redis
 
-    from shared.web.sessions import COOKIE, SessionStore
+    from shared.web.sessions import SessionStore
 
     client = redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"], decode_responses=True)
     try:
-        browser = SessionStore(client, idle=7200, absolute=7200).create(
-            subject=subject, role=role, name=subject, scope=None)
+        return SessionStore(client, idle=7200, absolute=7200).create(
+            subject=subject, role=role, name=subject, scope=None).sid
     finally:
         client.close()
-    http = requests.Session()
-    http.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=1))
-    http.cookies.set(COOKIE, browser.sid, domain="127.0.0.1", path="/")
-    return http
 
 
-def _load(stack: AppStack, users: list[tuple[requests.Session, str]]) -> list[float]:
-    """USERS threads in a closed loop, each on its own session; seconds per request."""
+User = tuple[str, str]  # (session cookie, path)
+
+
+def _client(port: int, users: list[User], requests_each: int) -> tuple[list[float], list[str]]:
+    """One client process: a thread per user, each with its own kept-alive connection,
+    requesting its page in a closed loop as a browser would (session cookie, Accept html)."""
+    import urllib3
+
+    from shared.web.sessions import COOKIE
+
     samples: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    start = threading.Barrier(len(users))
 
-    def user(http: requests.Session, path: str) -> None:
+    def user(sid: str, path: str) -> None:
+        pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, retries=False,
+                                          timeout=120)
+        headers = {"Cookie": f"{COOKIE}={sid}", "Accept": "text/html"}
         mine = []
-        url = stack.public_url + path
         try:
-            start.wait()
-            for _ in range(REQUESTS_PER_USER):
+            for _ in range(requests_each):
                 t0 = time.perf_counter()
-                r = http.get(url, allow_redirects=False, timeout=120)
-                body = r.content
+                r = pool.request("GET", path, headers=headers, redirect=False)
                 mine.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{path}: {r.status_code} "
-                                       f"{r.headers.get('Location', '')} {body[:200]!r}")
-        except Exception as exc:  # reported below: one failure fails the benchmark
+                if r.status != 200:
+                    raise RuntimeError(f"{path}: {r.status} {r.headers.get('Location', '')} "
+                                       f"{r.data[:200]!r}")
+        except Exception as exc:  # reported by the parent: one failure fails the benchmark
             with lock:
                 errors.append(str(exc))
+        finally:
+            pool.close()
         with lock:
             samples.extend(mine)
 
@@ -275,9 +283,22 @@ def _load(stack: AppStack, users: list[tuple[requests.Session, str]]) -> list[fl
         t.start()
     for t in threads:
         t.join()
+    return samples, errors
+
+
+def _load(stack: AppStack, users: list[User]) -> list[float]:
+    """All users at once, spread over CLIENT_PROCS processes so the client's own GIL does
+    not become what is measured; seconds per request."""
+    import multiprocessing
+
+    port = stack.ports["proxy"]
+    shares = [users[i::CLIENT_PROCS] for i in range(CLIENT_PROCS)]
+    with multiprocessing.get_context("fork").Pool(CLIENT_PROCS) as pool:
+        results = pool.starmap(_client, [(port, share, REQUESTS_PER_USER) for share in shares])
+    errors = [e for _, errs in results for e in errs]
     if errors:
         raise RuntimeError(f"{len(errors)} users failed, first: {errors[0]}")
-    return samples
+    return [t for samples, _ in results for t in samples]
 
 
 def _p95(samples: list[float]) -> float:
@@ -313,9 +334,9 @@ def run(env: Any) -> list[str]:
                          for i in range(USERS)]
                  for name, (role, who) in plan.items()}
         for name, sessions in users.items():  # warm up: connections, caches, templates
-            for http, path in sessions[:5]:
-                _ok(http.get(stack.public_url + path, allow_redirects=False, timeout=60),
-                    f"warm-up {name} {path}")
+            _, errors = _client(stack.ports["proxy"], sessions[:5], 2)
+            if errors:
+                raise RuntimeError(f"warm-up {name}: {errors[0]}")
         samples: dict[str, list[float]] = {name: [] for name in users}
         order = list(users)
         for i in range(ROUNDS):
@@ -323,9 +344,6 @@ def run(env: Any) -> list[str]:
                 samples[name] += _load(stack, users[name])
         p95 = {name: _p95(s) * 1000 for name, s in samples.items()}
         ratio = max(p95["packet"], p95["dossiers"]) / p95["bare"]
-        for sessions in users.values():
-            for http, _path in sessions:
-                http.close()
         note = f" paths={override}" if override else ""
         return [f"pages: ratio={ratio:.2f} packet_p95={p95['packet']:.1f}ms "
                 f"dossiers_p95={p95['dossiers']:.1f}ms bare_p95={p95['bare']:.1f}ms "
