@@ -37,8 +37,18 @@
       .then(function (body) {
         if (!body) return;
         var span = link.querySelector(".badge");
-        span.textContent = body.unread ? String(body.unread) : "";
-        if (body.label) span.setAttribute("aria-label", body.label);
+        span.textContent = "";
+        if (!body.unread) return;
+        // The digit for the eye, the sentence ("3 unread messages") for screen readers:
+        // an aria-label on a plain span is ignored by some of them.
+        var digit = document.createElement("span");
+        digit.setAttribute("aria-hidden", "true");
+        digit.textContent = String(body.unread);
+        var words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = body.label || String(body.unread);
+        span.appendChild(digit);
+        span.appendChild(words);
       })
       .catch(function () {});
   }
