@@ -90,13 +90,15 @@ def _axe_problems(page: Any) -> list[str]:
 
 
 def inspect(page: Any, *, lang: str, narrow: bool = False) -> list[str]:
-    """What is wrong with the page as it stands: language, translations, width, axe-core."""
+    """What is wrong with the page as it stands: language, translations, CSP refusals, width,
+    axe-core."""
     problems: list[str] = []
     html_lang = page.locator("html").get_attribute("lang")
     if html_lang != lang:
         problems.append(f"html[lang]={html_lang!r}, expected {lang!r}")
     texts = page.evaluate(_DOM_TEXTS)
     problems += sorted(set(re.findall(r"\[\[untranslated: [^\]]*\]\]", texts)))
+    problems += [f"CSP: {v}" for v in page.evaluate("() => window.__dossierCsp || []")]
     if narrow:
         width = page.evaluate(_SCROLL_WIDTH)
         if width > NARROW + SCROLL_TOLERANCE:
@@ -104,10 +106,17 @@ def inspect(page: Any, *, lang: str, narrow: bool = False) -> list[str]:
     return problems + _axe_problems(page)
 
 
-def check_page(page: Any, url: str, *, lang: str, status: int, shot: Path,
-               narrow: bool = False) -> list[str]:
-    """Load `url` in an already opened Playwright page and list what is wrong with it."""
-    problems: list[str] = []
+# Every CSP refusal, recorded by the page itself from its first moment (an init script runs
+# before the page's own and is not subject to its CSP).
+_CSP_RECORDER = """document.addEventListener('securitypolicyviolation', e => {
+  (window.__dossierCsp = window.__dossierCsp || []).push(
+    e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile +
+    ':' + e.lineNumber);
+});"""
+
+
+def watch(page: Any, status: int = 200) -> list[str]:
+    """Start collecting console errors and uncaught exceptions; returns the live list."""
     console: list[str] = []
 
     def on_console(m: Any) -> None:
@@ -117,19 +126,26 @@ def check_page(page: Any, url: str, *, lang: str, status: int, shot: Path,
                                  == page.url.split("?")[0]
                                  and f"status of {status}" in m.text):
             return
-        console.append(f"{m.text} ({m.location.get('url', '')})")
+        console.append(f"console: {m.text} ({m.location.get('url', '')})")
 
+    page.add_init_script(_CSP_RECORDER)
     page.on("console", on_console)
     page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
+    return console
+
+
+def check_page(page: Any, url: str, *, lang: str, status: int, shot: Path,
+               narrow: bool = False) -> list[str]:
+    """Load `url` in an already opened Playwright page and list what is wrong with it."""
+    problems: list[str] = []
+    console = watch(page, status)
     response = page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")  # the header badge's fetch has answered
     where = f"{url} [{lang}{' 360px' if narrow else ''}]"
     got = response.status if response is not None else None
     if got != status:
         problems.append(f"{where}: status {got}, expected {status}")
-    # Console errors include CSP refusals ("Refused to execute inline script…").
-    problems += [f"{where}: console: {text}" for text in console]
-    problems += [f"{where}: {p}" for p in inspect(page, lang=lang, narrow=narrow)]
+    problems += [f"{where}: {p}" for p in [*console, *inspect(page, lang=lang, narrow=narrow)]]
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     return problems

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pagewalk import NARROW, WalkPage, first_message, inbox_with_messages, inspect, walk
+from pagewalk import (
+    NARROW,
+    WalkPage,
+    first_message,
+    inbox_with_messages,
+    inspect,
+    walk,
+    watch,
+)
 
 from dossier.localstack import AppStack
 
@@ -31,6 +39,7 @@ PAGES: list[WalkPage] = [
     # Error pages as pages: not found, and a role outside the page.
     WalkPage("applicant", "/notify/inbox/no-such-message", "not-found", status=404),
     WalkPage("applicant", "/review/audit", "forbidden", status=403),
+    WalkPage(None, "/review/no-such-page", "not-found", status=404),
 ]
 
 
@@ -51,21 +60,47 @@ _BREAK_THE_PAGE = """() => {
   main.insertAdjacentHTML('beforeend',
     '<input type="text" name="nameless">' +
     '<span title="[[untranslated: Planted text]]">x</span>' +
-    '<div class="planted-wide">wide</div>');
+    '<div class="planted-wide">wide</div>' +
+    '<p style="color: red">inline style, refused by the CSP</p>');
   document.querySelector('.planted-wide').style.width = '900px';
 }"""
 
 
 def test_the_walk_catches_what_it_is_meant_to(open_page: Callable[..., Any]) -> None:
-    """A page with an unlabelled control, an untranslated attribute and a wide block fails
-    each of the checks: the harness is not passing by looking at nothing."""
+    """A page with an unlabelled control, an untranslated attribute, a wide block, an inline
+    style and an uncaught error fails each of the checks: the harness is not passing by
+    looking at nothing."""
     page = open_page("applicant", "walk-self-test", lang="en", width=NARROW)
+    console = watch(page)
     page.goto("/notify/inbox")
-    assert inspect(page, lang="en", narrow=True) == []
+    page.wait_for_load_state("networkidle")
+    assert inspect(page, lang="en", narrow=True) == [] and console == []
     page.evaluate(_BREAK_THE_PAGE)
+    page.evaluate("() => { setTimeout(() => { throw new Error('planted failure'); }, 0); }")
+    page.wait_for_timeout(300)
     problems = inspect(page, lang="zh-CN", narrow=True)
-    text = "\n".join(problems)
+    text = "\n".join(problems + console)
     assert "html[lang]='en', expected 'zh-CN'" in text
     assert "[[untranslated: Planted text]]" in text
     assert "scrolls sideways at 360px" in text
     assert "axe critical label (" in text, text
+    assert "CSP: style-src-attr blocked inline" in text, text
+    assert "planted failure" in text, text
+
+
+CHROMIUM_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                   "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
+
+
+def test_unknown_address_is_a_page_for_browsers_and_problem_json_for_clients(
+        stack: AppStack) -> None:
+    import requests
+
+    url = f"{stack.public_url}/review/no-such-page"
+    page = requests.get(url, headers={"Accept": CHROMIUM_ACCEPT}, timeout=10)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert 'lang="zh-CN"' in page.text and "<title>" in page.text
+    for accept in ("*/*", "application/json"):
+        api = requests.get(url, headers={"Accept": accept}, timeout=10)
+        assert api.status_code == 404
+        assert api.headers["Content-Type"] == "application/problem+json"
