@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from math import ceil
 from typing import Any
+from urllib.parse import quote
 
 from flask import jsonify, request, url_for
 
@@ -19,11 +20,7 @@ from shared.web.pages import PageBlueprint, _, done, language, ngettext, render
 blp = PageBlueprint("notify_inbox_pages", __name__)
 EVERYONE = ("applicant", "recommender", "operator", "expert", "supervisor", "admin")
 PER_PAGE = 20
-# Where a message's reference leads, per role: only pages whose paths are agreed in the nav.
-LINKS: dict[tuple[str, str], str] = {
-    ("applicant", "application_id"): "/intake/packets/{}",
-    ("expert", "assignment_id"): "/review/dossiers",
-}
+EXPERT_WORK = frozenset({"assignment.made", "recusal.recorded", "reminder.review_deadline"})
 
 
 def _page_number() -> int:
@@ -31,6 +28,19 @@ def _page_number() -> int:
         return max(1, int(request.args.get("page", "1")))
     except ValueError:
         return 1
+
+
+def related_link(role: str, event_type: str, refs: dict[str, Any]) -> tuple[str, str] | None:
+    """Where a message leads the reader: only to pages whose paths are agreed in the nav (and
+    that page checks access again on its own)."""
+    app = refs.get("application_id")
+    if role == "applicant" and isinstance(app, str) and app:
+        return _("Open the application"), f"/intake/packets/{quote(app, safe='')}"
+    if role == "expert" and event_type in EXPERT_WORK:
+        return _("Open my assignments"), "/review/dossiers"
+    if event_type == "list.published":
+        return _("Open the published lists"), "/review/public/lists"
+    return None
 
 
 def unread_label(n: int) -> str:
@@ -75,12 +85,9 @@ def message_page(message_id: str) -> Any:
     with service_context().db.session() as session:
         n = inbox.mark_read(session, who.subject, message_id)
         message = inbox.message_view(n, language())
-    links = [(_("Open the related page"), LINKS[(who.role, key)].format(value))
-             for key, value in message["refs"].items()
-             if (who.role, key) in LINKS and isinstance(value, str | int)]
     paragraphs = [p for p in (message["body"] or "").split("\n") if p.strip()]
     return render("notify/message.html", message=message, paragraphs=paragraphs,
-                  links=links[:1])
+                  link=related_link(who.role, message["event_type"], message["refs"]))
 
 
 @blp.post("/inbox/read-all")

@@ -76,6 +76,11 @@ def test_unread_count_for_the_badge_in_both_languages(
     assert "Review assignment: 1 application(s)" in r.text and "[[untranslated" not in r.text
     notice(stack, f"{me}-someone-else")
     assert who.get("/notify/inbox/unread").json()["unread"] == 2
+    [(work,)] = stack.query("notify", "SELECT id FROM notifications WHERE recipient = :s "
+                            "AND event_type = 'assignment.made'", s=me)
+    r = who.get(f"/notify/inbox/{work}")
+    assert 'href="/review/dossiers">Open my assignments</a>' in r.text
+    assert who.get("/notify/inbox/unread").json() == {"unread": 1, "label": "1 unread message"}
 
 
 def test_mark_all_read_needs_the_form_token_and_touches_only_mine(
