@@ -35,16 +35,18 @@ LANGUAGES = ("zh-CN", "en")
 NARROW = 360
 SCROLL_TOLERANCE = 2  # px: sub-pixel rounding, not a real overflow
 BLOCKING_IMPACTS = ("serious", "critical")
-Path_ = str | Callable[[AppStack, str], str]
+PathOrBuilder = str | Callable[[AppStack, str], str]
 
 
 @dataclass(frozen=True)
 class WalkPage:
     """One page to walk. `path` is a path on the one origin, or `build(stack, subject)` that
-    creates whatever the page needs (through the APIs or events) and returns the path."""
+    creates whatever the page needs and returns the path: through the APIs (a bearer token is
+    `shared.auth.issue_token(stack.secret_key, subject=..., role=...)`) or events
+    (`send_event`). `subject` is who the walk signs in as (a fresh one when left empty)."""
 
     role: str | None
-    path: Path_
+    path: PathOrBuilder
     slug: str
     status: int = 200
     subject: str = ""
