@@ -104,3 +104,26 @@ def test_unknown_address_is_a_page_for_browsers_and_problem_json_for_clients(
         api = requests.get(url, headers={"Accept": accept}, timeout=10)
         assert api.status_code == 404
         assert api.headers["Content-Type"] == "application/problem+json"
+
+
+_WIDE_TABLE = """() => {
+  document.querySelector('main').insertAdjacentHTML('beforeend',
+    '<div class="table-wrap"><table><caption>Planted</caption><tbody><tr>' +
+    '<td><div class="planted-cell">wide</div></td></tr></tbody></table></div>');
+  document.querySelector('.planted-cell').style.width = '2000px';
+}"""
+
+
+def test_a_table_wider_than_the_screen_scrolls_by_keyboard(
+        open_page: Callable[..., Any]) -> None:
+    """The shared script makes an overflowing .table-wrap a focusable, named region (axe's
+    scrollable-region-focusable is serious), so every page's wide tables stay usable."""
+    page = open_page("supervisor", "walk-wide-table", lang="en", width=NARROW)
+    page.goto("/notify/audit")
+    page.evaluate(_WIDE_TABLE)
+    before = "\n".join(inspect(page, lang="en", narrow=True))
+    assert "scrollable-region-focusable" in before
+    page.evaluate("() => window.dossierScrollables()")
+    assert inspect(page, lang="en", narrow=True) == []
+    wrap = page.locator(".table-wrap", has_text="wide")
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("aria-label") == "Planted"

@@ -53,6 +53,27 @@
       .catch(function () {});
   }
 
+  // A table wider than the screen scrolls inside its .table-wrap. Keyboard users must be able
+  // to reach and scroll it too, so a wrap that overflows becomes a focusable region named by
+  // its table's caption; one that fits is left out of the tab order.
+  function scrollables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        var caption = wrap.querySelector("caption");
+        if (caption && !wrap.hasAttribute("aria-label")) {
+          wrap.setAttribute("aria-label", caption.textContent.trim());
+        }
+      } else if (wrap.getAttribute("role") === "region") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+      }
+    });
+  }
+  window.dossierScrollables = scrollables;
+  window.addEventListener("resize", scrollables);
+
   // <button data-confirm="…">: asks before a consequential action.
   document.addEventListener("click", function (e) {
     var el = e.target.closest("[data-confirm]");
@@ -62,6 +83,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-refresh]").forEach(refresh);
     document.querySelectorAll("[data-unread-badge]").forEach(badge);
+    scrollables();
     var problem = document.querySelector("[data-problem]");
     if (problem) problem.focus();
   });
