@@ -28,9 +28,12 @@ def nginx_binary() -> str:
 
 
 def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
-               log_dir: str | None, user: str | None = None, workers: str = "auto") -> str:
+               log_dir: str | None, user: str | None = None, workers: str = "auto",
+               extra: Mapping[str, str] | None = None) -> str:
     """`listen` is `host:port` (or a port); `upstreams` maps each service to `host:port`.
-    With `log_dir` None, logs go to the container's stdout/stderr."""
+    With `log_dir` None, logs go to the container's stdout/stderr. `extra` adds routes
+    `/<name>/` → `host:port` beside the services' (the pages benchmark's bare app)."""
+    extra = dict(extra or {})
     error_log = f"{log_dir}/proxy-error.log" if log_dir else "/dev/stderr"
     access_log = f"{log_dir}/proxy-access.log" if log_dir else "/dev/stdout"
     lines = [
@@ -58,14 +61,17 @@ def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
         "  proxy_set_header X-Forwarded-Host $host;",
         "  proxy_set_header X-Forwarded-Port $server_port;",
     ]
-    for svc in SERVICES:
-        lines += [f"  upstream {svc} {{ server {upstreams[svc]}; keepalive 32; }}"]
+    routes = {**{svc: upstreams[svc] for svc in SERVICES}, **extra}
+    for name, address in routes.items():
+        lines += [f"  upstream {name} {{ server {address}; keepalive 32; }}"]
     lines += [
         "  server {",
         f"    listen {listen};",
         "    location = / { return 302 /intake/; }",
+        # Browsers ask for it on every page; no content rather than an error in the console.
+        "    location = /favicon.ico { access_log off; return 204; }",
     ]
-    for svc in SERVICES:
+    for svc in routes:
         lines += [
             f"    location = /{svc} {{ return 301 /{svc}/; }}",
             f"    location /{svc}/ {{",
@@ -78,7 +84,7 @@ def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
 
 
 def write_embedded_conf(data_dir: Path, port: int, upstreams: Mapping[str, str],
-                        host: str = "127.0.0.1") -> Path:
+                        host: str = "127.0.0.1", extra: Mapping[str, str] | None = None) -> Path:
     """The proxy's file under the data folder, with temp folders its workers can write."""
     run = data_dir / "run"
     logs = data_dir / "logs"
@@ -96,7 +102,7 @@ def write_embedded_conf(data_dir: Path, port: int, upstreams: Mapping[str, str],
             os.chown(run / f"nginx-{d}", nobody.pw_uid, nobody.pw_gid)
     path = run / "nginx.conf"
     path.write_text(nginx_conf(f"{host}:{port}", upstreams, run_dir=str(run),
-                               log_dir=str(logs), user=user, workers="2"))
+                               log_dir=str(logs), user=user, workers="2", extra=extra))
     return path
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask_smorest import Blueprint
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from services.notify import inbox as inbox_logic
 from services.notify import preferences as prefs
 from services.notify.deliveries import retry_dead
-from services.notify.models import Delivery, Notification
+from services.notify.models import Delivery
 from services.notify.schemas import (
     DeliveryCounts,
     DeliveryOut,
@@ -34,13 +34,6 @@ MANAGERS = ("operator", "admin")
 WATCHERS = ("operator", "admin", "supervisor")
 
 
-def _message(n: Notification, lang: str) -> dict[str, Any]:
-    en = lang == "en"
-    return {"id": n.id, "event_type": n.event_type, "title": n.title_en if en else n.title_zh,
-            "body": n.body_en if en else n.body_zh, "created_at": n.created_at,
-            "read": n.read_at is not None, "refs": n.refs or {}}
-
-
 @blp.get("/inbox")
 @blp.arguments(InboxQuery, location="query")
 @blp.arguments(PageQuery, location="query", as_kwargs=True)
@@ -48,20 +41,13 @@ def _message(n: Notification, lang: str) -> dict[str, Any]:
 @roles(*EVERYONE)
 def inbox(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
     who = current_principal()
-    mine = Notification.recipient == who.subject
-    query = select(Notification).where(mine).order_by(Notification.seq.desc())
-    if filters.get("unread") is True:
-        query = query.where(Notification.read_at.is_(None))
-    elif filters.get("unread") is False:
-        query = query.where(Notification.read_at.is_not(None))
-    if filters.get("event_type"):
-        query = query.where(Notification.event_type == filters["event_type"])
+    query = inbox_logic.messages_query(who.subject, unread=filters.get("unread"),
+                                       event_type=filters.get("event_type"))
     lang = request_language()
     with service_context().db.reader() as session:
         result = paginate(session, query, page, per_page)
-        result["unread"] = session.execute(select(func.count()).where(
-            mine, Notification.read_at.is_(None))).scalar_one()
-    result["items"] = [_message(n, lang) for n in result["items"]]
+        result["unread"] = inbox_logic.unread_count(session, who.subject)
+    result["items"] = [inbox_logic.message_view(n, lang) for n in result["items"]]
     return result
 
 
@@ -71,14 +57,8 @@ def inbox(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
 def mark_read(message_id: str) -> dict[str, Any]:
     who = current_principal()
     with service_context().db.session() as session:
-        n = session.execute(select(Notification).where(
-            Notification.id == message_id, Notification.recipient == who.subject)
-        ).scalar_one_or_none()
-        if n is None:
-            raise NotFound(detail=f"message {message_id}")
-        if n.read_at is None:
-            n.read_at = datetime.now(UTC)
-        return _message(n, request_language())
+        n = inbox_logic.mark_read(session, who.subject, message_id)
+        return inbox_logic.message_view(n, request_language())
 
 
 @blp.post("/inbox/read-all")
@@ -87,10 +67,7 @@ def mark_read(message_id: str) -> dict[str, Any]:
 def mark_all_read() -> dict[str, Any]:
     who = current_principal()
     with service_context().db.session() as session:
-        result = session.execute(update(Notification).where(
-            Notification.recipient == who.subject, Notification.read_at.is_(None))
-            .values(read_at=datetime.now(UTC)))
-        return {"marked": result.rowcount}  # type: ignore[attr-defined]
+        return {"marked": inbox_logic.mark_all_read(session, who.subject)}
 
 
 @blp.get("/preferences")

@@ -106,8 +106,12 @@ def is_page_request() -> bool:
     bp = current_app.blueprints.get(request.blueprint or "")
     if isinstance(bp, PageBlueprint):
         return True
+    # Compare qualities rather than take `best`: werkzeug ranks Chromium's
+    # `application/signed-exchange;v=b3;q=0.7` first (parameters count before quality), so a
+    # browser's unknown address got JSON. `*/*` (curl, requests) stays the API's problem+json.
+    accept = request.accept_mimetypes
     return (request.endpoint is None and not request.path.startswith("/api/")
-            and request.accept_mimetypes.best == "text/html")
+            and accept.quality("text/html") > accept.quality("application/json"))
 
 
 # -- language -------------------------------------------------------------------------------

@@ -37,11 +37,42 @@
       .then(function (body) {
         if (!body) return;
         var span = link.querySelector(".badge");
-        span.textContent = body.unread ? String(body.unread) : "";
-        if (body.label) span.setAttribute("aria-label", body.label);
+        span.textContent = "";
+        if (!body.unread) return;
+        // The digit for the eye, the sentence ("3 unread messages") for screen readers:
+        // an aria-label on a plain span is ignored by some of them.
+        var digit = document.createElement("span");
+        digit.setAttribute("aria-hidden", "true");
+        digit.textContent = String(body.unread);
+        var words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = body.label || String(body.unread);
+        span.appendChild(digit);
+        span.appendChild(words);
       })
       .catch(function () {});
   }
+
+  // A table wider than the screen scrolls inside its .table-wrap. Keyboard users must be able
+  // to reach and scroll it too, so a wrap that overflows becomes a focusable region named by
+  // its table's caption; one that fits is left out of the tab order.
+  function scrollables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        var caption = wrap.querySelector("caption");
+        if (caption && !wrap.hasAttribute("aria-label")) {
+          wrap.setAttribute("aria-label", caption.textContent.trim());
+        }
+      } else if (wrap.getAttribute("role") === "region") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+      }
+    });
+  }
+  window.dossierScrollables = scrollables;
+  window.addEventListener("resize", scrollables);
 
   // <button data-confirm="…">: asks before a consequential action.
   document.addEventListener("click", function (e) {
@@ -52,6 +83,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-refresh]").forEach(refresh);
     document.querySelectorAll("[data-unread-badge]").forEach(badge);
+    scrollables();
     var problem = document.querySelector("[data-problem]");
     if (problem) problem.focus();
   });

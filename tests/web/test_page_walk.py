@@ -1,0 +1,129 @@
+"""Every page, in both languages, in a real Chromium: status, lang, translations, console and
+CSP, axe-core (no serious or critical violation), 360 px, and a screenshot of each.
+
+To add a page, add one `WalkPage(role, path-or-builder, slug)` line to `PAGES`; a builder
+`(stack, subject) -> path` creates the state the page needs first (see `pagewalk`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pagewalk import (
+    NARROW,
+    WalkPage,
+    first_message,
+    inbox_with_messages,
+    inspect,
+    walk,
+    watch,
+)
+
+from dossier.localstack import AppStack
+
+PAGES: list[WalkPage] = [
+    # Audit logs, one per service (supervisors read everything).
+    WalkPage("supervisor", "/intake/audit", "intake-audit"),
+    WalkPage("supervisor", "/documents/audit", "documents-audit"),
+    WalkPage("supervisor", "/review/audit", "review-audit"),
+    WalkPage("supervisor", "/notify/audit", "notify-audit"),
+    # The inbox, as several roles, empty and with messages, and one message opened.
+    WalkPage("applicant", inbox_with_messages(3), "inbox"),
+    WalkPage("expert", "/notify/inbox", "inbox-empty"),
+    WalkPage("operator", inbox_with_messages(1), "inbox"),
+    WalkPage("supervisor", inbox_with_messages(2), "inbox"),
+    WalkPage("recommender", inbox_with_messages(1), "inbox", scope={"unit": "140902"}),
+    WalkPage("applicant", first_message, "inbox-message"),
+    # Error pages as pages: not found, and a role outside the page.
+    WalkPage("applicant", "/notify/inbox/no-such-message", "not-found", status=404),
+    WalkPage("applicant", "/review/audit", "forbidden", status=403),
+    WalkPage(None, "/review/no-such-page", "not-found", status=404),
+]
+
+
+@pytest.mark.parametrize("entry", PAGES, ids=[p.id for p in PAGES])
+def test_page_walk(entry: WalkPage, open_page: Callable[..., Any], stack: AppStack) -> None:
+    result = walk(open_page, stack, entry)
+    assert not result.problems, "\n".join(result.problems)
+    assert all(shot.stat().st_size > 0 for shot in result.screenshots)
+
+
+def test_walk_ids_are_unique() -> None:
+    ids = [p.id for p in PAGES]
+    assert len(ids) == len(set(ids))  # one screenshot name per page
+
+
+_BREAK_THE_PAGE = """() => {
+  const main = document.querySelector('main');
+  main.insertAdjacentHTML('beforeend',
+    '<input type="text" name="nameless">' +
+    '<span title="[[untranslated: Planted text]]">x</span>' +
+    '<div class="planted-wide">wide</div>' +
+    '<p style="color: red">inline style, refused by the CSP</p>');
+  document.querySelector('.planted-wide').style.width = '900px';
+}"""
+
+
+def test_the_walk_catches_what_it_is_meant_to(open_page: Callable[..., Any]) -> None:
+    """A page with an unlabelled control, an untranslated attribute, a wide block, an inline
+    style and an uncaught error fails each of the checks: the harness is not passing by
+    looking at nothing."""
+    page = open_page("applicant", "walk-self-test", lang="en", width=NARROW)
+    console = watch(page)
+    page.goto("/notify/inbox")
+    page.wait_for_load_state("networkidle")
+    assert inspect(page, lang="en", narrow=True) == [] and console == []
+    page.evaluate(_BREAK_THE_PAGE)
+    page.evaluate("() => { setTimeout(() => { throw new Error('planted failure'); }, 0); }")
+    page.wait_for_timeout(300)
+    problems = inspect(page, lang="zh-CN", narrow=True)
+    text = "\n".join(problems + console)
+    assert "html[lang]='en', expected 'zh-CN'" in text
+    assert "[[untranslated: Planted text]]" in text
+    assert "scrolls sideways at 360px" in text
+    assert "axe critical label (" in text, text
+    assert "CSP: style-src-attr blocked inline" in text, text
+    assert "planted failure" in text, text
+
+
+CHROMIUM_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                   "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
+
+
+def test_unknown_address_is_a_page_for_browsers_and_problem_json_for_clients(
+        stack: AppStack) -> None:
+    import requests
+
+    url = f"{stack.public_url}/review/no-such-page"
+    page = requests.get(url, headers={"Accept": CHROMIUM_ACCEPT}, timeout=10)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert 'lang="zh-CN"' in page.text and "<title>" in page.text
+    for accept in ("*/*", "application/json"):
+        api = requests.get(url, headers={"Accept": accept}, timeout=10)
+        assert api.status_code == 404
+        assert api.headers["Content-Type"] == "application/problem+json"
+
+
+_WIDE_TABLE = """() => {
+  document.querySelector('main').insertAdjacentHTML('beforeend',
+    '<div class="table-wrap"><table><caption>Planted</caption><tbody><tr>' +
+    '<td><div class="planted-cell">wide</div></td></tr></tbody></table></div>');
+  document.querySelector('.planted-cell').style.width = '2000px';
+}"""
+
+
+def test_a_table_wider_than_the_screen_scrolls_by_keyboard(
+        open_page: Callable[..., Any]) -> None:
+    """The shared script makes an overflowing .table-wrap a focusable, named region (axe's
+    scrollable-region-focusable is serious), so every page's wide tables stay usable."""
+    page = open_page("supervisor", "walk-wide-table", lang="en", width=NARROW)
+    page.goto("/notify/audit")
+    page.evaluate(_WIDE_TABLE)
+    before = "\n".join(inspect(page, lang="en", narrow=True))
+    assert "scrollable-region-focusable" in before
+    page.evaluate("() => window.dossierScrollables()")
+    assert inspect(page, lang="en", narrow=True) == []
+    wrap = page.locator(".table-wrap", has_text="wide")
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("aria-label") == "Planted"
