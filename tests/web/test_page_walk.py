@@ -20,6 +20,7 @@ from pagewalk import (
     walk,
     watch,
 )
+from walk_world import APPLICANT, EXPERT, OPERATOR, RECOMMENDER, SUPERVISOR, UNIT, at
 
 from dossier.localstack import AppStack
 
@@ -36,6 +37,58 @@ PAGES: list[WalkPage] = [
     WalkPage("supervisor", inbox_with_messages(2), "inbox"),
     WalkPage("recommender", inbox_with_messages(1), "inbox", scope={"unit": "140902"}),
     WalkPage("applicant", first_message, "inbox-message"),
+    # Visitors: the start page, sign-in, registration, the public pages.
+    WalkPage(None, "/intake/", "start"),
+    WalkPage(None, "/intake/sign-in", "sign-in"),
+    WalkPage(None, "/intake/register", "register-organisation"),
+    WalkPage(None, "/intake/register?kind=individual", "register-individual"),
+    WalkPage(None, "/intake/set-password/not-a-real-link", "set-password-unknown", status=410),
+    WalkPage(None, at("/review/public/lists"), "public-lists"),
+    WalkPage(None, at("/review/public/objections/new"), "objection-form"),
+    WalkPage(None, "/review/public/certificates", "certificate-check"),
+    WalkPage(None, at("/review/public/certificates/{serial}"), "certificate-valid"),
+    WalkPage(None, "/review/public/certificates/XZ-0000-0000", "certificate-unknown",
+             status=404),
+    # The applicant: applications, eligibility, a decided packet, a draft packet, the report.
+    WalkPage("applicant", at("/intake/packets"), "packets", subject=APPLICANT),
+    WalkPage("applicant", at("/intake/packets/{draft_application}"), "packet-draft",
+             subject=APPLICANT),
+    WalkPage("applicant", at("/documents/packets/{application}"), "report",
+             subject=APPLICANT),
+    WalkPage("applicant", "/intake/account", "account"),
+    # The recommender.
+    WalkPage("recommender", at("/intake/queue"), "queue", subject=RECOMMENDER,
+             scope={"unit": UNIT}),
+    # The operator: intake's office, accounts, then review's pages.
+    WalkPage("operator", at("/intake/office/acceptance?cycle={cycle}"), "acceptance",
+             subject=OPERATOR),
+    WalkPage("operator", "/intake/accounts", "accounts", subject=OPERATOR),
+    WalkPage("operator", "/intake/accounts/new", "account-new", subject=OPERATOR),
+    WalkPage("operator", at("/review/experts"), "experts", subject=OPERATOR),
+    WalkPage("operator", "/review/experts/new", "expert-new", subject=OPERATOR),
+    WalkPage("operator", at("/review/experts/{expert_id}"), "expert", subject=OPERATOR),
+    WalkPage("operator", at("/review/panels?cycle={cycle}"), "panels", subject=OPERATOR),
+    WalkPage("operator", at("/review/panels/{panel}"), "panel", subject=OPERATOR),
+    WalkPage("operator", at("/review/panels/{panel}/candidates/{application}"), "candidates",
+             subject=OPERATOR),
+    WalkPage("operator", at("/review/ranking?cycle={cycle}"), "ranking", subject=OPERATOR),
+    WalkPage("operator", at("/review/ranking/applications/{application}/opinions"),
+             "opinions", subject=OPERATOR),
+    WalkPage("operator", at("/review/outcomes?cycle={cycle}"), "outcomes", subject=OPERATOR),
+    WalkPage("operator", at("/review/outcomes/awards/{award}"), "award", subject=OPERATOR),
+    WalkPage("operator", at("/review/objections"), "objections", subject=OPERATOR),
+    WalkPage("operator", at("/review/objections/{objection}"), "objection", subject=OPERATOR),
+    # The expert: assignments, the dossier, a trade-secret document, the conflict form.
+    WalkPage("expert", at("/review/dossiers"), "dossiers", subject=EXPERT),
+    WalkPage("expert", at("/review/dossiers/{application}"), "dossier", subject=EXPERT),
+    WalkPage("expert", at("/review/dossiers/{application}/documents/{secret_document}?page=1"),
+             "document", subject=EXPERT),
+    WalkPage("expert", at("/review/dossiers/{application}/conflict"), "conflict-form",
+             subject=EXPERT),
+    # The supervisor reads everything, the reporter-less objection included.
+    WalkPage("supervisor", at("/review/objections/{objection}"), "objection",
+             subject=SUPERVISOR),
+    WalkPage("supervisor", at("/review/ranking?cycle={cycle}"), "ranking", subject=SUPERVISOR),
     # Error pages as pages: not found, and a role outside the page.
     WalkPage("applicant", "/notify/inbox/no-such-message", "not-found", status=404),
     WalkPage("applicant", "/review/audit", "forbidden", status=403),
