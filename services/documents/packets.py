@@ -43,6 +43,35 @@ def record_cycle(session: Session, p: dict[str, Any]) -> None:
     session.merge(cycle)
 
 
+def publish_requirements(session: Session, outbox: Outbox, cycle_id: str, *, default: str,
+                         extra_dir: str | None = None) -> catalogues.Catalogue:
+    """Announce the requirements of the catalogue a cycle uses (`requirements.published`), so
+    intake's pages name and offer exactly what the completeness check will look for.
+
+    Called for every `cycle.saved`: the announcement is the whole list, never a change, so a
+    repeat is harmless and the latest one wins (intake keeps one list per cycle). A cycle that
+    names a catalogue we do not have is judged against the default (`catalogue_for`), and
+    that is the list announced.
+    """
+    cycle = session.get(Cycle, cycle_id)
+    version = (cycle.catalogue if cycle is not None else None) or default
+    try:
+        catalogue = catalogues.get(version, extra_dir)
+    except catalogues.UnknownCatalogue:
+        log.error("cycle %s names catalogue %s, which does not exist; announcing %s",
+                  cycle_id, version, default)
+        catalogue = catalogues.get(default, extra_dir)
+    outbox.emit(session, "requirements.published", {
+        "cycle": cycle_id,
+        "catalogue": {"version": catalogue.version, "title": catalogue.title},
+        "kinds": {kind: [{"id": r.id, "title": r.title, "required": r.required,
+                          "provided_by": r.provided_by, "formats": list(r.formats),
+                          "multiple": r.multiple} for r in requirements]
+                  for kind, requirements in catalogue.kinds.items()},
+        "audience": []})  # for intake's pages; nobody is notified
+    return catalogue
+
+
 def _packet(session: Session, p: dict[str, Any]) -> Packet:
     """The packet's row, created if new, locked for the rest of the transaction.
 

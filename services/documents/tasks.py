@@ -55,7 +55,12 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
 
     @ctx.inbox.on("cycle.saved")
     def on_cycle_saved(session: Session, event: Event) -> None:
-        packets.record_cycle(session, load_payload(event.type, event.payload))
+        p = load_payload(event.type, event.payload)
+        packets.record_cycle(session, p)
+        session.flush()
+        packets.publish_requirements(session, ctx.outbox, str(p["cycle"]),
+                                     default=settings.documents_catalogue,
+                                     extra_dir=settings.documents_catalogue_dir)
 
     @ctx.inbox.on("document.uploaded")
     def on_document_uploaded(session: Session, event: Event) -> None:

@@ -19,6 +19,7 @@ from services.intake.models import (
     Application,
     Cycle,
     Document,
+    RequirementList,
     Waiver,
 )
 from services.intake.schemas import (
@@ -40,6 +41,7 @@ from services.intake.schemas import (
     ProfileIn,
     PublicityIn,
     ReasonsIn,
+    RequirementListOut,
     SubmitIn,
     UnitOut,
     UnitQuery,
@@ -141,6 +143,23 @@ def list_cycles(filters: dict[str, Any], page: int, per_page: int) -> dict[str, 
 def get_cycle(cycle_id: str) -> Cycle:
     with service_context().db.reader() as session:
         return cycles.get_cycle(session, cycle_id)
+
+
+@blp.get("/cycles/<cycle_id>/requirements")
+@blp.response(200, RequirementListOut)
+@roles(*EVERYONE)
+def get_cycle_requirements(cycle_id: str) -> RequirementList:
+    """The cycle's requirement list (`requirements.published` from documents); 404 until it
+    has arrived."""
+    with service_context().db.reader() as session:
+        cycles.get_cycle(session, cycle_id)
+        found = session.get(RequirementList, cycle_id)
+        if found is None:
+            raise DossierError("cycle.requirements_pending", status=404,
+                               zh="材料目录尚未由材料服务发布。",
+                               en="The documents service has not announced this cycle's "
+                                  "requirements yet.")
+        return found
 
 
 @blp.post("/cycles/<cycle_id>/acceptance-lists")

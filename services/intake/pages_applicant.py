@@ -84,7 +84,6 @@ def _helpers() -> dict[str, Any]:
         "status_labels": STATUS_LABELS, "status_class": STATUS_CLASS,
         "action_labels": ACTION_LABELS, "confidentiality_labels": CONFIDENTIALITY_LABELS,
         "unit_name": lambda code: _unit_name(all_units, code, lang),
-        "requirement_label": checklist.label_of,
         "county_options": [(u.code, _unit_name(all_units, u.code, lang))
                            for u in all_units.of_route("county")],
     }
@@ -194,9 +193,10 @@ def create_packet() -> Any:
 
 # -- the packet -----------------------------------------------------------------------------
 
-def _load(application_id: str) -> tuple[Application, Cycle | None]:
+def _load(application_id: str) -> tuple[Application, Cycle | None, checklist.Catalogue | None]:
     """The packet with its documents, versions and history, if the caller may see it (404 as
-    in the API otherwise)."""
+    in the API otherwise), its cycle and the cycle's requirements (None until documents has
+    announced them)."""
     with service_context().db.reader() as session:
         app = domain.get_application(session, current_principal(), application_id)
         # Loaded here, inside the session: the versions of every document in one query.
@@ -206,18 +206,24 @@ def _load(application_id: str) -> tuple[Application, Cycle | None]:
             document.versions  # noqa: B018 (loaded before the session closes)
         app.history  # noqa: B018
         cycle = session.get(Cycle, app.cycle)
-        return app, cycle
+        return app, cycle, checklist.catalogue_of(session, app.cycle)
+
+
+def _requirement_label(app: Application, catalogue: checklist.Catalogue | None, lang: str
+                       ) -> Any:
+    return lambda requirement: checklist.label_of(catalogue, app.kind, requirement, lang)
 
 
 def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
-    app, cycle = _load(application_id)
+    app, cycle, catalogue = _load(application_id)
     lang = language()
     editable = app.status in domain.EDITABLE
     returns = [t for t in app.history if t.action == "returned"]
     ctx: dict[str, Any] = {
         "app": app, "cycle": cycle, "editable": editable,
-        "checklist": checklist.build(app, lang),
-        "requirements": checklist.requirements_for(app.kind),
+        "checklist": checklist.build(app, lang, catalogue),
+        "requirement_choices": checklist.upload_choices(catalogue, app, lang),
+        "requirement_label": _requirement_label(app, catalogue, lang),
         "returns": returns,
         "industry_units": units().of_route("industry"),
         "errors": {}, "problem": None, "values": {}, "failures": [],
@@ -241,18 +247,19 @@ def packet(application_id: str) -> Any:
 @roles("applicant")
 def packet_checklist(application_id: str) -> Any:
     """The checklist alone, replaced in place while files are being inspected."""
-    app, _cycle = _load(application_id)
+    app, _cycle, catalogue = _load(application_id)
     return render("intake/applicant/_checklist.html", app=app,
-                  checklist=checklist.build(app, language()), **_helpers())
+                  checklist=checklist.build(app, language(), catalogue), **_helpers())
 
 
 @blp.get("/packets/<application_id>/documents")
 @roles("applicant")
 def packet_documents(application_id: str) -> Any:
     """The documents table alone, for a script that refreshes only it."""
-    app, _cycle = _load(application_id)
+    app, _cycle, catalogue = _load(application_id)
     lang = language()
     return render("intake/applicant/_documents.html", app=app,
+                  requirement_label=_requirement_label(app, catalogue, lang),
                   editable=app.status in domain.EDITABLE, errors={},
                   confidentiality=CONFIDENTIALITY,
                   inspection_state=checklist.inspection_state,

@@ -48,6 +48,18 @@ class CycleOut(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
+class RequirementListOut(ma.Schema):
+    """The requirements of a cycle's catalogue as the documents service last announced them."""
+
+    cycle = ma.fields.String()
+    catalogue = ma.fields.String(metadata={"description": "catalogue version"})
+    catalogue_title = ma.fields.Dict(allow_none=True)
+    kinds = ma.fields.Dict(metadata={
+        "description": "{organisation|individual: [{id, title {zh-CN, en}, required, "
+                       "provided_by, formats, multiple}]}"})
+    published_at = ma.fields.DateTime()
+
+
 class CycleQuery(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
     programme = ma.fields.String()

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, signals
 from sqlalchemy.orm import Session
 
-from services.intake import awards, resumable
+from services.intake import awards, checklist, resumable
 from shared.events import Event, Handler
 from shared.messages import load_payload
 from shared.service import ServiceContext
@@ -28,9 +28,16 @@ def _bind(handler: Callable[[Session, dict[str, Any]], None]) -> Handler:
     return handle
 
 
+def on_requirements_published(session: Session, event: Event) -> None:
+    # The event's time orders announcements of one cycle that arrive out of order.
+    checklist.record_requirements(session, load_payload(event.type, event.payload),
+                                  event.occurred_at)
+
+
 def register(celery: Celery, ctx: ServiceContext) -> None:
     for event_type, handler in HANDLERS.items():
         ctx.inbox.on(event_type)(_bind(handler))
+    ctx.inbox.on("requirements.published")(on_requirements_published)
     start_upload_sweeper(ctx)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 
 from shared.messages import EventPayload, PayloadSchema
 
@@ -57,7 +59,45 @@ class PacketChecked(EventPayload):
     unit = fields.String(allow_none=True)
 
 
+class Title(PayloadSchema):
+    """A title in zh-CN and English; a catalogue written in Chinese only reads as Chinese in
+    English pages too, rather than failing the whole announcement."""
+
+    zh = fields.String(data_key="zh-CN", required=True, validate=validate.Length(min=1))
+    en = fields.String(allow_none=True)
+
+    @post_load
+    def _fallback(self, data: dict[str, Any], **_: Any) -> dict[str, str]:
+        return {"zh-CN": data["zh"], "en": data.get("en") or data["zh"]}
+
+
+class CatalogueRef(PayloadSchema):
+    version = fields.String(required=True)
+    title = fields.Nested(Title, allow_none=True)
+
+
+class RequirementItem(PayloadSchema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    title = fields.Nested(Title, required=True)
+    required = fields.Boolean(required=True)
+    # Who hands it in, as the catalogue says: `applicant`, or `recommender` (added after
+    # submission); intake offers only the applicant's in its upload form.
+    provided_by = fields.String(load_default="applicant")
+    # Accepted formats (`pdf`, `docx`, `image`) and whether several files may answer it.
+    formats = fields.List(fields.String(), load_default=list)
+    multiple = fields.Boolean(load_default=False)
+
+
+class RequirementsPublished(EventPayload):
+    cycle = fields.String(required=True)
+    catalogue = fields.Nested(CatalogueRef, required=True)
+    kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(["organisation",
+                                                                    "individual"])),
+                        values=fields.List(fields.Nested(RequirementItem)), required=True)
+
+
 SCHEMAS: dict[str, type[Schema]] = {
     "document.inspected": DocumentInspected,
     "packet.checked": PacketChecked,
+    "requirements.published": RequirementsPublished,
 }

@@ -72,6 +72,15 @@ class Intake:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def requirements(self, cycle: str, timeout: float = 60) -> dict[str, Any]:
+        """The cycle's requirement list, once documents has announced it (it answers every
+        `cycle.saved`); pages that name requirements need it."""
+        def fetch() -> dict[str, Any] | None:
+            r = self.call("GET", f"/cycles/{cycle}/requirements", self.operator)
+            return r.json() if r.status_code == 200 else None
+
+        return poll(fetch, timeout)
+
     def recommender(self, unit: str, subject: str | None = None) -> dict[str, str]:
         subject = subject or unique("rec")
         r = self.call("PUT", f"/accounts/{subject}", self.operator,

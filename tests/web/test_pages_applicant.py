@@ -32,7 +32,10 @@ def intake(stack: AppStack) -> Iterator[Intake]:
 @pytest.fixture(scope="module")
 def page_cycle(stack: AppStack) -> str:
     with requests.Session() as http:
-        return Intake(stack, http).open_cycle()["id"]
+        intake = Intake(stack, http)
+        cycle = intake.open_cycle()["id"]
+        intake.requirements(cycle)  # the checklist names what documents announced
+        return cycle
 
 
 def subject() -> str:

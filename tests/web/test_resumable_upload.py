@@ -40,7 +40,10 @@ def intake(stack: AppStack) -> Iterator[Intake]:
 @pytest.fixture(scope="module")
 def upload_cycle(stack: AppStack) -> str:
     with requests.Session() as http:
-        return Intake(stack, http).open_cycle()["id"]
+        intake = Intake(stack, http)
+        cycle = intake.open_cycle()["id"]
+        intake.requirements(cycle)  # the upload form offers what documents announced
+        return cycle
 
 
 def pdf_bytes(size: int, seed: bytes = b"") -> bytes:
