@@ -257,6 +257,8 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         expert.click("main form button[type=submit]")
         expert.wait_for_url(f"**/review/dossiers/{app_id}")
         assert h1(expert) == name
+        kinds = expert.locator('[data-document] td[data-label="材料类型"]').all_inner_texts()
+        assert kinds == ["证实性材料"] * 3, kinds  # the requirement named, not its id
         expert.locator(f'a[href*="/documents/"]:has-text("{secret.name}")').first.click()
         assert h1(expert) == secret.name
         assert "商业秘密" in expert.locator("main").inner_text()
@@ -292,6 +294,8 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         operator.click('form[action*="/recommendation"] button[type=submit]')
         operator.wait_for_load_state()
         assert "公示期已结束" in operator.locator("main").inner_text()
+        end = CALENDAR.publicity_end(date.today() - timedelta(days=30))
+        assert f"公示期至 {end.year}年{end.month}月{end.day}日" in flash(operator)
         journey.shot(operator, "06-recommendation-list")
 
         # -- 7. a member of the public files an anonymous objection ------------------------
