@@ -121,13 +121,6 @@ class Journey:
         page.click("form.card button[type=submit]")
         page.wait_for_url("**/intake/")
 
-    def sign_in(self, page: Any, login: str, next_path: str = "") -> None:
-        page.goto("/intake/sign-in" + (f"?next={next_path}" if next_path else ""))
-        page.fill("#f-login", login)
-        page.fill("#f-password", PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state()
-
     def close(self) -> None:
         for context in self.contexts:
             context.close()
