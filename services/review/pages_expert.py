@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, request, url_for
 from sqlalchemy import select
 
-from services.review import dossiers, panels, pdfpages, registry, scoresheet
+from services.review import dossiers, panels, pdfpages, registry, requirements, scoresheet
 from services.review.models import (
     Acknowledgement,
     Application,
@@ -233,7 +233,8 @@ def _show(session: Any, expert_id: str, app: Application, status: int = 200,
     return render("review/expert/dossier.html", status, application=app,
                   documents=_documents(app), sheets=_sheets(session, expert_id, app, typed),
                   errors=errors or {}, problem=problem,
-                  error_panel=typed.get("panel_id") if typed else None)
+                  error_panel=typed.get("panel_id") if typed else None,
+                  requirement_label=requirements.label_of)
 
 
 @blp.get("/dossiers/<application_id>")

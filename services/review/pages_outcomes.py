@@ -50,7 +50,8 @@ from services.review.schemas import (
 from shared.crypto import FieldCipher
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import N_, PageBlueprint, _, done, problem_text, render
+from shared.web.i18n import fmt_date
+from shared.web.pages import N_, PageBlueprint, _, done, language, problem_text, render
 
 blp = PageBlueprint("review_outcome_pages", __name__)
 
@@ -143,7 +144,7 @@ def publish_recommendation(cycle: str) -> Any:
         return _ranking_page(problem_text(exc), {"blocked": blocked or {}, **errors},
                              exc.status, cycle)
     return done(_("Recommendation list published; publicity runs until %(end)s.",
-                  end=ends.isoformat()), url_for(".ranking", cycle=cycle))
+                  end=fmt_date(ends, language())), url_for(".ranking", cycle=cycle))
 
 
 def _opinions_page(application_id: str, problem: str = "", errors: dict[str, str] | None = None,
