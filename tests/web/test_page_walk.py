@@ -51,6 +51,7 @@ PAGES: list[WalkPage] = [
              status=404),
     # The applicant: applications, eligibility, a decided packet, a draft packet, the report.
     WalkPage("applicant", at("/intake/packets"), "packets", subject=APPLICANT),
+    WalkPage("applicant", "/intake/packets/new", "eligibility"),
     WalkPage("applicant", at("/intake/packets/{draft_application}"), "packet-draft",
              subject=APPLICANT),
     WalkPage("applicant", at("/documents/packets/{application}"), "report",
@@ -60,6 +61,7 @@ PAGES: list[WalkPage] = [
     WalkPage("recommender", at("/intake/queue"), "queue", subject=RECOMMENDER,
              scope={"unit": UNIT}),
     # The operator: intake's office, accounts, then review's pages.
+    WalkPage("operator", at("/intake/office/applications"), "formal-review", subject=OPERATOR),
     WalkPage("operator", at("/intake/office/acceptance?cycle={cycle}"), "acceptance",
              subject=OPERATOR),
     WalkPage("operator", "/intake/accounts", "accounts", subject=OPERATOR),
