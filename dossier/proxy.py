@@ -3,8 +3,11 @@
 The same function writes the embedded default's file (`make run`, the tests) and the compose
 file's (`deploy/nginx.conf`, upstreams by container name), so the two cannot drift apart.
 
-Uploads and dossier downloads stream through: request and response buffering are off and the
-body size is unlimited here (each service enforces its own limits and answers with a clear 413).
+Uploads stream through: request buffering is off and the body size is unlimited here (each
+service enforces its own limits and answers with a clear 413). Responses are buffered in memory
+only (no temporary files): a page of a few hundred kilobytes is taken from the service in one go,
+freeing its worker at once, while a dossier ZIP larger than the buffers passes through as it is
+produced.
 """
 
 from __future__ import annotations
@@ -49,7 +52,11 @@ def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
         "  server_tokens off;",
         "  client_max_body_size 0;",
         "  proxy_request_buffering off;",
-        "  proxy_buffering off;",
+        "  proxy_buffering on;",
+        "  proxy_buffer_size 16k;",
+        "  proxy_buffers 32 16k;",
+        "  proxy_busy_buffers_size 64k;",
+        "  proxy_max_temp_file_size 0;",
         "  proxy_http_version 1.1;",
         "  proxy_read_timeout 600s;",
         "  proxy_send_timeout 600s;",

@@ -124,6 +124,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_I18N_STRICT", "i18n_strict", "false",
             "Show `[[untranslated: …]]` for any page text missing from the active language's "
             "catalogue (the page tests turn it on).", _bool),
+    Setting("DOSSIER_PAGE_CACHE_SECONDS", "page_cache_seconds", "600",
+            "How long a rendered busy page (the expert's work list, the applicant's packet) is "
+            "kept in Redis for reuse until what it shows changes; 0 turns the cache off.", int),
     # --- intake settings ---
     Setting("DOSSIER_INTAKE_UNITS_FILE", "intake_units_file", None,
             "YAML list of recommending units (county regulators, committees, industry "
@@ -239,6 +242,7 @@ class Settings:
     session_idle_seconds: int
     session_max_seconds: int
     i18n_strict: bool
+    page_cache_seconds: int
     # --- intake fields ---
     intake_units_file: str | None
     intake_max_packet_bytes: int

@@ -144,6 +144,10 @@ class Database:
                                      expire_on_commit=False)
 
     @property
+    def factories(self) -> tuple[sessionmaker[Session], ...]:
+        return (self._sessions, self._readers)
+
+    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 

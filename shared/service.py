@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import redis
 from sqlalchemy import MetaData
 
+from shared import changes
 from shared.audit import AuditLog
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.events import Inbox, Outbox
 from shared.logs import configure as configure_logging
+from shared.pagecache import PageCache
 from shared.storage import ObjectStore, S3ObjectStore
 from shared.workdays import WorkCalendar
 
@@ -38,7 +41,21 @@ class ServiceContext:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url(self.name))
+        db = Database(self.settings.database_url(self.name))
+        # Every commit, from a view or a task, moves the versions of what it wrote, so cached
+        # pages built from it are not served again.
+        changes.track(db.factories, self.page_cache.publish)
+        return db
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        """One client (and connection pool) per process for caches and sessions."""
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5,
+                                    socket_connect_timeout=5, decode_responses=True)
+
+    @cached_property
+    def page_cache(self) -> PageCache:
+        return PageCache(self.redis, self.name, ttl=self.settings.page_cache_seconds)
 
     @cached_property
     def store(self) -> ObjectStore:

@@ -120,6 +120,7 @@ class Application(Base):
     """One applicant's packet in one cycle, with the applicant's details as declared for it."""
 
     __tablename__ = "applications"
+    __change_keys__ = ("id",)  # what pages cache by (shared.changes)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     owner: Mapped[str] = mapped_column(String(120), index=True)
@@ -178,6 +179,7 @@ class Document(Base):
     """One piece of material in a packet (a requirement slot); its content lives in versions."""
 
     __tablename__ = "documents"
+    __change_keys__ = ("application_id",)  # what pages cache by (shared.changes)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
@@ -191,6 +193,7 @@ class Document(Base):
 
 class DocumentVersion(Base):
     __tablename__ = "document_versions"
+    __change_keys__ = ("application_id",)  # what pages cache by (shared.changes)
     __table_args__ = (
         UniqueConstraint("document_id", "number", name="uq_document_versions_document_number"),
         UniqueConstraint("application_id", "idempotency_key",
@@ -225,6 +228,7 @@ class Transition(Base):
     """Every step of an application's way, kept across returns and resubmissions."""
 
     __tablename__ = "application_transitions"
+    __change_keys__ = ("application_id",)  # what pages cache by (shared.changes)
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)

@@ -21,16 +21,27 @@ from services.intake import checklist, material, routing
 from services.intake.api import identities, units
 from services.intake.eligibility import NotEligible
 from services.intake.material import CONFIDENTIALITY
-from services.intake.models import Application, Cycle, Document
+from services.intake.models import (
+    Application,
+    Cycle,
+    Document,
+    DocumentVersion,
+    RequirementList,
+    Transition,
+)
 from services.intake.resumable import MAX_PART_SIZE
 from services.intake.schemas import ApplicationIn, ProfileIn
+from shared.changes import on_rows, on_table
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.web.pages import (
     N_,
     PageBlueprint,
+    cacheable,
+    cached_page,
     done,
     field_errors,
+    keep_page,
     language,
     problem_text,
     render,
@@ -239,8 +250,16 @@ def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
 
 @blp.get("/packets/<application_id>")
 @roles("applicant")
+@cacheable
 def packet(application_id: str) -> Any:
-    return _packet_page(application_id)
+    page = cached_page()
+    if page is not None and page.hit:
+        return page.body
+    body, status = _packet_page(application_id)
+    return keep_page(page, body, depends=[
+        *on_table(Cycle), *on_table(RequirementList), *on_rows(Application, id=application_id),
+        *(tag for model in (Document, DocumentVersion, Transition)
+          for tag in on_rows(model, application_id=application_id))]), status
 
 
 @blp.get("/packets/<application_id>/checklist")

@@ -79,6 +79,7 @@ class ConflictRecord(Base):
     """One interest between an expert and an application. Never deleted, only withdrawn."""
 
     __tablename__ = "conflicts"
+    __change_keys__ = ("expert_id",)  # what pages cache by (shared.changes)
     __table_args__ = (UniqueConstraint("expert_id", "application_id", "ground", "source",
                                        "reason", name="uq_conflicts_detected"),)
 
@@ -119,6 +120,7 @@ class Panel(Base):
 
 class Assignment(Base):
     __tablename__ = "assignments"
+    __change_keys__ = ("expert_id",)  # what pages cache by (shared.changes)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     panel_id: Mapped[str] = mapped_column(ForeignKey("panels.id"), index=True)
@@ -136,6 +138,7 @@ class Acknowledgement(Base):
     """An expert's confidentiality and impartiality pledge for one dossier."""
 
     __tablename__ = "acknowledgements"
+    __change_keys__ = ("expert_id",)  # what pages cache by (shared.changes)
     __table_args__ = (UniqueConstraint("expert_id", "application_id",
                                        name="uq_acknowledgements_expert_id"),)
 
@@ -148,6 +151,7 @@ class Acknowledgement(Base):
 
 class Score(Base):
     __tablename__ = "scores"
+    __change_keys__ = ("expert_id",)  # what pages cache by (shared.changes)
     __table_args__ = (UniqueConstraint("panel_id", "application_id", "expert_id",
                                        name="uq_scores_panel_id"),)
 
@@ -167,6 +171,7 @@ class ScoreDraft(Base):
     never a score: results, ranking and progress read only `scores`."""
 
     __tablename__ = "score_drafts"
+    __change_keys__ = ("expert_id",)  # what pages cache by (shared.changes)
     __table_args__ = (UniqueConstraint("panel_id", "application_id", "expert_id",
                                        name="uq_score_drafts_panel_id"),)
 

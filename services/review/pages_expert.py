@@ -12,16 +12,19 @@ from datetime import date
 from typing import Any
 
 from flask import Response, request, url_for
-from sqlalchemy import select
 
-from services.review import dossiers, panels, pdfpages, registry, requirements, scoresheet
+from services.review import (
+    dossiers,
+    panels,
+    pdfpages,
+    registry,
+    requirements,
+    scoresheet,
+    worklist,
+)
 from services.review.models import (
-    Acknowledgement,
     Application,
-    Assignment,
     Panel,
-    Score,
-    ScoreDraft,
 )
 from services.review.programme import Programme
 from services.review.scoring import NOT_A_NUMBER, ScoreInvalid
@@ -31,8 +34,11 @@ from shared.web.pages import (
     N_,
     PageBlueprint,
     _,
+    cacheable,
+    cached_page,
     done,
     field_errors,
+    keep_page,
     language,
     problem_text,
     render,
@@ -76,45 +82,27 @@ def _stage_global(stage: str) -> str:
 
 @blp.get("/dossiers")
 @roles("expert")
+@cacheable
 def dossier_list() -> Any:
     """Assigned, conflict-free dossiers by stage, with deadlines and where scoring stands."""
     ctx = service_context()
     subject = current_principal().subject
-    with ctx.db.session() as session:
+    # Not audited, unlike each dossier, document and page the expert opens: the list shows
+    # only what the assignment notices already told the expert, and a record per reload would
+    # bury the accesses a supervisor looks for (and serialise page views on the chain's lock).
+    page = cached_page()
+    if page is not None and page.hit:
+        return page.body
+    with ctx.db.reader() as session:
         try:
             expert = dossiers.expert_for(session, subject)
         except NotFound:
             # Signed in as an expert but not (or no longer) in the registry: nothing to review.
             return render("review/expert/list.html", expert=None, stages={})
-        rows = session.execute(
-            select(Assignment, Panel, Application)
-            .join(Panel, Panel.id == Assignment.panel_id)
-            .join(Application, Application.id == Assignment.application_id)
-            .where(Assignment.expert_id == expert.id, Assignment.status == "active")
-            .order_by(Panel.deadline, Application.applicant_name)).all()
-        conflicted = {c.application_id for c in registry.active_conflicts(session,
-                                                                          expert_id=expert.id)}
-        scored = set(session.execute(select(Score.panel_id, Score.application_id).where(
-            Score.expert_id == expert.id)).tuples())
-        drafted = set(session.execute(select(ScoreDraft.panel_id, ScoreDraft.application_id)
-                                      .where(ScoreDraft.expert_id == expert.id)).tuples())
-        # One query each, not one per row: an expert may carry hundreds of assignments.
-        pledged = set(session.scalars(select(Acknowledgement.application_id).where(
-            Acknowledgement.expert_id == expert.id)))
-        stages: dict[str, list[dict[str, Any]]] = {}
-        for _assignment, panel, app in rows:
-            if app.id in conflicted:
-                continue
-            key = (panel.id, app.id)
-            stages.setdefault(panel.stage, []).append({
-                "application": app, "panel": panel, "deadline": panel.deadline,
-                "overdue": bool(panel.deadline and panel.deadline < date.today()
-                                and key not in scored),
-                "acknowledged": app.id in pledged,
-                "state": "scored" if key in scored else "draft" if key in drafted else "open"})
-        _audit(session, "dossier.listed", f"expert:{expert.id}",
-               count=sum(len(v) for v in stages.values()))
-        return render("review/expert/list.html", expert=expert, stages=stages)
+        stages = worklist.worklist(session, expert.id, date.today())
+    body, _status = render("review/expert/list.html", expert=expert, stages=stages,
+                           dossier_path=url_for(".dossier", application_id="~").rstrip("~"))
+    return keep_page(page, body, depends=worklist.depends_on(expert.id))
 
 
 # -- the pledge -------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,14 +42,18 @@ from flask import (
     render_template,
     request,
 )
+from flask import session as flask_session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.auth import Principal
 from shared.errors import DossierError
+from shared.pagecache import Lookup
 from shared.service import ServiceContext
 from shared.web import i18n
 from shared.web.nav import N_, SIGN_IN_PATH, nav_for  # noqa: F401  (N_ re-exported)
 from shared.web.sessions import COOKIE, BrowserSession, SessionStore
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 WEB_DIR = Path(__file__).parent
@@ -79,9 +85,7 @@ class WebState:
     @cached_property
     def sessions(self) -> SessionStore:
         s = self.ctx.settings
-        client = redis.Redis.from_url(s.redis_url, socket_timeout=5, socket_connect_timeout=5,
-                                      decode_responses=True)
-        return SessionStore(client, s.session_idle_seconds, s.session_max_seconds)
+        return SessionStore(self.ctx.redis, s.session_idle_seconds, s.session_max_seconds)
 
 
 def web_state() -> WebState:
@@ -179,13 +183,32 @@ def _load_browser() -> None:
     if header.lower().startswith("bearer "):
         return  # API clients: the bearer token alone decides, and carries no ambient cookie
     sid = request.cookies.get(COOKIE)
-    session = sessions().get(sid) if sid else None
+    session, lookup = _session_and_page(sid) if sid else (None, None)
+    g.page_lookup = lookup
     if session is not None:
         g.browser_session = session
         g.principal = Principal(subject=session.subject, role=session.role,
                                 token_id=f"session:{session.public_id}", scope=session.scope)
     if request.method not in SAFE_METHODS:
         _check_csrf()
+
+
+def _session_and_page(sid: str) -> tuple[BrowserSession | None, Lookup | None]:
+    """The browser session and, for a cacheable page, its cached copy, in one round trip."""
+    key = _cache_key(BrowserSession.public_id_of(sid))
+    if key is None:
+        return sessions().get(sid), None
+    cache = web_state().ctx.page_cache
+    try:
+        session, answers = sessions().get_with(sid, lambda pipe: cache.queue_lookup(pipe, key))
+    except redis.ResponseError:
+        log.warning("page cache lookup failed; rendering %s", request.path, exc_info=True)
+        return sessions().get(sid), None
+    if session is None:
+        return None, None
+    lookup = cache.answer(key, answers[0])
+    g.page_cache = "hit" if lookup.hit else "miss"
+    return session, lookup
 
 
 def is_public_view() -> bool:
@@ -265,6 +288,46 @@ def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
 
 
+def cacheable(view: F) -> F:
+    """A page served from the page cache while what it shows is unchanged. The view calls
+    `cached_page()` first and returns `keep_page(...)` with what it read."""
+    view._dossier_cacheable = True  # type: ignore[attr-defined]
+    return view
+
+
+def _cache_key(browser_public_id: str) -> str | None:
+    """The page cache key of this request, or None when it may not be served from the cache:
+    not a GET of a cacheable page, a message waiting to be shown, the cache off. Kept per
+    browser session (the page carries its CSRF token), language, address and day (pages say
+    what is overdue)."""
+    ctx = web_state().ctx
+    view = current_app.view_functions.get(request.endpoint or "")
+    if (ctx.settings.page_cache_seconds <= 0 or request.method != "GET"
+            or not getattr(view, "_dossier_cacheable", False)
+            or flask_session.get("_flashes")):
+        return None
+    return ctx.page_cache.key(request.script_root, request.full_path, browser_public_id,
+                              language(), date.today().isoformat())
+
+
+def cached_page() -> Lookup | None:
+    """This request's page as kept in the page cache (`.hit`, `.body`), looked up together
+    with the browser session; None when the page may not come from the cache."""
+    return g.get("page_lookup")
+
+
+def keep_page(lookup: Lookup | None, body: str, depends: Iterable[str],
+              meta: Mapping[str, Any] | None = None) -> str:
+    """Keep a freshly rendered page for the next request, with the change tags
+    (`shared.changes.on_table` / `on_rows`) of everything it was built from."""
+    if lookup is not None and not flask_session.get("_flashes"):
+        try:
+            web_state().ctx.page_cache.store(lookup, body, depends, meta)
+        except redis.RedisError:
+            log.warning("page cache unreachable; %s not kept", request.path, exc_info=True)
+    return body
+
+
 def done(message: str, to: str) -> Response:
     """Post/redirect/get with a confirmation shown on the next page."""
     flash(message, "success")
@@ -311,6 +374,8 @@ def _lang_switch_url() -> str:
 
 
 def _remember_language(response: Response) -> Response:
+    if "page_cache" in g:  # for operators and tests: was this page served from the cache?
+        response.headers["X-Page-Cache"] = g.page_cache
     asked = request.args.get("lang")
     if asked:
         response.set_cookie(LANG_COOKIE, "en" if asked.lower().startswith("en") else "zh-CN",

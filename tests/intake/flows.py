@@ -139,10 +139,10 @@ def processed(stack: AppStack, event_id: str) -> bool:
 
 
 def deliver(stack: AppStack, event_type: str, payload: dict[str, Any],
-            source: str = "review", wait: bool = True) -> str:
+            source: str = "review", wait: bool = True, occurred_at: str | None = None) -> str:
     """Send another service's event to intake as a real Celery message through the broker."""
     event = Event(id=str(uuid.uuid4()), type=event_type, source=source,
-                  occurred_at="2026-11-25T00:00:00+00:00", payload=payload)
+                  occurred_at=occurred_at or "2026-11-25T00:00:00+00:00", payload=payload)
     sender = Celery("test-sender", broker=stack.env()["DOSSIER_REDIS_URL"],
                     set_as_current=False)
     sender.conf.task_serializer = "json"

@@ -1,0 +1,154 @@
+"""Change tracking on real databases and the page cache on the real Redis: a kept page is served
+while nothing it depends on moves, and never after."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from sqlalchemy import ForeignKey, String, delete, insert, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dossier.localstack import BackingServers
+from shared import changes
+from shared.audit import AuditLog
+from shared.db import Database, declarative_base, service_metadata
+from shared.pagecache import PageCache
+
+metadata = service_metadata()
+Base = declarative_base(metadata)
+
+
+class Shelf(Base):
+    __tablename__ = "shelves"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    label: Mapped[str] = mapped_column(String(40))
+
+
+class Book(Base):
+    __tablename__ = "books"
+    __change_keys__ = ("shelf_id",)
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shelf_id: Mapped[str] = mapped_column(ForeignKey("shelves.id"))
+    title: Mapped[str] = mapped_column(String(40))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracked(request: pytest.FixtureRequest, new_database_url: Callable[[str, str], str],
+            open_database: Callable[[str], Database]
+            ) -> tuple[Database, list[set[str]]]:
+    db = open_database(new_database_url(request.param, "changes"))
+    metadata.create_all(db.engine)
+    published: list[set[str]] = []
+    changes.track(db.factories, published.append)
+    with db.session() as session:
+        session.add_all([Shelf(id="s1", label="一"), Shelf(id="s2", label="二")])
+    published.clear()
+    return db, published
+
+
+def test_each_write_publishes_the_tags_it_touched_once_committed(
+        tracked: tuple[Database, list[set[str]]]) -> None:
+    db, published = tracked
+    with db.session() as session:
+        session.add(Book(id="b1", shelf_id="s1", title="质量"))
+    assert published == [{"books", "books.shelf_id=s1"}]
+
+    with db.session() as session:  # moved to another shelf: both partitions changed
+        session.get(Book, "b1").shelf_id = "s2"  # type: ignore[union-attr]
+    assert published[-1] == {"books", "books.shelf_id=s1", "books.shelf_id=s2"}
+
+    with db.session() as session:  # a table without partition keys: every partition
+        session.get(Shelf, "s1").label = "壹"  # type: ignore[union-attr]
+    assert published[-1] == {"shelves", "shelves.*"}
+
+    with db.session() as session:  # bulk statements cannot name their rows
+        session.execute(update(Book).where(Book.id == "b1").values(title="新"))
+    assert published[-1] == {"books", "books.*"}
+    with db.session() as session:
+        session.execute(insert(Book).values(id="b2", shelf_id="s1", title="二"))
+        session.execute(delete(Book).where(Book.id == "b2"))
+    assert published[-1] == {"books", "books.*"}
+
+    count = len(published)
+    with db.session() as session:  # loaded, not changed
+        session.get(Book, "b1")
+    with db.reader() as session:
+        list(session.query(Book))
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.add(Book(id="b3", shelf_id="s1", title="回滚"))
+        session.flush()
+        raise RuntimeError("rolled back")
+    with db.session() as session:  # bookkeeping tables are not tracked
+        AuditLog(metadata.tables["audit_log"]).append(
+            session, actor="a", role="operator", action="viewed", target="t")
+    assert len(published) == count
+
+
+def test_dependencies_name_only_declared_partitions() -> None:
+    assert changes.on_rows(Book, shelf_id="s1") == ["books.*", "books.shelf_id=s1"]
+    assert changes.on_table(Shelf) == ["shelves"]
+    with pytest.raises(ValueError, match="not partitioned"):
+        changes.on_rows(Shelf, id="s1")
+    with pytest.raises(ValueError, match="not partitioned"):
+        changes.on_rows(Book, title="x")
+
+
+@pytest.fixture
+def cache(backing: BackingServers) -> Iterator[PageCache]:
+    client = redis.Redis(port=backing.redis_port, db=9, decode_responses=True)
+    yield PageCache(client, f"test-{secrets.token_hex(4)}", ttl=60)
+    client.close()
+
+
+def test_a_kept_page_is_served_until_a_tag_it_depends_on_moves(cache: PageCache) -> None:
+    mine = [*changes.on_table(Shelf), *changes.on_rows(Book, shelf_id="s1")]
+    key = cache.key("/shelves/s1", "session-a", "zh-CN")
+    first = cache.lookup(key)
+    assert not first.hit
+    assert cache.store(first, "<p>一号书架</p>", mine, {"n": 1})
+    again = cache.lookup(key)
+    assert again.hit and again.body == "<p>一号书架</p>" and again.meta == {"n": 1}
+    assert cache.client.ttl(key) > 0
+
+    cache.publish({"books", "books.shelf_id=s2"})  # another shelf's book
+    cache.publish({"experts"})  # a table the page did not read
+    assert cache.lookup(key).hit
+    assert not cache.lookup(cache.key("/shelves/s1", "session-b", "zh-CN")).hit
+
+    cache.publish({"books", "books.shelf_id=s1"})
+    assert not cache.lookup(key).hit
+
+    for moved in ({"books", "books.*"}, {"shelves", "shelves.*"}, {"*"}):
+        fresh = cache.lookup(key)
+        assert cache.store(fresh, "<p>new</p>", mine)
+        assert cache.lookup(key).hit
+        cache.publish(moved)
+        assert not cache.lookup(key).hit, moved
+
+
+def test_a_page_rendered_while_its_data_changed_is_not_kept(cache: PageCache) -> None:
+    key = cache.key("/shelves/s1", "session-a", "en")
+    looked = cache.lookup(key)
+    cache.publish({"books", "books.shelf_id=s1"})  # committed while the page was being built
+    assert not cache.store(looked, "<p>maybe stale</p>", changes.on_rows(Book, shelf_id="s1"))
+    assert not cache.lookup(key).hit
+    # A write elsewhere during the render does not stop the page being kept.
+    looked = cache.lookup(key)
+    cache.publish({"books", "books.shelf_id=s2"})
+    assert cache.store(looked, "<p>fresh</p>", changes.on_rows(Book, shelf_id="s1"))
+    assert cache.lookup(key).body == "<p>fresh</p>"
+
+
+def test_a_lookup_can_ride_on_another_pipeline(cache: PageCache) -> None:
+    key = cache.key("/p", "s", "zh-CN")
+    cache.store(cache.lookup(key), "body", ["shelves"])
+    with cache.client.pipeline(transaction=False) as pipe:
+        pipe.ping()
+        cache.queue_lookup(pipe, key)
+        pong, answer = pipe.execute()
+    assert pong and cache.answer(key, answer).body == "body"
