@@ -46,7 +46,7 @@ SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
     # documents
     "document.inspected": ("intake", "notify"),
     "packet.checked": ("intake", "notify"),
-    "requirements.published": ("intake",),
+    "requirements.published": ("intake", "review"),
     # review
     "assignment.made": ("notify",),
     "recusal.recorded": ("notify",),

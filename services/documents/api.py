@@ -1,10 +1,11 @@
 """Documents' HTTP API: inspection verdicts, completeness reports (JSON and DOCX), catalogue.
 
-Who sees what: an applicant sees only their own applications (anything else answers 404); a
-recommender only packets submitted to their unit (the `unit` claim of their token — intake
-routes packets, documents applies the same rule again rather than trusting the caller); an
-operator, supervisor or admin sees all. Experts never use this service. Reading a report or an
-inspection of someone else's packet is written to the audit log.
+Who sees what (`access.py`, shared with the report page): an applicant sees only their own
+applications (anything else answers 404); a recommender only packets submitted to their unit
+(the `unit` claim of their token — intake routes packets, documents applies the same rule
+again rather than trusting the caller); an operator, supervisor or admin sees all. Experts
+never use this service. Reading a report or an inspection of someone else's packet is written
+to the audit log.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
+from services.documents import access
 from services.documents import catalogue as catalogues
+from services.documents.access import READERS
 from services.documents.models import CompletenessReport, Cycle, Inspection, Packet
 from services.documents.report_docx import render
 from services.documents.schemas import (
@@ -29,41 +32,13 @@ from services.documents.schemas import (
     ReportPage,
     ReportQuery,
 )
-from shared.auth import Principal
 from shared.errors import NotFound
 from shared.http import current_principal, request_language, roles, service_context
 from shared.pagination import PageQuery, paginate
 
 blp = Blueprint("documents", __name__, url_prefix="/api",
                 description="Inspections, completeness reports, requirement catalogue")
-READERS = ("applicant", "recommender", "operator", "supervisor", "admin")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _unit(who: Principal) -> str | None:
-    value = who.scope.get("unit") or who.scope.get("jurisdiction")
-    return str(value) if value else None
-
-
-def _scoped(query: Select[Any], who: Principal, owner_col: Any, app_col: Any) -> Select[Any]:
-    if who.role == "applicant":
-        return query.where(owner_col == who.subject)
-    if who.role == "recommender":
-        # Fail closed: a recommender token without a unit sees nothing.
-        units = select(Packet.application_id).where(Packet.unit == _unit(who),
-                                                    Packet.submission > 0)
-        return query.where(app_col.in_(units))
-    return query
-
-
-def _audit_read(action: str, target: str, application_id: str, owner: str) -> None:
-    who = current_principal()
-    if who.role == "applicant" and who.subject == owner:
-        return
-    ctx = service_context()
-    with ctx.db.session() as session:
-        ctx.audit.append(session, actor=who.subject, role=who.role, action=action,
-                         target=target, detail={"application": application_id})
 
 
 @blp.get("/inspections")
@@ -73,8 +48,8 @@ def _audit_read(action: str, target: str, application_id: str, owner: str) -> No
 @roles(*READERS)
 def list_inspections(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
     """Verdicts, newest first; filter by application, document, requirement, ok, format."""
-    query = _scoped(select(Inspection), current_principal(), Inspection.owner,
-                    Inspection.application_id)
+    query = access.scoped(select(Inspection), current_principal(), Inspection.owner,
+                          Inspection.application_id)
     for name, value in filters.items():
         query = query.where(getattr(Inspection, name) == value)
     query = query.order_by(Inspection.inspected_at.desc(), Inspection.version_id)
@@ -86,8 +61,8 @@ def list_inspections(filters: dict[str, Any], page: int, per_page: int) -> dict[
 @blp.response(200, InspectionOut)
 @roles(*READERS)
 def get_inspection(version_id: str) -> Inspection:
-    query = _scoped(select(Inspection).where(Inspection.version_id == version_id),
-                    current_principal(), Inspection.owner, Inspection.application_id)
+    query = access.scoped(select(Inspection).where(Inspection.version_id == version_id),
+                          current_principal(), Inspection.owner, Inspection.application_id)
     with service_context().db.reader() as session:
         found = session.execute(query).scalar_one_or_none()
     if found is None:
@@ -103,8 +78,8 @@ def get_inspection(version_id: str) -> Inspection:
 def list_reports(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
     """Completeness reports, newest first: status, counts and missing items per packet."""
     who = current_principal()
-    query = _scoped(select(CompletenessReport), who, CompletenessReport.owner,
-                    CompletenessReport.application_id)
+    query = access.scoped(select(CompletenessReport), who, CompletenessReport.owner,
+                          CompletenessReport.application_id)
     if who.role == "recommender":
         query = query.where(CompletenessReport.submission > 0)
     for name in ("application_id", "cycle", "status"):
@@ -117,34 +92,19 @@ def list_reports(filters: dict[str, Any], page: int, per_page: int) -> dict[str,
         return paginate(session, query, page, per_page)
 
 
+# The request's own context and principal, for the views below.
 def _report(report_id: str) -> tuple[CompletenessReport, Packet | None]:
-    who = current_principal()
-    query = _scoped(select(CompletenessReport).where(CompletenessReport.id == report_id), who,
-                    CompletenessReport.owner, CompletenessReport.application_id)
-    with service_context().db.reader() as session:
-        report = session.execute(query).scalar_one_or_none()
-        if report is None or (who.role == "recommender" and report.submission == 0):
-            raise NotFound(detail=f"report {report_id}")
-        packet = session.get(Packet, report.application_id)
-        session.expunge_all()
-    return report, packet
+    return access.report(service_context(), current_principal(), report_id)
 
 
 def _latest(application_id: str, submission: int | None) -> str:
-    who = current_principal()
-    query = _scoped(select(CompletenessReport.id, CompletenessReport.submission)
-                    .where(CompletenessReport.application_id == application_id), who,
-                    CompletenessReport.owner, CompletenessReport.application_id)
-    if submission is not None:
-        query = query.where(CompletenessReport.submission == submission)
-    if who.role == "recommender":
-        query = query.where(CompletenessReport.submission > 0)
-    query = query.order_by(CompletenessReport.submission.desc()).limit(1)
-    with service_context().db.reader() as session:
-        row = session.execute(query).first()
-    if row is None:
-        raise NotFound(detail=f"no completeness report for {application_id}")
-    return str(row.id)
+    return access.latest_report_id(service_context(), current_principal(), application_id,
+                                   submission)
+
+
+def _audit_read(action: str, target: str, application_id: str, owner: str) -> None:
+    access.audit_read(service_context(), current_principal(), action, target, application_id,
+                      owner)
 
 
 def _docx(report: CompletenessReport, packet: Packet | None) -> Response:

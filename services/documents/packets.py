@@ -46,7 +46,8 @@ def record_cycle(session: Session, p: dict[str, Any]) -> None:
 def publish_requirements(session: Session, outbox: Outbox, cycle_id: str, *, default: str,
                          extra_dir: str | None = None) -> catalogues.Catalogue:
     """Announce the requirements of the catalogue a cycle uses (`requirements.published`), so
-    intake's pages name and offer exactly what the completeness check will look for.
+    intake's pages name and offer exactly what the completeness check will look for (and
+    review's pages name each dossier document the same way).
 
     Called for every `cycle.saved`: the announcement is the whole list, never a change, so a
     repeat is harmless and the latest one wins (intake keeps one list per cycle). A cycle that
@@ -68,7 +69,7 @@ def publish_requirements(session: Session, outbox: Outbox, cycle_id: str, *, def
                           "provided_by": r.provided_by, "formats": list(r.formats),
                           "multiple": r.multiple} for r in requirements]
                   for kind, requirements in catalogue.kinds.items()},
-        "audience": []})  # for intake's pages; nobody is notified
+        "audience": []})  # for intake's and review's pages; nobody is notified
     return catalogue
 
 

@@ -2,10 +2,10 @@
 
 `/packets/<application_id>`: the latest report (or `?submission=n`) with each requirement's
 verdict, reasons and evidence, the inspection facts of every document it judged, and a link to
-the 形式审查意见表 the API renders. Scoping and the audit record are the API's own functions
-(`api._latest`, `api._report`, `api._audit_read`), so the page can never show more than the
-JSON would: an applicant sees only their own packets, a recommender only packets submitted to
-the unit in its session, operators, supervisors and admins everything; anything else is 404.
+the 形式审查意见表 the API renders. Scoping and the audit record are the functions the API
+uses (`access.py`), so the page can never show more than the JSON would: an applicant sees
+only their own packets, a recommender only packets submitted to the unit in its session,
+operators, supervisors and admins everything; anything else is 404.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from flask import request, url_for
 from sqlalchemy import select
 
-from services.documents.api import READERS, _audit_read, _latest, _report, _scoped
+from services.documents import access
+from services.documents.access import READERS
 from services.documents.models import CompletenessReport, Inspection
 from shared.http import current_principal, roles, service_context
 from shared.web.pages import N_, PageBlueprint, language, render
@@ -52,10 +53,11 @@ def _texts(item: dict[str, Any], lang: str) -> list[str]:
 @roles(*READERS)
 def packet_report(application_id: str) -> Any:
     """The full completeness report with evidence and the inspection of each document."""
-    who = current_principal()
-    wanted = _submission()
-    report, packet = _report(_latest(application_id, wanted))
-    _audit_read("report.read", f"report:{report.id}", report.application_id, report.owner)
+    ctx, who = service_context(), current_principal()
+    report, packet = access.report(ctx, who, access.latest_report_id(ctx, who, application_id,
+                                                                     _submission()))
+    access.audit_read(ctx, who, "report.read", f"report:{report.id}", report.application_id,
+                      report.owner)
     lang = language()
     versions: list[str] = []
     for item in [*report.items, *(report.unexpected or [])]:
@@ -63,14 +65,15 @@ def packet_report(application_id: str) -> Any:
             vid = ev.get("version_id")
             if vid and vid not in versions:
                 versions.append(vid)
-    with service_context().db.reader() as session:
-        found = session.execute(_scoped(select(Inspection).where(
+    with ctx.db.reader() as session:
+        found = session.execute(access.scoped(select(Inspection).where(
             Inspection.version_id.in_(versions)), who, Inspection.owner,
             Inspection.application_id)).scalars().all()
         # The other reports of this packet the reader may open (a recommender: submissions).
-        others = _scoped(select(CompletenessReport.submission, CompletenessReport.status)
-                         .where(CompletenessReport.application_id == application_id), who,
-                         CompletenessReport.owner, CompletenessReport.application_id)
+        others = access.scoped(
+            select(CompletenessReport.submission, CompletenessReport.status)
+            .where(CompletenessReport.application_id == application_id), who,
+            CompletenessReport.owner, CompletenessReport.application_id)
         if who.role == "recommender":
             others = others.where(CompletenessReport.submission > 0)
         submissions = list(session.execute(others.order_by(

@@ -59,6 +59,23 @@ class Cycle(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RequirementList(Base):
+    """The requirements of a cycle's catalogue as the documents service announced them
+    (`requirements.published`): what names each document of a dossier on review's pages."""
+
+    __tablename__ = "requirement_lists"
+
+    cycle: Mapped[str] = mapped_column(String(60), primary_key=True)
+    catalogue: Mapped[str] = mapped_column(String(80))
+    catalogue_title: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # {kind: [{id, title: {zh-CN, en}, required, provided_by, formats, multiple}]}
+    kinds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # When documents announced it (the event's time): an older announcement delivered late
+    # never replaces a newer one.
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Application(Base):
     """An accepted packet: the applicant's profile and its frozen document manifest."""
 

@@ -218,11 +218,12 @@ def _number_text(value: Any) -> str:
 def _show(session: Any, expert_id: str, app: Application, status: int = 200,
           typed: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
           problem: str | None = None) -> Any:
+    names, lang = requirements.names_for(session, app.cycle), language()
     return render("review/expert/dossier.html", status, application=app,
                   documents=_documents(app), sheets=_sheets(session, expert_id, app, typed),
                   errors=errors or {}, problem=problem,
                   error_panel=typed.get("panel_id") if typed else None,
-                  requirement_label=requirements.label_of)
+                  requirement_label=lambda rid: names.label(app.kind, rid, lang))
 
 
 @blp.get("/dossiers/<application_id>")

@@ -9,10 +9,11 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from services.review import panels, registry
+from services.review import panels, registry, requirements
 from services.review.models import Application, Cycle, PublicList
 from services.review.programme import Programme
 from shared.events import Event, Outbox
+from shared.messages import load_payload
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,15 @@ def on_acceptance_published(session: Session, event: Event) -> None:
     session.merge(plist)
 
 
+def on_requirements_published(session: Session, event: Event) -> None:
+    """Keep the cycle's requirement list for the pages that name documents; the event's time
+    orders announcements of one cycle that arrive out of order."""
+    if not requirements.record(session, load_payload(event.type, event.payload),
+                               event.occurred_at):
+        log.info("requirements of cycle %s: a newer list is already kept",
+                 event.payload.get("cycle"))
+
+
 def register(celery: Celery, ctx: ServiceContext) -> None:
     ctx.inbox.on("cycle.saved")(on_cycle_saved)
     programme = Programme(ctx.settings.review_data_dir)
@@ -72,3 +82,4 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
 
     ctx.inbox.on("packet.accepted")(packet_accepted)
     ctx.inbox.on("acceptance.published")(on_acceptance_published)
+    ctx.inbox.on("requirements.published")(on_requirements_published)
