@@ -52,6 +52,8 @@ PAGES: list[WalkPage] = [
     # The applicant: applications, eligibility, a decided packet, a draft packet, the report.
     WalkPage("applicant", at("/intake/packets"), "packets", subject=APPLICANT),
     WalkPage("applicant", "/intake/packets/new", "eligibility"),
+    WalkPage("applicant", at("/intake/packets/{application}"), "packet-decided",
+             subject=APPLICANT),
     WalkPage("applicant", at("/intake/packets/{draft_application}"), "packet-draft",
              subject=APPLICANT),
     WalkPage("applicant", at("/documents/packets/{application}"), "report",
@@ -60,8 +62,12 @@ PAGES: list[WalkPage] = [
     # The recommender.
     WalkPage("recommender", at("/intake/queue"), "queue", subject=RECOMMENDER,
              scope={"unit": UNIT}),
+    WalkPage("recommender", at("/intake/queue/{application}"), "queue-packet",
+             subject=RECOMMENDER, scope={"unit": UNIT}),
     # The operator: intake's office, accounts, then review's pages.
     WalkPage("operator", at("/intake/office/applications"), "formal-review", subject=OPERATOR),
+    WalkPage("operator", at("/intake/office/applications/{application}"), "formal-packet",
+             subject=OPERATOR),
     WalkPage("operator", at("/intake/office/acceptance?cycle={cycle}"), "acceptance",
              subject=OPERATOR),
     WalkPage("operator", "/intake/accounts", "accounts", subject=OPERATOR),
@@ -89,6 +95,8 @@ PAGES: list[WalkPage] = [
              subject=EXPERT),
     # The supervisor reads everything, the reporter-less objection included.
     WalkPage("supervisor", at("/review/objections/{objection}"), "objection",
+             subject=SUPERVISOR),
+    WalkPage("supervisor", at("/intake/office/applications/{application}"), "formal-packet",
              subject=SUPERVISOR),
     WalkPage("supervisor", at("/review/ranking?cycle={cycle}"), "ranking", subject=SUPERVISOR),
     # Error pages as pages: not found, and a role outside the page.
@@ -182,3 +190,41 @@ def test_a_table_wider_than_the_screen_scrolls_by_keyboard(
     assert inspect(page, lang="en", narrow=True) == []
     wrap = page.locator(".table-wrap", has_text="wide")
     assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("aria-label") == "Planted"
+
+
+# Real packets carry names the walk's world does not: a file name with no space in it, an
+# organisation's long English name, a pasted URL in an opinion, a long Chinese paragraph.
+_LONG_CONTENT = """() => {
+  const file = 'Quality_management_self_evaluation_report_2023-2025_final_signed_and_sealed_by_' +
+               'the_legal_representative_version_3_scanned_at_600dpi.pdf';
+  const word = 'Supercalifragilisticexpialidocious-Precision-Manufacturing-Holdings-Group-Ltd';
+  const url = 'https://www.example.gov.cn/zwgk/tzgg/2026/11/25/' + 'a'.repeat(80) + '.html';
+  const zh = '忻州市'.repeat(40);
+  document.querySelectorAll('.filename, [data-filename] th, [data-document] th')
+    .forEach(el => { el.textContent = file; });
+  document.querySelectorAll('h1').forEach(el => { el.textContent = word + ' ' + zh; });
+  document.querySelectorAll('dl.facts dd').forEach((el, i) => {
+    el.textContent = [word, url, zh, file][i % 4]; });
+  document.querySelectorAll('main td, main li').forEach((el, i) => {
+    if (!el.children.length) el.textContent = [url, zh, word][i % 3]; });
+  document.querySelectorAll('select option').forEach(el => { el.textContent = file; });
+}"""
+
+
+@pytest.mark.parametrize("role,subject,scope,template", [
+    ("applicant", APPLICANT, None, "/intake/packets/{application}"),
+    ("applicant", APPLICANT, None, "/intake/packets/{draft_application}"),
+    ("recommender", RECOMMENDER, {"unit": UNIT}, "/intake/queue/{application}"),
+    ("operator", OPERATOR, None, "/intake/office/applications/{application}"),
+], ids=["packet-decided", "packet-draft", "queue-packet", "formal-packet"])
+def test_packet_pages_stay_narrow_with_long_names(
+        role: str, subject: str, scope: dict[str, str] | None, template: str,
+        open_page: Callable[..., Any], stack: AppStack) -> None:
+    """The 360 px check holds for long file names, ids and text, not only the walk's data."""
+    path = at(template)(stack, subject)
+    page = open_page(role, subject, "", scope, lang="en", width=NARROW)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.evaluate(_LONG_CONTENT)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= NARROW + 2, f"{path} scrolls sideways with long content ({width}px)"
