@@ -25,11 +25,6 @@ from walk_world import APPLICANT, EXPERT, OPERATOR, RECOMMENDER, SUPERVISOR, UNI
 from dossier.localstack import AppStack
 
 PAGES: list[WalkPage] = [
-    # Audit logs, one per service (supervisors read everything).
-    WalkPage("supervisor", "/intake/audit", "intake-audit"),
-    WalkPage("supervisor", "/documents/audit", "documents-audit"),
-    WalkPage("supervisor", "/review/audit", "review-audit"),
-    WalkPage("supervisor", "/notify/audit", "notify-audit"),
     # The inbox, as several roles, empty and with messages, and one message opened.
     WalkPage("applicant", inbox_with_messages(3), "inbox"),
     WalkPage("expert", "/notify/inbox", "inbox-empty"),
@@ -99,6 +94,12 @@ PAGES: list[WalkPage] = [
     WalkPage("supervisor", at("/intake/office/applications/{application}"), "formal-packet",
              subject=SUPERVISOR),
     WalkPage("supervisor", at("/review/ranking?cycle={cycle}"), "ranking", subject=SUPERVISOR),
+    # Audit logs, one per service (supervisors read everything); walked after the award so
+    # their screenshots show its records.
+    WalkPage("supervisor", "/intake/audit", "intake-audit"),
+    WalkPage("supervisor", "/documents/audit", "documents-audit"),
+    WalkPage("supervisor", "/review/audit", "review-audit"),
+    WalkPage("supervisor", "/notify/audit", "notify-audit"),
     # Error pages as pages: not found, and a role outside the page.
     WalkPage("applicant", "/notify/inbox/no-such-message", "not-found", status=404),
     WalkPage("applicant", "/review/audit", "forbidden", status=403),
