@@ -212,7 +212,7 @@ _LONG_CONTENT = """() => {
 }"""
 
 
-@pytest.mark.parametrize("role,subject,scope,template", [
+@pytest.mark.parametrize(("role", "subject", "scope", "template"), [
     ("applicant", APPLICANT, None, "/intake/packets/{application}"),
     ("applicant", APPLICANT, None, "/intake/packets/{draft_application}"),
     ("recommender", RECOMMENDER, {"unit": UNIT}, "/intake/queue/{application}"),
