@@ -20,7 +20,7 @@ import marshmallow as ma
 from flask import request, url_for
 from sqlalchemy.orm import Session
 
-from services.intake import routing, worklists
+from services.intake import checklist, routing, worklists
 from services.intake.accounts import jurisdiction
 from services.intake.applications import get_application, today
 from services.intake.models import Application
@@ -154,9 +154,12 @@ def _show_packet(desk: str, application_id: str, status: int = 200,
     who = current_principal()
     with ctx.db.session() as session:
         app = _packet(session, application_id)
+        # Requirements named by their titles, exactly as the applicant's page names them.
+        catalogue = checklist.catalogue_of(session, app.cycle)
         # Like the API: anyone but the owner opening a packet is on the record.
         ctx.audit.append(session, actor=who.subject, role=who.role, action="application.viewed",
                          target=f"application:{app.id}", detail={"page": desk})
+    lang = language()
     forms = {
         "recommend": desk == "queue" and app.status == "submitted",
         "return": (desk == "queue" and app.status == "submitted")
@@ -167,7 +170,10 @@ def _show_packet(desk: str, application_id: str, status: int = 200,
                   problem=problem_text(problem) if problem else None,
                   errors=errors or {}, values=values or {},
                   back=url_for(".queue_list" if desk == "queue" else ".office_list"),
-                  report_url=f"/documents/packets/{app.id}", **_labels())
+                  report_url=f"/documents/packets/{app.id}",
+                  requirement_label=lambda requirement: checklist.label_of(
+                      catalogue, app.kind, requirement, lang),
+                  **_labels())
 
 
 def _act(desk: str, application_id: str, step: Callable[[Session, Application], None],

@@ -25,11 +25,6 @@ from walk_world import APPLICANT, EXPERT, OPERATOR, RECOMMENDER, SUPERVISOR, UNI
 from dossier.localstack import AppStack
 
 PAGES: list[WalkPage] = [
-    # Audit logs, one per service (supervisors read everything).
-    WalkPage("supervisor", "/intake/audit", "intake-audit"),
-    WalkPage("supervisor", "/documents/audit", "documents-audit"),
-    WalkPage("supervisor", "/review/audit", "review-audit"),
-    WalkPage("supervisor", "/notify/audit", "notify-audit"),
     # The inbox, as several roles, empty and with messages, and one message opened.
     WalkPage("applicant", inbox_with_messages(3), "inbox"),
     WalkPage("expert", "/notify/inbox", "inbox-empty"),
@@ -52,6 +47,8 @@ PAGES: list[WalkPage] = [
     # The applicant: applications, eligibility, a decided packet, a draft packet, the report.
     WalkPage("applicant", at("/intake/packets"), "packets", subject=APPLICANT),
     WalkPage("applicant", "/intake/packets/new", "eligibility"),
+    WalkPage("applicant", at("/intake/packets/{application}"), "packet-decided",
+             subject=APPLICANT),
     WalkPage("applicant", at("/intake/packets/{draft_application}"), "packet-draft",
              subject=APPLICANT),
     WalkPage("applicant", at("/documents/packets/{application}"), "report",
@@ -60,8 +57,12 @@ PAGES: list[WalkPage] = [
     # The recommender.
     WalkPage("recommender", at("/intake/queue"), "queue", subject=RECOMMENDER,
              scope={"unit": UNIT}),
+    WalkPage("recommender", at("/intake/queue/{application}"), "queue-packet",
+             subject=RECOMMENDER, scope={"unit": UNIT}),
     # The operator: intake's office, accounts, then review's pages.
     WalkPage("operator", at("/intake/office/applications"), "formal-review", subject=OPERATOR),
+    WalkPage("operator", at("/intake/office/applications/{application}"), "formal-packet",
+             subject=OPERATOR),
     WalkPage("operator", at("/intake/office/acceptance?cycle={cycle}"), "acceptance",
              subject=OPERATOR),
     WalkPage("operator", "/intake/accounts", "accounts", subject=OPERATOR),
@@ -90,7 +91,15 @@ PAGES: list[WalkPage] = [
     # The supervisor reads everything, the reporter-less objection included.
     WalkPage("supervisor", at("/review/objections/{objection}"), "objection",
              subject=SUPERVISOR),
+    WalkPage("supervisor", at("/intake/office/applications/{application}"), "formal-packet",
+             subject=SUPERVISOR),
     WalkPage("supervisor", at("/review/ranking?cycle={cycle}"), "ranking", subject=SUPERVISOR),
+    # Audit logs, one per service (supervisors read everything); walked after the award so
+    # their screenshots show its records.
+    WalkPage("supervisor", "/intake/audit", "intake-audit"),
+    WalkPage("supervisor", "/documents/audit", "documents-audit"),
+    WalkPage("supervisor", "/review/audit", "review-audit"),
+    WalkPage("supervisor", "/notify/audit", "notify-audit"),
     # Error pages as pages: not found, and a role outside the page.
     WalkPage("applicant", "/notify/inbox/no-such-message", "not-found", status=404),
     WalkPage("applicant", "/review/audit", "forbidden", status=403),
@@ -182,3 +191,41 @@ def test_a_table_wider_than_the_screen_scrolls_by_keyboard(
     assert inspect(page, lang="en", narrow=True) == []
     wrap = page.locator(".table-wrap", has_text="wide")
     assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("aria-label") == "Planted"
+
+
+# Real packets carry names the walk's world does not: a file name with no space in it, an
+# organisation's long English name, a pasted URL in an opinion, a long Chinese paragraph.
+_LONG_CONTENT = """() => {
+  const file = 'Quality_management_self_evaluation_report_2023-2025_final_signed_and_sealed_by_' +
+               'the_legal_representative_version_3_scanned_at_600dpi.pdf';
+  const word = 'Supercalifragilisticexpialidocious-Precision-Manufacturing-Holdings-Group-Ltd';
+  const url = 'https://www.example.gov.cn/zwgk/tzgg/2026/11/25/' + 'a'.repeat(80) + '.html';
+  const zh = '忻州市'.repeat(40);
+  document.querySelectorAll('.filename, [data-filename] th, [data-document] th')
+    .forEach(el => { el.textContent = file; });
+  document.querySelectorAll('h1').forEach(el => { el.textContent = word + ' ' + zh; });
+  document.querySelectorAll('dl.facts dd').forEach((el, i) => {
+    el.textContent = [word, url, zh, file][i % 4]; });
+  document.querySelectorAll('main td, main li').forEach((el, i) => {
+    if (!el.children.length) el.textContent = [url, zh, word][i % 3]; });
+  document.querySelectorAll('select option').forEach(el => { el.textContent = file; });
+}"""
+
+
+@pytest.mark.parametrize(("role", "subject", "scope", "template"), [
+    ("applicant", APPLICANT, None, "/intake/packets/{application}"),
+    ("applicant", APPLICANT, None, "/intake/packets/{draft_application}"),
+    ("recommender", RECOMMENDER, {"unit": UNIT}, "/intake/queue/{application}"),
+    ("operator", OPERATOR, None, "/intake/office/applications/{application}"),
+], ids=["packet-decided", "packet-draft", "queue-packet", "formal-packet"])
+def test_packet_pages_stay_narrow_with_long_names(
+        role: str, subject: str, scope: dict[str, str] | None, template: str,
+        open_page: Callable[..., Any], stack: AppStack) -> None:
+    """The 360 px check holds for long file names, ids and text, not only the walk's data."""
+    path = at(template)(stack, subject)
+    page = open_page(role, subject, "", scope, lang="en", width=NARROW)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.evaluate(_LONG_CONTENT)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= NARROW + 2, f"{path} scrolls sideways with long content ({width}px)"

@@ -151,6 +151,43 @@ def test_recommender_returns_with_reasons_that_show_in_history(
     _translated(who, f"/intake/queue/{packet['id']}")
 
 
+def _requirement_cells(page: str) -> dict[str, str]:
+    """The documents table's requirement cells and the missing list's items, by requirement id
+    (the text each shows, tags stripped)."""
+    found = re.findall(r'<(?:td|li)[^>]*data-requirement="([^"]+)"[^>]*>(.*?)</(?:td|li)>',
+                       page, re.S)
+    return {rid: re.sub(r"<[^>]+>", "", body).strip() for rid, body in found}
+
+
+def test_office_packet_pages_name_requirements_by_title_in_the_page_language(
+        intake: Intake, cycle: str, recommenders: dict[str, str],
+        browser_login: Callable[..., Any]) -> None:
+    """The recommender's and operator's packet pages show the cycle's requirement titles (the
+    list documents announced, as on the applicant's page), the id only as a secondary code."""
+    listed = intake.requirements(cycle)
+    titles = {r["id"]: r["title"] for r in listed["kinds"]["organisation"]}
+    packet = submitted(intake, cycle, UNIT_A)
+    poll(lambda: intake.detail(intake.operator, packet["id"]).get("completeness"), 90)
+    missing = intake.detail(intake.operator, packet["id"])["completeness_report"]["missing"]
+    assert "self-evaluation" in missing
+    rec = _rec(browser_login, recommenders, UNIT_A)
+    op = browser_login("operator", unique("op-titles"), "受理员")
+    for who, path in ((rec, f"/intake/queue/{packet['id']}"),
+                      (op, f"/intake/office/applications/{packet['id']}")):
+        for lang in ("zh-CN", "en"):
+            r = who.get(f"{path}?lang={lang}")
+            assert r.status_code == 200 and "[[untranslated" not in r.text
+            cells = _requirement_cells(r.text)
+            # Documents: the title alone.
+            assert cells["evidence"] == titles["evidence"][lang], (path, lang, cells)
+            assert cells["publicity-proof"] == titles["publicity-proof"][lang]
+            # Missing requirements: the title, then the id as a code.
+            assert cells["self-evaluation"] == (
+                f"{titles['self-evaluation'][lang]} self-evaluation"), cells
+            assert "<code>self-evaluation</code>" not in r.text
+            assert "<code>evidence</code>" not in r.text
+
+
 def test_operator_accepts_and_rejects_in_formal_review(
         intake: Intake, cycle: str, recommenders: dict[str, str],
         browser_login: Callable[..., Any]) -> None:
