@@ -72,6 +72,12 @@ class Catalogue:
 def _title(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not raw.get("zh-CN") or not raw.get("en"):
         raise BadCatalogue(f"{where}: title needs zh-CN and en")
+    # An unquoted comma in a YAML flow mapping (`{en: Measurement, analysis}`) silently cuts
+    # the title and adds a key: refuse it rather than show half a title.
+    extra = sorted(str(k) for k in raw if k not in ("zh-CN", "en"))
+    if extra:
+        raise BadCatalogue(f"{where}: title has unexpected keys {extra} "
+                           "(quote a title that contains a comma)")
     return {"zh-CN": str(raw["zh-CN"]), "en": str(raw["en"])}
 
 

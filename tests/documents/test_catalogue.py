@@ -38,6 +38,9 @@ def test_an_operator_folder_adds_a_catalogue_version(tmp_path: Path) -> None:
     ({"formats": ["exe"]}, "formats"),
     ({"title": {"zh-CN": "只有中文"}}, "title"),
     ({"max_pagez": 3}, "unknown keys"),
+    # What YAML makes of `{zh-CN: 测量、分析与改进, en: Measurement, analysis and improvement}`.
+    ({"title": yaml.safe_load("{zh-CN: 测量, en: Measurement, analysis and improvement}")},
+     "quote a title"),
 ])
 def test_a_malformed_requirement_is_refused_with_where_it_is(
         change: dict[str, object], message: str) -> None:
