@@ -98,15 +98,7 @@ class PageCache:
             self._bump(keys=[self.versions], args=[_SEQ, *sorted(tags)])
 
     def lookup(self, key: str) -> Lookup:
-        return self.answer(key, self._lookup(keys=[key, self.versions], args=[_SEQ]))
-
-    def queue_lookup(self, pipe: Any, key: str) -> None:
-        """Queue the lookup on a caller's pipeline; `answer` reads its result."""
-        # EVAL, not the registered script: a pipeline carrying a script first asks Redis
-        # whether it is loaded, which would cost the round trip the pipeline saves.
-        pipe.eval(_LOOKUP, 2, key, self.versions, _SEQ)
-
-    def answer(self, key: str, answer: Any) -> Lookup:
+        answer = self._lookup(keys=[key, self.versions], args=[_SEQ])
         if isinstance(answer, list):
             body, meta = (_text(v) for v in answer)
             return Lookup(key, body=body, meta=json.loads(meta) if meta else {})

@@ -209,13 +209,15 @@ def _load(application_id: str) -> tuple[Application, Cycle | None, checklist.Cat
     in the API otherwise), its cycle and the cycle's requirements (None until documents has
     announced them)."""
     with service_context().db.reader() as session:
+        # The packet with its documents, their versions and its history in three queries,
+        # before the scope check (which then finds the row already loaded; held here, as the
+        # session keeps loaded rows only while something refers to them).
+        loaded = session.execute(
+            select(Application).where(Application.id == application_id).options(
+                selectinload(Application.documents).selectinload(Document.versions),
+                selectinload(Application.history))).scalars().all()
         app = domain.get_application(session, current_principal(), application_id)
-        # Loaded here, inside the session: the versions of every document in one query.
-        session.execute(select(Document).where(Document.application_id == app.id)
-                        .options(selectinload(Document.versions))).scalars().all()
-        for document in app.documents:
-            document.versions  # noqa: B018 (loaded before the session closes)
-        app.history  # noqa: B018
+        del loaded
         cycle = session.get(Cycle, app.cycle)
         return app, cycle, checklist.catalogue_of(session, app.cycle)
 

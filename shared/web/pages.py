@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -147,10 +148,19 @@ def _anonymous_token(seed: str) -> str:
     return hmac.new(key, b"csrf:" + seed.encode(), hashlib.sha256).hexdigest()
 
 
+def _csrf_marker() -> str:
+    """Stands for the CSRF token in a page kept in the page cache, so one copy serves every
+    browser session of the same account; put back per response (`_finish_page`). Derived from
+    the secret key: the same in every process, and not something a user could type into a
+    field to have their token written there."""
+    key = web_state().ctx.settings.secret_key.encode()
+    return "csrf-" + hmac.new(key, b"page-cache-csrf-marker", hashlib.sha256).hexdigest()[:32]
+
+
 def csrf_token() -> str:
     session = browser_session()
     if session is not None:
-        return session.csrf
+        return str(g.page_csrf_marker) if "page_csrf_marker" in g else session.csrf
     seed = request.cookies.get(CSRF_COOKIE) or g.get("new_csrf_seed")
     if not seed:
         seed = g.new_csrf_seed = secrets.token_urlsafe(24)
@@ -194,20 +204,24 @@ def _load_browser() -> None:
 
 
 def _session_and_page(sid: str) -> tuple[BrowserSession | None, Lookup | None]:
-    """The browser session and, for a cacheable page, its cached copy, in one round trip."""
-    key = _cache_key(BrowserSession.public_id_of(sid))
-    if key is None:
-        return sessions().get(sid), None
-    cache = web_state().ctx.page_cache
-    try:
-        session, answers = sessions().get_with(sid, lambda pipe: cache.queue_lookup(pipe, key))
-    except redis.ResponseError:
-        log.warning("page cache lookup failed; rendering %s", request.path, exc_info=True)
-        return sessions().get(sid), None
+    """The browser session and, for a cacheable page, its kept copy for the session's account."""
+    session = sessions().get(sid)
     if session is None:
         return None, None
-    lookup = cache.answer(key, answers[0])
+    account = json.dumps([session.subject, session.role, session.name, session.scope],
+                         sort_keys=True, ensure_ascii=False)
+    key = _cache_key(account)
+    if key is None:
+        return session, None
+    try:
+        lookup = web_state().ctx.page_cache.lookup(key)
+    except redis.RedisError:
+        log.warning("page cache unreachable; rendering %s", request.path, exc_info=True)
+        return session, None
     g.page_cache = "hit" if lookup.hit else "miss"
+    # Every response to this request gets the session's token for the marker, kept page or
+    # fresh one alike (`_finish_page`).
+    g.page_csrf_marker = _csrf_marker()
     return session, lookup
 
 
@@ -295,18 +309,18 @@ def cacheable(view: F) -> F:
     return view
 
 
-def _cache_key(browser_public_id: str) -> str | None:
+def _cache_key(account: str) -> str | None:
     """The page cache key of this request, or None when it may not be served from the cache:
     not a GET of a cacheable page, a message waiting to be shown, the cache off. Kept per
-    browser session (the page carries its CSRF token), language, address and day (pages say
-    what is overdue)."""
+    account as the session carries it (subject, role, name, scope), language, address and day
+    (pages say what is overdue); the session's own CSRF token is put in as the page leaves."""
     ctx = web_state().ctx
     view = current_app.view_functions.get(request.endpoint or "")
     if (ctx.settings.page_cache_seconds <= 0 or request.method != "GET"
             or not getattr(view, "_dossier_cacheable", False)
             or flask_session.get("_flashes")):
         return None
-    return ctx.page_cache.key(request.script_root, request.full_path, browser_public_id,
+    return ctx.page_cache.key(request.script_root, request.full_path, account,
                               language(), date.today().isoformat())
 
 
@@ -373,9 +387,20 @@ def _lang_switch_url() -> str:
     return f"{request.script_root}{request.path}?{query}"
 
 
-def _remember_language(response: Response) -> Response:
+def _finish_page(response: Response) -> Response:
+    """A cacheable page leaves with this session's CSRF token where the marker stands."""
+    marker = g.get("page_csrf_marker")
+    session = browser_session()
+    if marker and session is not None and not response.direct_passthrough:
+        body = response.get_data(as_text=True)
+        if marker in body:
+            response.set_data(body.replace(marker, session.csrf))
     if "page_cache" in g:  # for operators and tests: was this page served from the cache?
         response.headers["X-Page-Cache"] = g.page_cache
+    return response
+
+
+def _remember_language(response: Response) -> Response:
     asked = request.args.get("lang")
     if asked:
         response.set_cookie(LANG_COOKIE, "en" if asked.lower().startswith("en") else "zh-CN",
@@ -425,6 +450,7 @@ def install_web(app: Flask, ctx: ServiceContext, pages: Iterable[Blueprint],
         app.register_blueprint(bp)
     app.before_request(_load_browser)
     app.after_request(_remember_language)
+    app.after_request(_finish_page)
 
 
 def page_url(path: str) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,33 +71,24 @@ class SessionStore:
         return session
 
     def get(self, sid: str) -> BrowserSession | None:
-        return self.get_with(sid)[0]
-
-    def get_with(self, sid: str, also: Callable[[Any], None] | None = None
-                 ) -> tuple[BrowserSession | None, list[Any]]:
-        """The session, and the answers to whatever `also` queued on the same pipeline (a
-        page cache lookup): one round trip on every page, which also slides the idle expiry.
-        Only in the session's last idle period is the expiry cut back to the absolute limit."""
         if not sid or len(sid) > 200:
-            return None, []
+            return None
         key = _key(sid)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.getex(key, ex=self.idle)
-            if also is not None:
-                also(pipe)
-            raw, *more = pipe.execute()
+        # One round trip on every page: read and slide the idle expiry together. Only in the
+        # session's last idle period is the expiry cut back to the absolute limit.
+        raw = self.redis.getex(key, ex=self.idle)
         if raw is None:
-            return None, more
+            return None
         data = json.loads(raw)
         left = data["started"] + self.absolute - time.time()
         if left <= 0:
             self.redis.delete(key)
-            return None, more
+            return None
         if left < self.idle:
             self.redis.expire(key, max(1, int(left)))
         return BrowserSession(sid=sid, subject=data["subject"], role=data["role"],
                               name=data["name"], csrf=data["csrf"], started=data["started"],
-                              scope=data.get("scope") or {}), more
+                              scope=data.get("scope") or {})
 
     def drop(self, sid: str) -> None:
         key = _key(sid)

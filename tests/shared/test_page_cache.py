@@ -142,13 +142,3 @@ def test_a_page_rendered_while_its_data_changed_is_not_kept(cache: PageCache) ->
     cache.publish({"books", "books.shelf_id=s2"})
     assert cache.store(looked, "<p>fresh</p>", changes.on_rows(Book, shelf_id="s1"))
     assert cache.lookup(key).body == "<p>fresh</p>"
-
-
-def test_a_lookup_can_ride_on_another_pipeline(cache: PageCache) -> None:
-    key = cache.key("/p", "s", "zh-CN")
-    cache.store(cache.lookup(key), "body", ["shelves"])
-    with cache.client.pipeline(transaction=False) as pipe:
-        pipe.ping()
-        cache.queue_lookup(pipe, key)
-        pong, answer = pipe.execute()
-    assert pong and cache.answer(key, answer).body == "body"

@@ -66,9 +66,14 @@ def test_the_expert_list_is_reused_until_a_pledge_a_draft_or_a_conflict_changes_
     row = _row(again, mine)
     assert row is not None and "status warn" in row and "status bad" in row  # no pledge, no score
     assert _row(again, second) is not None
-    # Each browser session has its own copy (the page carries the session's CSRF token).
+    # Another browser of the same account is served the same page, with its own CSRF token.
+    assert me.csrf in first
     other = browser_login("expert", expert["subject"], expert["name"])
-    assert _served(other, "/review/dossiers", "miss") != first
+    shared = _served(other, "/review/dossiers", "hit")
+    assert other.csrf in shared and me.csrf not in shared
+    assert shared.replace(other.csrf, me.csrf) == first
+    # Another name on the session is another account's page.
+    _served(browser_login("expert", expert["subject"], "另一个名字"), "/review/dossiers", "miss")
 
     # The expert's own write: the declaration.
     assert me.post(f"/review/dossiers/{mine}/pledge", {"accept": "1"}).status_code == 303
