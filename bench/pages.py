@@ -232,7 +232,7 @@ def _quiet(stack: AppStack) -> None:
 
 # -- load -----------------------------------------------------------------------------------
 
-def _session(stack: AppStack, role: str, subject: str) -> str:
+def _session(stack: AppStack, role: str, subject: str, name: str | None = None) -> str:
     """A browser session as the sign-in page leaves it (cookie → Redis); returns the cookie."""
     import redis
 
@@ -241,7 +241,7 @@ def _session(stack: AppStack, role: str, subject: str) -> str:
     client = redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"], decode_responses=True)
     try:
         return SessionStore(client, idle=7200, absolute=7200).create(
-            subject=subject, role=role, name=subject, scope=None).sid
+            subject=subject, role=role, name=name or subject, scope=None).sid
     finally:
         client.close()
 
@@ -318,7 +318,8 @@ def _first_views(stack: AppStack, plan: dict[str, tuple[str, list[tuple[str, str
         times = []
         for i in range(count):
             subject, path = who[i % len(who)]
-            sid = _session(stack, role, subject)
+            # A name this account has not had: nothing kept for it yet.
+            sid = _session(stack, role, subject, name=f"{subject} {secrets.token_hex(3)}")
             t0 = time.perf_counter()
             r = pool.request("GET", path, headers={"Cookie": f"{COOKIE}={sid}",
                                                    "Accept": "text/html"}, redirect=False)

@@ -70,7 +70,7 @@ class Lookup:
     """The answer to one lookup: the stored page, or what storing a fresh one needs."""
 
     key: str
-    body: str | None = None
+    body: bytes | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     snapshot: int = 0
 
@@ -100,8 +100,10 @@ class PageCache:
     def lookup(self, key: str) -> Lookup:
         answer = self._lookup(keys=[key, self.versions], args=[_SEQ])
         if isinstance(answer, list):
-            body, meta = (_text(v) for v in answer)
-            return Lookup(key, body=body, meta=json.loads(meta) if meta else {})
+            body, meta = answer
+            # Bytes as Redis holds them: a page goes out without being decoded and encoded.
+            return Lookup(key, body=body if isinstance(body, bytes) else str(body).encode(),
+                          meta=json.loads(meta) if meta else {})
         return Lookup(key, snapshot=int(answer))
 
     def store(self, lookup: Lookup, body: str, depends: Iterable[str],
@@ -113,7 +115,3 @@ class PageCache:
                            args=[lookup.snapshot, self.ttl, body,
                                  json.dumps(dict(meta or {}), ensure_ascii=False), *tags])
         return bool(kept)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")

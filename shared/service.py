@@ -55,7 +55,10 @@ class ServiceContext:
 
     @cached_property
     def page_cache(self) -> PageCache:
-        return PageCache(self.redis, self.name, ttl=self.settings.page_cache_seconds)
+        # Its own client, answering bytes: kept pages are sent as Redis returns them.
+        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=5,
+                                      socket_connect_timeout=5)
+        return PageCache(client, self.name, ttl=self.settings.page_cache_seconds)
 
     @cached_property
     def store(self) -> ObjectStore:

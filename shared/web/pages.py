@@ -392,9 +392,9 @@ def _finish_page(response: Response) -> Response:
     marker = g.get("page_csrf_marker")
     session = browser_session()
     if marker and session is not None and not response.direct_passthrough:
-        body = response.get_data(as_text=True)
-        if marker in body:
-            response.set_data(body.replace(marker, session.csrf))
+        body = response.get_data()
+        if marker.encode() in body:
+            response.set_data(body.replace(marker.encode(), session.csrf.encode()))
     if "page_cache" in g:  # for operators and tests: was this page served from the cache?
         response.headers["X-Page-Cache"] = g.page_cache
     return response
