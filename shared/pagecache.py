@@ -64,6 +64,32 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
+_WITH_SESSION = """
+local raw = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
+if not raw then return {false} end
+local ok, claims = pcall(cjson.decode, raw)
+if not ok or type(claims) ~= 'table' or type(claims['account']) ~= 'string' then
+  return {raw}
+end
+local key = ARGV[3] .. redis.sha1hex(ARGV[2] .. '\\31' .. claims['account'])
+local deps = redis.call('HGET', key, 'deps')
+if deps then
+  local d = cjson.decode(deps)
+  local tags, want = {}, {}
+  for tag, ver in pairs(d) do tags[#tags + 1] = tag; want[#want + 1] = ver end
+  local now = redis.call('HMGET', KEYS[2], unpack(tags))
+  local fresh = true
+  for i = 1, #tags do
+    if (now[i] or '0') ~= want[i] then fresh = false; break end
+  end
+  if fresh then
+    local page = redis.call('HMGET', key, 'body', 'meta')
+    return {raw, key, page[1], page[2] or ''}
+  end
+end
+return {raw, key, false, false, redis.call('HGET', KEYS[2], ARGV[4]) or '0'}
+"""
+
 
 @dataclass
 class Lookup:
@@ -88,9 +114,27 @@ class PageCache:
         self._bump = client.register_script(_BUMP)
         self._lookup = client.register_script(_LOOKUP)
         self._store = client.register_script(_STORE)
+        self._with_session = client.register_script(_WITH_SESSION)
 
     def key(self, *parts: str) -> str:
-        return self.prefix + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        # SHA-1 because the Lua side (`with_session`) can compute it too: redis.sha1hex.
+        return self.prefix + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()  # noqa: S324
+
+    def with_session(self, session_key: str, idle: int, *parts: str
+                     ) -> tuple[bytes | None, Lookup | None]:
+        """A browser session's claims (read as `GETEX … EX idle`) and the page kept for its
+        account under `parts`, in one round trip. The account is the session's own `account`
+        field; a session without one gets no lookup (None)."""
+        answer = self._with_session(keys=[session_key, self.versions],
+                                    args=[idle, "\x1f".join(parts), self.prefix, _SEQ])
+        raw = answer[0]
+        if raw is None or len(answer) == 1:
+            return raw, None
+        key = answer[1].decode()
+        if answer[2] is not None:
+            body, meta = answer[2], answer[3]
+            return raw, Lookup(key, body=body, meta=json.loads(meta) if meta else {})
+        return raw, Lookup(key, snapshot=int(answer[4]))
 
     def publish(self, tags: set[str]) -> None:
         """Move the version of every tag (called after a commit that wrote them)."""

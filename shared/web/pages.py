@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -52,7 +51,7 @@ from shared.pagecache import Lookup
 from shared.service import ServiceContext
 from shared.web import i18n
 from shared.web.nav import N_, SIGN_IN_PATH, nav_for  # noqa: F401  (N_ re-exported)
-from shared.web.sessions import COOKIE, BrowserSession, SessionStore
+from shared.web.sessions import COOKIE, BrowserSession, SessionStore, session_key
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,21 @@ def public(view: F) -> F:
 
 # -- the per-service web state --------------------------------------------------------------
 
+def code_version(folders: Iterable[Path]) -> str:
+    """A digest of the code, templates and catalogues a page is built from, so pages kept by an
+    earlier version are not served after an upgrade (and every copy of one version agrees)."""
+    digest = hashlib.sha256()
+    for folder in sorted({f.resolve() for f in folders}):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".html", ".po", ".yaml", ".json") and path.is_file():
+                digest.update(f"{path.relative_to(folder)}\0".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
 class WebState:
+    build = ""
+
     def __init__(self, ctx: ServiceContext, translations: Iterable[Path]) -> None:
         self.ctx = ctx
         self.catalogues = i18n.Catalogues(translations, strict=ctx.settings.i18n_strict)
@@ -204,20 +217,24 @@ def _load_browser() -> None:
 
 
 def _session_and_page(sid: str) -> tuple[BrowserSession | None, Lookup | None]:
-    """The browser session and, for a cacheable page, its kept copy for the session's account."""
-    session = sessions().get(sid)
+    """The browser session and, for a cacheable page, the copy kept for the session's account:
+    one round trip to Redis either way."""
+    store = sessions()
+    parts = _cache_parts()
+    key = session_key(sid)
+    if parts is None or key is None:
+        return store.get(sid), None
+    cache = web_state().ctx.page_cache
+    try:
+        raw, lookup = cache.with_session(key, store.idle, *parts)
+        session = store.claims(sid, raw)
+        if session is not None and lookup is None:  # signed in before sessions named accounts
+            lookup = cache.lookup(cache.key(*parts, session.account))
+    except redis.ResponseError:
+        log.warning("page cache lookup failed; rendering %s", request.path, exc_info=True)
+        return store.get(sid), None
     if session is None:
         return None, None
-    account = json.dumps([session.subject, session.role, session.name, session.scope],
-                         sort_keys=True, ensure_ascii=False)
-    key = _cache_key(account)
-    if key is None:
-        return session, None
-    try:
-        lookup = web_state().ctx.page_cache.lookup(key)
-    except redis.RedisError:
-        log.warning("page cache unreachable; rendering %s", request.path, exc_info=True)
-        return session, None
     g.page_cache = "hit" if lookup.hit else "miss"
     # Every response to this request gets the session's token for the marker, kept page or
     # fresh one alike (`_finish_page`).
@@ -309,19 +326,20 @@ def cacheable(view: F) -> F:
     return view
 
 
-def _cache_key(account: str) -> str | None:
-    """The page cache key of this request, or None when it may not be served from the cache:
-    not a GET of a cacheable page, a message waiting to be shown, the cache off. Kept per
-    account as the session carries it (subject, role, name, scope), language, address and day
-    (pages say what is overdue); the session's own CSRF token is put in as the page leaves."""
+def _cache_parts() -> list[str] | None:
+    """What names this request's page in the page cache, but for the account; None when the
+    page may not come from the cache: not a GET of a cacheable page, a message waiting to be
+    shown, the cache off. Pages are kept per account (`BrowserSession.account`: subject, role,
+    name, scope), language, address and day (pages say what is overdue), and code version;
+    the session's own CSRF token is put in as the page leaves."""
     ctx = web_state().ctx
     view = current_app.view_functions.get(request.endpoint or "")
     if (ctx.settings.page_cache_seconds <= 0 or request.method != "GET"
             or not getattr(view, "_dossier_cacheable", False)
             or flask_session.get("_flashes")):
         return None
-    return ctx.page_cache.key(request.script_root, request.full_path, account,
-                              language(), date.today().isoformat())
+    return [web_state().build, request.script_root, request.full_path, language(),
+            date.today().isoformat()]
 
 
 def cached_page() -> Lookup | None:
@@ -435,6 +453,8 @@ def install_web(app: Flask, ctx: ServiceContext, pages: Iterable[Blueprint],
     app.config.update(SESSION_COOKIE_NAME="dossier_flash", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_PATH="/")
     state = WebState(ctx, [translations] if translations else [])
+    state.build = code_version([p for p in (templates, translations) if p is not None]
+                               + [WEB_DIR.parent, Path(app.root_path)])
     app.extensions["dossier.web"] = state
     loaders = [FileSystemLoader(str(templates))] if templates else []
     app.jinja_loader = ChoiceLoader([*loaders, FileSystemLoader(str(WEB_DIR / "templates"))])

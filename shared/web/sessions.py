@@ -27,6 +27,18 @@ def _key(sid: str) -> str:
     return _PREFIX + hashlib.sha256(sid.encode()).hexdigest()
 
 
+def session_key(sid: str) -> str | None:
+    """Where a session id's claims live in Redis; None for what cannot be an id."""
+    return _key(sid) if sid and len(sid) <= 200 else None
+
+
+def account_of(subject: str, role: str, name: str, scope: Mapping[str, Any]) -> str:
+    """A digest of everything a page may show about who is signed in: pages kept for one
+    session serve every session with the same digest (`shared.web.pages`)."""
+    claims = json.dumps([subject, role, name, dict(scope)], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(claims.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class BrowserSession:
     """What a signed-in browser carries: the same claims a bearer token would."""
@@ -43,6 +55,10 @@ class BrowserSession:
     def public_id(self) -> str:
         """Safe to log or show: identifies the session without granting it."""
         return self.public_id_of(self.sid)
+
+    @property
+    def account(self) -> str:
+        return account_of(self.subject, self.role, self.name, self.scope)
 
     @staticmethod
     def public_id_of(sid: str) -> str:
@@ -62,7 +78,8 @@ class SessionStore:
                                  scope=dict(scope or {}))
         body = json.dumps({"subject": subject, "role": role, "name": name,
                            "csrf": session.csrf, "started": session.started,
-                           "scope": dict(session.scope)}, ensure_ascii=False)
+                           "scope": dict(session.scope), "account": session.account},
+                          ensure_ascii=False)
         with self.redis.pipeline() as pipe:
             pipe.set(_key(session.sid), body, ex=min(self.idle, self.absolute))
             pipe.sadd(_OF + subject, _key(session.sid))
@@ -71,21 +88,25 @@ class SessionStore:
         return session
 
     def get(self, sid: str) -> BrowserSession | None:
-        if not sid or len(sid) > 200:
+        key = session_key(sid)
+        if key is None:
             return None
-        key = _key(sid)
-        # One round trip on every page: read and slide the idle expiry together. Only in the
-        # session's last idle period is the expiry cut back to the absolute limit.
-        raw = self.redis.getex(key, ex=self.idle)
+        # One round trip on every page: read and slide the idle expiry together.
+        return self.claims(sid, self.redis.getex(key, ex=self.idle))
+
+    def claims(self, sid: str, raw: str | bytes | None) -> BrowserSession | None:
+        """The session from what Redis held for it (read with its idle expiry slid), or None
+        once past its absolute limit. Only in the session's last idle period is the expiry
+        cut back to the absolute limit."""
         if raw is None:
             return None
         data = json.loads(raw)
         left = data["started"] + self.absolute - time.time()
         if left <= 0:
-            self.redis.delete(key)
+            self.redis.delete(_key(sid))
             return None
         if left < self.idle:
-            self.redis.expire(key, max(1, int(left)))
+            self.redis.expire(_key(sid), max(1, int(left)))
         return BrowserSession(sid=sid, subject=data["subject"], role=data["role"],
                               name=data["name"], csrf=data["csrf"], started=data["started"],
                               scope=data.get("scope") or {})

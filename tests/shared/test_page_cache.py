@@ -142,3 +142,32 @@ def test_a_page_rendered_while_its_data_changed_is_not_kept(cache: PageCache) ->
     cache.publish({"books", "books.shelf_id=s2"})
     assert cache.store(looked, "<p>fresh</p>", changes.on_rows(Book, shelf_id="s1"))
     assert cache.lookup(key).body == b"<p>fresh</p>"
+
+
+def test_a_session_and_its_accounts_page_come_back_in_one_call(cache: PageCache) -> None:
+    from shared.web.sessions import SessionStore, account_of, session_key
+
+    store = SessionStore(cache.client, idle=600, absolute=3600)
+    session = store.create(subject="exp-1", role="expert", name="专家", scope={})
+    key = session_key(session.sid)
+    assert key is not None
+    raw, looked = cache.with_session(key, 600, "/review/dossiers", "zh-CN")
+    assert store.claims(session.sid, raw) == session
+    assert looked is not None and not looked.hit
+    # The Lua side names the page exactly as the Python side does.
+    assert looked.key == cache.key("/review/dossiers", "zh-CN", account_of(
+        "exp-1", "expert", "专家", {}))
+    cache.store(looked, "<p>我的评审任务</p>", ["assignments.*"])
+    other = store.create(subject="exp-1", role="expert", name="专家", scope={})
+    raw, looked = cache.with_session(session_key(other.sid) or "", 600, "/review/dossiers",
+                                     "zh-CN")
+    assert looked is not None and looked.body == "<p>我的评审任务</p>".encode()
+    assert cache.client.ttl(key) > 590
+    # No session, no page; another account, another page.
+    assert cache.with_session("dossier:session:nope", 600, "/review/dossiers", "zh-CN") == (
+        None, None)
+    third = store.create(subject="exp-2", role="expert", name="专家", scope={})
+    _, looked = cache.with_session(session_key(third.sid) or "", 600, "/review/dossiers",
+                                   "zh-CN")
+    assert looked is not None and not looked.hit
+
