@@ -81,9 +81,13 @@ def code_version(folders: Iterable[Path]) -> str:
     """A digest of the code, templates and catalogues a page is built from, so pages kept by an
     earlier version are not served after an upgrade (and every copy of one version agrees)."""
     digest = hashlib.sha256()
-    for folder in sorted({f.resolve() for f in folders}):
+    seen: set[Path] = set()
+    # Parents before the folders inside them, so a file counts once, named from the outermost.
+    for folder in sorted({f.resolve() for f in folders}, key=lambda f: (len(f.parts), str(f))):
         for path in sorted(folder.rglob("*")):
-            if path.suffix in (".py", ".html", ".po", ".yaml", ".json") and path.is_file():
+            if (path.suffix in (".py", ".html", ".po", ".yaml", ".json") and path.is_file()
+                    and path not in seen):
+                seen.add(path)
                 digest.update(f"{path.relative_to(folder)}\0".encode())
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]

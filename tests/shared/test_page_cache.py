@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -171,3 +172,19 @@ def test_a_session_and_its_accounts_page_come_back_in_one_call(cache: PageCache)
                                    "zh-CN")
     assert looked is not None and not looked.hit
 
+
+
+def test_the_code_version_moves_with_any_template_or_module(tmp_path: Path) -> None:
+    from shared.web.pages import code_version
+
+    (tmp_path / "web").mkdir()
+    page = tmp_path / "web" / "list.html"
+    page.write_text("<p>{{ _('My assignments') }}</p>", encoding="utf-8")
+    (tmp_path / "views.py").write_text("X = 1\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not code", encoding="utf-8")
+    first = code_version([tmp_path])
+    assert code_version([tmp_path, tmp_path / "web"]) == first
+    (tmp_path / "notes.txt").write_text("still not code", encoding="utf-8")
+    assert code_version([tmp_path]) == first
+    page.write_text("<p>{{ _('My dossiers') }}</p>", encoding="utf-8")
+    assert code_version([tmp_path]) != first
