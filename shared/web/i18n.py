@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,20 @@ class Catalogues:
             return msgid
         text = self.by_language[lang].gettext(msgid)
         return self._missing(lang, msgid) if text == msgid else text
+
+    def translator(self, lang: str) -> Callable[[str], str]:
+        """`gettext` for one language with the lookups done once: a page calls it hundreds of
+        times."""
+        if lang == "en":
+            return str
+        lookup = self.by_language[lang].gettext
+        missing = self._missing
+
+        def translate(msgid: str) -> str:
+            text = lookup(msgid) if msgid else msgid
+            return missing(lang, msgid) if msgid and text == msgid else text
+
+        return translate
 
     def ngettext(self, lang: str, singular: str, plural: str, n: int) -> str:
         if lang == "en":

@@ -383,7 +383,11 @@ def error_page(exc: DossierError) -> Response:
 def _page_context() -> dict[str, Any]:
     lang = language()
     principal = optional_principal()
+    catalogues = web_state().catalogues
     return {
+        # This page's language bound once, in place of the environment's gettext that looks
+        # the language up on every call (hundreds per page). Same newstyle behaviour.
+        "gettext": _newstyle_gettext(catalogues.translator(lang)),
         "lang": lang,
         "html_lang": lang,
         "principal": principal,
@@ -399,6 +403,12 @@ def _page_context() -> dict[str, Any]:
         "fmt_number": lambda v, digits=None: i18n.fmt_number(v, lang, digits),
         "fmt_size": lambda v: i18n.fmt_size(v, lang),
     }
+
+
+def _newstyle_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
+    from jinja2.ext import _make_new_gettext  # type: ignore[attr-defined]
+
+    return _make_new_gettext(translate)  # type: ignore[no-any-return]
 
 
 def _lang_switch_url() -> str:
