@@ -85,10 +85,15 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     rubric = http.get(f"{url}/rubrics/organisation", headers=me,
                       params={"cycle": review.cycle}).json()
     assert rubric["total"] == 1000 and len(rubric["categories"]) == 7
-    [mine_page] = [d for d in http.get(f"{url}/my/dossiers", headers=me).json()["items"]
-                   if d["application_id"] == org1]
+    listed = http.get(f"{url}/my/dossiers", headers=me).json()["items"]
+    [mine_page] = [d for d in listed if d["application_id"] == org1]
     assert mine_page["scored_stages"] == ["material"]
     assert mine_page["panels"] == {"material": panel["id"]}
+    # The list, read in bulk, says of each dossier exactly what the dossier itself says.
+    assert len(listed) > 1
+    for item in listed:
+        alone = http.get(f"{url}/dossiers/{item['application_id']}", headers=me)
+        assert alone.status_code == 200 and alone.json() == item
     too_high = {**_scores("organisation", 0.5), "leadership.senior-leaders": 51}
     r = http.put(f"{url}/panels/{panel['id']}/scores/{org1}", headers=me,
                  json={"items": too_high})
