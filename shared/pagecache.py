@@ -14,11 +14,9 @@ Redis must not evict keys (it is also the task broker): a lost version would rea
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import redis
 
@@ -34,37 +32,47 @@ for i = 2, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], seq) end
 return seq
 """
 
-_LOOKUP = """
-local deps = redis.call('HGET', KEYS[1], 'deps')
-if deps then
-  local d = cjson.decode(deps)
+# The body of the page kept under `key` if no tag it was built from has moved, else nil.
+_KEPT = """
+local function kept(key, versions)
+  local deps = redis.call('HGET', key, 'deps')
+  if not deps then return nil end
   local tags, want = {}, {}
-  for tag, ver in pairs(d) do tags[#tags + 1] = tag; want[#want + 1] = ver end
-  local now = redis.call('HMGET', KEYS[2], unpack(tags))
-  local fresh = true
+  for tag, ver in pairs(cjson.decode(deps)) do tags[#tags + 1] = tag; want[#want + 1] = ver end
+  local now = redis.call('HMGET', versions, unpack(tags))
   for i = 1, #tags do
-    if (now[i] or '0') ~= want[i] then fresh = false; break end
+    if (now[i] or '0') ~= want[i] then return nil end
   end
-  if fresh then return redis.call('HMGET', KEYS[1], 'body', 'meta') end
+  return redis.call('HGET', key, 'body')
 end
+"""
+
+# KEYS: page, versions. ARGV: the counter's field. {body}, or the counter for storing.
+_LOOKUP = _KEPT + """
+local body = kept(KEYS[1], KEYS[2])
+if body then return {body} end
 return redis.call('HGET', KEYS[2], ARGV[1]) or '0'
 """
 
+# KEYS: page, versions. ARGV: counter value read before the render, ttl, body, tags...
 _STORE = """
 local snap = tonumber(ARGV[1])
 local d = {}
-for i = 5, #ARGV do
+for i = 4, #ARGV do
   local cur = redis.call('HGET', KEYS[2], ARGV[i]) or '0'
   if tonumber(cur) > snap then return 0 end
   d[ARGV[i]] = cur
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'deps', cjson.encode(d), 'body', ARGV[3], 'meta', ARGV[4])
+redis.call('HSET', KEYS[1], 'deps', cjson.encode(d), 'body', ARGV[3])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
-_WITH_SESSION = """
+# KEYS: session, versions. ARGV: idle seconds, key parts, page prefix, the counter's field.
+# {session claims, page key, body or false, counter}; {claims} for a session naming no
+# account; {false} for no session.
+_WITH_SESSION = _KEPT + """
 local raw = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
 if not raw then return {false} end
 local ok, claims = pcall(cjson.decode, raw)
@@ -72,22 +80,9 @@ if not ok or type(claims) ~= 'table' or type(claims['account']) ~= 'string' then
   return {raw}
 end
 local key = ARGV[3] .. redis.sha1hex(ARGV[2] .. '\\31' .. claims['account'])
-local deps = redis.call('HGET', key, 'deps')
-if deps then
-  local d = cjson.decode(deps)
-  local tags, want = {}, {}
-  for tag, ver in pairs(d) do tags[#tags + 1] = tag; want[#want + 1] = ver end
-  local now = redis.call('HMGET', KEYS[2], unpack(tags))
-  local fresh = true
-  for i = 1, #tags do
-    if (now[i] or '0') ~= want[i] then fresh = false; break end
-  end
-  if fresh then
-    local page = redis.call('HMGET', key, 'body', 'meta')
-    return {raw, key, page[1], page[2] or ''}
-  end
-end
-return {raw, key, false, false, redis.call('HGET', KEYS[2], ARGV[4]) or '0'}
+local body = kept(key, KEYS[2])
+if body then return {raw, key, body, '0'} end
+return {raw, key, false, redis.call('HGET', KEYS[2], ARGV[4]) or '0'}
 """
 
 
@@ -97,7 +92,6 @@ class Lookup:
 
     key: str
     body: bytes | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
     snapshot: int = 0
 
     @property
@@ -130,11 +124,7 @@ class PageCache:
         raw = answer[0]
         if raw is None or len(answer) == 1:
             return raw, None
-        key = answer[1].decode()
-        if answer[2] is not None:
-            body, meta = answer[2], answer[3]
-            return raw, Lookup(key, body=body, meta=json.loads(meta) if meta else {})
-        return raw, Lookup(key, snapshot=int(answer[4]))
+        return raw, Lookup(answer[1].decode(), body=answer[2], snapshot=int(answer[3]))
 
     def publish(self, tags: set[str]) -> None:
         """Move the version of every tag (called after a commit that wrote them)."""
@@ -144,18 +134,14 @@ class PageCache:
     def lookup(self, key: str) -> Lookup:
         answer = self._lookup(keys=[key, self.versions], args=[_SEQ])
         if isinstance(answer, list):
-            body, meta = answer
             # Bytes as Redis holds them: a page goes out without being decoded and encoded.
-            return Lookup(key, body=body if isinstance(body, bytes) else str(body).encode(),
-                          meta=json.loads(meta) if meta else {})
+            return Lookup(key, body=answer[0])
         return Lookup(key, snapshot=int(answer))
 
-    def store(self, lookup: Lookup, body: str, depends: Iterable[str],
-              meta: Mapping[str, Any] | None = None) -> bool:
+    def store(self, lookup: Lookup, body: str, depends: Iterable[str]) -> bool:
         """Keep `body` unless a tag it depends on moved since `lookup` (then it may already be
         stale); True when kept."""
         tags = sorted({ANY, *depends})
         kept = self._store(keys=[lookup.key, self.versions],
-                           args=[lookup.snapshot, self.ttl, body,
-                                 json.dumps(dict(meta or {}), ensure_ascii=False), *tags])
+                           args=[lookup.snapshot, self.ttl, body, *tags])
         return bool(kept)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from services.intake.models import Application, DocumentVersion, RequirementList
+from shared import requirement_lists
 
 
 @dataclass(frozen=True)
@@ -63,34 +64,8 @@ def from_kinds(version: str, kinds: Mapping[str, Any]) -> Catalogue:
 
 def record_requirements(session: Session, p: dict[str, Any], published_at: str | datetime
                         ) -> bool:
-    """Keep the list documents announced for a cycle; False when a newer one is already kept.
-
-    The announcement is the whole list, so storing it again (a redelivery, a repeated
-    `cycle.saved`) changes nothing; announcements can arrive out of order across workers,
-    hence the time check.
-    """
-    when = (published_at if isinstance(published_at, datetime)
-            else datetime.fromisoformat(published_at))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    row = session.get(RequirementList, p["cycle"], with_for_update=True)
-    if row is not None and _aware(row.published_at) > when:
-        return False
-    if row is None:
-        row = RequirementList(cycle=p["cycle"])
-        session.add(row)
-    catalogue = p.get("catalogue") or {}
-    row.catalogue = str(catalogue.get("version") or "")
-    row.catalogue_title = catalogue.get("title")
-    row.kinds = {kind: [dict(item) for item in items] for kind, items in p["kinds"].items()}
-    row.published_at = when
-    row.received_at = datetime.now(UTC)
-    return True
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """Keep the list documents announced for a cycle; False when a newer one is kept."""
+    return requirement_lists.record(session, RequirementList, p, published_at)
 
 
 def catalogue_of(session: Session, cycle: str) -> Catalogue | None:

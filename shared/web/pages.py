@@ -101,6 +101,15 @@ class WebState:
         self.catalogues = i18n.Catalogues(translations, strict=ctx.settings.i18n_strict)
 
     @cached_property
+    def csrf_marker(self) -> str:
+        """Stands for the CSRF token in a page kept in the page cache, so one copy serves
+        every browser session of the same account; put back per response (`_finish_page`).
+        Derived from the secret key: the same in every process, and not something a user
+        could type into a field to have their token written there."""
+        key = self.ctx.settings.secret_key.encode()
+        return "csrf-" + hmac.new(key, b"page-cache-csrf-marker", hashlib.sha256).hexdigest()[:32]
+
+    @cached_property
     def sessions(self) -> SessionStore:
         s = self.ctx.settings
         return SessionStore(self.ctx.redis, s.session_idle_seconds, s.session_max_seconds)
@@ -163,15 +172,6 @@ _ = gettext
 def _anonymous_token(seed: str) -> str:
     key = web_state().ctx.settings.secret_key.encode()
     return hmac.new(key, b"csrf:" + seed.encode(), hashlib.sha256).hexdigest()
-
-
-def _csrf_marker() -> str:
-    """Stands for the CSRF token in a page kept in the page cache, so one copy serves every
-    browser session of the same account; put back per response (`_finish_page`). Derived from
-    the secret key: the same in every process, and not something a user could type into a
-    field to have their token written there."""
-    key = web_state().ctx.settings.secret_key.encode()
-    return "csrf-" + hmac.new(key, b"page-cache-csrf-marker", hashlib.sha256).hexdigest()[:32]
 
 
 def csrf_token() -> str:
@@ -242,7 +242,7 @@ def _session_and_page(sid: str) -> tuple[BrowserSession | None, Lookup | None]:
     g.page_cache = "hit" if lookup.hit else "miss"
     # Every response to this request gets the session's token for the marker, kept page or
     # fresh one alike (`_finish_page`).
-    g.page_csrf_marker = _csrf_marker()
+    g.page_csrf_marker = web_state().csrf_marker
     return session, lookup
 
 
@@ -352,13 +352,12 @@ def cached_page() -> Lookup | None:
     return g.get("page_lookup")
 
 
-def keep_page(lookup: Lookup | None, body: str, depends: Iterable[str],
-              meta: Mapping[str, Any] | None = None) -> str:
+def keep_page(lookup: Lookup | None, body: str, depends: Iterable[str]) -> str:
     """Keep a freshly rendered page for the next request, with the change tags
     (`shared.changes.on_table` / `on_rows`) of everything it was built from."""
     if lookup is not None and not flask_session.get("_flashes"):
         try:
-            web_state().ctx.page_cache.store(lookup, body, depends, meta)
+            web_state().ctx.page_cache.store(lookup, body, depends)
         except redis.RedisError:
             log.warning("page cache unreachable; %s not kept", request.path, exc_info=True)
     return body

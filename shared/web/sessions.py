@@ -54,15 +54,11 @@ class BrowserSession:
     @property
     def public_id(self) -> str:
         """Safe to log or show: identifies the session without granting it."""
-        return self.public_id_of(self.sid)
+        return hashlib.sha256(self.sid.encode()).hexdigest()[:16]
 
     @property
     def account(self) -> str:
         return account_of(self.subject, self.role, self.name, self.scope)
-
-    @staticmethod
-    def public_id_of(sid: str) -> str:
-        return hashlib.sha256(sid.encode()).hexdigest()[:16]
 
 
 class SessionStore:
