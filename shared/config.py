@@ -88,12 +88,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest JSON request body (413 above it).", _size),
     Setting("DOSSIER_MAX_UPLOAD_BYTES", "max_upload_bytes", "2G",
             "Largest single uploaded file (413 above it).", _size),
-    Setting("DOSSIER_VISIBILITY_TIMEOUT", "visibility_timeout", "7200",
-            "Seconds before Redis redelivers an unacknowledged task; longer than the "
-            "longest task.", int),
+    Setting("DOSSIER_TASK_LEASE_SECONDS", "task_lease_seconds", "30",
+            "Lease on a task a worker holds: the worker renews it every quarter of this "
+            "while alive, so the tasks of a worker that died are queued again within about "
+            "this many seconds plus 10.", int),
     Setting("DOSSIER_TASK_TIME_LIMIT", "task_time_limit", "600",
-            "Seconds a task may run before it is stopped and recorded as a dead letter; keep "
-            "it well below the visibility timeout.", int),
+            "Seconds a task may run before it is stopped and recorded as a dead letter.", int),
     Setting("DOSSIER_WORKER_MAX_MEMORY_MB", "worker_max_memory_mb", "1024",
             "A worker child that grew past this is replaced after its current task.", int),
     Setting("DOSSIER_TASK_MAX_RETRIES", "task_max_retries", "8",
@@ -227,7 +227,7 @@ class Settings:
     notify_port: int
     max_json_bytes: int
     max_upload_bytes: int
-    visibility_timeout: int
+    task_lease_seconds: int
     task_time_limit: int
     worker_max_memory_mb: int
     task_max_retries: int

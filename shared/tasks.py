@@ -1,10 +1,12 @@
 """The Celery app factory: one queue per service, tasks named `<service>.<verb>`.
 
 Delivery rules, the same for all four services: a task is acknowledged only after it finishes
-(`acks_late`), is requeued if its process dies (`reject_on_worker_lost`), one task is reserved at
-a time (prefetch 1), transient failures retry with exponential backoff, and a task that keeps
-failing or keeps killing its worker ends in the service's `dead_letters` table instead of looping.
-Handlers must still be idempotent: every rule above can run a task twice.
+(`acks_late`), is requeued if its process dies (`reject_on_worker_lost`) or its whole worker dies
+(a lease the live worker renews, `shared.task_leases`), one task is reserved at a time
+(prefetch 1), transient failures retry with exponential backoff — and when the retry cannot be
+queued because the broker is down, the delivery is handed back instead of dropped — and a task
+that keeps failing or keeps killing its worker ends in the service's `dead_letters` table instead
+of looping. Handlers must still be idempotent: every rule above can run a task twice.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import redis
 import sqlalchemy.exc
 import urllib3.exceptions
 from celery import Celery, Task, signals
+from celery.exceptions import Reject
 from minio.error import ServerError
 
 from shared.config import SERVICES, Settings
 from shared.errors import Unavailable
 from shared.events import OutboxRelay
 from shared.service import ServiceContext
+from shared.task_leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,20 @@ class DossierTask(Task):
         if self.ctx.settings.task_start_delay > 0:
             time.sleep(self.ctx.settings.task_start_delay)
 
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().retry(*args, **kwargs)
+        except Reject as exc:
+            # Celery raises this when the retry could not be published (the broker is down)
+            # and would then drop the delivery: neither retried nor dead-lettered. Hand it back
+            # instead; if the broker cannot take even that, its lease lapses and it is queued
+            # again once the broker is back. Its deliveries are counted, so it cannot loop.
+            if exc.requeue:
+                raise
+            log.warning("task %s %s: retry could not be queued (%s); handing it back",
+                        self.name, self.request.id, exc.reason)
+            raise Reject(exc.reason, requeue=True) from exc
+
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                    einfo: Any) -> None:
         self._dead_letter(task_id, args, "".join(traceback.format_exception(exc))[-4000:],
@@ -94,7 +112,7 @@ class DossierTask(Task):
         client = _redis(self.ctx)
         try:
             count = int(client.incr(key))
-            client.expire(key, max(self.ctx.settings.visibility_timeout * 4, 86400))
+            client.expire(key, max(self.ctx.settings.task_lease_seconds * 4, 86400))
         except redis.exceptions.RedisError:
             # Counting is a safety net; never fail (or dead-letter) a task because of it.
             log.warning("could not count delivery of %s", task_id, exc_info=True)
@@ -123,17 +141,19 @@ def _redis(ctx: ServiceContext) -> redis.Redis:
 
 def transport_options(s: Settings) -> dict[str, Any]:
     """Redis transport options: how soon a task whose worker died is handed out again."""
+    lease = s.task_lease_seconds
     return {
-        "visibility_timeout": s.visibility_timeout,
-        # Look for messages orphaned by a dead worker every few seconds (kombu's default is
-        # every 100 s); the scan is one ZRANGE, and only messages older than the visibility
-        # timeout are taken back.
-        "unacked_restore_interval": max(1, min(10, s.visibility_timeout // 3)),
+        # Live workers renew the leases of what they hold (`shared.task_leases`), so this can
+        # be short: it is how long a dead worker's tasks stay out of reach.
+        "visibility_timeout": lease,
+        # Look for lapsed leases every few seconds (kombu's default is every 100 s); the scan
+        # is one ZRANGE, and only deliveries whose lease lapsed are taken back.
+        "unacked_restore_interval": max(1, min(10, lease // 3)),
         "unacked_restore_throttle": 1,
         # The scan runs under a Redis lock shared by every worker, which lives 300 s by
         # default: a worker killed while holding it stops all restores for five minutes. The
-        # scan takes milliseconds, so let the lock lapse within half a visibility timeout.
-        "unacked_mutex_expire": max(5, min(300, s.visibility_timeout // 2)),
+        # scan takes milliseconds, so let the lock lapse within half a lease.
+        "unacked_mutex_expire": max(5, min(300, lease // 2)),
     }
 
 
@@ -160,7 +180,7 @@ def make_celery(ctx: ServiceContext) -> Celery:
         accept_content=["json"],
         broker_transport_options=transport,
         result_backend_transport_options=transport,
-        visibility_timeout=s.visibility_timeout,
+        visibility_timeout=s.task_lease_seconds,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_soft_shutdown_timeout=10.0,
@@ -187,18 +207,22 @@ def make_celery(ctx: ServiceContext) -> Celery:
 
 
 def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
-    relay: dict[str, OutboxRelay] = {}
+    threads: dict[str, OutboxRelay | LeaseKeeper] = {}
 
     @signals.worker_ready.connect(weak=False)
-    def start_relay(sender: Any = None, **_: Any) -> None:
-        thread = OutboxRelay(ctx.outbox, ctx.db.session, app, ctx.settings.outbox_poll_seconds)
-        thread.start()
-        relay["thread"] = thread
+    def start_threads(sender: Any = None, **_: Any) -> None:
+        # Both live in the worker's main process, which holds the deliveries (the pool
+        # children only run them) and outlives any one child.
+        threads["relay"] = OutboxRelay(ctx.outbox, ctx.db.session, app,
+                                       ctx.settings.outbox_poll_seconds)
+        threads["leases"] = LeaseKeeper(_redis(ctx), ctx.settings.task_lease_seconds)
+        for thread in threads.values():
+            thread.start()
 
     @signals.worker_shutdown.connect(weak=False)
-    def stop_relay(sender: Any = None, **_: Any) -> None:
-        if "thread" in relay:
-            relay["thread"].stop()
+    def stop_threads(sender: Any = None, **_: Any) -> None:
+        for thread in threads.values():
+            thread.stop()
 
     @signals.heartbeat_sent.connect(weak=False)
     def touch_heartbeat(sender: Any = None, **_: Any) -> None:

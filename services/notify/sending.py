@@ -25,8 +25,10 @@ WEBHOOK_SECRET_PURPOSE = "notify.webhook_secret"  # noqa: S105 (a key-derivation
 
 
 def stale_after(settings: Settings) -> float:
-    """How long a queued or sending delivery may wait before it is presumed orphaned."""
-    return float(settings.visibility_timeout * 2 + settings.task_time_limit)
+    """How long a queued or sending delivery may wait before it is presumed orphaned: past
+    the hard time limit of the task that took it and two leases, its task can no longer be
+    running nor be handed out again (a lost worker's task comes back within one lease)."""
+    return float(settings.task_time_limit + 30 + settings.task_lease_seconds * 2)
 
 
 def smtp_config(settings: Settings) -> mail.SmtpConfig | None:

@@ -112,7 +112,7 @@ def _wire_worker(celery: Celery, ctx: ServiceContext) -> None:
     @signals.worker_ready.connect(weak=False)
     def start_relay(sender: Any = None, **_: Any) -> None:
         thread = DeliveryRelay(ctx.db.session, celery, batch=ctx.settings.notify_batch,
-                               stale_after=float(ctx.settings.visibility_timeout),
+                               stale_after=sending.stale_after(ctx.settings),
                                poll_seconds=ctx.settings.outbox_poll_seconds)
         thread.start()
         relay["thread"] = thread

@@ -47,7 +47,7 @@ def inbox(stack: AppStack, me: dict[str, str]) -> list[dict[str, Any]]:
 def killable_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]:
     # A short visibility timeout so the test need not wait an hour for redelivery.
     apps = AppStack(backing, workdir / "killable", database="sqlite", redis_db=1,
-                    extra_env={"DOSSIER_VISIBILITY_TIMEOUT": "6"})
+                    extra_env={"DOSSIER_TASK_LEASE_SECONDS": "6"})
     try:
         apps.start()
         # The cycle's event reaches documents now, not in the middle of a test's kill.

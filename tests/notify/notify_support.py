@@ -171,7 +171,7 @@ def notify_env(smtp: MailSink) -> dict[str, str]:
         "DOSSIER_NOTIFY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "DOSSIER_NOTIFY_WEBHOOK_PRIVATE": "true",  # the receiver listens on loopback
         # Short, so a task whose worker was killed comes back within seconds.
-        "DOSSIER_VISIBILITY_TIMEOUT": "6",
+        "DOSSIER_TASK_LEASE_SECONDS": "6",
         "DOSSIER_OUTBOX_POLL_SECONDS": "0.1",
     }
 

@@ -54,7 +54,7 @@ def test_settings_not_given_take_their_documented_defaults() -> None:
     assert [s.port(svc) for svc in SERVICES] == [8001, 8002, 8003, 8004]
     assert s.max_json_bytes == 1024 * 1024
     assert s.max_upload_bytes == 2 * 1024**3
-    assert s.visibility_timeout == 7200
+    assert s.task_lease_seconds == 30
     assert s.task_max_retries == 8
     assert s.outbox_poll_seconds == 0.5
     assert s.task_start_delay == 0.0
@@ -104,7 +104,7 @@ def test_sizes_accept_binary_suffixes(raw: str, expected: int) -> None:
 
 @pytest.mark.parametrize(("variable", "raw"), [
     ("DOSSIER_TOKEN_TTL", "12h"),
-    ("DOSSIER_VISIBILITY_TIMEOUT", "two hours"),
+    ("DOSSIER_TASK_LEASE_SECONDS", "half a minute"),
     ("DOSSIER_MAX_UPLOAD_BYTES", "lots"),
     ("DOSSIER_S3_SECURE", "maybe"),
     ("DOSSIER_OUTBOX_POLL_SECONDS", "fast"),
