@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -9,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from award_cycle import ensure_open_cycle
 from samples import blank_pdf, sha256
@@ -215,3 +219,64 @@ def test_a_task_that_keeps_killing_its_worker_is_parked_instead_of_looping(
     [letter] = poll(lambda: dead_letters_for(stack, version["id"]), 60)
     assert "gave up after 1 deliveries" in letter["error"]
     assert inspection(stack, me, version["id"]) is None
+
+
+def task_log(worker: Proc) -> str:
+    return worker.log.read_bytes()[worker.log_offset:].decode("utf-8", "replace")
+
+
+def handled_events(worker: Proc, outcome: str) -> list[str]:
+    """Ids of the `documents.handle_event` tasks the worker logged as `received`/`succeeded`."""
+    return re.findall(r"documents\.handle_event\[([0-9a-f-]+)\] " + outcome, task_log(worker))
+
+
+def broker_holds(stack: AppStack, task_id: str) -> bool:
+    """Whether Redis still has the task anywhere: waiting in its queue or handed out."""
+    client = redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"])
+    try:
+        waiting = client.lrange("documents", 0, -1)
+        out = client.hvals("unacked")
+        return any(task_id.encode() in item for item in [*waiting, *out])
+    finally:
+        client.close()
+
+
+def test_a_task_running_far_longer_than_its_lease_is_not_handed_out_again(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack  # leases of 6 s: this task runs over three of them
+    worker = restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "20"})
+    me = headers(stack, "applicant-long-task")
+    version = upload_pdf(stack, me, "长任务.pdf", pages=2)
+
+    done = poll(lambda: inspection(stack, me, version["id"]), 90)
+    assert done["pages"] == 2
+    [task_id] = poll(lambda: handled_events(worker, "succeeded"), 30)
+    # Had its lease lapsed while it ran, the same task would now be received a second time,
+    # waiting in the queue, or handed out again (the worker takes one task at a time).
+    assert handled_events(worker, "received").count(task_id) == 1
+    assert not broker_holds(stack, task_id)
+    restart_documents_worker(stack)
+
+
+def test_tasks_of_a_worker_whose_main_process_was_killed_come_back_within_a_lease(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    worker = restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "60"})
+    me = headers(stack, "applicant-main-killed")
+    version = upload_pdf(stack, me, "主进程.pdf", pages=2)
+    poll(lambda: handled_events(worker, "received"), 30, 0.2)
+    os.kill(worker.pid, signal.SIGKILL)  # the main process only, as a crash or OOM kill would
+    worker.popen.wait(10)  # type: ignore[union-attr]
+    try:
+        back = stack.start_worker("documents")
+        stack.wait_worker("documents")
+        returned = time.monotonic()
+        done = poll(lambda: inspection(stack, me, version["id"]), 60)
+        assert time.monotonic() - returned < 6 + 10 + 5  # a lease, a restore scan, the work
+        assert done["pages"] == 2
+        messages = poll(lambda: [m for m in inbox(stack, me) if "主进程.pdf" in m["title"]], 30)
+        assert len(messages) == 1
+        [task_id] = handled_events(back, "succeeded")
+        assert not broker_holds(stack, task_id)
+    finally:
+        worker.kill()  # its orphaned pool child, still waiting out the injected delay
