@@ -5,6 +5,7 @@
                                                     a staff account's one-time set-password link
     dossier migrate [SERVICE ...]                   bring databases to the newest schema
     dossier run                                     the whole system on this machine (make run)
+    dossier stop                                    stop what `dossier run` started (orphans too)
     dossier config [--markdown]                     every setting with its value or default
     dossier openapi SERVICE                         a service's OpenAPI document
     dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
@@ -132,6 +133,19 @@ def _run(args: argparse.Namespace) -> int:
     return run(no_wait=args.check)
 
 
+def _stop(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from dossier.processes import stop_instance
+
+    data_dir = Path(os.environ.get("DOSSIER_DATA_DIR", "./var")).resolve()
+    found = stop_instance(data_dir)
+    print(f"dossier stop: {data_dir}: " + (f"stopped {found} process(es)" if found
+                                             else "nothing was running"))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in[:1] == ["inspect"]:
@@ -203,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--check", action="store_true",
                    help="start, wait until every service is healthy, print, then stop")
     p.set_defaults(fn=_run)
+
+    p = sub.add_parser("stop", help="stop every process of the instance in DOSSIER_DATA_DIR")
+    p.set_defaults(fn=_stop)
 
     args = parser.parse_args(args_in)
     try:

@@ -3,7 +3,8 @@
 Redis (AOF), SeaweedFS's S3 gateway, SQLite files, four services and four workers, with all
 data in DOSSIER_DATA_DIR (default ./var). Secrets are generated into the data folder on first
 start and reused afterwards, so a restart keeps every document, message and token valid.
-supervisord restarts a process that dies; Ctrl-C stops everything.
+supervisord restarts a process that dies; Ctrl-C stops everything, and so does killing
+`dossier run` outright (`dossier.processes`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from dossier.localstack import (
     weed_binary,
     worker_argv,
 )
-from shared.config import load_settings
+from dossier.processes import (
+    bound_to_parent,
+    busy_message,
+    die_with_parent,
+    taken_ports,
+)
+from shared.config import Settings, load_settings
 
 SECRETS = ("DOSSIER_SECRET_KEY", "DOSSIER_S3_ACCESS_KEY", "DOSSIER_S3_SECRET_KEY")
 
@@ -103,7 +110,8 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
     ]
     for name, (argv, priority) in programs.items():
         lines += [
-            f"[program:{name}]", f"command={_quote(argv)}", f"directory={data_dir}",
+            f"[program:{name}]", f"command={_quote(bound_to_parent(argv))}",
+            f"directory={data_dir}",
             f"priority={priority}", "autostart=true", "autorestart=true", "startsecs=2",
             "startretries=20", "stopasgroup=true", "killasgroup=true", "stopwaitsecs=30",
             "redirect_stderr=true", f"stdout_logfile={logs / (name + '.log')}",
@@ -112,6 +120,17 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
     path = run / "supervisord.conf"
     path.write_text("\n".join(lines))
     return path
+
+
+def wanted_ports(settings: Settings) -> dict[str, list[int]]:
+    """The loopback ports each program of the instance will listen on."""
+    s3_port = int(settings.s3_endpoint.rsplit(":", 1)[1])
+    return {
+        "proxy": [settings.proxy_port],
+        **{svc: [settings.port(svc)] for svc in SERVICE_NAMES},
+        "redis": [urlparse(settings.redis_url).port or 6379],
+        "s3": list(range(s3_port - 6, s3_port + 4)),  # weed mini's ten ports
+    }
 
 
 def _healthy(url: str) -> bool:
@@ -134,6 +153,12 @@ def run(no_wait: bool = False) -> int:
     env.setdefault("DOSSIER_PUBLIC_URL", f"http://127.0.0.1:{load_settings(env).proxy_port}")
     os.environ.update({k: v for k, v in env.items() if k.startswith("DOSSIER_")})
     settings = load_settings(env)
+    # Before touching anything: an earlier instance (or anything else) on our ports would
+    # otherwise answer in place of this one.
+    taken = taken_ports(wanted_ports(settings))
+    if taken:
+        print(busy_message(taken, data_dir), file=sys.stderr)
+        return 1
 
     from shared.migrations import upgrade
     for svc in SERVICE_NAMES:
@@ -145,7 +170,8 @@ def run(no_wait: bool = False) -> int:
 
     conf = supervisor_config(data_dir, env)
     supervisord = Path(sys.executable).parent / "supervisord"
-    proc = subprocess.Popen([str(supervisord), "-c", str(conf)], env=env)
+    proc = subprocess.Popen([str(supervisord), "-c", str(conf)], env=env,
+                            preexec_fn=die_with_parent)  # before any thread: safe in preexec
 
     def forward(signum: int, _frame: object) -> None:
         proc.send_signal(signal.SIGTERM)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from samples import blank_pdf, sha256
 from waiting import poll
 
 from dossier.localstack import free_port_block
+from dossier.processes import instance_processes, port_taken
 from shared.auth import issue_token
 
 SERVICES = ("intake", "documents", "review", "notify")
@@ -47,9 +50,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(90)
 
 
-def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
-        tmp_path: Path) -> None:
-    data = tmp_path / "var"
+def instance_env(data: Path) -> tuple[dict[str, str], dict[str, str], int]:
+    """Environment of an instance on free ports; its services' URLs; its proxy port."""
     web = free_port_block(4)
     s3 = free_port_block(10)
     redis_port = free_port_block(1)
@@ -63,6 +65,13 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         **{f"DOSSIER_{svc.upper()}_PORT": str(web + i) for i, svc in enumerate(SERVICES)},
     })
     urls = {svc: f"http://127.0.0.1:{web + i}" for i, svc in enumerate(SERVICES)}
+    return env, urls, proxy_port
+
+
+def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
+        tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    env, urls, proxy_port = instance_env(data)
     log = tmp_path / "run.log"
 
     began = time.monotonic()
@@ -115,3 +124,54 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         assert requests.get(second_link, timeout=10).status_code == 200
     finally:
         stop(proc)
+
+
+def test_a_hard_killed_run_leaves_nothing_running_and_a_busy_port_is_named_at_start(
+        tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    env, urls, proxy_port = instance_env(data)
+    log = tmp_path / "run.log"
+    proc = start(env, log)
+    try:
+        poll(lambda: all_healthy(urls), 120)
+        assert len(instance_processes(data)) >= 10  # servers, web servers, workers, proxy
+    finally:
+        # What a closed terminal or `kill -9` does: no chance to stop anything in order.
+        proc.kill()
+        with contextlib.suppress(ProcessLookupError, OSError, ValueError):
+            os.kill(int((data / "run" / "supervisord.pid").read_text()), signal.SIGKILL)
+        proc.wait(10)
+    poll(lambda: not instance_processes(data), 60, 0.5)
+    assert not all_healthy(urls)
+    assert not port_taken(proxy_port)
+
+    with socket.socket() as squatter:  # something else holds the proxy's port
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", proxy_port))
+        squatter.listen()
+        again = subprocess.run([sys.executable, "-m", "dossier.cli", "run"], env=env,
+                               capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1
+    assert f"端口 {proxy_port}（proxy） 已被占用" in again.stderr
+    assert f"port {proxy_port} (proxy) already in use" in again.stderr
+    assert again.stderr.startswith("无法启动")  # before migrations or anything else
+    assert "dossier stop" in again.stderr
+    assert not instance_processes(data)  # it started nothing
+
+
+def test_dossier_stop_ends_an_instance_whose_supervisor_is_gone(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    data.mkdir()
+    # An orphan of an older start: a server working in the data folder, its parent long gone.
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                              cwd=data, start_new_session=True)
+    try:
+        assert instance_processes(data) == [orphan.pid]
+        env = {**os.environ, "DOSSIER_DATA_DIR": str(data)}
+        done = subprocess.run([sys.executable, "-m", "dossier.cli", "stop"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "stopped 1 process" in done.stdout
+        assert orphan.wait(10) == -signal.SIGTERM
+    finally:
+        orphan.kill()
