@@ -6,15 +6,21 @@ Lua call and serves the stored body only if none moved. Versions are numbers fro
 per service, so a render can tell whether anything it might have read changed while it ran
 (any version above the counter read before the render): such a page is returned but not kept.
 
-Writers publish after their commit, so the writer's own next page is never stale. Entries also
-expire after `ttl` seconds, which bounds what a publish lost to an unreachable Redis can cost.
-Redis must not evict keys (it is also the task broker): a lost version would read as 0.
+Writers publish after their commit, so the writer's own next page is never stale. A publish
+that finds Redis unreachable is not dropped: the process keeps the tags, publishes them before
+its own next lookup, and retries in the background every half second, so once Redis is back no
+page older than a write committed during the outage is served (for longer than that half
+second by another process). Only a process that dies before Redis returns loses its tags;
+entries expire after `ttl` seconds, which bounds that. Redis must not evict keys (it is also
+the task broker): a lost version would read as 0.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -109,6 +115,9 @@ class PageCache:
         self._lookup = client.register_script(_LOOKUP)
         self._store = client.register_script(_STORE)
         self._with_session = client.register_script(_WITH_SESSION)
+        self._unpublished: set[str] = set()
+        self._lock = threading.Lock()
+        self._retrier: threading.Thread | None = None
 
     def key(self, *parts: str) -> str:
         # SHA-1 because the Lua side (`with_session`) can compute it too: redis.sha1hex.
@@ -119,6 +128,7 @@ class PageCache:
         """A browser session's claims (read as `GETEX … EX idle`) and the page kept for its
         account under `parts`, in one round trip. The account is the session's own `account`
         field; a session without one gets no lookup (None)."""
+        self._publish_pending()
         answer = self._with_session(keys=[session_key, self.versions],
                                     args=[idle, "\x1f".join(parts), self.prefix, _SEQ])
         raw = answer[0]
@@ -127,11 +137,48 @@ class PageCache:
         return raw, Lookup(answer[1].decode(), body=answer[2], snapshot=int(answer[3]))
 
     def publish(self, tags: set[str]) -> None:
-        """Move the version of every tag (called after a commit that wrote them)."""
-        if tags:
-            self._bump(keys=[self.versions], args=[_SEQ, *sorted(tags)])
+        """Move the version of every tag (called after a commit that wrote them). Raises if
+        Redis is unreachable, after keeping the tags to publish as soon as it is back."""
+        with self._lock:
+            self._unpublished |= tags
+        try:
+            self._publish_pending()
+        except redis.RedisError:
+            self._retry_in_background()
+            raise
+
+    @property
+    def unpublished(self) -> frozenset[str]:
+        return frozenset(self._unpublished)
+
+    def _publish_pending(self) -> None:
+        with self._lock:
+            pending = set(self._unpublished)
+        if not pending:
+            return
+        self._bump(keys=[self.versions], args=[_SEQ, *sorted(pending)])
+        with self._lock:
+            self._unpublished -= pending
+
+    def _retry_in_background(self) -> None:
+        with self._lock:
+            if self._retrier is not None and self._retrier.is_alive():
+                return
+            self._retrier = threading.Thread(target=self._retry, daemon=True,
+                                             name="page-cache-publisher")
+            self._retrier.start()
+
+    def _retry(self) -> None:
+        while self._unpublished:
+            time.sleep(0.5)
+            try:
+                self._publish_pending()
+            except redis.RedisError:
+                continue
+            log.warning("page cache: changes made while Redis was unreachable are published")
 
     def lookup(self, key: str) -> Lookup:
+        self._publish_pending()
         answer = self._lookup(keys=[key, self.versions], args=[_SEQ])
         if isinstance(answer, list):
             # Bytes as Redis holds them: a page goes out without being decoded and encoded.

@@ -11,6 +11,7 @@ import pytest
 import redis
 from sqlalchemy import ForeignKey, String, delete, insert, update
 from sqlalchemy.orm import Mapped, mapped_column
+from waiting import poll
 
 from dossier.localstack import BackingServers
 from shared import changes
@@ -188,3 +189,64 @@ def test_the_code_version_moves_with_any_template_or_module(tmp_path: Path) -> N
     assert code_version([tmp_path]) == first
     page.write_text("<p>{{ _('My dossiers') }}</p>", encoding="utf-8")
     assert code_version([tmp_path]) != first
+
+
+def test_a_write_committed_while_redis_was_away_still_retires_the_pages_it_changed(
+        tmp_path: Path) -> None:
+    from shared.web.sessions import SessionStore, session_key
+
+    own = BackingServers(root=tmp_path / "outage")
+    own.start_redis()
+    writer_side = redis.Redis(port=own.redis_port, socket_timeout=2, socket_connect_timeout=2)
+    reader_side = redis.Redis(port=own.redis_port, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        service = f"outage-{secrets.token_hex(4)}"
+        writer = PageCache(writer_side, service, ttl=60)  # the process that commits the write
+        reader = PageCache(reader_side, service, ttl=60)  # any other process of the service
+        sessions = SessionStore(reader_side, idle=600, absolute=3600)
+        pages = {}
+        for subject in ("app-a", "app-b"):
+            who = sessions.create(subject=subject, role="applicant", name=subject, scope={})
+            key = session_key(who.sid) or ""
+            _, looked = reader.with_session(key, 600, "/intake/packets", "zh-CN")
+            assert looked is not None
+            assert reader.store(looked, f"<p>{subject} 的材料：1 份</p>",
+                                changes.on_rows(Book, shelf_id=subject))
+            pages[subject] = key
+
+        own.stop_redis()
+        with pytest.raises(redis.RedisError):  # `changes.track` logs it; the commit stands
+            writer.publish({"books", "books.shelf_id=app-a"})
+        assert writer.unpublished == {"books", "books.shelf_id=app-a"}
+        own.start_redis(port=own.redis_port)  # back, with its kept pages (append-only file)
+
+        # Other processes: stale for at most the background retry's half second.
+        poll(lambda: not writer.unpublished, 10, 0.1)
+        _, looked = reader.with_session(pages["app-a"], 600, "/intake/packets", "zh-CN")
+        assert looked is not None and not looked.hit
+        # Nobody is shown another account's page: b's own page is still b's.
+        _, looked = reader.with_session(pages["app-b"], 600, "/intake/packets", "zh-CN")
+        assert looked is not None and looked.body == "<p>app-b 的材料：1 份</p>".encode()
+    finally:
+        writer_side.close()
+        reader_side.close()
+        own.stop()
+
+
+def test_the_writing_process_publishes_what_it_kept_before_its_own_next_lookup(
+        tmp_path: Path) -> None:
+    own = BackingServers(root=tmp_path / "outage")
+    own.start_redis()
+    client = redis.Redis(port=own.redis_port, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        cache = PageCache(client, f"outage-{secrets.token_hex(4)}", ttl=60)
+        key = cache.key("/shelves/s1", "acct", "zh-CN")
+        assert cache.store(cache.lookup(key), "<p>old</p>", changes.on_rows(Book, shelf_id="s1"))
+        own.stop_redis()
+        with pytest.raises(redis.RedisError):
+            cache.publish({"books.shelf_id=s1"})
+        own.start_redis(port=own.redis_port)
+        assert not cache.lookup(key).hit  # even before the background retry ran
+    finally:
+        client.close()
+        own.stop()
