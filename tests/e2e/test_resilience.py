@@ -19,7 +19,7 @@ from samples import blank_pdf, sha256
 from sqlalchemy import create_engine, text
 from waiting import poll
 
-from dossier.localstack import AppStack, BackingServers, Proc
+from dossier.localstack import AppStack, BackingServers, Proc, free_port_block
 from shared.auth import issue_token
 
 
@@ -47,6 +47,18 @@ def inbox(stack: AppStack, me: dict[str, str]) -> list[dict[str, Any]]:
     return r.json()["items"]
 
 
+def wait_for_cycle_in_documents(stack: AppStack) -> None:
+    documents = create_engine(stack.env()["DOSSIER_DOCUMENTS_DATABASE_URL"])
+
+    def cycle_seen() -> bool:
+        with documents.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM processed_events WHERE type = 'cycle.saved'")).scalar())
+
+    poll(cycle_seen, 30)
+    documents.dispose()
+
+
 @pytest.fixture
 def killable_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]:
     # A short visibility timeout so the test need not wait an hour for redelivery.
@@ -56,15 +68,7 @@ def killable_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]
         apps.start()
         # The cycle's event reaches documents now, not in the middle of a test's kill.
         ensure_open_cycle(apps.url("intake"), apps.secret_key)
-        documents = create_engine(apps.env()["DOSSIER_DOCUMENTS_DATABASE_URL"])
-
-        def cycle_seen() -> bool:
-            with documents.connect() as conn:
-                return bool(conn.execute(text(
-                    "SELECT count(*) FROM processed_events WHERE type = 'cycle.saved'")).scalar())
-
-        poll(cycle_seen, 30)
-        documents.dispose()
+        wait_for_cycle_in_documents(apps)
         yield apps
     finally:
         apps.stop()
@@ -280,3 +284,61 @@ def test_tasks_of_a_worker_whose_main_process_was_killed_come_back_within_a_leas
         assert not broker_holds(stack, task_id)
     finally:
         worker.kill()  # its orphaned pool child, still waiting out the injected delay
+
+
+def pool_children(worker: Proc) -> list[int]:
+    path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    return [int(pid) for pid in path.read_text().split()]
+
+
+def test_a_pool_child_killed_mid_task_has_its_task_run_again_once(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    worker = restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "4"})
+    me = headers(stack, "applicant-child-killed")
+    version = upload_pdf(stack, me, "子进程.pdf", pages=3)
+    poll(lambda: handled_events(worker, "received"), 30, 0.2)
+    [child] = pool_children(worker)
+    os.kill(child, signal.SIGKILL)  # the main process lives on and sees its child lost
+
+    done = poll(lambda: inspection(stack, me, version["id"]), 60)
+    assert done["pages"] == 3
+    assert "WorkerLostError" in task_log(worker)
+    messages = poll(lambda: [m for m in inbox(stack, me) if "子进程.pdf" in m["title"]], 30)
+    assert len(messages) == 1
+    assert dead_letters_for(stack, version["id"]) == []
+    restart_documents_worker(stack)
+
+
+def test_a_task_failing_while_redis_is_down_is_retried_once_redis_is_back(
+        own_redis: BackingServers, workdir: Path) -> None:
+    stack = AppStack(own_redis, workdir / "retry-outage-apps", database="sqlite",
+                     extra_env={"DOSSIER_TASK_LEASE_SECONDS": "6"})
+    try:
+        stack.start()
+        me = headers(stack, "applicant-retry-outage")
+        app_id = new_application(stack, me)
+        wait_for_cycle_in_documents(stack)  # the next task the worker takes is the upload's
+        # This worker cannot reach the object store, so its task fails and asks for a retry,
+        # which cannot be queued: the broker stops while the task waits to start.
+        dead_s3 = f"127.0.0.1:{free_port_block(1)}"
+        worker = restart_documents_worker(stack, {"DOSSIER_TASK_START_DELAY": "3",
+                                                  "DOSSIER_S3_ENDPOINT": dead_s3})
+        r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents",
+                          headers=me, data={"requirement": "overview"},
+                          files={"file": ("重试.pdf", blank_pdf(2), "application/pdf")})
+        assert r.status_code == 201, r.text
+        version = r.json()
+        poll(lambda: handled_events(worker, "received"), 30, 0.2)
+        own_redis.stop_redis()
+        poll(lambda: "could not be queued" in task_log(worker), 60, 0.2)
+
+        own_redis.start_redis(port=own_redis.redis_port)  # same port, same append-only file
+        restart_documents_worker(stack)  # and the object store is reachable again
+        done = poll(lambda: inspection(stack, me, version["id"]), 90)
+        assert done["pages"] == 2
+        assert dead_letters_for(stack, version["id"]) == []
+        messages = poll(lambda: [m for m in inbox(stack, me) if "重试.pdf" in m["title"]], 60)
+        assert len(messages) == 1
+    finally:
+        stack.stop()
