@@ -68,6 +68,16 @@ def instance_env(data: Path) -> tuple[dict[str, str], dict[str, str], int]:
     return env, urls, proxy_port
 
 
+def secret_of(data: Path) -> str:
+    return dict(line.split("=", 1) for line in (data / "secrets.env").read_text()
+                .splitlines() if "=" in line and not line.startswith("#"))["DOSSIER_SECRET_KEY"]
+
+
+def applicant(data: Path) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issue_token(
+        secret_of(data), subject="embedded-applicant", role="applicant", ttl_seconds=3600)}
+
+
 def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         tmp_path: Path) -> None:
     data = tmp_path / "var"
@@ -135,6 +145,15 @@ def test_a_hard_killed_run_leaves_nothing_running_and_a_busy_port_is_named_at_st
     try:
         poll(lambda: all_healthy(urls), 120)
         assert len(instance_processes(data)) >= 10  # servers, web servers, workers, proxy
+        me = applicant(data)
+        ensure_open_cycle(urls["intake"], secret_of(data))
+        app = requests.post(f"{urls['intake']}/api/applications", headers=me, json={
+            "cycle": "2025", "kind": "organisation", "name": "断电测试有限公司"}).json()
+        pdf = blank_pdf(3)
+        r = requests.post(f"{urls['intake']}/api/applications/{app['id']}/documents",
+                          headers=me, data={"requirement": "business-licence"},
+                          files={"file": ("断电前.pdf", pdf, "application/pdf")})
+        assert r.status_code == 201, r.text  # its inspection may be under way at the kill
     finally:
         # What a closed terminal or `kill -9` does: no chance to stop anything in order.
         proc.kill()
@@ -157,6 +176,21 @@ def test_a_hard_killed_run_leaves_nothing_running_and_a_busy_port_is_named_at_st
     assert again.stderr.startswith("无法启动")  # before migrations or anything else
     assert "dossier stop" in again.stderr
     assert not instance_processes(data)  # it started nothing
+
+    proc = start(env, log)  # the whole system again, on what the kill left
+    try:
+        poll(lambda: all_healthy(urls), 120)
+        version = r.json()["id"]
+        done = poll(lambda: requests.get(f"{urls['documents']}/api/inspections/{version}",
+                                         headers=me).status_code == 200, 90)
+        assert done
+        detail = requests.get(f"{urls['intake']}/api/applications/{app['id']}", headers=me)
+        assert detail.json()["documents"][0]["versions"][0]["sha256"] == sha256(pdf)
+        titles = poll(lambda: [m["title"] for m in requests.get(
+            f"{urls['notify']}/api/inbox", headers=me).json()["items"]], 60)
+        assert titles == ["材料已检查：断电前.pdf"]
+    finally:
+        stop(proc)
 
 
 def test_dossier_stop_ends_an_instance_whose_supervisor_is_gone(tmp_path: Path) -> None:
