@@ -23,6 +23,7 @@ import urllib3.exceptions
 from celery import Celery, Task, signals
 from minio.error import ServerError
 
+from shared.audit_anchors import AnchorTimer, write_anchor
 from shared.config import SERVICES, Settings
 from shared.errors import Unavailable
 from shared.events import OutboxRelay
@@ -187,18 +188,26 @@ def make_celery(ctx: ServiceContext) -> Celery:
 
 
 def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
-    relay: dict[str, OutboxRelay] = {}
+    relay: dict[str, OutboxRelay | AnchorTimer] = {}
 
     @signals.worker_ready.connect(weak=False)
     def start_relay(sender: Any = None, **_: Any) -> None:
         thread = OutboxRelay(ctx.outbox, ctx.db.session, app, ctx.settings.outbox_poll_seconds)
         thread.start()
         relay["thread"] = thread
+        every = ctx.settings.audit_anchor_seconds
+        if every > 0:
+            # In the worker, not Celery beat: every service has a worker, only notify a beat.
+            anchors = AnchorTimer(lambda known: write_anchor(
+                ctx.db, ctx.audit, ctx.store, ctx.name,
+                ctx.settings.audit_anchor_retention_days, known=known), every, ctx.name)
+            anchors.start()
+            relay["anchors"] = anchors
 
     @signals.worker_shutdown.connect(weak=False)
     def stop_relay(sender: Any = None, **_: Any) -> None:
-        if "thread" in relay:
-            relay["thread"].stop()
+        for thread in relay.values():
+            thread.stop()
 
     @signals.heartbeat_sent.connect(weak=False)
     def touch_heartbeat(sender: Any = None, **_: Any) -> None:
