@@ -59,6 +59,7 @@ def write_anchor(db: Database, audit: AuditLog, store: ObjectStore, service: str
     if known is not None and (known.seq, known.hash) == (head.seq, head.hash):
         return known
     name = anchor_name(service, head.seq, head.hash)
+    store.ensure_bucket()  # a new system may anchor before its first upload made the bucket
     try:
         existing = store.stat(name)
     except ObjectNotFound:

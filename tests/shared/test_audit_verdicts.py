@@ -90,7 +90,9 @@ def test_a_tail_cut_after_an_anchor_shows_on_the_page_and_fails_the_command(
     done = notify.cli("verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "notify: OK, 5 record(s); agrees with 1 anchor(s)" in done.stdout
-    assert 'data-chain="ok"' in notify.page()
+    intact = notify.page()
+    assert 'data-chain="ok"' in intact and "untranslated" not in intact
+    assert "与对象存储中保存的全部 1 个锚点一致" in intact and "指向第 5 条记录" in intact
 
     notify.past_the_triggers("DELETE FROM audit_log WHERE seq >= 4")
 
