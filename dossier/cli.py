@@ -9,6 +9,8 @@
     dossier config [--markdown]                     every setting with its value or default
     dossier openapi SERVICE                         a service's OpenAPI document
     dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
+    dossier audit verify [--service S]              check each audit chain against its anchors
+    dossier audit anchor [--service S]              anchor each audit chain's head now
     dossier revision SERVICE -m MESSAGE             autogenerate a migration (developers)
     dossier inspect [--json] PATH...                inspect local PDF/DOCX files (sandboxed)
     dossier assign --experts E.csv --applications A.csv --out OUT.csv ...
@@ -22,8 +24,12 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from shared.config import SERVICES, SETTINGS, load_settings, markdown_table
+
+if TYPE_CHECKING:
+    from shared.service import ServiceContext
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -104,6 +110,39 @@ def _healthcheck(args: argparse.Namespace) -> int:
     path = heartbeat_path(args.service)
     fresh = path.exists() and time.time() - path.stat().st_mtime < args.max_age
     return 0 if fresh else 1
+
+
+def _service_context(service: str) -> ServiceContext:
+    from importlib import import_module
+
+    from shared.service import ServiceContext
+
+    metadata = import_module(f"services.{service}.models").metadata
+    return ServiceContext.create(service, metadata, load_settings())
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from shared.audit_anchors import check_chain, write_anchor
+
+    failed = False
+    for service in [args.service] if args.service else SERVICES:
+        ctx = _service_context(service)
+        if args.action == "anchor":
+            anchor = write_anchor(ctx.db, ctx.audit, ctx.store, service,
+                                  ctx.settings.audit_anchor_retention_days)
+            print(f"{service}: " + (f"anchored at record {anchor.seq}" if anchor
+                                    else "no records to anchor"))
+            continue
+        check = check_chain(ctx.db, ctx.audit, ctx.store, service)
+        if check.ok:
+            tail = (f"agrees with {check.anchors} anchor(s), the latest at record "
+                    f"{check.anchor.seq}" if check.anchor else "no anchor written yet")
+            print(f"{service}: OK, {check.records} record(s); {tail}")
+        else:
+            failed = True
+            where = f" at record {check.first_bad_seq}" if check.first_bad_seq else ""
+            print(f"{service}: BROKEN{where}: {check.reason}")
+    return 1 if failed else 0
 
 
 def _assign(args: argparse.Namespace) -> int:
@@ -198,6 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--max-age", type=float, default=60.0)
     p.set_defaults(fn=_healthcheck)
+
+    p = sub.add_parser("audit", help="check the audit chains, or anchor their heads now")
+    p.add_argument("action", choices=["verify", "anchor"])
+    p.add_argument("--service", choices=SERVICES, help="one service (default: all four)")
+    p.set_defaults(fn=_audit)
 
     sub.add_parser("inspect", help="inspect local PDF/DOCX files: dossier inspect --help")
 

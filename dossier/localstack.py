@@ -387,6 +387,7 @@ class AppStack:
             "DOSSIER_S3_SECRET_KEY": self.backing.secret_key,
             "DOSSIER_S3_BUCKET": self.bucket,
             "DOSSIER_OUTBOX_POLL_SECONDS": "0.2",
+            "DOSSIER_AUDIT_ANCHOR_SECONDS": "1",  # tests watch anchors appear
             "TMPDIR": str(self.root / "tmp"),
             "DOSSIER_PUBLIC_URL": self.public_url,
             "DOSSIER_I18N_STRICT": "true",

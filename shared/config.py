@@ -112,6 +112,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Key for field encryption of personal data (identity numbers, objection "
             "reporters); default: derived from `DOSSIER_SECRET_KEY`. Keep it when rotating "
             "the signing key.", secret=True),
+    Setting("DOSSIER_AUDIT_KEY", "audit_key", None,
+            "Key of the audit log's keyed hash chain and of its anchors (HMAC-SHA256); "
+            "default: derived from `DOSSIER_SECRET_KEY`. Keep it when rotating the signing key: "
+            "records signed under another key no longer verify.", secret=True),
+    Setting("DOSSIER_AUDIT_ANCHOR_SECONDS", "audit_anchor_seconds", "300",
+            "How often each worker writes its service's audit head (last record's number and "
+            "hash) to the object store under compliance retention, when it has moved; records "
+            "after the last anchor can still be cut off unnoticed. 0 turns the timer off "
+            "(`dossier audit anchor` still writes one).", float),
+    Setting("DOSSIER_AUDIT_ANCHOR_RETENTION_DAYS", "audit_anchor_retention_days", "3650",
+            "Days each audit anchor stays under compliance retention (nobody can delete it).",
+            int),
     Setting("DOSSIER_PUBLIC_URL", "public_url", "http://127.0.0.1:8000",
             "The one address browsers use (the reverse proxy in front of the four services); "
             "links in e-mails and on certificates start with it."),
@@ -237,6 +249,9 @@ class Settings:
     presign_seconds: int
     log_level: str
     data_key: str | None
+    audit_key: str | None
+    audit_anchor_seconds: float
+    audit_anchor_retention_days: int
     public_url: str
     proxy_port: int
     session_idle_seconds: int
@@ -288,6 +303,10 @@ class Settings:
     def field_key(self) -> str:
         """Secret for `shared.crypto.FieldCipher`."""
         return self.data_key or f"data-key:{self.secret_key}"
+
+    def audit_secret(self) -> str:
+        """Secret for `shared.audit.AuditKey`."""
+        return self.audit_key or f"audit-key:{self.secret_key}"
 
     def port(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

@@ -65,3 +65,8 @@ def mask(value: str, keep_start: int = 3, keep_end: int = 4) -> str:
     if len(value) <= keep_start + keep_end:
         return "*" * len(value)
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A 32-byte key of its own for `purpose` (e.g. the audit chain's), derived from `secret`."""
+    return _derive(secret, purpose)

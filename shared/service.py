@@ -13,7 +13,7 @@ import redis
 from sqlalchemy import MetaData
 
 from shared import changes
-from shared.audit import AuditLog
+from shared.audit import AuditKey, AuditLog
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.events import Inbox, Outbox
@@ -73,7 +73,7 @@ class ServiceContext:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.metadata.tables["audit_log"])
+        return AuditLog(self.metadata.tables["audit_log"], AuditKey(self.settings.audit_secret()))
 
     @cached_property
     def calendar(self) -> WorkCalendar:

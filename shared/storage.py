@@ -108,7 +108,7 @@ class ObjectStore(Protocol):
     def set_tags(self, key: str, tags: Mapping[str, str],
                  version_id: str | None = None) -> None: ...
 
-    def list(self, prefix: str) -> list[StoredObject]: ...
+    def list(self, prefix: str, *, every_version: bool = False) -> list[StoredObject]: ...
 
     def versions(self, key: str) -> list[StoredObject]: ...
 
@@ -478,12 +478,16 @@ class S3ObjectStore:
         except S3Error as exc:
             raise self._translate(exc, key) from exc
 
-    def list(self, prefix: str) -> list[StoredObject]:
+    def list(self, prefix: str, *, every_version: bool = False) -> list[StoredObject]:
+        """Objects under `prefix`; with `every_version`, every stored version, including those
+        a delete marker hides (a delete on a versioned bucket only hides)."""
         self.ensure_bucket()
         return [
             StoredObject(key=o.object_name or "", version_id=o.version_id, size=o.size or 0,
                          etag=o.etag or "", last_modified=o.last_modified)
-            for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True,
+                                              include_version=every_version)
+            if not o.is_delete_marker
         ]
 
     def versions(self, key: str) -> list[StoredObject]:

@@ -26,6 +26,7 @@ from celery import Celery, Task, signals
 from celery.exceptions import Reject
 from minio.error import ServerError
 
+from shared.audit_anchors import AnchorTimer, write_anchor
 from shared.config import SERVICES, Settings
 from shared.errors import Unavailable
 from shared.events import OutboxRelay
@@ -207,15 +208,21 @@ def make_celery(ctx: ServiceContext) -> Celery:
 
 
 def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
-    threads: dict[str, OutboxRelay | LeaseKeeper] = {}
+    threads: dict[str, OutboxRelay | LeaseKeeper | AnchorTimer] = {}
 
     @signals.worker_ready.connect(weak=False)
     def start_threads(sender: Any = None, **_: Any) -> None:
-        # Both live in the worker's main process, which holds the deliveries (the pool
+        # All live in the worker's main process, which holds the deliveries (the pool
         # children only run them) and outlives any one child.
         threads["relay"] = OutboxRelay(ctx.outbox, ctx.db.session, app,
                                        ctx.settings.outbox_poll_seconds)
         threads["leases"] = LeaseKeeper(_redis(ctx), ctx.settings.task_lease_seconds)
+        every = ctx.settings.audit_anchor_seconds
+        if every > 0:
+            # In the worker, not Celery beat: every service has a worker, only notify a beat.
+            threads["anchors"] = AnchorTimer(lambda known: write_anchor(
+                ctx.db, ctx.audit, ctx.store, ctx.name,
+                ctx.settings.audit_anchor_retention_days, known=known), every, ctx.name)
         for thread in threads.values():
             thread.start()
 

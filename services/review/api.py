@@ -38,6 +38,7 @@ from services.review.schemas import (
     PanelSettingsIn,
     WithdrawIn,
 )
+from shared.audit_anchors import check_chain
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, paginate
@@ -344,9 +345,9 @@ def audit_log(page: int, per_page: int, action: str | None, actor: str | None,
                           (table.c.target, target)):
         if value:
             query = query.where(column == value)
+    check = check_chain(ctx.db, ctx.audit, ctx.store, ctx.name)
     with ctx.db.reader() as session:
         result = paginate(session, query, page, per_page, scalars=False)
-        check = ctx.audit.verify(session)
     result["items"] = [dict(row._mapping) for row in result["items"]]
     return {**result, "chain_ok": check.ok, "chain_records": check.records}
 

@@ -1,8 +1,9 @@
 """The audit log page every service serves at `/<service>/audit` for supervisors.
 
-Each service keeps its own hash chain (`shared.audit`); the page checks the whole chain on every
-view and names the first bad record, then lists the records newest first, filterable by actor,
-action and target. Tabs lead to the same page on the other services.
+Each service keeps its own keyed hash chain (`shared.audit`); the page checks the whole chain
+against the anchors in the object store (`shared.audit_anchors`) on every view and says in words
+what is wrong where, then lists the records newest first, filterable by actor, action and target.
+Tabs lead to the same page on the other services.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
+from shared.audit import PROBLEMS
+from shared.audit_anchors import check_chain
 from shared.config import SERVICES
 from shared.http import roles, service_context
 from shared.web.nav import N_
@@ -37,9 +40,9 @@ def audit_log() -> Any:
     for name, value in filters.items():
         if value:
             query = query.where(table.c[name].contains(value, autoescape=True))
+    check = check_chain(ctx.db, ctx.audit, ctx.store, ctx.name)
     with ctx.db.reader() as session:
-        check = ctx.audit.verify(session)
         rows = list(session.execute(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
     return render("web/audit.html", service=ctx.name, services=SERVICES, labels=SERVICE_LABELS,
-                  check=check, rows=rows[:PER_PAGE], page=page, more=len(rows) > PER_PAGE,
-                  filters=filters)
+                  check=check, problems=PROBLEMS, rows=rows[:PER_PAGE], page=page,
+                  more=len(rows) > PER_PAGE, filters=filters)

@@ -15,12 +15,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, delete, func, inspect, select, update
 from sqlalchemy.exc import DBAPIError
 
-from shared.audit import AuditLog, record_hash
+from shared.audit import AuditKey, AuditLog, record_hash
 from shared.config import SERVICES, load_settings
 from shared.db import Database, service_metadata
 from shared.migrations import upgrade
 
 DIALECTS = ("sqlite", "postgresql")
+KEY = AuditKey("audit-test-" + "k" * 32)
 
 OpenDatabase = Callable[[str], Database]
 
@@ -61,7 +62,7 @@ def fresh(dialect: str, new_database_url: Callable[[str, str], str],
     db = open_database(new_database_url(dialect, "chain"))
     metadata = service_metadata()
     metadata.create_all(db.engine)
-    return db, AuditLog(metadata.tables["audit_log"])
+    return db, AuditLog(metadata.tables["audit_log"], KEY)
 
 
 def _append(db: Database, audit: AuditLog, n: int, actor: str = "u-1") -> None:
@@ -110,7 +111,7 @@ def test_migrating_an_up_to_date_database_again_changes_nothing(
 def test_appended_audit_records_form_a_chain_that_verifies(
         migrated: dict[str, str], service: str, open_database: OpenDatabase) -> None:
     db = open_database(migrated[service])
-    audit = AuditLog(models_metadata(service).tables["audit_log"])
+    audit = AuditLog(models_metadata(service).tables["audit_log"], KEY)
     with db.session() as session:
         before = audit.verify(session)
     assert before.ok
@@ -132,7 +133,7 @@ def test_the_migrated_database_refuses_to_update_or_delete_audit_records(
         migrated: dict[str, str], service: str, open_database: OpenDatabase) -> None:
     db = open_database(migrated[service])
     table = models_metadata(service).tables["audit_log"]
-    _append(db, AuditLog(table), 1, actor="guarded")
+    _append(db, AuditLog(table, KEY), 1, actor="guarded")
     with db.session() as session:
         target = session.execute(select(table).order_by(table.c.seq.desc()).limit(1)).one()
 
@@ -144,7 +145,7 @@ def test_the_migrated_database_refuses_to_update_or_delete_audit_records(
 
     with db.session() as session:
         after = session.execute(select(table).where(table.c.seq == target.seq)).one()
-        assert AuditLog(table).verify(session).ok
+        assert AuditLog(table, KEY).verify(session).ok
     assert after.detail == target.detail
     assert after.hash == target.hash
 
@@ -173,7 +174,7 @@ def test_verify_names_the_record_after_one_that_was_rewritten_with_a_fresh_hash(
     with db.session() as session:
         row = session.execute(select(t).where(t.c.seq == 2)).one()
         at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
-        forged = record_hash(row.prev_hash, row.seq,
+        forged = record_hash(KEY.records, row.prev_hash, row.seq,
                              at.astimezone(UTC).isoformat(timespec="microseconds"),
                              row.actor, row.role, row.action, row.target, {"i": 99})
         session.execute(update(t).where(t.c.seq == 2).values(detail={"i": 99}, hash=forged))

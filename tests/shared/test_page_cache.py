@@ -15,7 +15,7 @@ from waiting import poll
 
 from dossier.localstack import BackingServers
 from shared import changes
-from shared.audit import AuditLog
+from shared.audit import AuditKey, AuditLog
 from shared.db import Database, declarative_base, service_metadata
 from shared.pagecache import PageCache
 
@@ -86,7 +86,7 @@ def test_each_write_publishes_the_tags_it_touched_once_committed(
         session.flush()
         raise RuntimeError("rolled back")
     with db.session() as session:  # bookkeeping tables are not tracked
-        AuditLog(metadata.tables["audit_log"]).append(
+        AuditLog(metadata.tables["audit_log"], AuditKey("k" * 32)).append(
             session, actor="a", role="operator", action="viewed", target="t")
     assert len(published) == count
 

@@ -311,6 +311,18 @@ def test_list_returns_every_object_under_a_prefix_and_nothing_else(
     assert listed == {prefix + "a/1.pdf": 1, prefix + "a/deep/2.pdf": 2}
 
 
+def test_listing_every_version_shows_what_a_delete_marker_hides(
+        store: ObjectStore, prefix: str) -> None:
+    first = store.put(prefix + "kept.json", io.BytesIO(b"one"), length=3)
+    second = store.put(prefix + "kept.json", io.BytesIO(b"two"), length=3)
+    store.delete(prefix + "kept.json")  # versioned bucket: only a marker
+
+    assert store.list(prefix) == []
+    versions = {o.version_id for o in store.list(prefix, every_version=True)}
+    assert versions == {first.version_id, second.version_id}
+    assert all(o.key == prefix + "kept.json" for o in store.list(prefix, every_version=True))
+
+
 def test_delete_without_retention_removes_the_object(store: ObjectStore, prefix: str) -> None:
     key = prefix + "draft.pdf"
     _put_bytes(store, key, b"scrap this")
