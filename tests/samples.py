@@ -7,7 +7,6 @@ import hashlib
 import io
 
 import pikepdf
-
 from pypdf import PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
