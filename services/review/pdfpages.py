@@ -45,9 +45,9 @@ class PageUnavailable(DossierError):
 class TooLargeToShow(DossierError):
     code = "dossier.too_large_to_show"
     status = 422
-    zh = ("该文件过大（{pages}），无法在浏览器中逐页显示，也无法加水印下载。"
+    zh = ("该文件过大（{size_zh}），无法在浏览器中逐页显示，也无法加水印下载。"
           "请联系工作人员获取。")
-    en = ("This file is too large ({pages}) to be shown page by page or downloaded "
+    en = ("This file is too large ({size_en}) to be shown page by page or downloaded "
           "watermarked. Ask the operator for it.")
 
 
@@ -72,7 +72,9 @@ def is_pdf(document: Mapping[str, Any]) -> bool:
 
 
 def _too_large(pages: int | None) -> TooLargeToShow:
-    return TooLargeToShow(pages=f"{pages:,} 页 pages" if pages else "> limit")
+    if pages:
+        return TooLargeToShow(size_zh=f"共 {pages:,} 页", size_en=f"{pages:,} pages")
+    return TooLargeToShow(size_zh="超出查看上限", size_en="above the viewing limit")
 
 
 # -- the render process of this web or worker process ------------------------------------------

@@ -56,7 +56,7 @@ def test_a_page_of_a_100000_page_pdf_is_refused_from_the_record_without_reading_
     assert time.monotonic() - started < 1
     assert store.reads == 0  # the inspection's count decided: nothing fetched or parsed
     assert refused.value.status == 422 and refused.value.code == "dossier.too_large_to_show"
-    assert "100,000 页" in refused.value.zh and "Ask the operator" in refused.value.en
+    assert "共 100,000 页" in refused.value.zh and "100,000 pages" in refused.value.en
     assert pdfpages.pages_of(store, document, LIMITS) == 100_000 and store.reads == 0
 
 
