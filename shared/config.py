@@ -269,6 +269,7 @@ class Settings:
     # --- documents fields ---
     documents_inspect_seconds: float
     documents_inspect_memory: int
+    documents_max_pages: int
     documents_zip_max_entries: int
     documents_zip_max_bytes: int
     documents_zip_max_ratio: int
@@ -278,6 +279,10 @@ class Settings:
     # --- review fields ---
     review_data_dir: str | None
     review_watermark_font: str | None = None
+    review_view_max_pages: int = 2000
+    review_view_max_bytes: int = 200 * 1024 * 1024
+    review_render_seconds: float = 30.0
+    review_render_memory: int = 768 * 1024 * 1024
     # --- end of review fields ---
     # --- notify fields ---
     notify_smtp_host: str | None = None

@@ -100,7 +100,7 @@ def limits_from(values: Any) -> Limits:
     return Limits(
         seconds=float(values.documents_inspect_seconds),
         memory_bytes=int(values.documents_inspect_memory),
-        max_pages=int(getattr(values, "documents_max_pages", Limits.max_pages)),
+        max_pages=int(values.documents_max_pages),
         zip=ZipLimits(max_entries=int(values.documents_zip_max_entries),
                       max_total_bytes=int(values.documents_zip_max_bytes),
                       max_ratio=int(values.documents_zip_max_ratio)))
