@@ -125,9 +125,13 @@ class ReviewDriver:
         return [(r.actor, r.action, r.target) for r in rows]
 
 
-def _pages(data: bytes) -> int:
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        return len(pdf.pages)
+def _pages(data: bytes) -> int | None:
+    """What inspection would record: the page count, None for what is no readable PDF."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return len(pdf.pages)
+    except pikepdf.PdfError:
+        return None
 
 
 def today_plus(days: int) -> str:
