@@ -27,7 +27,7 @@ from services.review.models import (
 from services.review.pdfpages import ViewLimits
 from services.review.schemas import AckIn, DossierOut, DossierPage
 from services.review.ziparchive import stream_zip
-from shared.errors import NotFound
+from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery
 
@@ -163,6 +163,8 @@ def download(application_id: str) -> Response:
     filename = f"{dossiers.safe_name(app.applicant_name)}-{app.id}.zip"
     def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
         log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
+        if isinstance(exc, DossierError):  # e.g. too large to watermark: say so, in words
+            return f"{name}.unavailable.txt", f"{exc.zh}\n{exc.en}\n".encode()
         return (f"{name}.unavailable.txt",
                 f"该文件无法加水印或读取，请联系工作人员。This file could not be watermarked or "
                 f"read; please ask the operator. ({type(exc).__name__})\n".encode())
