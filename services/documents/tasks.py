@@ -53,6 +53,25 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
                           default_catalogue=settings.documents_catalogue,
                           catalogue_dir=settings.documents_catalogue_dir)
 
+    def announce(session: Session, p: dict[str, Any], verdict: dict[str, Any]) -> None:
+        """Store the verdict, tell intake and the owner, recompute the packet's report."""
+        packets.record_verdict(session, p, verdict)
+        error = verdict.get("error")
+        ctx.outbox.emit(session, "document.inspected", {
+            "application_id": p["application_id"], "document_id": p["document_id"],
+            "version_id": p["version_id"], "owner": p["owner"], "filename": p["filename"],
+            "requirement": p.get("requirement"), "confidentiality": p.get("confidentiality"),
+            "ok": bool(verdict["ok"]),
+            "format": verdict.get("format"), "pages": verdict.get("pages"),
+            "encrypted": bool(verdict.get("encrypted")), "text_layer": verdict.get("text_layer"),
+            "error": {"code": error["code"], "message": error["message"],
+                      "messages": error.get("messages")} if error else None,
+            "error_code": error["code"] if error else None,
+            "classification_marks": [m["mark"] for m in verdict.get("classification_marks")
+                                     or []],
+            "audience": [{"subject": p["owner"]}]})
+        recompute(session, p["application_id"])
+
     @ctx.inbox.on("cycle.saved")
     def on_cycle_saved(session: Session, event: Event) -> None:
         p = load_payload(event.type, event.payload)
@@ -73,25 +92,6 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
         verdict = _inspect_object(ctx, p)
         packets.record_upload(session, p)
         announce(session, p, verdict)
-
-    def announce(session: Session, p: dict[str, Any], verdict: dict[str, Any]) -> None:
-        """Store the verdict, tell intake and the owner, recompute the packet's report."""
-        packets.record_verdict(session, p, verdict)
-        error = verdict.get("error")
-        ctx.outbox.emit(session, "document.inspected", {
-            "application_id": p["application_id"], "document_id": p["document_id"],
-            "version_id": p["version_id"], "owner": p["owner"], "filename": p["filename"],
-            "requirement": p.get("requirement"), "confidentiality": p.get("confidentiality"),
-            "ok": bool(verdict["ok"]),
-            "format": verdict.get("format"), "pages": verdict.get("pages"),
-            "encrypted": bool(verdict.get("encrypted")), "text_layer": verdict.get("text_layer"),
-            "error": {"code": error["code"], "message": error["message"],
-                      "messages": error.get("messages")} if error else None,
-            "error_code": error["code"] if error else None,
-            "classification_marks": [m["mark"] for m in verdict.get("classification_marks")
-                                     or []],
-            "audience": [{"subject": p["owner"]}]})
-        recompute(session, p["application_id"])
 
     @celery.task(name=reinspection.TASK)
     def reinspect(version_id: str) -> None:
