@@ -155,6 +155,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_DOCUMENTS_INSPECT_MEMORY", "documents_inspect_memory", "768M",
             "Address-space cap of each sandboxed inspector process; above it the verdict is "
             "`inspect.memory`.", _size),
+    Setting("DOSSIER_DOCUMENTS_MAX_PAGES", "documents_max_pages", "2000",
+            "Most pages any one uploaded file may have: above it the verdict is "
+            "`inspect.too_many_pages` (invalid, page count kept) and its structure and text "
+            "are not read; 0: no limit. Requirements may set lower limits in the catalogue.",
+            int),
     Setting("DOSSIER_DOCUMENTS_ZIP_MAX_ENTRIES", "documents_zip_max_entries", "5000",
             "Most entries a DOCX (ZIP) may hold before it is refused as a zip bomb.", int),
     Setting("DOSSIER_DOCUMENTS_ZIP_MAX_BYTES", "documents_zip_max_bytes", "512M",
@@ -179,6 +184,19 @@ SETTINGS: tuple[Setting, ...] = (
             "`fonts-wqy-zenhei`, `fonts-arphic-uming`, `fonts-droid-fallback` found. Without "
             "any, watermarks fall back to the non-embedded CID font STSong-Light (a warning "
             "is logged)."),
+    Setting("DOSSIER_REVIEW_VIEW_MAX_PAGES", "review_view_max_pages", "2000",
+            "Most pages (from the inspection record) a PDF may have to be read page by page in "
+            "the browser or downloaded watermarked; above it the expert is told once to ask "
+            "the operator, and no page is rendered.", int),
+    Setting("DOSSIER_REVIEW_VIEW_MAX_BYTES", "review_view_max_bytes", "200M",
+            "Largest PDF read page by page in the browser or downloaded watermarked.", _size),
+    Setting("DOSSIER_REVIEW_RENDER_SECONDS", "review_render_seconds", "30",
+            "Wall time (and CPU time) one page picture or one watermarked file may take in "
+            "review's limited render process; a file that overruns is remembered as not "
+            "viewable.", float),
+    Setting("DOSSIER_REVIEW_RENDER_MEMORY", "review_render_memory", "768M",
+            "Address-space cap of review's render processes (page pictures, watermarks); the "
+            "web and worker processes never parse a PDF themselves.", _size),
     # --- end of review settings ---
     # --- notify settings ---
     Setting("DOSSIER_NOTIFY_SMTP_HOST", "notify_smtp_host", None,
@@ -266,6 +284,7 @@ class Settings:
     # --- documents fields ---
     documents_inspect_seconds: float
     documents_inspect_memory: int
+    documents_max_pages: int
     documents_zip_max_entries: int
     documents_zip_max_bytes: int
     documents_zip_max_ratio: int
@@ -275,6 +294,10 @@ class Settings:
     # --- review fields ---
     review_data_dir: str | None
     review_watermark_font: str | None = None
+    review_view_max_pages: int = 2000
+    review_view_max_bytes: int = 200 * 1024 * 1024
+    review_render_seconds: float = 30.0
+    review_render_memory: int = 768 * 1024 * 1024
     # --- end of review fields ---
     # --- notify fields ---
     notify_smtp_host: str | None = None

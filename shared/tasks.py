@@ -11,6 +11,7 @@ of looping. Handlers must still be idempotent: every rule above can run a task t
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import time
@@ -242,3 +243,12 @@ def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
         # A forked child must not reuse the parent's sockets.
         ctx.db.dispose()
         _redis_clients.clear()
+
+
+@functools.lru_cache(maxsize=4)
+def task_sender(broker_url: str) -> Celery:
+    """A client that sends tasks by name (`<service>.<verb>` to that service's queue), for web
+    processes that ask a worker for work without importing its code."""
+    app = Celery("dossier-sender", broker=broker_url, set_as_current=False)
+    app.conf.update(task_routes=(route_task,), task_serializer="json")
+    return app

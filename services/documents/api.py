@@ -16,7 +16,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.documents import access
+from services.documents import access, reinspection
 from services.documents import catalogue as catalogues
 from services.documents.access import READERS
 from services.documents.models import CompletenessReport, Cycle, Inspection, Packet
@@ -35,6 +35,7 @@ from services.documents.schemas import (
 from shared.errors import NotFound
 from shared.http import current_principal, request_language, roles, service_context
 from shared.pagination import PageQuery, paginate
+from shared.tasks import task_sender
 
 blp = Blueprint("documents", __name__, url_prefix="/api",
                 description="Inspections, completeness reports, requirement catalogue")
@@ -68,6 +69,22 @@ def get_inspection(version_id: str) -> Inspection:
     if found is None:
         raise NotFound(detail=f"inspection {version_id}")
     return found
+
+
+@blp.post("/inspections/<version_id>/reinspect")
+@blp.response(202, InspectionOut)
+@roles(*reinspection.OPERATORS)
+def reinspect(version_id: str) -> Inspection:
+    """Inspect this version again (an operator's decision, audited); the new verdict replaces
+    the old one and is announced like the first (`document.inspected`)."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        inspection = reinspection.request_reinspection(session, ctx.audit, current_principal(),
+                                                       version_id)
+        # Sent inside the transaction: a broker that refuses it rolls the audit record back.
+        task_sender(ctx.settings.redis_url).send_task(reinspection.TASK, args=[version_id])
+        session.expunge(inspection)
+    return inspection
 
 
 @blp.get("/reports")

@@ -24,6 +24,7 @@ class Options:
     # (structure only; the text layer is judged from the content operators).
     text: str = "full"
     text_seconds: float | None = None  # wall-time share of the text phase (PDF)
+    max_pages: int = 0  # above it a file is refused (inspect.too_many_pages); 0: no limit
     zip: ZipLimits = field(default_factory=ZipLimits)
 
 
@@ -61,9 +62,13 @@ def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     if kind == "pdf":
         from services.documents.pdf_inspect import inspect_pdf
 
-        return inspect_pdf(path, options.text, options.text_seconds)
+        return inspect_pdf(path, options.text, options.text_seconds, options.max_pages)
     if kind == "zip":
-        return inspect_zip(path, options.zip)
+        verdict = inspect_zip(path, options.zip)
+        if verdict.ok and 0 < options.max_pages < (verdict.pages or 0):
+            return verdict.fail("inspect.too_many_pages",
+                                f"{verdict.pages} pages, limit {options.max_pages}")
+        return verdict
     if kind == "ole":
         return inspect_ole(path)
     if kind in ("jpeg", "png", "tiff"):

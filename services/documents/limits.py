@@ -21,4 +21,5 @@ class Limits:
 
     seconds: float = 60.0
     memory_bytes: int = 768 * 1024 * 1024
+    max_pages: int = 2000
     zip: ZipLimits = field(default_factory=ZipLimits)

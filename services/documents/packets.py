@@ -125,9 +125,10 @@ def record_verdict(session: Session, p: dict[str, Any], verdict: dict[str, Any])
         classification_marks=[m["mark"] for m in verdict.get("classification_marks") or []],
         error_code=error["code"] if error else None,
         error_message=error.get("messages") if error else None,
-        details=verdict, inspected_at=_now())
-    session.add(inspection)
-    return inspection
+        details={**verdict, "upload_confidentiality": p.get("confidentiality")},
+        inspected_at=_now())
+    # A re-inspection replaces the verdict on the same version.
+    return session.merge(inspection)
 
 
 def record_deletion(session: Session, p: dict[str, Any]) -> None:

@@ -15,11 +15,13 @@ from typing import Any
 from flask import request, url_for
 from sqlalchemy import select
 
-from services.documents import access
+from services.documents import access, reinspection
 from services.documents.access import READERS
 from services.documents.models import CompletenessReport, Inspection
+from shared.errors import NotFound
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import N_, PageBlueprint, language, render
+from shared.tasks import task_sender
+from shared.web.pages import N_, PageBlueprint, _, done, language, render
 
 blp = PageBlueprint("documents_report_pages", __name__)
 
@@ -89,6 +91,22 @@ def packet_report(application_id: str) -> Any:
                    submission=report.submission, lang=lang)
     return render("documents/report.html", report=report, packet=packet, items=items,
                   inspections=inspections, submissions=submissions, docx_url=docx,
+                  may_reinspect=who.role in reinspection.OPERATORS,
                   REPORT_STATUS=REPORT_STATUS, REPORT_TONE=REPORT_TONE,
                   ITEM_STATUS=ITEM_STATUS, ITEM_TONE=ITEM_TONE, KIND=KIND_LABELS,
                   FORMAT=FORMAT_LABELS)
+
+
+@blp.post("/packets/<application_id>/inspections/<version_id>/reinspect")
+@roles(*reinspection.OPERATORS)
+def reinspect(application_id: str, version_id: str) -> Any:
+    """The operator's button: the same use case as `POST /api/inspections/<id>/reinspect`."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        inspection = reinspection.request_reinspection(session, ctx.audit, current_principal(),
+                                                       version_id)
+        if inspection.application_id != application_id:
+            raise NotFound()
+        task_sender(ctx.settings.redis_url).send_task(reinspection.TASK, args=[version_id])
+    return done(_("The file is being inspected again; its new result replaces this one when "
+                  "ready."), url_for(".packet_report", application_id=application_id))

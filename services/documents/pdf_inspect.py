@@ -273,7 +273,18 @@ def _with_pypdf(path: Path, verdict: Verdict, qpdf_error: str) -> Verdict:
     return verdict
 
 
-def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = None) -> Verdict:
+def _too_many(verdict: Verdict, max_pages: int) -> bool:
+    return 0 < max_pages < (verdict.pages or 0)
+
+
+def _refuse_pages(verdict: Verdict, max_pages: int) -> Verdict:
+    return verdict.fail("inspect.too_many_pages", f"{verdict.pages} pages, limit {max_pages}")
+
+
+def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = None,
+                max_pages: int = 0) -> Verdict:
+    """The verdict on one PDF; above `max_pages` (0: no limit) it is refused before its
+    structure and text are read, with the page count kept."""
     verdict = Verdict(format="pdf", reader="qpdf")
     try:
         pdf = pikepdf.open(path, password="", suppress_warnings=True, attempt_recovery=True)
@@ -284,6 +295,8 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
         return verdict.fail("inspect.too_deep")
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError) as exc:
         result = _with_pypdf(path, verdict, str(exc))
+        if result.ok and _too_many(result, max_pages):
+            return _refuse_pages(result, max_pages)
         if result.ok and text != "none":
             _text(path, result, text == "full", text_seconds)
         return result
@@ -301,6 +314,8 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
         except (pikepdf.PdfError, RuntimeError, RecursionError) as exc:
             # qpdf refuses a page tree it cannot walk (loops, broken kids): try pypdf.
             result = _with_pypdf(path, verdict, str(exc))
+            if result.ok and _too_many(result, max_pages):
+                return _refuse_pages(result, max_pages)
             if result.ok and text != "none":
                 _text(path, result, text == "full", text_seconds)
             return result
@@ -321,6 +336,10 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
                 size = int(pdf.trailer.get("/Size", 0) or 0)
                 if 0 < declared_n <= max(size, verdict.pages):
                     verdict.pages = declared_n
+        if _too_many(verdict, max_pages):
+            # No reader should walk 100,000 pages of one upload: refuse it before the
+            # structure and text passes, which cost time per page.
+            return _refuse_pages(verdict, max_pages)
         if repaired:
             verdict.warnings.append("pdf.repaired")
         try:

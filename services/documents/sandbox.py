@@ -1,22 +1,17 @@
-"""Sandboxed inspection: a small pool of reusable child processes with hard limits.
+"""Sandboxed inspection: a small pool of reusable inspector children with hard limits.
 
-Each child (`sandbox_child`) is started once and reused across files, because importing the
-readers costs far more than inspecting a typical file. The parent enforces the wall-time limit;
-the child runs under an address-space cap and a per-job CPU allowance. A child that times out,
-is killed or crashes is replaced, and the file gets a verdict saying so.
+The child mechanics (limits, reuse, telling a memory cap from an outside kill) are
+`shared.sandbox`; this module turns how a job ended into a verdict on the file. A child that
+times out, runs out of memory or crashes is replaced, and the file gets a verdict saying so. A
+child killed from outside while far below its memory cap is no fact about the file: that raises
+`InspectorLost`, which the Celery task retries instead of storing a verdict.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import queue
-import select
-import signal
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -25,112 +20,35 @@ from typing import Any
 
 from services.documents.limits import Limits, ZipLimits
 from services.documents.verdict import failed
+from shared.sandbox import Child, ChildLimits, ChildLost, JobFailed
 
-_ROOT = Path(__file__).resolve().parents[2]
+_CHILD = "services.documents.sandbox_child"
+InspectorLost = ChildLost  # the name the documents code reads
 
 
 class Sandbox:
-    """One child process, used by one thread at a time."""
+    """One inspector child, used by one thread at a time."""
 
     def __init__(self, limits: Limits, stderr: Any = subprocess.DEVNULL) -> None:
         self.limits = limits
-        self.stderr = stderr
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._buffer = b""
+        self._child = Child(_CHILD, ChildLimits(limits.seconds, limits.memory_bytes), stderr)
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "DOSSIER_SANDBOX_MEMORY": str(self.limits.memory_bytes),
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT),
-                                                           os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.documents.sandbox_child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
-            cwd=str(_ROOT), start_new_session=True)
-        self._buffer = b""
-        return self.proc
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return self._child.proc
 
     def close(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                proc.stdin.close()  # type: ignore[union-attr]
-                proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-                proc.wait()
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
-
-    def _kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.close()
+        self._child.close()
 
     def inspect(self, path: Path, text: str = "full") -> dict[str, Any]:
-        proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
-        job = {"path": str(Path(path).resolve()), "text": text,
-               "cpu_seconds": self.limits.seconds, "zip": asdict(self.limits.zip)}
+        """The verdict on the file at `path`; raises `InspectorLost` on an outside kill."""
+        self._child.limits = ChildLimits(self.limits.seconds, self.limits.memory_bytes)
+        job = {"path": str(Path(path).resolve()), "text": text, "zip": asdict(self.limits.zip),
+               "max_pages": self.limits.max_pages}
         try:
-            proc.stdin.write(json.dumps(job).encode() + b"\n")  # type: ignore[union-attr]
-            proc.stdin.flush()  # type: ignore[union-attr]
-        except OSError:
-            self._kill()
-            return failed("inspect.crashed", detail="inspector not accepting work").as_dict()
-        try:
-            line = self._read_line(proc, time.monotonic() + self.limits.seconds)
-        except BaseException:
-            # Interrupted while waiting (a task's soft time limit, a signal): this child's next
-            # answer would belong to the abandoned job, so it must not serve another.
-            self._kill()
-            raise
-        if line is None:  # out of time: the child is still working
-            self._kill()
-            return failed("inspect.timeout").as_dict()
-        if line == b"":  # the answer channel closed: the child died
-            try:
-                returncode = proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                returncode = proc.wait()
-            self.close()
-            return failed(self._death_code(returncode), detail=f"exit {returncode}").as_dict()
-        try:
-            verdict: dict[str, Any] = json.loads(line)
-        except ValueError:  # the protocol is broken: trust nothing more from this child
-            self._kill()
-            return failed("inspect.crashed", detail="unreadable answer").as_dict()
-        if proc.poll() is not None or (verdict.get("error") or {}).get("code") == "inspect.memory":
-            self.close()  # the child chose to exit after this job
-        return verdict
-
-    @staticmethod
-    def _death_code(returncode: int | None) -> str:
-        if returncode == -signal.SIGXCPU:
-            return "inspect.timeout"
-        if returncode in (-signal.SIGKILL, 3):
-            return "inspect.memory"  # the kernel's OOM killer, or the child's own exit
-        return "inspect.crashed"
-
-    def _read_line(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
-        """The next answer line; None when the deadline passed, b"" when the child died."""
-        fd = proc.stdout.fileno()  # type: ignore[union-attr]
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b""  # end of file: the child died
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+            return self._child.run(job)
+        except JobFailed as exc:
+            return failed(f"inspect.{exc.kind}", detail=exc.detail).as_dict()
 
 
 class SandboxPool:
@@ -155,11 +73,16 @@ class SandboxPool:
 
     def inspect_many(self, paths: Iterable[Path], text: str = "full"
                      ) -> Iterator[tuple[Path, dict[str, Any]]]:
-        """Verdicts in input order, `size` files at a time."""
+        """Verdicts in input order, `size` files at a time (an outside kill is tried again)."""
+        def once_more(path: Path) -> dict[str, Any]:
+            try:
+                return self.inspect(path, text)
+            except InspectorLost:
+                return self.inspect(path, text)
+
         with ThreadPoolExecutor(self.size) as pool:
             paths = list(paths)
-            yield from zip(paths, pool.map(lambda p: self.inspect(p, text), paths),
-                          strict=True)
+            yield from zip(paths, pool.map(once_more, paths), strict=True)
 
     def close(self) -> None:
         for sandbox in self._all:
@@ -177,6 +100,7 @@ def limits_from(values: Any) -> Limits:
     return Limits(
         seconds=float(values.documents_inspect_seconds),
         memory_bytes=int(values.documents_inspect_memory),
+        max_pages=int(values.documents_max_pages),
         zip=ZipLimits(max_entries=int(values.documents_zip_max_entries),
                       max_total_bytes=int(values.documents_zip_max_bytes),
                       max_ratio=int(values.documents_zip_max_ratio)))

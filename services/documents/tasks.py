@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from services.documents import packets
+from services.documents import packets, reinspection
 from services.documents.models import Inspection
 from services.documents.sandbox import SandboxPool, limits_from
 from shared.events import Event
@@ -53,23 +53,8 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
                           default_catalogue=settings.documents_catalogue,
                           catalogue_dir=settings.documents_catalogue_dir)
 
-    @ctx.inbox.on("cycle.saved")
-    def on_cycle_saved(session: Session, event: Event) -> None:
-        p = load_payload(event.type, event.payload)
-        packets.record_cycle(session, p)
-        session.flush()
-        packets.publish_requirements(session, ctx.outbox, str(p["cycle"]),
-                                     default=settings.documents_catalogue,
-                                     extra_dir=settings.documents_catalogue_dir)
-
-    @ctx.inbox.on("document.uploaded")
-    def on_document_uploaded(session: Session, event: Event) -> None:
-        p = load_payload(event.type, event.payload)
-        if session.get(Inspection, p["version_id"]) is not None:
-            return
-        # Download and parse before writing anything, so no write lock is held meanwhile.
-        verdict = _inspect_object(ctx, p)
-        packets.record_upload(session, p)
+    def announce(session: Session, p: dict[str, Any], verdict: dict[str, Any]) -> None:
+        """Store the verdict, tell intake and the owner, recompute the packet's report."""
         packets.record_verdict(session, p, verdict)
         error = verdict.get("error")
         ctx.outbox.emit(session, "document.inspected", {
@@ -86,6 +71,39 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
                                      or []],
             "audience": [{"subject": p["owner"]}]})
         recompute(session, p["application_id"])
+
+    @ctx.inbox.on("cycle.saved")
+    def on_cycle_saved(session: Session, event: Event) -> None:
+        p = load_payload(event.type, event.payload)
+        packets.record_cycle(session, p)
+        session.flush()
+        packets.publish_requirements(session, ctx.outbox, str(p["cycle"]),
+                                     default=settings.documents_catalogue,
+                                     extra_dir=settings.documents_catalogue_dir)
+
+    @ctx.inbox.on("document.uploaded")
+    def on_document_uploaded(session: Session, event: Event) -> None:
+        p = load_payload(event.type, event.payload)
+        if session.get(Inspection, p["version_id"]) is not None:
+            return
+        # Download and parse before writing anything, so no write lock is held meanwhile.
+        # An inspector killed from outside raises `InspectorLost` (Unavailable): the task is
+        # retried, nothing is stored.
+        verdict = _inspect_object(ctx, p)
+        packets.record_upload(session, p)
+        announce(session, p, verdict)
+
+    @celery.task(name=reinspection.TASK)
+    def reinspect(version_id: str) -> None:
+        """An operator's re-inspection (`reinspection.request_reinspection`)."""
+        with ctx.db.reader() as session:
+            inspection = session.get(Inspection, version_id)
+            if inspection is None:
+                return
+            p = reinspection.upload_of(inspection)
+        verdict = _inspect_object(ctx, p)  # no transaction open meanwhile
+        with ctx.db.session() as session:
+            announce(session, p, verdict)
 
     @ctx.inbox.on("document.deleted")
     def on_document_deleted(session: Session, event: Event) -> None:

@@ -32,6 +32,9 @@ CODES: dict[str, tuple[str, str]] = {
                           "The file is incomplete (the upload may have been cut); upload again."),
     "inspect.page_tree": ("PDF 页面结构异常（循环或页数声明不实），无法可靠读取。",
                           "The PDF page tree is malformed (a loop or a false page count)."),
+    "inspect.too_many_pages": ("文件页数过多，超过申报材料允许的上限，请精简或拆分后重新上传。",
+                               "The file has more pages than a packet document may have; "
+                               "shorten or split it and upload again."),
     "inspect.too_deep": ("文件结构嵌套过深，已拒收。", "The file nests too deeply; refused."),
     "inspect.zip_bomb": ("压缩包解压后过大或条目过多（疑似压缩炸弹），已拒收。",
                          "The archive expands too much or has too many entries (a zip bomb); "

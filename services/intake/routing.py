@@ -93,7 +93,10 @@ def manifest(session: Session, application_id: str) -> list[dict[str, Any]]:
              "version_id": v.id, "number": v.number, "filename": v.filename,
              "object_key": v.object_key, "object_version": v.object_version,
              "sha256": v.sha256, "size": v.size, "content_type": v.content_type,
-             "confidentiality": v.confidentiality, "secret_pages": v.secret_pages or []}
+             "confidentiality": v.confidentiality, "secret_pages": v.secret_pages or [],
+             # Documents' count (`document.inspected`): review shows and limits pages by it
+             # instead of parsing the file again.
+             "pages": (v.inspection or {}).get("pages")}
             for v in current_versions(session, application_id)]
 
 

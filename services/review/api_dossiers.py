@@ -6,6 +6,7 @@ ZIP being streamed, re-checks the expert's assignment and conflicts in the datab
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -23,9 +24,10 @@ from services.review.models import (
     Panel,
     Score,
 )
+from services.review.pdfpages import ViewLimits
 from services.review.schemas import AckIn, DossierOut, DossierPage
 from services.review.ziparchive import stream_zip
-from shared.errors import NotFound
+from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery
 
@@ -156,10 +158,13 @@ def download(application_id: str) -> Response:
         secret = stamp if dossiers.is_secret(d) else None
         entries.append((dossiers.entry_name(d),
                         lambda d=d, s=secret: dossiers.open_document(
-                            ctx.store, d, s, ctx.settings.review_watermark_font)))
+                            ctx.store, d, s, ctx.settings.review_watermark_font,
+                            ViewLimits.from_settings(ctx.settings), ctx.redis)))
     filename = f"{dossiers.safe_name(app.applicant_name)}-{app.id}.zip"
     def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
         log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
+        if isinstance(exc, DossierError):  # e.g. too large to watermark: say so, in words
+            return f"{name}.unavailable.txt", f"{exc.zh}\n{exc.en}\n".encode()
         return (f"{name}.unavailable.txt",
                 f"该文件无法加水印或读取，请联系工作人员。This file could not be watermarked or "
                 f"read; please ask the operator. ({type(exc).__name__})\n".encode())
@@ -189,7 +194,12 @@ def download_document(application_id: str, document_id: str) -> Response:
         _audit(session, "document.downloaded", f"document:{document_id}",
                application=app.id, watermarked=secret)
     body = dossiers.open_document(ctx.store, document, stamp,
-                                  ctx.settings.review_watermark_font)
+                                  ctx.settings.review_watermark_font,
+                                  ViewLimits.from_settings(ctx.settings), ctx.redis)
+    # Stamp before the response starts, so a file too large to watermark is a clear 422, not
+    # a download cut off halfway.
+    first = next(body, b"")
+    body = itertools.chain([first], body)
     response = Response(body, mimetype=document.get("content_type") or
                         "application/octet-stream")
     name = dossiers.safe_name(str(document.get("filename") or document_id))

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -24,11 +25,11 @@ from services.review.models import (
     ConflictRecord,
     Expert,
 )
-from services.review.watermark import stamp_text, watermark_pdf
+from services.review.pdfpages import Cache, ViewLimits, is_pdf, stamp_file
+from services.review.watermark import stamp_text
 from shared.errors import DossierError, NotFound
 from shared.storage import ObjectStore
 
-SPOOL_BYTES = 8 * 1024 * 1024
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
           "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "
           "applicant and will keep its trade secrets and personal data confidential.")
@@ -43,11 +44,6 @@ class NotAcknowledged(DossierError):
 
 def is_secret(document: Mapping[str, Any]) -> bool:
     return document.get("confidentiality") == "trade-secret" or bool(document.get("secret_pages"))
-
-
-def is_pdf(document: Mapping[str, Any]) -> bool:
-    return (document.get("content_type") == "application/pdf"
-            or str(document.get("filename", "")).lower().endswith(".pdf"))
 
 
 def expert_for(session: Session, subject: str) -> Expert:
@@ -127,24 +123,24 @@ def entry_name(document: Mapping[str, Any]) -> str:
 
 
 def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | None,
-                  font: str | None = None) -> Iterator[bytes]:
+                  font: str | None = None, limits: ViewLimits | None = None,
+                  cache: Cache | None = None) -> Iterator[bytes]:
     """The submitted version's bytes; a trade-secret PDF comes out watermarked with `stamp`
-    (in the CJK font file `font`, the DOSSIER_REVIEW_WATERMARK_FONT setting)."""
+    (in the CJK font file `font`, the DOSSIER_REVIEW_WATERMARK_FONT setting) by the limited
+    render process, or not at all (`pdfpages.TooLargeToShow`) when it is too large for that."""
     chunks = store.open(document["object_key"], document.get("object_version"))
     if stamp is None or not is_pdf(document):
         yield from chunks
         return
-    # pypdf needs a seekable file: spool (memory up to 8 MiB, then disk), never a whole
-    # dossier at once.
-    with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as raw, \
-            tempfile.SpooledTemporaryFile(SPOOL_BYTES) as stamped:
-        for chunk in chunks:
-            raw.write(chunk)
-        raw.seek(0)
-        watermark_pdf(raw, stamped, stamp, font)  # type: ignore[arg-type]
-        stamped.seek(0)
-        while block := stamped.read(256 * 1024):
-            yield block
+    with tempfile.TemporaryDirectory(prefix="dossier-stamp-") as tmp:
+        source, target = Path(tmp) / "source.pdf", Path(tmp) / "stamped.pdf"
+        with source.open("wb") as raw:
+            for chunk in chunks:
+                raw.write(chunk)
+        stamp_file(source, target, document, stamp, font, limits, cache)
+        with target.open("rb") as stamped:
+            while block := stamped.read(256 * 1024):
+                yield block
 
 
 def stamp_for(reader: Reader | Expert, at: datetime | None = None) -> str:

@@ -42,7 +42,6 @@ from shared.web.pages import (
     language,
     problem_text,
     render,
-    sessions,
 )
 
 blp = PageBlueprint("review_expert_pages", __name__)
@@ -173,12 +172,16 @@ def declare_conflict(application_id: str) -> Any:
 
 # -- the dossier and its scoring forms --------------------------------------------------------
 
+def _limits() -> pdfpages.ViewLimits:
+    return pdfpages.ViewLimits.from_settings(service_context().settings)
+
+
 def _documents(app: Application) -> list[dict[str, Any]]:
     ctx = service_context()
     out = []
     for d in app.documents or []:
-        out.append({**d, "trade_secret": dossiers.is_secret(d), "pdf": dossiers.is_pdf(d),
-                    "pages": pdfpages.page_count(ctx.store, d, sessions().redis)})
+        out.append({**d, "trade_secret": dossiers.is_secret(d), "pdf": pdfpages.is_pdf(d),
+                    "pages": pdfpages.pages_of(ctx.store, d, _limits(), ctx.redis)})
     return out
 
 
@@ -320,7 +323,11 @@ def document_view(application_id: str, document_id: str) -> Any:
         if not reader.acknowledged:
             raise dossiers.NotAcknowledged()
         document = _document(app, document_id)
-    pages = pdfpages.page_count(ctx.store, document, sessions().redis)
+    # The page count is the inspection's; a file above the viewing limits is refused here,
+    # once, from that record: no page of it is requested or drawn.
+    refused = pdfpages.refusal(document, _limits(), ctx.redis) \
+        if pdfpages.is_pdf(document) else None
+    pages = None if refused else pdfpages.pages_of(ctx.store, document, _limits(), ctx.redis)
     try:
         page = int(request.args.get("page", "1"))
     except ValueError:
@@ -328,7 +335,8 @@ def document_view(application_id: str, document_id: str) -> Any:
     if pages:
         page = min(max(page, 1), pages)
     return render("review/expert/document.html", application=app, document=document,
-                  pages=pages, page=page, trade_secret=dossiers.is_secret(document))
+                  pages=pages, page=page, trade_secret=dossiers.is_secret(document),
+                  refused=problem_text(refused) if refused else None)
 
 
 @blp.get("/dossiers/<application_id>/documents/<document_id>/pages/<int:number>.png")
@@ -347,7 +355,7 @@ def page_image(application_id: str, document_id: str, number: int) -> Response:
         _audit(session, "document.page_viewed", f"document:{document_id}",
                application=app.id, page=number, watermarked=secret)
     png = pdfpages.render_page(ctx.store, document, number, stamp,
-                               ctx.settings.review_watermark_font)
+                               ctx.settings.review_watermark_font, _limits(), ctx.redis)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -91,6 +91,8 @@ class ManifestEntry(PayloadSchema):
     content_type = fields.String(required=True)
     confidentiality = fields.String(required=True, validate=CONFIDENTIALITY)
     secret_pages = _pages()
+    # From documents' inspection record; None until the version is inspected.
+    pages = fields.Integer(allow_none=True, load_default=None)
 
 
 def _manifest() -> fields.List:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pikepdf
 import requests
 from celery import Celery
 from samples import sha256
@@ -55,8 +56,10 @@ class ReviewDriver:
             "audience": []})
 
     def document(self, app_id: str, requirement: str, filename: str, data: bytes,
-                 confidentiality: str = "internal", secret_pages: list[list[int]] | None = None
-                 ) -> dict[str, Any]:
+                 confidentiality: str = "internal", secret_pages: list[list[int]] | None = None,
+                 pages: int | None = None) -> dict[str, Any]:
+        """A manifest entry as intake sends it; `pages` is documents' count (default: the
+        PDF's real page count, as inspection finds it)."""
         document_id = str(uuid.uuid4())
         key = f"{self.cycle}/{app_id}/{document_id}/v1"
         stored = self.store.put(key, io.BytesIO(data), length=len(data),
@@ -66,7 +69,8 @@ class ReviewDriver:
                 "version_id": str(uuid.uuid4()), "number": 1, "filename": filename,
                 "object_key": key, "object_version": stored.version_id, "sha256": sha256(data),
                 "size": len(data), "content_type": "application/pdf",
-                "confidentiality": confidentiality, "secret_pages": secret_pages or []}
+                "confidentiality": confidentiality, "secret_pages": secret_pages or [],
+                "pages": pages if pages is not None else _pages(data)}
 
     def accept(self, name: str, kind: str = "organisation", credit_code: str | None = None,
                documents: list[dict[str, Any]] | None = None, app_id: str | None = None,
@@ -119,6 +123,15 @@ class ReviewDriver:
         rows = self.stack.query("review", "SELECT actor, action, target FROM audit_log "
                                 "ORDER BY seq")
         return [(r.actor, r.action, r.target) for r in rows]
+
+
+def _pages(data: bytes) -> int | None:
+    """What inspection would record: the page count, None for what is no readable PDF."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return len(pdf.pages)
+    except pikepdf.PdfError:
+        return None
 
 
 def today_plus(days: int) -> str:

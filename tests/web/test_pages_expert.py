@@ -117,7 +117,7 @@ def test_expert_sees_only_assigned_dossiers_and_declares_before_the_first_opens(
         assert "质量手册.pdf" in r.text and "质量手册-保密.pdf" in r.text
         assert f"/review/api/dossiers/{setup.mine}/download" in r.text
     assert "Trade secret" in r.text and "Score sheet: Material review" in r.text
-    # Page counts come from the PDFs themselves.
+    # Page counts come from the inspection record in the manifest.
     rows = re.findall(r'data-label="Pages">(\d+)<', r.text)
     assert rows == ["2", "2"]
     actions = [a for a in review.audit_actions() if a[0] == setup.expert["subject"]]
