@@ -176,7 +176,12 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         rows = poll(lambda: [row for row in pending() if row.attempts > 0], 20)
         assert rows[0].type == "document.uploaded"
         assert rows[0].last_error
-        assert inbox(stack, me) == []
+        # Whether the token's account still stands cannot be checked without Redis: refused
+        # with a code and a time to retry, never trusted and never a 500.
+        refused = requests.get(f"{stack.url('notify')}/api/inbox", headers=me)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "auth.accounts_unavailable"
+        assert int(refused.headers["Retry-After"]) > 0
 
         own_redis.start_redis(port=own_redis.redis_port)  # same port, same AOF folder
         message = poll(lambda: [m for m in inbox(stack, me) if "证实性材料.pdf" in m["title"]], 120)
