@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from award_cycle import ensure_open_cycle
 from samples import blank_pdf, sha256
@@ -137,6 +138,15 @@ def own_redis(backing: BackingServers, workdir: Path) -> Iterator[BackingServers
         servers.stop()
 
 
+def guard_reads(servers: BackingServers) -> int:
+    """How many times the services' auth guards read account standing (their only MGET)."""
+    client = redis.Redis(port=servers.redis_port, socket_timeout=2)
+    try:
+        return int(client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
+    finally:
+        client.close()
+
+
 def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_back(
         own_redis: BackingServers, workdir: Path) -> None:
     stack = AppStack(own_redis, workdir / "outage-apps", database="sqlite")
@@ -155,10 +165,15 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         pdf = blank_pdf(4)
         half = len(pdf) // 2
         stopped = threading.Event()
+        checked = guard_reads(own_redis)
 
         def body() -> Iterator[bytes]:
             yield pdf[:half]
-            own_redis.stop_redis()  # the broker goes away in the middle of the upload
+            # The upload's auth check reads the account's standing from Redis as the request
+            # begins (fail closed once Redis is gone); the broker goes away after that check,
+            # in the middle of the upload.
+            poll(lambda: guard_reads(own_redis) > checked, 20, every=0.05)
+            own_redis.stop_redis()
             stopped.set()
             yield pdf[half:]
 
