@@ -30,7 +30,7 @@ def publish_all(ctx: ServiceContext) -> int:
 def try_publish_all(ctx: ServiceContext) -> None:
     try:
         count = publish_all(ctx)
-        log.info("published the standing of %d accounts", count)
+        log.debug("published the standing of %d accounts", count)
     except Exception:
         # Until one rewrite succeeds, services answer 503 rather than trust unchecked tokens.
         log.warning("could not publish account standing; retrying later", exc_info=True)
