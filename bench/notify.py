@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
 from celery import Celery
 from sqlalchemy import create_engine, text
 
 from dossier.localstack import AppStack, Proc, free_port_block, wait_until, worker_argv
 from services.notify import mail
+from shared.account_states import AccountStates
 from shared.events import Event
 
 ACCOUNTS = 200
@@ -95,6 +97,9 @@ def run(env: Any) -> list[str]:
         baseline = len(_lines(out))
 
         stack.start(services=("notify",))
+        # No intake here to publish accounts' standing: none to check, or every token is 503.
+        AccountStates(redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"])).publish(
+            [], complete=True)
         stack.procs["notify-worker"].stop()
         worker = Proc("notify-worker", worker_argv("notify", concurrency=2),
                       stack.root / "logs" / "notify-worker.log", env=stack.env()).start()

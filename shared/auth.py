@@ -29,6 +29,9 @@ class Principal:
     role: str
     token_id: str = ""
     scope: Mapping[str, Any] = field(default_factory=dict)
+    # When the token was issued or the browser session began (epoch seconds): an account's
+    # "sign out everywhere" refuses whatever began before it (`shared.account_states`).
+    issued_at: float = 0.0
 
     def is_(self, *roles: str) -> bool:
         return self.role in roles
@@ -70,14 +73,18 @@ def verify_token(secret: str, token: str) -> Principal:
             issuer=_ISSUER,
             options={"require": ["exp", "iat", "sub", "iss"]},
         )
+    except jwt.ExpiredSignatureError as exc:
+        # Stable codes only: the library's own wording is neither translated nor a contract.
+        raise DossierError("auth.token_expired") from exc
     except jwt.PyJWTError as exc:
-        raise DossierError("auth.token_invalid", detail=str(exc)) from exc
+        raise DossierError("auth.token_invalid") from exc
     role = claims.get("role")
     if role not in ROLES:
-        raise DossierError("auth.token_invalid", detail="unknown role")
+        raise DossierError("auth.token_invalid")
     return Principal(
         subject=str(claims["sub"]),
         role=str(role),
         token_id=str(claims.get("jti", "")),
         scope=claims.get("scope") or {},
+        issued_at=float(claims["iat"]),
     )

@@ -12,8 +12,20 @@ from typing import Any
 # raises them, as DossierError subclasses or explicit zh/en texts.
 MESSAGES: dict[str, tuple[int, str, str]] = {
     "auth.token_missing": (401, "缺少身份令牌，请先登录。", "A bearer token is required."),
-    "auth.token_invalid": (401, "身份令牌无效或已过期，请重新登录。",
-                           "The bearer token is invalid or has expired."),
+    "auth.token_invalid": (401, "身份令牌无效，请重新登录或重新获取令牌。",
+                           "The bearer token is not valid; sign in or get a new token."),
+    "auth.token_expired": (401, "身份令牌已过期，请重新登录或重新获取令牌。",
+                           "The bearer token has expired; sign in or get a new token."),
+    "auth.account_disabled": (401, "该账号已停用，请联系评审办公室。",
+                              "This account is disabled; contact the award office."),
+    "auth.token_revoked": (401, "该账号已退出所有设备或更改了密码，此前的登录已失效，请重新登录。",
+                           "This account was signed out everywhere or its password changed; "
+                           "sign in again."),
+    "auth.account_changed": (401, "该账号的角色或所属单位已变更，请重新登录。",
+                             "This account's role or unit has changed; sign in again."),
+    "auth.accounts_unavailable": (503, "暂时无法核验账号状态，请稍后重试。",
+                                  "Account status cannot be checked right now; try again "
+                                  "shortly."),
     "auth.forbidden": (403, "您的角色无权执行此操作。",
                        "Your role is not allowed to do this."),
     "http.not_found": (404, "未找到请求的资源。", "The requested resource was not found."),

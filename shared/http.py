@@ -18,10 +18,12 @@ from typing import Any, TypeVar
 import marshmallow as ma
 import redis
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, after_this_request, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
+from shared.account_states import Unavailable as AccountsUnavailable
+from shared.account_states import admit
 from shared.auth import Principal, verify_token
 from shared.errors import DossierError, Forbidden
 from shared.logs import correlation_id, new_id
@@ -152,13 +154,48 @@ def _authenticate(ctx: ServiceContext) -> None:
     if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
         return  # unknown routes answer 404/405; health probes are open
     if g.get("principal") is not None:
-        return  # a browser session (shared.web.pages), already checked
+        _admit_session(ctx, g.principal)  # a browser session (shared.web.pages)
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        g.principal = verify_token(ctx.settings.secret_key, token.strip())
+        g.principal = _standing(ctx, verify_token(ctx.settings.secret_key, token.strip()))
     elif not is_public_view():
         raise DossierError("auth.token_missing")
+
+
+def _standing(ctx: ServiceContext, who: Principal, session: bool = False) -> Principal:
+    """`who` as its account stands now (`shared.account_states`), on every request: disabling,
+    sign-out-everywhere and role or unit changes take effect at once on every service."""
+    try:
+        return admit(who, ctx.account_states.read(who.subject), session=session)
+    except AccountsUnavailable as exc:
+        seconds = exc.retry_after  # `exc` is unbound once this block ends
+        after_this_request(lambda response: _retry_after(response, seconds))
+        raise
+
+
+def _retry_after(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _admit_session(ctx: ServiceContext, who: Principal) -> None:
+    """A refused browser session ends; a public page then carries on for a visitor."""
+    from shared.web.pages import browser_session, sessions
+
+    try:
+        g.principal = _standing(ctx, who, session=True)
+        return
+    except DossierError as exc:
+        refused = exc
+    if refused.status == 401 and browser_session() is not None:
+        sessions().drop(browser_session().sid)  # type: ignore[union-attr]
+    g.pop("principal", None)
+    g.pop("browser_session", None)
+    g.page_lookup = None
+    if not is_public_view():
+        raise refused
 
 
 # -- health -----------------------------------------------------------------------------------

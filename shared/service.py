@@ -13,6 +13,7 @@ import redis
 from sqlalchemy import MetaData
 
 from shared import changes
+from shared.account_states import AccountStates
 from shared.audit import AuditKey, AuditLog
 from shared.config import Settings, load_settings
 from shared.db import Database
@@ -52,6 +53,11 @@ class ServiceContext:
         """One client (and connection pool) per process for caches and sessions."""
         return redis.Redis.from_url(self.settings.redis_url, socket_timeout=5,
                                     socket_connect_timeout=5, decode_responses=True)
+
+    @cached_property
+    def account_states(self) -> AccountStates:
+        """The accounts' standing every request is checked against (`shared.account_states`)."""
+        return AccountStates(self.redis)
 
     @cached_property
     def page_cache(self) -> PageCache:

@@ -4,17 +4,25 @@ supervisors); their browser credentials are in `credentials.py`.
 A recommender's jurisdiction is the unit on its account record, kept by operators, so moving or
 disabling a person takes effect at once. A token may also carry `scope.unit`; when it does, it
 must agree with the record, so an old token minted for another unit is refused.
+
+Every change to what tokens and sessions stand for (active, role, unit, signing out everywhere)
+is also staged for Redis (`shared.account_states`), written once the transaction commits, so
+every service's auth guard honours it within a request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.intake.models import Account
 from services.intake.units import UnitList
+from shared import account_states
+from shared.account_states import AccountState
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.errors import DossierError, Forbidden
@@ -49,8 +57,13 @@ def save_account(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
     account.email = fields.get("email")
     account.language = fields.get("language") or "zh-CN"
     account.unit = unit if role == "recommender" else None
+    was_active = account.active
     account.active = fields.get("active", True)
     account.updated_at = now
+    if was_active and not account.active:
+        # Tokens and sessions from before a disable stay void if the account is enabled again.
+        account.signed_out_at = now
+    standing_changed(session, account)
     session.flush()
     outbox.emit(session, "account.saved", {
         "subject": account.subject, "role": account.role, "name": account.name,
@@ -75,3 +88,45 @@ def jurisdiction(session: Session, who: Principal) -> str:
                         zh="令牌中的单位与账号登记的单位不一致，请重新登录。",
                         en="The token's unit does not match the account's unit; sign in again.")
     return account.unit
+
+
+# -- standing: what every service checks tokens and sessions against ----------------------------
+
+def scope_of(account: Account) -> dict[str, Any]:
+    """The claims besides the role that tokens and sessions of this account carry: a
+    recommender's unit, from the record."""
+    return {"unit": account.unit} if account.role == "recommender" and account.unit else {}
+
+
+def standing(account: Account) -> AccountState:
+    signed_out = account.signed_out_at
+    if signed_out is not None and signed_out.tzinfo is None:
+        signed_out = signed_out.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return AccountState(subject=account.subject, role=account.role, active=bool(account.active),
+                        scope=scope_of(account),
+                        not_before=signed_out.timestamp() if signed_out else 0.0,
+                        version=account.state_version or 0)
+
+
+def standing_changed(session: Session, account: Account) -> None:
+    """Count a change to the account's standing and publish it when the transaction commits."""
+    account.state_version = (account.state_version or 0) + 1
+    account_states.stage(session, standing(account))
+
+
+def sign_out_everywhere(session: Session, subject: str, at: datetime | None = None
+                        ) -> Account | None:
+    """Void every token and session of the account begun before now, on every service (the
+    browser sessions themselves are deleted by the caller). None when there is no account."""
+    account = session.get(Account, subject)
+    if account is None:
+        return None
+    account.signed_out_at = at or datetime.now(UTC)
+    standing_changed(session, account)
+    return account
+
+
+def every_standing(session: Session) -> Iterator[AccountState]:
+    """Every account's standing, for the full rewrite at start-up and every few seconds."""
+    for account in session.execute(select(Account).execution_options(yield_per=500)).scalars():
+        yield standing(account)

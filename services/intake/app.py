@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.intake import api_uploads, pages_account, pages_applicant, pages_office
+from services.intake import api_uploads, pages_account, pages_applicant, pages_office, standing
 from services.intake.api import blp
 from services.intake.models import metadata
 from shared.config import Settings
@@ -16,6 +16,8 @@ from shared.service import ServiceContext
 
 def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("intake", metadata, settings)
+    standing.install(ctx)
+    standing.try_publish_all(ctx)
     return make_app(ctx, "Dossier intake", [blp, api_uploads.blp],
                     pages=[pages_account.blp, pages_applicant.blp, pages_office.blp],
                     web_dir=Path(__file__).parent / "web")

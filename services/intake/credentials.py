@@ -32,7 +32,7 @@ from marshmallow.validate import Email
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.intake.accounts import save_account
+from services.intake.accounts import save_account, scope_of, sign_out_everywhere
 from services.intake.applications import Identities
 from services.intake.identifiers import (
     is_valid_id_number,
@@ -256,8 +256,9 @@ def attempt_sign_in(session: Session, ids: Identities, throttle: Throttle, audit
 
 
 def session_scope(account: Account) -> dict[str, Any]:
-    """The claims a session carries besides the role: a recommender's unit, from the record."""
-    return {"unit": account.unit} if account.role == "recommender" and account.unit else {}
+    """The claims a session carries besides the role: a recommender's unit, from the record
+    (the same scope every service's guard expects, `accounts.scope_of`)."""
+    return scope_of(account)
 
 
 class Throttled(DossierError):
@@ -284,6 +285,8 @@ def change_password(session: Session, audit: AuditLog, throttle: Throttle, who: 
         throttle.failed(who.subject, address)
         raise invalid("current", N_("The current password is not correct."))
     set_password(credential, new, login_name(account), now())
+    # A stolen token or session must not outlive the password it was obtained with.
+    sign_out_everywhere(session, account.subject)
     audit.append(session, actor=who.subject, role=who.role, action="account.password_changed",
                  target=f"account:{who.subject}", detail={})
     return account
@@ -350,6 +353,7 @@ def redeem_link(session: Session, audit: AuditLog, token: str, password: str) ->
     assert account is not None
     credential = ensure_credential(session, account, now())
     set_password(credential, password, login_name(account), now())
+    sign_out_everywhere(session, account.subject)
     link.used_at = now()
     audit.append(session, actor=account.subject, role=account.role,
                  action="account.password_set", target=f"account:{account.subject}",

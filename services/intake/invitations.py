@@ -4,7 +4,7 @@ running service; the e-mail goes out when intake's worker relays `account.invite
 
 from __future__ import annotations
 
-from services.intake import credentials
+from services.intake import credentials, standing
 from services.intake.accounts import save_account
 from services.intake.models import Account, metadata
 from services.intake.units import load_units
@@ -18,7 +18,9 @@ def link_prefix(settings: Settings) -> str:
 
 
 def _context(settings: Settings) -> ServiceContext:
-    return ServiceContext.create("intake", metadata, settings)
+    ctx = ServiceContext.create("intake", metadata, settings)
+    standing.install(ctx)  # a reactivated account stands again at once, not at the next rewrite
+    return ctx
 
 
 def first_operator_link(settings: Settings) -> str | None:

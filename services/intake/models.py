@@ -81,6 +81,11 @@ class Account(Base):
     credit_code: Mapped[str | None] = mapped_column(String(18))
     id_number_cipher: Mapped[str | None] = mapped_column(String(200))
     id_masked: Mapped[str | None] = mapped_column(String(32))
+    # What every service checks tokens and sessions against (`shared.account_states`): the
+    # moment of the last "sign out everywhere" (also a password change or a disable), and a
+    # counter of changes so an older record never overwrites a newer one in Redis.
+    signed_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Credential(Base):

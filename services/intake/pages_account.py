@@ -297,6 +297,8 @@ def sign_out_everywhere() -> Any:
     ctx = service_context()
     session_info = browser_session()
     with ctx.db.session() as session:
+        # Bearer tokens too, on every service: whatever began before now is void.
+        accounts.sign_out_everywhere(session, current_principal().subject)
         ctx.audit.append(session, actor=current_principal().subject,
                          role=current_principal().role, action="account.signed_out_everywhere",
                          target=f"account:{current_principal().subject}",

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, signals
 from sqlalchemy.orm import Session
 
-from services.intake import awards, checklist, resumable
+from services.intake import awards, checklist, resumable, standing
 from shared.events import Event, Handler
 from shared.messages import load_payload
 from shared.service import ServiceContext
@@ -38,7 +38,23 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
     for event_type, handler in HANDLERS.items():
         ctx.inbox.on(event_type)(_bind(handler))
     ctx.inbox.on("requirements.published")(on_requirements_published)
+    standing.install(ctx)
     start_upload_sweeper(ctx)
+    start_standing_republisher(ctx)
+
+
+def start_standing_republisher(ctx: ServiceContext) -> None:
+    """Rewrite every account's standing in Redis from the worker (`standing.start_republisher`)."""
+    stopper: dict[str, Any] = {}
+
+    @signals.worker_ready.connect(weak=False)
+    def start(sender: Any = None, **_: Any) -> None:
+        stopper["stop"] = standing.start_republisher(ctx)
+
+    @signals.worker_shutdown.connect(weak=False)
+    def stop(sender: Any = None, **_: Any) -> None:
+        if "stop" in stopper:
+            stopper["stop"].set()
 
 
 def start_upload_sweeper(ctx: ServiceContext) -> None:

@@ -214,8 +214,10 @@ def _load_browser() -> None:
     g.page_lookup = lookup
     if session is not None:
         g.browser_session = session
+        # Checked against the account's standing by the auth guard (`shared.http`), next.
         g.principal = Principal(subject=session.subject, role=session.role,
-                                token_id=f"session:{session.public_id}", scope=session.scope)
+                                token_id=f"session:{session.public_id}", scope=session.scope,
+                                issued_at=session.started)
     if request.method not in SAFE_METHODS:
         _check_csrf()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -158,3 +159,27 @@ def test_the_catalogue_is_served_per_cycle_and_kind(
 def test_list_filters_are_validated(stack: AppStack, http: requests.Session, auth: Auth) -> None:
     r = get(http, stack, "/reports", auth("operator", "op"), status="finished")
     assert r.status_code == 422 and r.json()["code"] == "validation.failed"
+
+
+def test_documents_takes_a_recommenders_unit_from_the_account_not_from_the_token(
+        stack: AppStack, http: requests.Session, submitted: dict[str, Any]) -> None:
+    report = submitted["report"]
+    subject = f"rec-moved-{uuid.uuid4().hex[:8]}"
+
+    def move_to(unit: str) -> None:
+        r = http.put(f"{stack.url('intake')}/api/accounts/{subject}",
+                     headers=scoped(stack, "operator", "op-api"),
+                     json={"role": "recommender", "name": "推荐单位", "unit": unit})
+        assert r.status_code == 200, r.text
+
+    move_to("140902")  # an account of another unit than the packet's
+    minted_for_packet_unit = scoped(stack, "recommender", subject, unit=UNIT)
+    names_no_unit = scoped(stack, "recommender", subject)
+
+    stale = get(http, stack, f"/reports/{report['id']}", minted_for_packet_unit)
+    assert stale.status_code == 401 and stale.json()["code"] == "auth.account_changed"
+    assert get(http, stack, f"/reports/{report['id']}", names_no_unit).status_code == 404
+
+    move_to(UNIT)
+    poll(lambda: get(http, stack, f"/reports/{report['id']}",
+                     names_no_unit).status_code == 200, 10)

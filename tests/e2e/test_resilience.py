@@ -145,6 +145,15 @@ def own_redis(backing: BackingServers, workdir: Path) -> Iterator[BackingServers
         servers.stop()
 
 
+def guard_reads(servers: BackingServers) -> int:
+    """How many times the services' auth guards read account standing (their only MGET)."""
+    client = redis.Redis(port=servers.redis_port, socket_timeout=2)
+    try:
+        return int(client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
+    finally:
+        client.close()
+
+
 def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_back(
         own_redis: BackingServers, workdir: Path) -> None:
     stack = AppStack(own_redis, workdir / "outage-apps", database="sqlite")
@@ -163,10 +172,15 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         pdf = blank_pdf(4)
         half = len(pdf) // 2
         stopped = threading.Event()
+        checked = guard_reads(own_redis)
 
         def body() -> Iterator[bytes]:
             yield pdf[:half]
-            own_redis.stop_redis()  # the broker goes away in the middle of the upload
+            # The upload's auth check reads the account's standing from Redis as the request
+            # begins (fail closed once Redis is gone); the broker goes away after that check,
+            # in the middle of the upload.
+            poll(lambda: guard_reads(own_redis) > checked, 20, every=0.05)
+            own_redis.stop_redis()
             stopped.set()
             yield pdf[half:]
 
@@ -184,7 +198,12 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         rows = poll(lambda: [row for row in pending() if row.attempts > 0], 20)
         assert rows[0].type == "document.uploaded"
         assert rows[0].last_error
-        assert inbox(stack, me) == []
+        # Whether the token's account still stands cannot be checked without Redis: refused
+        # with a code and a time to retry, never trusted and never a 500.
+        refused = requests.get(f"{stack.url('notify')}/api/inbox", headers=me)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "auth.accounts_unavailable"
+        assert int(refused.headers["Retry-After"]) > 0
 
         own_redis.start_redis(port=own_redis.redis_port)  # same port, same AOF folder
         message = poll(lambda: [m for m in inbox(stack, me) if "证实性材料.pdf" in m["title"]], 120)

@@ -88,7 +88,8 @@ def test_a_disabled_recommender_loses_its_jurisdiction_at_once(intake: Intake) -
     assert intake.call("GET", "/applications", token).status_code == 200
     intake.call("PUT", f"/accounts/{subject}", intake.operator,
                 json={"role": "recommender", "name": "x", "unit": "140902", "active": False})
-    problem(intake.call("GET", "/applications", token), 403, "account.no_jurisdiction")
+    # The guard refuses the disabled account's token outright, before intake's own check.
+    problem(intake.call("GET", "/applications", token), 401, "auth.account_disabled")
 
 
 def test_an_applicant_registers_its_own_account_and_only_as_an_applicant(

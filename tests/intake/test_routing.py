@@ -192,9 +192,10 @@ def test_a_recommender_token_must_agree_with_the_account_record(intake: Intake,
     intake.submit(me, app_id)
     subject = unique("rec")
     intake.recommender("140902", subject)
+    # Refused by every service's guard before intake's own check (`account.scope_mismatch`).
     problem(intake.call("GET", f"/applications/{app_id}",
-                        intake.as_("recommender", subject, unit="140981")), 403,
-            "account.scope_mismatch")
+                        intake.as_("recommender", subject, unit="140981")), 401,
+            "auth.account_changed")
     assert intake.call("GET", f"/applications/{app_id}",
                        intake.as_("recommender", subject, unit="140902")).status_code == 200
     problem(intake.call("GET", "/applications", intake.as_("recommender", unique("ghost"))),

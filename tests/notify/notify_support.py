@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from aiosmtpd.controller import Controller
 from celery import Celery
@@ -26,6 +27,7 @@ from sqlalchemy import Engine, create_engine, text
 from waiting import poll
 
 from dossier.localstack import AppStack, BackingServers, Proc, free_port_block, worker_argv
+from shared.account_states import AccountStates
 from shared.auth import issue_token
 from shared.events import Event
 
@@ -251,6 +253,14 @@ def start_worker(stack: AppStack) -> Proc:
     return proc
 
 
+def publish_no_accounts(stack: AppStack) -> None:
+    client = redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"])
+    try:
+        AccountStates(client).publish([], complete=True)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def notify(backing: BackingServers, workdir: Path, smtp: MailSink) -> Iterator[Notify]:
     apps = AppStack(backing, workdir / "notify", database="postgresql", redis_db=3,
@@ -259,6 +269,9 @@ def notify(backing: BackingServers, workdir: Path, smtp: MailSink) -> Iterator[N
     celery.conf.update(task_serializer="json")
     try:
         apps.start(services=("notify",))
+        # No intake here to publish accounts' standing: say there is none, as an intake with
+        # no accounts would, or notify's guard refuses every token (503).
+        publish_no_accounts(apps)
         start_worker(apps)
         engine = create_engine(apps.env()["DOSSIER_NOTIFY_DATABASE_URL"])
         yield Notify(apps, celery, engine)

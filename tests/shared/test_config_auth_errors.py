@@ -174,11 +174,15 @@ def _claims(**overrides: object) -> dict[str, object]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def _refused(token: str, secret: str = SECRET) -> DossierError:
+def _refused(token: str, secret: str = SECRET, code: str = "auth.token_invalid"
+             ) -> DossierError:
     with pytest.raises(DossierError) as refused:
         verify_token(secret, token)
-    assert refused.value.code == "auth.token_invalid"
+    assert refused.value.code == code
     assert refused.value.status == 401
+    # Our own words in both languages, never the JWT library's text.
+    assert refused.value.detail is None
+    assert refused.value.zh != refused.value.en and code not in refused.value.zh
     return refused.value
 
 
@@ -202,7 +206,8 @@ def test_an_issued_token_verifies_to_its_subject_role_and_scope() -> None:
 def test_an_expired_token_is_refused() -> None:
     token = issue_token(SECRET, subject="u-1", role="operator", ttl_seconds=60,
                         now=time.time() - 3600)
-    assert "expired" in (_refused(token).detail or "").lower()
+    refused = _refused(token, code="auth.token_expired")
+    assert "过期" in refused.zh and "expired" in refused.en
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:

@@ -305,9 +305,12 @@ def test_sign_out_and_sign_out_everywhere(visitor: Callable[[], Visitor]) -> Non
 
 
 def test_changing_the_password_signs_out_the_other_browsers(
-        visitor: Callable[[], Visitor]) -> None:
+        stack: AppStack, visitor: Callable[[], Visitor],
+        auth: Callable[[str, str], dict[str, str]]) -> None:
     code = new_uscc()
     assert register_org(visitor(), code).status_code == 303
+    token = auth("applicant", f"org-{code}")  # an API token of the account, from before
+    assert requests.get(f"{stack.url('notify')}/api/inbox", headers=token).status_code == 200
     here, elsewhere = visitor(), visitor()
     assert here.sign_in(code).status_code == 303 and elsewhere.sign_in(code).status_code == 303
     r = here.post("/intake/account/password", {"current": "wrong one!!", "password": "x" * 12,
@@ -319,6 +322,8 @@ def test_changing_the_password_signs_out_the_other_browsers(
                                                "password_again": new},
                   form_page="/intake/account")
     assert r.status_code == 303 and here.signed_in and not elsewhere.signed_in
+    refused = requests.get(f"{stack.url('notify')}/api/inbox", headers=token)
+    assert refused.status_code == 401 and refused.json()["code"] == "auth.token_revoked"
     assert visitor().sign_in(code).status_code == 401
     assert visitor().sign_in(code, new).status_code == 303
 
