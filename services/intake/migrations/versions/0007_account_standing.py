@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_account_standing"
-down_revision = "0005_requirement_lists"
+revision = "0007_account_standing"
+down_revision = "0006_keyed_audit_chain"
 branch_labels = None
 depends_on = None
 
