@@ -1,7 +1,7 @@
 """accounts carry what every service checks tokens against: last sign-out-everywhere, version
 
-Revision ID: 0006_account_standing
-Revises: 0005_requirement_lists
+Revision ID: 0007_account_standing
+Revises: 0006_keyed_audit_chain
 Create Date: 2026-12-06 13:00:00
 """
 
