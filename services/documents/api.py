@@ -33,6 +33,7 @@ from services.documents.schemas import (
     ReportQuery,
 )
 from shared.errors import NotFound
+from shared.filenames import content_disposition
 from shared.http import current_principal, request_language, roles, service_context
 from shared.pagination import PageQuery, paginate
 
@@ -116,7 +117,7 @@ def _docx(report: CompletenessReport, packet: Packet | None) -> Response:
     _audit_read("report.downloaded", f"report:{report.id}", report.application_id, report.owner)
     name = f"completeness-{report.application_id}-{report.submission}.docx"
     return Response(body, mimetype=DOCX, headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": content_disposition(name),
         "Content-Language": lang})
 
 

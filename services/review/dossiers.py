@@ -6,7 +6,6 @@ recusal cuts off the very next request (and the next entry of a ZIP being stream
 
 from __future__ import annotations
 
-import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -26,6 +25,7 @@ from services.review.models import (
 )
 from services.review.watermark import stamp_text, watermark_pdf
 from shared.errors import DossierError, NotFound
+from shared.filenames import safe_filename
 from shared.storage import ObjectStore
 
 SPOOL_BYTES = 8 * 1024 * 1024
@@ -115,15 +115,10 @@ def pledge(session: Session, expert_id: str, application_id: str) -> bool:
     return True
 
 
-def safe_name(text: str) -> str:
-    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", text).strip(" .")
-    return cleaned[:150] or "document"
-
-
 def entry_name(document: Mapping[str, Any]) -> str:
     number = document.get("number") or 1
-    return f"{safe_name(str(document.get('requirement') or 'other'))}/" \
-           f"v{number}-{safe_name(str(document.get('filename') or document['document_id']))}"
+    return f"{safe_filename(str(document.get('requirement') or 'other'))}/" \
+           f"v{number}-{safe_filename(str(document.get('filename') or document['document_id']))}"
 
 
 def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | None,

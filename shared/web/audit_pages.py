@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shared.config import SERVICES
 from shared.http import roles, service_context
+from shared.textsearch import contains_text
 from shared.web.nav import N_
 from shared.web.pages import PageBlueprint, render
 
@@ -36,7 +37,7 @@ def audit_log() -> Any:
     query = select(table).order_by(table.c.seq.desc())
     for name, value in filters.items():
         if value:
-            query = query.where(table.c[name].contains(value, autoescape=True))
+            query = query.where(contains_text(value, table.c[name]))
     with ctx.db.reader() as session:
         check = ctx.audit.verify(session)
         rows = list(session.execute(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
