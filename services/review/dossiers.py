@@ -24,7 +24,7 @@ from services.review.models import (
     Expert,
 )
 from services.review.watermark import stamp_text, watermark_pdf
-from shared.errors import DossierError, NotFound
+from shared.errors import Concealed, DossierError, NotFound
 from shared.filenames import safe_filename
 from shared.storage import ObjectStore
 
@@ -69,8 +69,10 @@ def require_access(session: Session, subject: str, application_id: str
         ConflictRecord.expert_id == expert.id, ConflictRecord.application_id == application_id,
         ConflictRecord.withdrawn_at.is_(None))).first()
     application = session.get(Application, application_id)
-    if not serving or conflicted or application is None:
+    if application is None:
         raise NotFound()
+    if not serving or conflicted:
+        raise Concealed(f"application:{application_id}")
     return expert, application
 
 
