@@ -114,8 +114,7 @@ def audit_denial(ctx: ServiceContext, error: DossierError) -> None:
     them by the thousand, and each would lengthen the hash chain for nothing the proxy's
     access log does not already hold; a signed-in caller is named and accountable."""
     who = g.get("principal")
-    concealed = isinstance(error, Concealed)
-    if who is None or not (error.status == 403 or concealed):
+    if who is None or not (error.status == 403 or isinstance(error, Concealed)):
         return
     target = error.target if isinstance(error, Concealed) else f"path:{request.path}"
     detail = {"code": error.code, "status": error.status, "method": request.method,
