@@ -34,6 +34,10 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "http.body_too_large": (413, "请求内容超过允许的大小。",
                             "The request body is larger than allowed."),
     "http.malformed_json": (400, "请求体不是有效的 JSON。", "The request body is not valid JSON."),
+    "http.json_too_deep": (400, "请求体中的 JSON 嵌套层数过多。",
+                           "The JSON request body is nested too deeply."),
+    "http.bad_encoding": (400, "请求中有文字不是有效的 UTF-8 编码。",
+                          "The request contains text that is not valid UTF-8."),
     "http.unsupported_media_type": (415, "不支持的内容类型。", "Unsupported content type."),
     "http.bad_request": (400, "请求格式不正确。", "The request is malformed."),
     "http.conflict": (409, "请求与当前状态冲突。", "The request conflicts with the current state."),
@@ -84,6 +88,16 @@ class NotFound(DossierError):
 
     code = "http.not_found"
     status = 404
+
+
+class Concealed(NotFound):
+    """A refusal that answers exactly like a missing thing (same status, code, texts and
+    detail), for what exists but belongs to someone else: the caller learns nothing, while the
+    HTTP layer writes the attempt to the audit log as a denied access to `target`."""
+
+    def __init__(self, target: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
 
 
 class Forbidden(DossierError):

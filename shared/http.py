@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from shared.account_states import Unavailable as AccountsUnavailable
 from shared.account_states import admit
 from shared.auth import Principal, verify_token
-from shared.errors import DossierError, Forbidden
+from shared.errors import Concealed, DossierError, Forbidden
 from shared.logs import correlation_id, new_id
 from shared.service import ServiceContext
 from shared.web.pages import error_page, install_web, is_page_request, is_public_view
@@ -96,6 +96,37 @@ def _from_http_exception(exc: HTTPException) -> DossierError:
     if code is None:
         return DossierError("internal.error", status=status, detail=exc.description)
     return DossierError(code, status=status)
+
+
+def _from_unparsable(exc: Exception) -> DossierError | None:
+    """A request whose bytes broke a parser: bytes that are not UTF-8 where text was expected
+    (a form field, a file name), or JSON nested deeper than Python's recursion allows (a
+    100,000-deep array). The caller's fault, said as 400 with a code, wherever the parsing
+    happened; None when the error did not come from reading the request."""
+    if isinstance(exc, UnicodeDecodeError):
+        return DossierError("http.bad_encoding", detail=f"byte {exc.start}: {exc.reason}")
+    if isinstance(exc, RecursionError) and request.is_json:
+        return DossierError("http.json_too_deep")
+    return None
+
+
+def audit_denial(ctx: ServiceContext, error: DossierError) -> None:
+    """Write an authenticated caller's refused access (any 403, and a `Concealed` 404) to the
+    audit log as `access.denied`. Anonymous refusals (401) are not written: anyone can send
+    them by the thousand, and each would lengthen the hash chain for nothing the proxy's
+    access log does not already hold; a signed-in caller is named and accountable."""
+    who = g.get("principal")
+    if who is None or not (error.status == 403 or isinstance(error, Concealed)):
+        return
+    target = error.target if isinstance(error, Concealed) else f"path:{request.path}"
+    detail = {"code": error.code, "status": error.status, "method": request.method,
+              "endpoint": request.endpoint or ""}
+    try:
+        with ctx.db.session() as session:
+            ctx.audit.append(session, actor=who.subject, role=who.role,
+                             action="access.denied", target=target[:200], detail=detail)
+    except Exception:  # the refusal still goes out; the failure is logged
+        log.exception("could not audit a denied access to %s", target)
 
 
 class ServiceApi(Api):
@@ -266,11 +297,22 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
 
     @app.errorhandler(DossierError)
     def _dossier_error(exc: DossierError) -> Response:
+        audit_denial(ctx, exc)
         return error_page(exc) if is_page_request() else problem_response(exc)
 
     @app.errorhandler(ma.ValidationError)
     def _validation_error(exc: ma.ValidationError) -> Response:
         return problem_response(DossierError("validation.failed", errors=exc.normalized_messages()))
+
+    @app.errorhandler(UnicodeDecodeError)
+    @app.errorhandler(RecursionError)
+    def _unparsable(exc: Exception) -> Response:
+        error = _from_unparsable(exc)
+        if error is None:
+            return _unexpected(exc)
+        log.warning("unparsable request on %s %s: %s", request.method, request.path,
+                    type(exc).__name__)
+        return error_page(error) if is_page_request() else problem_response(error)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

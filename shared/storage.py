@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Protocol
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import urllib3
 from minio import Minio
@@ -27,6 +27,7 @@ from minio.helpers import MAX_MULTIPART_COUNT, genheaders
 from minio.retention import Retention
 
 from shared.errors import DossierError
+from shared.filenames import content_disposition
 
 # Parts of 6 MiB (S3's minimum is 5 MiB, except the last) with 3 in flight: an upload holds at
 # most (PARTS_IN_FLIGHT + 1) x PART_SIZE = 24 MiB of parts (3 being sent, 1 being read), which
@@ -528,8 +529,7 @@ class S3ObjectStore:
         headers = None
         if filename:
             # RFC 5987 so Chinese file names survive the download.
-            headers = {"response-content-disposition":
-                       f"attachment; filename*=UTF-8''{quote(filename)}"}
+            headers = {"response-content-disposition": content_disposition(filename)}
         return self.signer.presigned_get_object(self.bucket, key, expires=expires,
                                                 version_id=version_id, response_headers=headers)
 

@@ -18,7 +18,7 @@ from sqlalchemy import Select, select
 
 from services.documents.models import CompletenessReport, Packet
 from shared.auth import Principal
-from shared.errors import NotFound
+from shared.errors import Concealed, NotFound
 from shared.service import ServiceContext
 
 # The roles that read reports and inspections (each sees what `scoped` leaves them).
@@ -62,6 +62,8 @@ def report(ctx: ServiceContext, who: Principal, report_id: str
     with ctx.db.reader() as session:
         found = session.execute(query).scalar_one_or_none()
         if found is None or (who.role == "recommender" and found.submission == 0):
+            if session.get(CompletenessReport, report_id) is not None:
+                raise Concealed(f"report:{report_id}", detail=f"report {report_id}")
             raise NotFound(detail=f"report {report_id}")
         packet = session.get(Packet, found.application_id)
         session.expunge_all()
@@ -71,17 +73,21 @@ def report(ctx: ServiceContext, who: Principal, report_id: str
 def latest_report_id(ctx: ServiceContext, who: Principal, application_id: str,
                      submission: int | None) -> str:
     """The id of the application's report of `submission`, else of its latest one that `who`
-    may read; NotFound when there is none."""
-    query = scoped(select(CompletenessReport.id, CompletenessReport.submission)
-                   .where(CompletenessReport.application_id == application_id), who,
-                   CompletenessReport.owner, CompletenessReport.application_id)
+    may read; NotFound when there is none (audited when one exists that `who` may not read)."""
+    wanted = select(CompletenessReport.id, CompletenessReport.submission).where(
+        CompletenessReport.application_id == application_id)
     if submission is not None:
-        query = query.where(CompletenessReport.submission == submission)
+        wanted = wanted.where(CompletenessReport.submission == submission)
+    query = scoped(wanted, who, CompletenessReport.owner, CompletenessReport.application_id)
     if who.role == "recommender":
         query = query.where(CompletenessReport.submission > 0)
     query = query.order_by(CompletenessReport.submission.desc()).limit(1)
     with ctx.db.reader() as session:
         row = session.execute(query).first()
+        hidden = row is None and session.execute(wanted.limit(1)).first() is not None
     if row is None:
-        raise NotFound(detail=f"no completeness report for {application_id}")
+        error = f"no completeness report for {application_id}"
+        if hidden:
+            raise Concealed(f"application:{application_id}", detail=error)
+        raise NotFound(detail=error)
     return str(row.id)

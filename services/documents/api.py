@@ -32,7 +32,8 @@ from services.documents.schemas import (
     ReportPage,
     ReportQuery,
 )
-from shared.errors import NotFound
+from shared.errors import Concealed, NotFound
+from shared.filenames import content_disposition
 from shared.http import current_principal, request_language, roles, service_context
 from shared.pagination import PageQuery, paginate
 from shared.tasks import task_sender
@@ -66,6 +67,9 @@ def get_inspection(version_id: str) -> Inspection:
                           current_principal(), Inspection.owner, Inspection.application_id)
     with service_context().db.reader() as session:
         found = session.execute(query).scalar_one_or_none()
+        hidden = found is None and session.get(Inspection, version_id) is not None
+    if hidden:
+        raise Concealed(f"inspection:{version_id}", detail=f"inspection {version_id}")
     if found is None:
         raise NotFound(detail=f"inspection {version_id}")
     return found
@@ -133,7 +137,7 @@ def _docx(report: CompletenessReport, packet: Packet | None) -> Response:
     _audit_read("report.downloaded", f"report:{report.id}", report.application_id, report.owner)
     name = f"completeness-{report.application_id}-{report.submission}.docx"
     return Response(body, mimetype=DOCX, headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": content_disposition(name),
         "Content-Language": lang})
 
 

@@ -61,6 +61,7 @@ from services.intake.uploads import (
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, page_schema, paginate
+from shared.textsearch import contains_text
 from shared.web.pages import sessions
 
 blp = Blueprint("intake", __name__, url_prefix="/api",
@@ -285,7 +286,7 @@ def list_applications(filters: dict[str, Any], page: int, per_page: int) -> dict
         query = _with_documents(domain.visible_applications(session, current_principal()))
         text = filters.pop("q", None)
         if text:
-            query = query.where(Application.name.contains(text, autoescape=True))
+            query = query.where(contains_text(text, Application.name))
         for name, value in filters.items():
             query = query.where(getattr(Application, name) == value)
         return paginate(session, query, page, per_page)

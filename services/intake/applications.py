@@ -24,7 +24,7 @@ from services.intake.units import UnitList
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.crypto import FieldCipher, mask
-from shared.errors import Conflict, DossierError, Forbidden, NotFound
+from shared.errors import Concealed, Conflict, DossierError, NotFound
 
 KINDS = ("organisation", "individual")
 EDITABLE = ("draft", "returned")
@@ -221,16 +221,18 @@ def get_application(session: Session, who: Principal, application_id: str, *,
                     lock: bool = False) -> Application:
     """The application if `who` may see it; `lock` holds its row until the transaction ends,
     so two transitions of one packet (a double-clicked submit) run one after the other."""
+    # A recommender's own account is checked first, so its refusal (403) says nothing about
+    # whether this application exists.
+    unit = jurisdiction(session, who) if who.role == "recommender" else None
     app = session.get(Application, application_id, with_for_update=lock or None)
-    # Someone else's application answers exactly like a missing one: no existence leak.
-    if app is None or (who.role == "applicant" and app.owner != who.subject):
+    if app is None:
         raise NotFound(detail=f"application {application_id}")
-    if who.role == "recommender" and app.unit != jurisdiction(session, who):
-        raise Forbidden("application.outside_jurisdiction",
-                        zh="该申报不属于本单位推荐范围。",
-                        en="This application is outside your unit's jurisdiction.")
-    if who.role not in ("applicant", "recommender", *STAFF_ALL):
-        raise NotFound(detail=f"application {application_id}")
+    # Someone else's application, or one outside the recommender's unit, answers exactly like
+    # a missing one (no existence leak); the attempt is audited as a denied access.
+    if ((who.role == "applicant" and app.owner != who.subject)
+            or (who.role == "recommender" and app.unit != unit)
+            or who.role not in ("applicant", "recommender", *STAFF_ALL)):
+        raise Concealed(f"application:{application_id}", detail=f"application {application_id}")
     return app
 
 

@@ -19,6 +19,7 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ from services.intake.identifiers import (
     normalise_uscc,
 )
 from services.intake.models import Account, Credential, PasswordLink
+from services.intake.password_strength import weaknesses
 from services.intake.units import UnitList
 from shared.audit import AuditLog
 from shared.auth import Principal
@@ -82,15 +84,27 @@ def invalid(field_name: str, message: str) -> DossierError:
 
 # -- passwords ------------------------------------------------------------------------------
 
-def check_password_rules(password: str, *not_equal_to: str | None) -> None:
-    """At least 10 characters, and not the login name (or another identifier of the account)."""
+def check_password_rules(password: str, logins: Iterable[str | None],
+                         details: Iterable[str | None] = ()) -> None:
+    """At least 10 characters, not the login name (or another identifier of the account), and
+    not easy to guess from common-password lists or the person's own `details`."""
     if len(password) < MIN_LENGTH:
         raise invalid("password", N_("The password needs at least 10 characters."))
     if len(password) > MAX_LENGTH:
         raise invalid("password", N_("The password may have at most 256 characters."))
+    names = [v for v in logins if v]
     lowered = password.strip().lower()
-    if any(v and lowered == v.strip().lower() for v in not_equal_to):
+    if any(lowered == v.strip().lower() for v in names):
         raise invalid("password", N_("The password must not be the same as the login name."))
+    weak = weaknesses(password, [*names, *details])
+    if weak:
+        raise DossierError("validation.failed", errors={"password": weak})
+
+
+def personal_details(account: Account) -> list[str | None]:
+    """What a guesser may know of the person: fed to the strength check as its user inputs."""
+    return [account.subject, login_name(account), account.name, account.email, account.unit,
+            account.credit_code, account.id_masked]
 
 
 def hash_password(password: str) -> str:
@@ -111,8 +125,10 @@ def verify_password(credential: Credential | None, password: str) -> bool:
     return True
 
 
-def set_password(credential: Credential, password: str, login: str, at: datetime) -> None:
-    check_password_rules(password, login, credential.subject)
+def set_password(credential: Credential, account: Account, password: str, at: datetime
+                 ) -> None:
+    check_password_rules(password, [login_name(account), credential.subject],
+                         personal_details(account))
     credential.password_hash = hash_password(password)
     credential.password_changed_at = at
 
@@ -284,7 +300,7 @@ def change_password(session: Session, audit: AuditLog, throttle: Throttle, who: 
     if account is None or credential is None or not verify_password(credential, current):
         throttle.failed(who.subject, address)
         raise invalid("current", N_("The current password is not correct."))
-    set_password(credential, new, login_name(account), now())
+    set_password(credential, account, new, now())
     # A stolen token or session must not outlive the password it was obtained with.
     sign_out_everywhere(session, account.subject)
     audit.append(session, actor=who.subject, role=who.role, action="account.password_changed",
@@ -352,7 +368,7 @@ def redeem_link(session: Session, audit: AuditLog, token: str, password: str) ->
     account = session.get(Account, link.subject)
     assert account is not None
     credential = ensure_credential(session, account, now())
-    set_password(credential, password, login_name(account), now())
+    set_password(credential, account, password, now())
     sign_out_everywhere(session, account.subject)
     link.used_at = now()
     audit.append(session, actor=account.subject, role=account.role,
@@ -475,7 +491,8 @@ def register_applicant(session: Session, outbox: Outbox, audit: AuditLog, ids: I
         errors.update(exc.errors or {})
     password = fields.get("password") or ""
     try:
-        check_password_rules(password, login, subject)
+        check_password_rules(password, [login, subject], [
+            name, fields.get("email"), fields.get("credit_code"), fields.get("id_number")])
         if password != (fields.get("password_again") or ""):
             raise invalid("password_again", N_("The two passwords differ."))
     except DossierError as exc:

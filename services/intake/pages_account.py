@@ -19,6 +19,7 @@ from services.intake.models import Account, Credential
 from shared.auth import ROLES
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
+from shared.textsearch import contains_text
 from shared.web.nav import HOME_PATH, N_, nav_for
 from shared.web.pages import (
     LANG_COOKIE,
@@ -325,8 +326,7 @@ def list_accounts() -> Any:
     if active in ("yes", "no"):
         query = query.where(Account.active.is_(active == "yes"))
     if q:
-        query = query.where(Account.name.contains(q, autoescape=True)
-                            | Account.subject.contains(q, autoescape=True))
+        query = query.where(contains_text(q, Account.name, Account.subject))
     with service_context().db.reader() as session:
         total = session.execute(select(func.count()).select_from(
             query.order_by(None).subquery())).scalar_one()

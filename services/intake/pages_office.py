@@ -3,11 +3,9 @@
 Thin views over the same domain functions as the API (`applications`, `routing`, `worklists`),
 so a page decides exactly what the API would: the recommender's jurisdiction is the unit on its
 account, transitions check the packet's status, publicity windows count Chinese working days.
-Two deliberate differences from the API, both about what a browser should see:
-
-- a recommender opening a packet of another unit gets 404 (the API says 403
-  `application.outside_jurisdiction`): a page never confirms that someone else's packet exists;
-- supervisors read every page here but get no forms, and their POSTs are refused by `roles`.
+A recommender opening a packet of another unit gets 404, as from the API: neither confirms
+that someone else's packet exists. Supervisors read every page here but get no forms, and
+their POSTs are refused by `roles`.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from services.intake.applications import get_application, today
 from services.intake.models import Application
 from services.intake.schemas import STATUS, AcceptanceIn, OpinionIn, ReasonsIn
 from services.intake.units import UnitList, load_units
-from shared.errors import DossierError, Forbidden, NotFound
+from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.web.pages import (
     N_,
@@ -134,13 +132,7 @@ def _lines(text: str) -> list[str]:
 # -- one packet, for either desk --------------------------------------------------------------
 
 def _packet(session: Session, application_id: str, *, lock: bool = False) -> Application:
-    who = current_principal()
-    try:
-        app = get_application(session, who, application_id, lock=lock)
-    except Forbidden as exc:
-        if exc.code == "application.outside_jurisdiction":
-            raise NotFound(detail=f"application {application_id}") from None
-        raise
+    app = get_application(session, current_principal(), application_id, lock=lock)
     for document in app.documents:
         _ = document.versions  # loaded while the session is open
     _ = app.history

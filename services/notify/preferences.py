@@ -3,15 +3,12 @@ when an endpoint is registered, with a signing secret issued by us and shown onc
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from services.notify import signing
+from services.notify import signing, webhooks
 from services.notify.fanout import language_of
 from services.notify.models import Preference, Recipient
 from services.notify.sending import WEBHOOK_SECRET_PURPOSE
@@ -36,22 +33,12 @@ class WebhookUrlRefused(DossierError):
 
 def check_webhook_url(url: str, allow_private: bool) -> None:
     """Refuse addresses that would make notify call into its own network (SSRF), unless the
-    operator allows them; the check resolves the name as it stands now."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise WebhookUrlRefused(reason="not an http(s) URL")
-    if parts.username or parts.password:
-        raise WebhookUrlRefused(reason="credentials in the URL")
-    if allow_private:
-        return
+    operator allows them; the check resolves the name as it stands now, and is made again at
+    every send (`webhooks.post`)."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise WebhookUrlRefused(reason="the host name does not resolve") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise WebhookUrlRefused(reason=f"{address} is not a public address")
+        webhooks.checked_address(url, allow_private)
+    except webhooks.AddressRefused as exc:
+        raise WebhookUrlRefused(reason=str(exc)) from exc
 
 
 class NotDead(Conflict):

@@ -11,8 +11,6 @@ import smtplib
 from datetime import UTC, datetime
 from functools import lru_cache
 
-import requests
-
 from services.notify import mail, webhooks
 from services.notify.deliveries import claim, mark_failed, mark_sent, sent_marker
 from services.notify.models import Delivery, Notification, Preference
@@ -120,11 +118,6 @@ def _send_one(db: Database, settings: Settings, config: mail.SmtpConfig, mailer:
     return SENT
 
 
-@lru_cache(maxsize=1)
-def _http() -> requests.Session:
-    return requests.Session()
-
-
 def send_webhook(db: Database, settings: Settings, delivery_id: int, task_id: str) -> bool:
     with db.session() as session:
         batch = claim(session, [delivery_id], task_id, datetime.now(UTC), stale_after(settings))
@@ -145,8 +138,8 @@ def send_webhook(db: Database, settings: Settings, delivery_id: int, task_id: st
         language=d.language, title=title, text=text, created_at=n.created_at.isoformat(),
         references=dict(n.refs or {}))
     try:
-        webhooks.post(_http(), d.target, secret, d.key, d.event_type, payload,
-                      settings.notify_send_timeout)
+        webhooks.post(d.target, secret, d.key, d.event_type, payload,
+                      settings.notify_send_timeout, settings.notify_webhook_private)
     except webhooks.WebhookFailed as exc:
         _fail(db, settings, d, str(exc), exc.permanent)
         return False

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from services.review import panels, registry
 from services.review.csvtext import decode_csv
@@ -42,6 +42,7 @@ from shared.audit_anchors import check_chain
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, paginate
+from shared.textsearch import contains_text
 
 blp = Blueprint("review", __name__, url_prefix="/api", description="Experts and assignments")
 
@@ -68,9 +69,7 @@ def list_experts(page: int, per_page: int, q: str | None, field: str | None,
                  county: str | None) -> dict[str, Any]:
     query = select(Expert).order_by(Expert.name, Expert.subject)
     if q:
-        like = f"%{q}%"
-        query = query.where(or_(Expert.name.ilike(like), Expert.organisation.ilike(like),
-                                Expert.subject.ilike(like)))
+        query = query.where(contains_text(q, Expert.name, Expert.organisation, Expert.subject))
     if county:
         query = query.where(Expert.county == county)
     with service_context().db.reader() as session:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -28,6 +27,7 @@ from services.review.pdfpages import ViewLimits
 from services.review.schemas import AckIn, DossierOut, DossierPage
 from services.review.ziparchive import stream_zip
 from shared.errors import DossierError, NotFound
+from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery
 
@@ -160,7 +160,8 @@ def download(application_id: str) -> Response:
                         lambda d=d, s=secret: dossiers.open_document(
                             ctx.store, d, s, ctx.settings.review_watermark_font,
                             ViewLimits.from_settings(ctx.settings), ctx.redis)))
-    filename = f"{dossiers.safe_name(app.applicant_name)}-{app.id}.zip"
+    filename = f"{app.applicant_name}-{app.id}.zip"
+
     def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
         log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
         if isinstance(exc, DossierError):  # e.g. too large to watermark: say so, in words
@@ -170,8 +171,7 @@ def download(application_id: str) -> Response:
                 f"read; please ask the operator. ({type(exc).__name__})\n".encode())
 
     response = Response(stream_zip(entries, recheck, unavailable), mimetype="application/zip")
-    response.headers["Content-Disposition"] = \
-        f"attachment; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 
@@ -202,6 +202,6 @@ def download_document(application_id: str, document_id: str) -> Response:
     body = itertools.chain([first], body)
     response = Response(body, mimetype=document.get("content_type") or
                         "application/octet-stream")
-    name = dossiers.safe_name(str(document.get("filename") or document_id))
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    response.headers["Content-Disposition"] = content_disposition(
+        str(document.get("filename") or document_id))
     return response

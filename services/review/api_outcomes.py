@@ -62,6 +62,7 @@ from services.review.schemas import (
 )
 from shared.crypto import FieldCipher
 from shared.errors import Conflict, DossierError, NotFound
+from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
 from shared.pagination import paginate
 
@@ -298,8 +299,7 @@ def objection_evidence(objection_id: str, n: int) -> Response:
         found = objections.evidence_file(objection, n)
         _audit(session, "objection.evidence_read", f"objection:{objection.id}", n=n)
     response = Response(ctx.store.open(found["object_key"]), mimetype=found["content_type"])
-    response.headers["Content-Disposition"] = \
-        f"attachment; filename*=UTF-8''{quote(dossiers.safe_name(found['filename']))}"
+    response.headers["Content-Disposition"] = content_disposition(found["filename"])
     return response
 
 
@@ -462,8 +462,7 @@ def certificate(award_id: str) -> Response:
         _audit(session, "certificate.issued", f"award:{award.id}")
     response = Response(data, mimetype="application/vnd.openxmlformats-officedocument."
                         "wordprocessingml.document")
-    response.headers["Content-Disposition"] = \
-        f"attachment; filename*=UTF-8''{quote(award.serial)}.docx"
+    response.headers["Content-Disposition"] = content_disposition(f"{award.serial}.docx")
     return response
 
 

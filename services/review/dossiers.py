@@ -6,7 +6,6 @@ recusal cuts off the very next request (and the next entry of a ZIP being stream
 
 from __future__ import annotations
 
-import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -27,7 +26,8 @@ from services.review.models import (
 )
 from services.review.pdfpages import Cache, ViewLimits, is_pdf, stamp_file
 from services.review.watermark import stamp_text
-from shared.errors import DossierError, NotFound
+from shared.errors import Concealed, DossierError, NotFound
+from shared.filenames import safe_filename
 from shared.storage import ObjectStore
 
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
@@ -65,8 +65,10 @@ def require_access(session: Session, subject: str, application_id: str
         ConflictRecord.expert_id == expert.id, ConflictRecord.application_id == application_id,
         ConflictRecord.withdrawn_at.is_(None))).first()
     application = session.get(Application, application_id)
-    if not serving or conflicted or application is None:
+    if application is None:
         raise NotFound()
+    if not serving or conflicted:
+        raise Concealed(f"application:{application_id}")
     return expert, application
 
 
@@ -111,15 +113,10 @@ def pledge(session: Session, expert_id: str, application_id: str) -> bool:
     return True
 
 
-def safe_name(text: str) -> str:
-    cleaned = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", text).strip(" .")
-    return cleaned[:150] or "document"
-
-
 def entry_name(document: Mapping[str, Any]) -> str:
     number = document.get("number") or 1
-    return f"{safe_name(str(document.get('requirement') or 'other'))}/" \
-           f"v{number}-{safe_name(str(document.get('filename') or document['document_id']))}"
+    return f"{safe_filename(str(document.get('requirement') or 'other'))}/" \
+           f"v{number}-{safe_filename(str(document.get('filename') or document['document_id']))}"
 
 
 def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | None,

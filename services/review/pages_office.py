@@ -15,7 +15,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from services.review import panels, registry
 from services.review.csvtext import decode_csv
@@ -32,6 +32,7 @@ from services.review.programme import Programme
 from services.review.schemas import ConflictIn, ExpertIn, PanelIn, PanelSettingsIn, WithdrawIn
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
+from shared.textsearch import contains_text
 from shared.web.pages import (
     N_,
     PageBlueprint,
@@ -173,9 +174,8 @@ def _expert_query() -> tuple[Any, dict[str, str]]:
                                                                  "active")}
     query = select(Expert).order_by(Expert.name, Expert.subject)
     if filters["q"]:
-        like = f"%{filters['q']}%"
-        query = query.where(or_(Expert.name.ilike(like), Expert.organisation.ilike(like),
-                                Expert.subject.ilike(like)))
+        query = query.where(contains_text(filters["q"], Expert.name, Expert.organisation,
+                                          Expert.subject))
     if filters["county"]:
         query = query.where(Expert.county == filters["county"])
     if filters["active"] in ("yes", "no"):

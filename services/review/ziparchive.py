@@ -9,6 +9,8 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 
+from shared.filenames import zip_entry_name
+
 
 class _Pipe:
     """A write-only, non-seekable sink whose bytes are drained by the generator."""
@@ -61,7 +63,7 @@ def stream_zip(entries: Iterable[Entry], before_entry: Callable[[str], None] | N
                     raise
                 name, note = on_error(name, exc)
                 chunks, first = iter(()), note
-            info = zipfile.ZipInfo(name)
+            info = zipfile.ZipInfo(zip_entry_name(name))
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, "w", force_zip64=True) as member:
                 member.write(first)

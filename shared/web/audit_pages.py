@@ -17,6 +17,7 @@ from shared.audit import PROBLEMS
 from shared.audit_anchors import check_chain
 from shared.config import SERVICES
 from shared.http import roles, service_context
+from shared.textsearch import contains_text
 from shared.web.nav import N_
 from shared.web.pages import PageBlueprint, render
 
@@ -39,7 +40,7 @@ def audit_log() -> Any:
     query = select(table).order_by(table.c.seq.desc())
     for name, value in filters.items():
         if value:
-            query = query.where(table.c[name].contains(value, autoescape=True))
+            query = query.where(contains_text(value, table.c[name]))
     check = check_chain(ctx.db, ctx.audit, ctx.store, ctx.name)
     with ctx.db.reader() as session:
         rows = list(session.execute(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))

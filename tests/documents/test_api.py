@@ -76,6 +76,12 @@ def test_the_owner_reads_their_report_and_another_applicant_gets_404(
         denied = get(http, stack, path, other)
         assert denied.status_code == 404, path
         assert denied.json()["code"] == "http.not_found"
+    # Each refusal is audited with what was asked for; the answer said nothing of it.
+    denials = {row.target for row in stack.query(
+        "documents", "SELECT target FROM audit_log WHERE action = 'access.denied' "
+        "AND actor = 'someone-else' AND role = 'applicant'")}
+    assert denials >= {f"report:{report['id']}", f"application:{app['id']}",
+                       f"inspection:{submitted['manifest'][0]['version_id']}"}
     listed = get(http, stack, "/reports", other).json()
     assert all(item["application_id"] != app["id"] for item in listed["items"])
     inspections = get(http, stack, "/inspections", other, application_id=app["id"]).json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import uuid
 from datetime import date
 from typing import Any
 
@@ -136,8 +137,7 @@ def test_the_industry_route_goes_to_the_chosen_authority(intake: Intake) -> None
     r = intake.submit(me, app_id, route="industry", unit="IND-GX")
     assert r.status_code == 200 and r.json()["unit"] == "IND-GX", r.text
     county = intake.recommender("140902")
-    problem(intake.call("GET", f"/applications/{app_id}", county), 403,
-            "application.outside_jurisdiction")
+    problem(intake.call("GET", f"/applications/{app_id}", county), 404, "http.not_found")
     industry = intake.recommender("IND-GX")
     assert intake.call("GET", f"/applications/{app_id}", industry).status_code == 200
 
@@ -174,16 +174,51 @@ def test_an_applicant_reading_another_applicants_packet_gets_404(intake: Intake,
                                                        other).json()["items"]]
 
 
-def test_a_recommender_outside_the_jurisdiction_gets_403(intake: Intake, cycle: str) -> None:
+def test_a_recommender_outside_the_jurisdiction_gets_404_like_a_missing_packet(
+        intake: Intake, cycle: str) -> None:
     me, app_id = prepared(intake, cycle)
     intake.submit(me, app_id)
-    outsider = intake.recommender("140981")
-    problem(intake.call("GET", f"/applications/{app_id}", outsider), 403,
-            "application.outside_jurisdiction")
-    problem(intake.call("POST", f"/applications/{app_id}/recommend", outsider,
-                        json={"opinion": "越权"}), 403, "application.outside_jurisdiction")
+    outsider_subject = unique("rec-outside")
+    outsider = intake.recommender("140981", outsider_subject)
+    missing = str(uuid.uuid4())
+    for target in (app_id, missing):
+        for method, path, body in (
+                ("GET", f"/applications/{target}", None),
+                ("POST", f"/applications/{target}/recommend", {"opinion": "越权"}),
+                ("POST", f"/applications/{target}/return", {"reasons": ["越权"]})):
+            r = intake.call(method, path, outsider, json=body)
+            problem(r, 404, "http.not_found")
+            assert r.json()["detail"] == f"application {target}"
+    # The refusals of the packet that exists are audited; a missing id is just missing.
+    denied = intake.stack.query(
+        "intake", "SELECT role, target, detail FROM audit_log WHERE action = 'access.denied' "
+        "AND actor = :a ORDER BY seq", a=outsider_subject)
+    assert [(row.role, row.target) for row in denied] == [
+        ("recommender", f"application:{app_id}")] * 3
     assert app_id not in [a["id"] for a in intake.call(
         "GET", "/applications", outsider, params={"cycle": cycle}).json()["items"]]
+
+
+def test_refusals_of_a_signed_in_caller_are_audited_and_anonymous_ones_are_not(
+        intake: Intake, cycle: str) -> None:
+    _, app_id = prepared(intake, cycle)
+    subject = unique("nosy")
+    nosy = intake.as_("applicant", subject)
+    problem(intake.call("POST", f"/applications/{app_id}/accept", nosy), 403, "auth.forbidden")
+    problem(intake.call("GET", f"/applications/{app_id}", nosy), 404, "http.not_found")
+
+    def denials() -> list[Any]:
+        return intake.stack.query(
+            "intake", "SELECT actor, role, target, detail FROM audit_log "
+            "WHERE action = 'access.denied' ORDER BY seq")
+
+    mine = [(r.role, r.target, r.detail["code"]) for r in denials() if r.actor == subject]
+    assert mine == [("applicant", f"path:/api/applications/{app_id}/accept", "auth.forbidden"),
+                    ("applicant", f"application:{app_id}", "http.not_found")]
+    before = len(denials())
+    for _ in range(5):
+        problem(intake.call("GET", f"/applications/{app_id}", {}), 401, "auth.token_missing")
+    assert len(denials()) == before
 
 
 def test_a_recommender_token_must_agree_with_the_account_record(intake: Intake,

@@ -91,6 +91,10 @@ def test_trade_secret_pdfs_are_watermarked_on_every_page_after_the_pledge_and_pu
                  f"/dossiers/{app_id}/documents/{docs[0]['document_id']}"):
         r = review.http.get(f"{review.url}{path}", headers=other)
         assert r.status_code == 404, path
+    denials = review.stack.query(
+        "review", "SELECT role, target FROM audit_log WHERE action = 'access.denied' "
+        "AND actor = :a", a=outsider["subject"])
+    assert [(row.role, row.target) for row in denials] == [("expert", f"application:{app_id}")] * 3
 
     # The supervision group reads every dossier, trade secrets stamped with its own name.
     archive = _zip(review, review.supervisor, app_id)

@@ -169,6 +169,12 @@ def test_registration_refuses_bad_codes_and_a_second_account_for_the_same_code(
         "credit_code": code, "name": "Same Name Ltd", "email": "a@example.org",
         "password": code, "password_again": code})
     assert r.status_code == 422 and "must not be the same as the login name" in r.text
+    r = v.post("/intake/register?kind=organisation&lang=zh-CN", {
+        "credit_code": code, "name": "同名公司", "email": "a@example.org",
+        "password": "password12", "password_again": "password12"})
+    assert r.status_code == 422 and 'id="e-password"' in r.text
+    assert "出现在常用密码或已泄露密码的列表中" in r.text and "由几个不常见的词组成" in r.text
+    assert "[[untranslated" not in r.text
     assert register_org(v, code).status_code == 303
     other = visitor()
     r = register_org(other, code, "另一家公司")
