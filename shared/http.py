@@ -15,11 +15,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import kombu.exceptions
 import marshmallow as ma
 import redis
+import sqlalchemy.exc
+import urllib3.exceptions
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
+from minio.error import S3Error, ServerError
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import Principal, verify_token
@@ -121,6 +125,62 @@ class ProblemSchema(ma.Schema):
 
 
 ServiceApi.ERROR_SCHEMA = ProblemSchema
+
+
+# -- dependency outages -----------------------------------------------------------------------
+
+# Exception classes of the object store, the broker and the database → the stable code a caller
+# sees (503) and how many seconds it should wait before trying again. One table for every
+# service; a failure raised deeper (from a cause chain) is found too.
+DEPENDENCY_OUTAGES: tuple[tuple[type[BaseException], str, int], ...] = (
+    (urllib3.exceptions.HTTPError, "dependency.object_store_unavailable", 30),
+    (ServerError, "dependency.object_store_unavailable", 30),
+    (S3Error, "dependency.object_store_unavailable", 30),  # 5xx only, see below
+    (redis.exceptions.ConnectionError, "dependency.broker_unavailable", 15),
+    (redis.exceptions.TimeoutError, "dependency.broker_unavailable", 15),
+    (kombu.exceptions.OperationalError, "dependency.broker_unavailable", 15),
+    (sqlalchemy.exc.OperationalError, "dependency.database_unavailable", 10),
+    (sqlalchemy.exc.InterfaceError, "dependency.database_unavailable", 10),
+)
+
+
+def dependency_outage(exc: BaseException) -> tuple[DossierError, int] | None:
+    """The 503 for a failure of a dependency (with Retry-After seconds), else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for cls, code, retry_after in DEPENDENCY_OUTAGES:
+            if isinstance(current, cls) and _is_outage(current):
+                return DossierError(code, detail=type(current).__name__), retry_after
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, S3Error):  # an S3 answer: only the store's own failures are outages
+        return getattr(exc.response, "status", 500) >= 500 if exc.response else True
+    return True
+
+
+def _dependency_unavailable(exc: Exception) -> Response:
+    found = dependency_outage(exc)
+    if found is None:  # an S3 4xx and the like: a plain unexpected error
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        error, headers = DossierError("internal.error"), {}
+    else:
+        error, retry_after = found
+        headers = {"Retry-After": str(retry_after)}
+        log.warning("%s on %s %s: %s", error.code, request.method, request.path, exc)
+    response = error_page(error) if is_page_request() else problem_response(error)
+    response.headers.update(headers)
+    return response
+
+
+def install_dependency_errors(app: Flask) -> None:
+    """Answer a dependency outage with 503, its code and Retry-After, on the API and pages."""
+    for cls, _code, _retry in DEPENDENCY_OUTAGES:
+        app.register_error_handler(cls, _dependency_unavailable)
 
 
 # -- auth -------------------------------------------------------------------------------------
@@ -243,6 +303,8 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
             return api.handle_http_exception(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(DossierError("internal.error"))
+
+    install_dependency_errors(app)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

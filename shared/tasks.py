@@ -180,7 +180,7 @@ def make_celery(ctx: ServiceContext) -> Celery:
 
     @app.task(name=f"{ctx.name}.handle_event", bind=True)
     def handle_event(self: Task, envelope: dict[str, Any]) -> bool:
-        return ctx.inbox.handle(ctx.db.session, envelope)
+        return ctx.inbox.handle(ctx.db, envelope)
 
     _wire_worker_signals(app, ctx)
     return app
@@ -191,7 +191,7 @@ def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
 
     @signals.worker_ready.connect(weak=False)
     def start_relay(sender: Any = None, **_: Any) -> None:
-        thread = OutboxRelay(ctx.outbox, ctx.db.session, app, ctx.settings.outbox_poll_seconds)
+        thread = OutboxRelay(ctx.outbox, ctx.db, app, ctx.settings.outbox_poll_seconds)
         thread.start()
         relay["thread"] = thread
 

@@ -8,7 +8,7 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.http import parse_options_header
 
 from services.intake import accounts, cycles, material, routing
@@ -19,6 +19,7 @@ from services.intake.models import (
     Application,
     Cycle,
     Document,
+    DocumentVersion,
     RequirementList,
     Waiver,
 )
@@ -461,12 +462,14 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     finally:
         incoming.reader.close()
     try:
-        with ctx.db.session() as session:
+        def record(session: Session) -> DocumentVersion:
             app = domain.get_application(session, who, application_id, lock=True)
-            version = material.record_version(
+            return material.record_version(
                 session, ctx.outbox, ctx.audit, who, app, slot=slot, requirement=requirement,
                 confidentiality=confidentiality, pages=pages, filename=incoming.filename,
                 stored=stored, idempotency_key=key)
+
+        version = ctx.db.transact(record)
     except IntegrityError:
         # Lost a race (same Idempotency-Key, or the same next version number): drop our copy.
         ctx.store.delete(stored.key, stored.object_version)

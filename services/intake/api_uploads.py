@@ -14,6 +14,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import validate
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.intake import applications as domain
 from services.intake import material, resumable
@@ -193,13 +194,15 @@ def _record(pending: resumable.Pending, stored: material.Stored) -> DocumentVers
     ctx = service_context()
     who = current_principal()
     try:
-        with ctx.db.session() as session:
+        def record(session: Session) -> DocumentVersion:
             app = domain.get_application(session, who, pending.application_id, lock=True)
             return material.record_version(
                 session, ctx.outbox, ctx.audit, who, app, slot=pending.slot,
                 requirement=pending.requirement, confidentiality=pending.confidentiality,
                 pages=pending.pages, filename=pending.filename, stored=stored,
                 idempotency_key=pending.idempotency_key)
+
+        return ctx.db.transact(record)
     except IntegrityError:
         ctx.store.delete(stored.key, stored.object_version)
         raise DossierError("upload.concurrent", status=409,
