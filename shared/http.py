@@ -15,20 +15,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import kombu.exceptions
 import marshmallow as ma
 import redis
-import sqlalchemy.exc
-import urllib3.exceptions
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api, Blueprint
-from minio.error import S3Error, ServerError
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import Principal, verify_token
 from shared.errors import DossierError, Forbidden
 from shared.logs import correlation_id, new_id
+from shared.outages import DEPENDENCY_OUTAGES, dependency_outage
 from shared.service import ServiceContext
 from shared.web.pages import error_page, install_web, is_page_request, is_public_view
 
@@ -128,40 +125,6 @@ ServiceApi.ERROR_SCHEMA = ProblemSchema
 
 
 # -- dependency outages -----------------------------------------------------------------------
-
-# Exception classes of the object store, the broker and the database → the stable code a caller
-# sees (503) and how many seconds it should wait before trying again. One table for every
-# service; a failure raised deeper (from a cause chain) is found too.
-DEPENDENCY_OUTAGES: tuple[tuple[type[BaseException], str, int], ...] = (
-    (urllib3.exceptions.HTTPError, "dependency.object_store_unavailable", 30),
-    (ServerError, "dependency.object_store_unavailable", 30),
-    (S3Error, "dependency.object_store_unavailable", 30),  # 5xx only, see below
-    (redis.exceptions.ConnectionError, "dependency.broker_unavailable", 15),
-    (redis.exceptions.TimeoutError, "dependency.broker_unavailable", 15),
-    (kombu.exceptions.OperationalError, "dependency.broker_unavailable", 15),
-    (sqlalchemy.exc.OperationalError, "dependency.database_unavailable", 10),
-    (sqlalchemy.exc.InterfaceError, "dependency.database_unavailable", 10),
-)
-
-
-def dependency_outage(exc: BaseException) -> tuple[DossierError, int] | None:
-    """The 503 for a failure of a dependency (with Retry-After seconds), else None."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        for cls, code, retry_after in DEPENDENCY_OUTAGES:
-            if isinstance(current, cls) and _is_outage(current):
-                return DossierError(code, detail=type(current).__name__), retry_after
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _is_outage(exc: BaseException) -> bool:
-    if isinstance(exc, S3Error):  # an S3 answer: only the store's own failures are outages
-        return getattr(exc.response, "status", 500) >= 500 if exc.response else True
-    return True
-
 
 def _dependency_unavailable(exc: Exception) -> Response:
     found = dependency_outage(exc)

@@ -354,11 +354,9 @@ def submit(body: dict[str, Any], application_id: str) -> Application:
     """Check everything, freeze the current versions (retention) and route the packet."""
     ctx = service_context()
     who = current_principal()
-    with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id, lock=True)
-        routing.submit_packet(session, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who, app,
-                              body, units(), ctx.settings.intake_retention_days)
-        session.flush()
+    routing.submit_packet(ctx.db, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who,
+                          application_id, body, units(), ctx.settings.intake_retention_days)
+    with ctx.db.reader() as session:
         return _load_detail(session, application_id)
 
 
@@ -497,11 +495,8 @@ def set_confidentiality(body: dict[str, Any], application_id: str, document_id: 
     ctx = service_context()
     who = current_principal()
     pages = material.parse_pages(body.get("secret_pages"))
-    with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id)
-        document = material.get_document(session, app, document_id)
-        return material.set_confidentiality(session, ctx.store, ctx.audit, who, app, document,
-                                            body["confidentiality"], pages)
+    return material.set_confidentiality(ctx.db, ctx.store, ctx.audit, who, application_id,
+                                        document_id, body["confidentiality"], pages)
 
 
 @blp.delete("/applications/<application_id>/documents/<document_id>")
@@ -511,10 +506,8 @@ def delete_document(application_id: str, document_id: str) -> None:
     """Delete a document and all its versions; only while the application is a draft."""
     ctx = service_context()
     who = current_principal()
-    with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id)
-        document = material.get_document(session, app, document_id)
-        material.delete_document(session, ctx.store, ctx.outbox, ctx.audit, who, app, document)
+    material.delete_document(ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id,
+                             document_id)
 
 
 def _incoming_file(query: dict[str, Any], limit: int) -> IncomingFile:

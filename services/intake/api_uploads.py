@@ -101,13 +101,15 @@ def start_upload(body: dict[str, Any], application_id: str) -> resumable.Pending
     who = current_principal()
     # Expired uploads are aborted whenever a new one starts (and by the worker's sweeper).
     resumable.sweep(ctx.store, pendings())
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         app = domain.get_application(session, who, application_id)
         limits = resumable.Limits(max_file=ctx.settings.max_upload_bytes,
                                   packet=ctx.settings.intake_max_packet_bytes,
                                   used=material.packet_size(session, app.id))
-        return resumable.begin(session, ctx.store, pendings(), ctx.audit, who, app, body,
-                               limits)
+        # A reader holds no lock: the store and Redis calls inside do not stall any writer.
+        pending = resumable.begin(session, ctx.store, pendings(), who, app, body, limits)
+    ctx.db.transact(lambda session: resumable.record_start(session, ctx.audit, who, pending))
+    return pending
 
 
 @blp.get("/applications/<application_id>/uploads/<upload_id>")
