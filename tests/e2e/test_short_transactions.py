@@ -34,7 +34,7 @@ def guarded(backing: BackingServers, workdir: Path) -> Iterator[tuple[AppStack, 
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
     # SQLite, where a writer transaction holds the whole file's write lock.
-    apps = AppStack(backing, workdir / "guarded", database="sqlite", redis_db=6,
+    apps = AppStack(backing, workdir / "guarded", database="sqlite", redis_db=10,
                     with_proxy=False, extra_env={
                         "DOSSIER_NOTIFY_SMTP_HOST": "127.0.0.1",
                         "DOSSIER_NOTIFY_SMTP_PORT": str(sink.port),

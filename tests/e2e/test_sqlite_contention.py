@@ -11,7 +11,7 @@ import requests
 from award_cycle import ensure_open_cycle
 from samples import blank_pdf
 
-from dossier.localstack import AppStack, BackingServers
+from dossier.localstack import AppStack, BackingServers, Proc, web_argv, worker_argv
 from shared.auth import issue_token
 
 pytestmark = pytest.mark.stack
@@ -21,10 +21,22 @@ PARALLEL = 30
 
 @pytest.fixture
 def sqlite_stack(backing: BackingServers, workdir: Path) -> Iterator[AppStack]:
-    apps = AppStack(backing, workdir / "sqlite-contention", database="sqlite", redis_db=3,
+    apps = AppStack(backing, workdir / "sqlite-contention", database="sqlite", redis_db=11,
                     with_proxy=False)
     try:
         apps.start(("intake", "documents"))
+        # As the embedded run deploys intake (dossier/embedded.py): two web processes of eight
+        # threads and a worker of two, all writing the one SQLite file.
+        apps.procs.pop("intake-web").stop()
+        apps.procs["intake-web"] = Proc(
+            "intake-web", web_argv("intake", apps.ports["intake"], workers=2),
+            apps.root / "logs" / "intake-web.log", env=apps.env()).start()
+        apps.procs.pop("intake-worker").stop()
+        apps.procs["intake-worker"] = Proc(
+            "intake-worker", worker_argv("intake", concurrency=2),
+            apps.root / "logs" / "intake-worker.log", env=apps.env()).start()
+        apps.wait_web("intake")
+        apps.wait_worker("intake")
         ensure_open_cycle(apps.url("intake"), apps.secret_key)
         yield apps
     finally:
