@@ -7,6 +7,8 @@ file. Kept free of Flask so that domain modules may use it.
 
 from __future__ import annotations
 
+import sqlite3
+
 import kombu.exceptions
 import redis
 import sqlalchemy.exc
@@ -42,8 +44,15 @@ def dependency_outage(exc: BaseException) -> tuple[DossierError, int] | None:
     return None
 
 
+# SQLite reports a missing table as an OperationalError too: that is a bug (500), not an outage.
+_SQLITE_OUTAGES = ("is locked", "unable to open", "disk i/o", "database or disk is full")
+
+
 def _is_outage(exc: BaseException) -> bool:
     if isinstance(exc, S3Error):  # an answer from the store: only its own failures count
         response = exc.response
         return response is None or int(getattr(response, "status", 500)) >= 500
+    if isinstance(exc, sqlalchemy.exc.OperationalError) and isinstance(exc.orig,
+                                                                       sqlite3.Error):
+        return any(words in str(exc.orig).lower() for words in _SQLITE_OUTAGES)
     return True
