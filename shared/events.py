@@ -131,16 +131,19 @@ class Outbox:
             if not rows:
                 return 0
             published, failed = self._publish(rows, publisher)
-        self.broker_failing = failed is not None
-        with db.session() as session:
-            if published:
-                session.execute(update(self.table).where(self.table.c.seq.in_(published))
-                                .values(published_at=datetime.now(UTC),
-                                        attempts=self.table.c.attempts + 1, last_error=None))
-            if failed is not None:
-                row, exc = failed
-                session.execute(update(self.table).where(self.table.c.seq == row.seq)
-                                .values(attempts=row.attempts + 1, last_error=str(exc)[:2000]))
+            self.broker_failing = failed is not None
+            # Recorded before the next relay may read: it must not find these still pending.
+            with db.session() as session:
+                if published:
+                    session.execute(update(self.table).where(self.table.c.seq.in_(published))
+                                    .values(published_at=datetime.now(UTC),
+                                            attempts=self.table.c.attempts + 1,
+                                            last_error=None))
+                if failed is not None:
+                    row, exc = failed
+                    session.execute(update(self.table).where(self.table.c.seq == row.seq)
+                                    .values(attempts=row.attempts + 1,
+                                            last_error=str(exc)[:2000]))
         if failed is not None:
             log.warning("outbox: publishing %s failed (%s); will retry", failed[0].event_id,
                         failed[1])
