@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from aiosmtpd.controller import Controller
 from intake.flows import Intake, unique
@@ -24,6 +25,7 @@ from dossier.localstack import AppStack, BackingServers, free_port_block
 from services.intake import invitations
 from shared.auth import issue_token
 from shared.config import load_settings
+from shared.web.sessions import COOKIE, SessionStore
 
 pytestmark = pytest.mark.stack
 
@@ -120,6 +122,21 @@ def test_uploads_inspections_reports_mail_and_dossier_zips_hold_no_transaction_o
                          headers=review.auth("expert", expert["subject"]))
             assert r.status_code == 200, r.text
             assert len(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == 2
+            # The expert's dossier page (it counts pages from the stored PDF) and a page drawn.
+            me = review.auth("expert", expert["subject"])
+            assert http.post(f"{review.url}/dossiers/{zipped_app}/acknowledge", headers=me,
+                             json={"accept": True}).status_code == 200
+            client = redis.Redis.from_url(stack.env()["DOSSIER_REDIS_URL"])
+            session = SessionStore(client, idle=3600, absolute=7200).create(
+                subject=expert["subject"], role="expert", name="专家", scope=None)
+            client.close()
+            page = http.get(f"{stack.url('review')}/dossiers/{zipped_app}",
+                            cookies={COOKIE: session.sid})
+            assert page.status_code == 200, page.text[:300]
+            document_id = docs[0]["document_id"]
+            png = http.get(f"{stack.url('review')}/dossiers/{zipped_app}/documents/"
+                           f"{document_id}/pages/1.png", cookies={COOKIE: session.sid})
+            assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
         finally:
             review.sender.close()
 
