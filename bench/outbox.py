@@ -60,7 +60,7 @@ def run(env: Any) -> list[str]:
             outbox.emit(session, "document.uploaded", _payload(i))
     sent = 0
     while sent < EVENTS:
-        sent += outbox.relay_once(db.session, celery, limit=500)
+        sent += outbox.relay_once(db, celery, limit=500)
     relayed = time.perf_counter() - start
     queued = redis.Redis.from_url(url).llen("documents")
     ratio = direct / relayed

@@ -391,6 +391,8 @@ class AppStack:
             "TMPDIR": str(self.root / "tmp"),
             "DOSSIER_PUBLIC_URL": self.public_url,
             "DOSSIER_I18N_STRICT": "true",
+            # Test stacks record slow work done inside a writer transaction (shared/txnguard).
+            "DOSSIER_TXN_GUARD": "true",
             "PYTHONUNBUFFERED": "1",
         })
         for svc in SERVICE_NAMES:

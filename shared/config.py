@@ -103,6 +103,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_TASK_START_DELAY", "task_start_delay", "0",
             "Fault injection for resilience tests: seconds each task waits before it "
             "starts. Keep 0 in production.", float),
+    Setting("DOSSIER_TXN_GUARD", "txn_guard", "false",
+            "Testing aid: record every network call, child process or object-store call made "
+            "inside a database writer transaction in `$DOSSIER_DATA_DIR/txn-guard.jsonl`. The "
+            "test stacks turn it on; keep it off in production.", _bool),
     Setting("DOSSIER_CALENDAR_FILE", "calendar_file", None,
             "Extra working-day calendar (JSON/YAML) that adds or overrides years."),
     Setting("DOSSIER_PRESIGN_SECONDS", "presign_seconds", "300",
@@ -263,6 +267,7 @@ class Settings:
     task_max_retries: int
     outbox_poll_seconds: float
     task_start_delay: float
+    txn_guard: bool
     calendar_file: str | None
     presign_seconds: int
     log_level: str

@@ -7,10 +7,13 @@ also carries the tables every service has: outbox, processed events, audit log, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -27,7 +30,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Stable constraint names make migrations reproducible on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -102,6 +109,16 @@ def declarative_base(metadata: MetaData) -> type[DeclarativeBase]:
     return Base
 
 
+BUSY_TIMEOUT_MS = 10_000
+LOCKED_RETRIES = 3  # attempts of a whole transaction that SQLite refused as locked
+
+
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's 'database is locked' / 'database table is locked' (SQLITE_BUSY, SQLITE_LOCKED)."""
+    return (isinstance(exc, OperationalError)
+            and "is locked" in str(getattr(exc, "orig", exc)))
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -109,7 +126,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")  # web and worker processes share the file
-        cur.execute("PRAGMA busy_timeout=30000")
+        # A writer waits this long for the lock. Transactions are short (no transaction spans
+        # slow work, see docs/events.md), so a longer wait means a stuck holder: give up and
+        # let `Database.transact` retry the whole transaction instead.
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
@@ -133,7 +153,8 @@ class Database:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False,
+                                      "timeout": BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
         self.engine = create_engine(url, **kwargs)
@@ -163,6 +184,21 @@ class Database:
             raise
         finally:
             session.close()
+
+    def transact(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one short writer transaction and commit it; the one place that
+        retries a whole transaction SQLite refused as locked (bounded: LOCKED_RETRIES)."""
+        for attempt in range(1, LOCKED_RETRIES + 1):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except OperationalError as exc:
+                if not is_locked(exc) or attempt == LOCKED_RETRIES:
+                    raise
+                log.warning("database locked; retrying the transaction (%d/%d)", attempt,
+                            LOCKED_RETRIES)
+                time.sleep(0.05 * attempt * (1 + random.random()))  # noqa: S311 (jitter)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

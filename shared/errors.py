@@ -45,6 +45,16 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
                           "The submitted data failed validation; see the fields listed."),
     "service.unavailable": (503, "依赖的服务暂时不可用，请稍后重试。",
                             "A service this request depends on is unavailable; try again."),
+    # A dependency down (shared.http maps the exceptions): 503 with Retry-After, never a 500.
+    "dependency.object_store_unavailable": (
+        503, "文件存储暂时无法访问，请稍后重试。您的材料不受影响。",
+        "The file store is unreachable at the moment; try again shortly. Your files are safe."),
+    "dependency.broker_unavailable": (
+        503, "系统的消息服务暂时无法访问，请稍后重试。",
+        "The system's message service is unreachable at the moment; try again shortly."),
+    "dependency.database_unavailable": (
+        503, "数据库暂时无法访问或正忙，请稍后重试。",
+        "The database is unreachable or busy at the moment; try again shortly."),
     "internal.error": (500, "服务器内部错误，已记录，请稍后重试。",
                        "Internal server error; it has been logged."),
 }

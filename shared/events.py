@@ -13,15 +13,16 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import MetaData, select, update
+from sqlalchemy import MetaData, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.db import Database
 from shared.logs import correlation_id
 from shared.messages import check_payload
 
@@ -111,25 +112,48 @@ class Outbox:
     def pending(self, session: Session, limit: int) -> list[Any]:
         query = (select(self.table).where(self.table.c.published_at.is_(None))
                  .order_by(self.table.c.seq).limit(limit))
-        if session.get_bind().dialect.name == "postgresql":
-            # Several relays (scaled workers) share the table without publishing a row twice
-            # at the same time.
-            query = query.with_for_update(skip_locked=True)
         return list(session.execute(query))
 
-    def relay_once(self, session_factory: Callable[[], Any], publisher: Publisher,
-                   limit: int = 500) -> int:
+    def relay_once(self, db: Database, publisher: Publisher, limit: int = 500) -> int:
         """Publish up to `limit` pending events; returns how many went out.
 
-        Stops at the first failure (the broker is most likely down) and leaves that event and
-        the rest pending, in order, for the next round.
+        Read, publish, then record, each apart: no transaction is open while the broker is
+        called (on SQLite it would hold the file's write lock). Stops at the first failure (the
+        broker is most likely down) and leaves that event and the rest pending, in order, for
+        the next round. A crash between publishing and recording publishes again; the inbox
+        makes that a no-op.
         """
-        with session_factory() as session:
-            rows = self.pending(session, limit)
+        with self._one_relay(db) as mine:
+            if not mine:
+                return 0  # another relay of this service is in its round
+            with db.reader() as session:
+                rows = self.pending(session, limit)
             if not rows:
                 return 0
-            published: list[int] = []
-            failed: tuple[Any, Exception] | None = None
+            published, failed = self._publish(rows, publisher)
+            self.broker_failing = failed is not None
+            # Recorded before the next relay may read: it must not find these still pending.
+            with db.session() as session:
+                if published:
+                    session.execute(update(self.table).where(self.table.c.seq.in_(published))
+                                    .values(published_at=datetime.now(UTC),
+                                            attempts=self.table.c.attempts + 1,
+                                            last_error=None))
+                if failed is not None:
+                    row, exc = failed
+                    session.execute(update(self.table).where(self.table.c.seq == row.seq)
+                                    .values(attempts=row.attempts + 1,
+                                            last_error=str(exc)[:2000]))
+        if failed is not None:
+            log.warning("outbox: publishing %s failed (%s); will retry", failed[0].event_id,
+                        failed[1])
+        return len(published)
+
+    @staticmethod
+    def _publish(rows: list[Any], publisher: Publisher
+                 ) -> tuple[list[int], tuple[Any, Exception] | None]:
+        published: list[int] = []
+        try:
             # One producer (one connection) for the whole batch.
             acquire = getattr(publisher, "producer_or_acquire", None)
             with acquire() if acquire else contextlib.nullcontext() as producer:
@@ -140,30 +164,42 @@ class Outbox:
                             publisher.send_task(f"{service}.handle_event", args=[row.payload],
                                                 queue=service, retry=False, **extra)
                     except Exception as exc:  # any broker failure: keep the row pending
-                        failed = (row, exc)
-                        break
+                        return published, (row, exc)
                     published.append(row.seq)
-            if published:
-                session.execute(update(self.table).where(self.table.c.seq.in_(published))
-                                .values(published_at=datetime.now(UTC),
-                                        attempts=self.table.c.attempts + 1, last_error=None))
-            self.broker_failing = failed is not None
-            if failed is not None:
-                row, exc = failed
-                session.execute(update(self.table).where(self.table.c.seq == row.seq)
-                                .values(attempts=row.attempts + 1, last_error=str(exc)[:2000]))
-                log.warning("outbox: publishing %s failed (%s); will retry", row.event_id, exc)
-        return len(published)
+        except Exception as exc:  # the producer itself could not be had
+            return published, (rows[len(published)], exc)
+        return published, None
+
+    @contextlib.contextmanager
+    def _one_relay(self, db: Database) -> Iterator[bool]:
+        """On PostgreSQL, where scaled workers each run a relay, one of them at a time per
+        service: a session-level advisory lock on an autocommit connection, so it holds no
+        transaction (and no row) while the round publishes. SQLite runs one worker per
+        service; a rare double publish there is absorbed by the inbox."""
+        if db.dialect != "postgresql":
+            yield True
+            return
+        key = {"k": f"dossier-outbox:{self.source}"}
+        with db.engine.connect() as conn:
+            # Not a writer: in autocommit mode nothing stays open between statements.
+            conn.execution_options(isolation_level="AUTOCOMMIT", dossier_readonly=True)
+            mine = bool(conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"),
+                                     key).scalar())
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
 
 
 class OutboxRelay(threading.Thread):
     """Background loop in a worker's main process that drains the outbox."""
 
-    def __init__(self, outbox: Outbox, session_factory: Callable[[], Any], publisher: Publisher,
+    def __init__(self, outbox: Outbox, db: Database, publisher: Publisher,
                  poll_seconds: float) -> None:
         super().__init__(name=f"outbox-relay-{outbox.source}", daemon=True)
         self.outbox = outbox
-        self.session_factory = session_factory
+        self.db = db
         self.publisher = publisher
         self.poll_seconds = poll_seconds
         self._stopping = threading.Event()
@@ -172,7 +208,7 @@ class OutboxRelay(threading.Thread):
         backoff = self.poll_seconds
         while not self._stopping.is_set():
             try:
-                sent = self.outbox.relay_once(self.session_factory, self.publisher)
+                sent = self.outbox.relay_once(self.db, self.publisher)
                 if self.outbox.broker_failing:
                     backoff = min(max(backoff, self.poll_seconds) * 2, 10.0)
                 else:
@@ -188,53 +224,78 @@ class OutboxRelay(threading.Thread):
         self._stopping.set()
 
 
-Handler = Callable[[Session, Event], None]
+Handler = Callable[..., None]  # (session, event) or, after a slow step, (session, event, result)
+SlowStep = Callable[[Event], Any]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    handler: Handler
+    slow: SlowStep | None = None
 
 
 class Inbox:
-    """Dispatches incoming events to handlers, exactly once per event id per service."""
+    """Dispatches incoming events to handlers, exactly once per event id per service.
+
+    One pattern for every service, so that no transaction spans slow work: (1) a read without
+    any lock: already handled? then stop; (2) the handler's slow step, if it has one
+    (download, inspection, render, any network call), with no transaction open; (3) one short
+    writer transaction that checks again, applies the result and records the event id.
+    """
 
     def __init__(self, metadata: MetaData) -> None:
         self.table = metadata.tables["processed_events"]
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: dict[str, Subscription] = {}
 
-    def on(self, type_: str) -> Callable[[Handler], Handler]:
+    def on(self, type_: str, *, slow: SlowStep | None = None) -> Callable[[Handler], Handler]:
+        """Register `handler(session, event)`; with `slow`, `slow(event)` runs first outside
+        any transaction and the handler gets its result: `handler(session, event, result)`."""
         def register(fn: Handler) -> Handler:
-            self.handlers[type_] = fn
+            self.handlers[type_] = Subscription(fn, slow)
             return fn
         return register
 
-    def handle(self, session_factory: Callable[[], Any], envelope: Mapping[str, Any]) -> bool:
-        """Run the handler and record the event in one transaction; False if already done."""
+    def handle(self, db: Database, envelope: Mapping[str, Any]) -> bool:
+        """Handle one delivery; False if the event was already handled."""
         event = Event.from_envelope(envelope)
         token = correlation_id.set(event.correlation_id)
         try:
-            return self._handle(session_factory, event)
+            return self._handle(db, event)
         finally:
             correlation_id.reset(token)
 
-    def _handle(self, session_factory: Callable[[], Any], event: Event) -> bool:
-        handler = self.handlers.get(event.type)
+    def _done(self, session: Session, event: Event) -> bool:
+        return session.execute(
+            select(self.table.c.event_id).where(self.table.c.event_id == event.id)
+        ).first() is not None
+
+    def _handle(self, db: Database, event: Event) -> bool:
+        sub = self.handlers.get(event.type)
         log.info("event %s %s from %s", event.type, event.id, event.source)
+        with db.reader() as session:
+            if self._done(session, event):
+                return False
+        result = sub.slow(event) if sub is not None and sub.slow is not None else None
+
+        def apply(session: Session) -> bool:
+            if self._done(session, event):
+                return False  # a concurrent delivery finished while we worked
+            if sub is not None:
+                if sub.slow is not None:
+                    sub.handler(session, event, result)
+                else:
+                    sub.handler(session, event)
+            session.execute(self.table.insert().values(
+                event_id=event.id, type=event.type, processed_at=datetime.now(UTC)))
+            return True
+
         try:
-            with session_factory() as session:
-                done = session.execute(
-                    select(self.table.c.event_id).where(self.table.c.event_id == event.id)
-                ).first()
-                if done:
-                    return False
-                if handler is not None:
-                    handler(session, event)
-                session.execute(self.table.insert().values(
-                    event_id=event.id, type=event.type, processed_at=datetime.now(UTC)))
+            return db.transact(apply)
         except IntegrityError:
-            with session_factory() as session:
-                done = session.execute(
-                    select(self.table.c.event_id).where(self.table.c.event_id == event.id)
-                ).first()
+            with db.reader() as session:
+                done = self._done(session, event)
             if not done:
                 raise  # the handler's own constraint failed: a real error
             # A concurrent redelivery won the race and committed first: that is success.
             log.info("event %s already processed by a concurrent delivery", event.id)
             return False
-        return True

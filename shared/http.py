@@ -27,6 +27,7 @@ from shared.account_states import admit
 from shared.auth import Principal, verify_token
 from shared.errors import Concealed, DossierError, Forbidden
 from shared.logs import correlation_id, new_id
+from shared.outages import DEPENDENCY_OUTAGES, dependency_outage
 from shared.service import ServiceContext
 from shared.web.pages import error_page, install_web, is_page_request, is_public_view
 
@@ -154,6 +155,28 @@ class ProblemSchema(ma.Schema):
 
 
 ServiceApi.ERROR_SCHEMA = ProblemSchema
+
+
+# -- dependency outages -----------------------------------------------------------------------
+
+def _dependency_unavailable(exc: Exception) -> Response:
+    found = dependency_outage(exc)
+    if found is None:  # an S3 4xx and the like: a plain unexpected error
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        error, headers = DossierError("internal.error"), {}
+    else:
+        error, retry_after = found
+        headers = {"Retry-After": str(retry_after)}
+        log.warning("%s on %s %s: %s", error.code, request.method, request.path, exc)
+    response = error_page(error) if is_page_request() else problem_response(error)
+    response.headers.update(headers)
+    return response
+
+
+def install_dependency_errors(app: Flask) -> None:
+    """Answer a dependency outage with 503, its code and Retry-After, on the API and pages."""
+    for cls, _code, _retry in DEPENDENCY_OUTAGES:
+        app.register_error_handler(cls, _dependency_unavailable)
 
 
 # -- auth -------------------------------------------------------------------------------------
@@ -322,6 +345,8 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
             return api.handle_http_exception(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(DossierError("internal.error"))
+
+    install_dependency_errors(app)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

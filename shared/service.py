@@ -12,7 +12,7 @@ from functools import cached_property
 import redis
 from sqlalchemy import MetaData
 
-from shared import changes
+from shared import changes, txnguard
 from shared.account_states import AccountStates
 from shared.audit import AuditKey, AuditLog
 from shared.config import Settings, load_settings
@@ -43,6 +43,8 @@ class ServiceContext:
     @cached_property
     def db(self) -> Database:
         db = Database(self.settings.database_url(self.name))
+        if self.settings.txn_guard:
+            txnguard.install(db.engine, self.settings.data_dir / "txn-guard.jsonl")
         # Every commit, from a view or a task, moves the versions of what it wrote, so cached
         # pages built from it are not served again.
         changes.track(db.factories, self.page_cache.publish)
@@ -69,9 +71,10 @@ class ServiceContext:
     @cached_property
     def store(self) -> ObjectStore:
         s = self.settings
-        return S3ObjectStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, s.s3_bucket,
-                             secure=s.s3_secure, region=s.s3_region,
-                             public_url=s.s3_public_url)
+        store = S3ObjectStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, s.s3_bucket,
+                              secure=s.s3_secure, region=s.s3_region,
+                              public_url=s.s3_public_url)
+        return txnguard.GuardedStore(store) if s.txn_guard else store  # type: ignore[return-value]
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -202,7 +202,7 @@ def make_celery(ctx: ServiceContext) -> Celery:
 
     @app.task(name=f"{ctx.name}.handle_event", bind=True)
     def handle_event(self: Task, envelope: dict[str, Any]) -> bool:
-        return ctx.inbox.handle(ctx.db.session, envelope)
+        return ctx.inbox.handle(ctx.db, envelope)
 
     _wire_worker_signals(app, ctx)
     return app
@@ -215,7 +215,7 @@ def _wire_worker_signals(app: Celery, ctx: ServiceContext) -> None:
     def start_threads(sender: Any = None, **_: Any) -> None:
         # All live in the worker's main process, which holds the deliveries (the pool
         # children only run them) and outlives any one child.
-        threads["relay"] = OutboxRelay(ctx.outbox, ctx.db.session, app,
+        threads["relay"] = OutboxRelay(ctx.outbox, ctx.db, app,
                                        ctx.settings.outbox_poll_seconds)
         threads["leases"] = LeaseKeeper(_redis(ctx), ctx.settings.task_lease_seconds)
         every = ctx.settings.audit_anchor_seconds

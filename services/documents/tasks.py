@@ -1,4 +1,7 @@
-"""Documents' event handlers (thin: load, inspect in the sandbox, save, emit)."""
+"""Documents' event handlers (thin: load, inspect in the sandbox, save, emit).
+
+The inspection is the inbox's slow step: it runs before, not inside, the writer transaction.
+"""
 
 from __future__ import annotations
 
@@ -81,15 +84,23 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
                                      default=settings.documents_catalogue,
                                      extra_dir=settings.documents_catalogue_dir)
 
-    @ctx.inbox.on("document.uploaded")
-    def on_document_uploaded(session: Session, event: Event) -> None:
+    def inspect_upload(event: Event) -> dict[str, Any] | None:
+        """The slow step: download and inspect with no transaction open (the inbox runs it
+        before its short writer transaction); None if this version was inspected already.
+        An inspector killed from outside raises `InspectorLost` (Unavailable): the task is
+        retried, nothing is stored."""
         p = load_payload(event.type, event.payload)
-        if session.get(Inspection, p["version_id"]) is not None:
+        with ctx.db.reader() as session:
+            if session.get(Inspection, p["version_id"]) is not None:
+                return None
+        return _inspect_object(ctx, p)
+
+    @ctx.inbox.on("document.uploaded", slow=inspect_upload)
+    def on_document_uploaded(session: Session, event: Event,
+                             verdict: dict[str, Any] | None) -> None:
+        p = load_payload(event.type, event.payload)
+        if verdict is None or session.get(Inspection, p["version_id"]) is not None:
             return
-        # Download and parse before writing anything, so no write lock is held meanwhile.
-        # An inspector killed from outside raises `InspectorLost` (Unavailable): the task is
-        # retried, nothing is stored.
-        verdict = _inspect_object(ctx, p)
         packets.record_upload(session, p)
         announce(session, p, verdict)
 

@@ -8,7 +8,7 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.http import parse_options_header
 
 from services.intake import accounts, cycles, material, routing
@@ -19,6 +19,7 @@ from services.intake.models import (
     Application,
     Cycle,
     Document,
+    DocumentVersion,
     RequirementList,
     Waiver,
 )
@@ -354,11 +355,9 @@ def submit(body: dict[str, Any], application_id: str) -> Application:
     """Check everything, freeze the current versions (retention) and route the packet."""
     ctx = service_context()
     who = current_principal()
-    with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id, lock=True)
-        routing.submit_packet(session, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who, app,
-                              body, units(), ctx.settings.intake_retention_days)
-        session.flush()
+    routing.submit_packet(ctx.db, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who,
+                          application_id, body, units(), ctx.settings.intake_retention_days)
+    with ctx.db.reader() as session:
         return _load_detail(session, application_id)
 
 
@@ -462,12 +461,14 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     finally:
         incoming.reader.close()
     try:
-        with ctx.db.session() as session:
+        def record(session: Session) -> DocumentVersion:
             app = domain.get_application(session, who, application_id, lock=True)
-            version = material.record_version(
+            return material.record_version(
                 session, ctx.outbox, ctx.audit, who, app, slot=slot, requirement=requirement,
                 confidentiality=confidentiality, pages=pages, filename=incoming.filename,
                 stored=stored, idempotency_key=key)
+
+        version = ctx.db.transact(record)
     except IntegrityError:
         # Lost a race (same Idempotency-Key, or the same next version number): drop our copy.
         ctx.store.delete(stored.key, stored.object_version)
@@ -495,11 +496,8 @@ def set_confidentiality(body: dict[str, Any], application_id: str, document_id: 
     ctx = service_context()
     who = current_principal()
     pages = material.parse_pages(body.get("secret_pages"))
-    with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id)
-        document = material.get_document(session, app, document_id)
-        return material.set_confidentiality(session, ctx.store, ctx.audit, who, app, document,
-                                            body["confidentiality"], pages)
+    return material.set_confidentiality(ctx.db, ctx.store, ctx.audit, who, application_id,
+                                        document_id, body["confidentiality"], pages)
 
 
 @blp.delete("/applications/<application_id>/documents/<document_id>")
@@ -509,10 +507,8 @@ def delete_document(application_id: str, document_id: str) -> None:
     """Delete a document and all its versions; only while the application is a draft."""
     ctx = service_context()
     who = current_principal()
-    with ctx.db.session() as session:
-        app = domain.get_application(session, who, application_id)
-        document = material.get_document(session, app, document_id)
-        material.delete_document(session, ctx.store, ctx.outbox, ctx.audit, who, app, document)
+    material.delete_document(ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id,
+                             document_id)
 
 
 def _incoming_file(query: dict[str, Any], limit: int) -> IncomingFile:

@@ -14,6 +14,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import validate
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.intake import applications as domain
 from services.intake import material, resumable
@@ -100,13 +101,15 @@ def start_upload(body: dict[str, Any], application_id: str) -> resumable.Pending
     who = current_principal()
     # Expired uploads are aborted whenever a new one starts (and by the worker's sweeper).
     resumable.sweep(ctx.store, pendings())
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         app = domain.get_application(session, who, application_id)
         limits = resumable.Limits(max_file=ctx.settings.max_upload_bytes,
                                   packet=ctx.settings.intake_max_packet_bytes,
                                   used=material.packet_size(session, app.id))
-        return resumable.begin(session, ctx.store, pendings(), ctx.audit, who, app, body,
-                               limits)
+        # A reader holds no lock: the store and Redis calls inside do not stall any writer.
+        pending = resumable.begin(session, ctx.store, pendings(), who, app, body, limits)
+    ctx.db.transact(lambda session: resumable.record_start(session, ctx.audit, who, pending))
+    return pending
 
 
 @blp.get("/applications/<application_id>/uploads/<upload_id>")
@@ -193,13 +196,15 @@ def _record(pending: resumable.Pending, stored: material.Stored) -> DocumentVers
     ctx = service_context()
     who = current_principal()
     try:
-        with ctx.db.session() as session:
+        def record(session: Session) -> DocumentVersion:
             app = domain.get_application(session, who, pending.application_id, lock=True)
             return material.record_version(
                 session, ctx.outbox, ctx.audit, who, app, slot=pending.slot,
                 requirement=pending.requirement, confidentiality=pending.confidentiality,
                 pages=pending.pages, filename=pending.filename, stored=stored,
                 idempotency_key=pending.idempotency_key)
+
+        return ctx.db.transact(record)
     except IntegrityError:
         ctx.store.delete(stored.key, stored.object_version)
         raise DossierError("upload.concurrent", status=409,

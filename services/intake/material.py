@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -11,15 +13,18 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.intake.applications import ensure_editable, now
+from services.intake.applications import ensure_editable, get_application, now
 from services.intake.filetypes import SNIFF_BYTES, check_upload
 from services.intake.models import Application, Document, DocumentVersion
 from services.intake.uploads import IncomingFile
 from shared.audit import AuditLog
 from shared.auth import Principal
+from shared.db import Database
 from shared.errors import Conflict, DossierError, NotFound
 from shared.events import Outbox
 from shared.storage import ObjectStore
+
+log = logging.getLogger(__name__)
 
 CONFIDENTIALITY = ("public", "internal", "trade-secret")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
@@ -220,10 +225,48 @@ def get_document(session: Session, app: Application, document_id: str) -> Docume
     return document
 
 
-def set_confidentiality(session: Session, store: ObjectStore, audit: AuditLog, who: Principal,
-                        app: Application, document: Document, confidentiality: str,
+def set_confidentiality(db: Database, store: ObjectStore, audit: AuditLog, who: Principal,
+                        application_id: str, document_id: str, confidentiality: str,
                         pages: list[list[int]]) -> DocumentVersion:
-    """Re-tag the current version (database and object tags) until the packet is submitted."""
+    """Re-tag the current version (object tags, then the database) until the packet is
+    submitted. The tags are set with no transaction open; the record follows in a short
+    transaction that checks everything again (and puts the old tags back if it fails)."""
+    def load(session: Session) -> tuple[Application, Document, DocumentVersion]:
+        app = get_application(session, who, application_id)
+        document = get_document(session, app, document_id)
+        return app, document, _retaggable(app, document, confidentiality, pages)
+
+    with db.reader() as session:
+        _, document, current = load(session)
+        key, version_id, sha, kind = (current.object_key, current.object_version,
+                                      current.sha256, document.requirement)
+        old_tags = object_tags(current.confidentiality, kind, current.secret_pages or [], sha)
+    store.set_tags(key, object_tags(confidentiality, kind, pages, sha), version_id=version_id)
+
+    def apply(session: Session) -> DocumentVersion:
+        app, _, current = load(session)
+        if current.object_version != version_id:
+            raise Conflict("document.changed", zh="该文件在此期间有了新版本，请刷新后重试。",
+                           en="A newer version arrived meanwhile; reload and try again.")
+        before = current.confidentiality
+        current.confidentiality = confidentiality
+        current.secret_pages = pages
+        app.updated_at = now()
+        audit.append(session, actor=who.subject, role=who.role,
+                     action="document.confidentiality", target=f"document-version:{current.id}",
+                     detail={"from": before, "to": confidentiality, "secret_pages": pages})
+        return current
+
+    try:
+        return db.transact(apply)
+    except BaseException:
+        with contextlib.suppress(Exception):  # best effort: the record did not change
+            store.set_tags(key, old_tags, version_id=version_id)
+        raise
+
+
+def _retaggable(app: Application, document: Document, confidentiality: str,
+                pages: list[list[int]]) -> DocumentVersion:
     ensure_editable(app)
     current = document.versions[-1]
     if current.frozen_until is not None:
@@ -237,40 +280,44 @@ def set_confidentiality(session: Session, store: ObjectStore, audit: AuditLog, w
                            zh="页码超出文件页数（共 {pages} 页）。",
                            en="Page range beyond the document's {pages} pages.",
                            pages=pages_known)
-    store.set_tags(current.object_key, object_tags(confidentiality, document.requirement, pages,
-                                                   current.sha256),
-                   version_id=current.object_version)
-    before = current.confidentiality
-    current.confidentiality = confidentiality
-    current.secret_pages = pages
-    app.updated_at = now()
-    audit.append(session, actor=who.subject, role=who.role, action="document.confidentiality",
-                 target=f"document-version:{current.id}",
-                 detail={"from": before, "to": confidentiality, "secret_pages": pages})
     return current
 
 
-def delete_document(session: Session, store: ObjectStore, outbox: Outbox, audit: AuditLog,
-                    who: Principal, app: Application, document: Document) -> None:
-    """Only while in draft: once a packet went out, its material is part of the record."""
-    if app.status != "draft":
-        raise Conflict("document.delete_not_draft",
-                       zh="只有草稿状态的申报可以删除文件。",
-                       en="Documents can be deleted only while the application is a draft.")
-    versions = list(document.versions)
-    if any(v.frozen_until is not None for v in versions):
-        raise Conflict("document.frozen", zh="该文件已随申报提交，不可删除。",
-                       en="This document was submitted and is frozen.")
-    for version in versions:
-        store.delete(version.object_key, version.object_version)
-        session.delete(version)
-    if app.publicity_document_id == document.id:
-        app.publicity_document_id = None
-    session.delete(document)
-    app.updated_at = now()
-    outbox.emit(session, "document.deleted", {
-        "application_id": app.id, "document_id": document.id,
-        "version_ids": [v.id for v in versions], "audience": []})
-    audit.append(session, actor=who.subject, role=who.role, action="document.deleted",
-                 target=f"document:{document.id}",
-                 detail={"application": app.id, "versions": len(versions)})
+def delete_document(db: Database, store: ObjectStore, outbox: Outbox, audit: AuditLog,
+                    who: Principal, application_id: str, document_id: str) -> None:
+    """Only while in draft: once a packet went out, its material is part of the record.
+
+    The records go in one short transaction; the objects after it, with no transaction open.
+    An object the store fails to delete is left behind unreachable (logged), never a record
+    without its object."""
+    def apply(session: Session) -> list[tuple[str, str | None]]:
+        app = get_application(session, who, application_id)
+        document = get_document(session, app, document_id)
+        if app.status != "draft":
+            raise Conflict("document.delete_not_draft",
+                           zh="只有草稿状态的申报可以删除文件。",
+                           en="Documents can be deleted only while the application is a draft.")
+        versions = list(document.versions)
+        if any(v.frozen_until is not None for v in versions):
+            raise Conflict("document.frozen", zh="该文件已随申报提交，不可删除。",
+                           en="This document was submitted and is frozen.")
+        for version in versions:
+            session.delete(version)
+        if app.publicity_document_id == document.id:
+            app.publicity_document_id = None
+        session.delete(document)
+        app.updated_at = now()
+        outbox.emit(session, "document.deleted", {
+            "application_id": app.id, "document_id": document.id,
+            "version_ids": [v.id for v in versions], "audience": []})
+        audit.append(session, actor=who.subject, role=who.role, action="document.deleted",
+                     target=f"document:{document.id}",
+                     detail={"application": app.id, "versions": len(versions)})
+        return [(v.object_key, v.object_version) for v in versions]
+
+    for key, version_id in db.transact(apply):
+        try:
+            store.delete(key, version_id)
+        except Exception:
+            log.warning("document %s deleted; its object %s stays in storage", document_id, key,
+                        exc_info=True)

@@ -335,11 +335,8 @@ def set_confidentiality(application_id: str, document_id: str) -> Any:
             raise DossierError("validation.failed",
                                errors={"confidentiality": ["Choose one of the options."]})
         pages = material.parse_pages(form.get("secret_pages") or None)
-        with ctx.db.session() as session:
-            app = domain.get_application(session, who, application_id)
-            document = material.get_document(session, app, document_id)
-            material.set_confidentiality(session, ctx.store, ctx.audit, who, app, document,
-                                         level, pages)
+        material.set_confidentiality(ctx.db, ctx.store, ctx.audit, who, application_id,
+                                     document_id, level, pages)
     except DossierError as exc:
         if exc.code.startswith("document.secret_pages"):
             exc.errors = {"secret_pages": [problem_text(exc)]}
@@ -354,11 +351,8 @@ def delete_document(application_id: str, document_id: str) -> Any:
     ctx = service_context()
     who = current_principal()
     try:
-        with ctx.db.session() as session:
-            app = domain.get_application(session, who, application_id)
-            document = material.get_document(session, app, document_id)
-            material.delete_document(session, ctx.store, ctx.outbox, ctx.audit, who, app,
-                                     document)
+        material.delete_document(ctx.db, ctx.store, ctx.outbox, ctx.audit, who,
+                                 application_id, document_id)
     except DossierError as exc:
         if exc.status == 404:
             raise
@@ -427,10 +421,8 @@ def submit(application_id: str) -> Any:
         if body["route"] not in ("county", "industry"):
             raise DossierError("validation.failed",
                                errors={"route": ["Choose how the packet is recommended."]})
-        with ctx.db.session() as session:
-            app = domain.get_application(session, who, application_id, lock=True)
-            routing.submit_packet(session, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who,
-                                  app, body, units(), ctx.settings.intake_retention_days)
+        routing.submit_packet(ctx.db, ctx.store, ctx.calendar, ctx.outbox, ctx.audit, who,
+                              application_id, body, units(), ctx.settings.intake_retention_days)
     except DossierError as exc:
         if exc.status == 404:
             raise

@@ -249,9 +249,11 @@ class Limits:
     used: int  # bytes the packet holds already
 
 
-def begin(session: Any, store: ObjectStore, pendings: PendingUploads, audit: AuditLog,
-          who: Principal, app: Application, body: dict[str, Any], limits: Limits) -> Pending:
-    """Check what can be checked before the first byte, then open the multipart upload."""
+def begin(session: Any, store: ObjectStore, pendings: PendingUploads, who: Principal,
+          app: Application, body: dict[str, Any], limits: Limits) -> Pending:
+    """Check what can be checked before the first byte, then open the multipart upload.
+    `session` is a reader's: nothing is written, and it may be closed before the store call
+    (everything the store call needs is read first); `record_start` audits afterwards."""
     ensure_editable(app)
     filename = body["filename"].strip()
     fields = {k: body.get(k) or "" for k in ("requirement", "confidentiality", "secret_pages",
@@ -288,12 +290,15 @@ def begin(session: Any, store: ObjectStore, pendings: PendingUploads, audit: Aud
         with contextlib.suppress(Exception):
             store.abort_multipart(key, s3_id)
         raise
-    audit.append(session, actor=who.subject, role=who.role, action="upload.started",
-                 target=f"upload:{upload_id}",
-                 detail={"application": app.id, "filename": filename, "size": size,
-                         "parts": pending.parts, "document": slot.document_id,
-                         "number": slot.number})
     return pending
+
+
+def record_start(session: Any, audit: AuditLog, who: Principal, pending: Pending) -> None:
+    audit.append(session, actor=who.subject, role=who.role, action="upload.started",
+                 target=f"upload:{pending.id}",
+                 detail={"application": pending.application_id, "filename": pending.filename,
+                         "size": pending.size, "parts": pending.parts,
+                         "document": pending.document_id, "number": pending.number})
 
 
 def check_part_request(pending: Pending, number: int, length: int | None) -> int:

@@ -14,6 +14,7 @@ from services.intake.applications import (
     REQUIRED_FOR_SUBMISSION,
     check_eligibility,
     ensure_editable,
+    get_application,
     now,
     record,
     today,
@@ -23,6 +24,7 @@ from services.intake.models import AcceptanceList, Application, Document, Docume
 from services.intake.units import UnitList
 from shared.audit import AuditLog
 from shared.auth import Principal
+from shared.db import Database
 from shared.errors import Conflict, DossierError
 from shared.events import Outbox
 from shared.storage import ObjectStore
@@ -158,12 +160,16 @@ def check_submittable(session: Session, calendar: WorkCalendar, app: Application
                            en="The packet holds no documents yet.")
 
 
-def freeze(session: Session, store: ObjectStore, app: Application, retention_days: int) -> None:
-    """Compliance retention on every current version: nobody can delete or alter it."""
+def unfrozen_versions(session: Session, app: Application) -> list[DocumentVersion]:
+    return [v for v in current_versions(session, app.id) if v.frozen_until is None]
+
+
+def freeze(store: ObjectStore, versions: list[DocumentVersion], retention_days: int) -> None:
+    """Compliance retention on these versions: nobody can delete or alter them. Called with no
+    transaction open (one S3 call per version)."""
     until = now() + timedelta(days=retention_days)
-    for version in current_versions(session, app.id):
-        if version.frozen_until is None:
-            store.retain(version.object_key, until, version.object_version, compliance=True)
+    for version in versions:
+        store.retain(version.object_key, until, version.object_version, compliance=True)
 
 
 def mark_frozen(session: Session, app: Application, retention_days: int) -> None:
@@ -196,20 +202,43 @@ def submit(session: Session, outbox: Outbox, audit: AuditLog, who: Principal, ap
     return app
 
 
-def submit_packet(session: Session, store: ObjectStore, calendar: WorkCalendar, outbox: Outbox,
-                  audit: AuditLog, who: Principal, app: Application, body: dict[str, Any],
-                  units: UnitList, retention_days: int) -> Application:
+def submit_packet(db: Database, store: ObjectStore, calendar: WorkCalendar, outbox: Outbox,
+                  audit: AuditLog, who: Principal, application_id: str, body: dict[str, Any],
+                  units: UnitList, retention_days: int) -> None:
     """The whole submission as the API and the applicant's page make it: attestations given
-    with it, every check, the route, freezing, the transition and its event."""
+    with it, every check, the route, freezing, the transition and its event.
+
+    Read and check, freeze the objects with no transaction open (S3 calls), then check again
+    and submit in one short writer transaction; a version uploaded in between is refused."""
+    with db.reader() as session, session.no_autoflush:  # the reader never writes
+        app = get_application(session, who, application_id)
+        _check_submission(session, calendar, app, body, units)
+        versions = unfrozen_versions(session, app)
+    freeze(store, versions, retention_days)
+    retained = {v.id for v in versions}
+
+    def apply(session: Session) -> None:
+        app = get_application(session, who, application_id, lock=True)
+        unit = _check_submission(session, calendar, app, body, units)
+        if any(v.id not in retained for v in unfrozen_versions(session, app)):
+            raise Conflict("submission.changed",
+                           zh="提交期间材料有变动，请刷新后重新提交。",
+                           en="The material changed while submitting; reload and submit again.")
+        submit(session, outbox, audit, who, app, route=body["route"], unit=unit,
+               attestations=body, retention_days=retention_days)
+
+    db.transact(apply)
+
+
+def _check_submission(session: Session, calendar: WorkCalendar, app: Application,
+                      body: dict[str, Any], units: UnitList) -> str:
+    """Every check of a submission; the unit it is routed to."""
     ensure_editable(app)
     for name in ("attest_no_violation", "attest_no_accident"):
         if name in body:
             setattr(app, name, body[name])
     check_submittable(session, calendar, app, body)
-    unit = route_for(app, units, body["route"], body.get("unit"))
-    freeze(session, store, app, retention_days)
-    return submit(session, outbox, audit, who, app, route=body["route"], unit=unit,
-                  attestations=body, retention_days=retention_days)
+    return route_for(app, units, body["route"], body.get("unit"))
 
 
 def _expect(app: Application, *statuses: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response
@@ -138,31 +139,37 @@ def download(application_id: str) -> Response:
     ctx = service_context()
     subject = current_principal().subject
     role = current_principal().role
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         reader, app = dossiers.open_dossier(session, subject, role, application_id)
         given, held = dossiers.readable(list(app.documents or []), reader.acknowledged)
         stamp = dossiers.stamp_for(reader)
-        _audit(session, "dossier.downloaded", f"application:{app.id}",
-               documents=[d["document_id"] for d in given],
-               watermarked=[d["document_id"] for d in given if dossiers.is_secret(d)],
-               held_back=[d["document_id"] for d in held])
         readme = dossiers.readme(app, held, stamp)
+    # Every object is reachable before the first byte goes out: a store outage answers 503,
+    # never a 200 archive of placeholders.
+    dossiers.check_readable(ctx.store, given)
+    who = current_principal()
+    delivered: list[str] = []
 
     def recheck(name: str) -> None:
         # A recusal recorded while the ZIP streams stops it before the next file.
         with ctx.db.reader() as check:
             dossiers.open_dossier(check, subject, role, application_id)
 
+    def entry(d: dict[str, Any], secret: str | None) -> Iterator[bytes]:
+        yield from dossiers.open_document(ctx.store, d, secret,
+                                          ctx.settings.review_watermark_font,
+                                          ViewLimits.from_settings(ctx.settings), ctx.redis)
+        delivered.append(d["document_id"])  # reached only once the whole file was read
+
     entries: list[tuple[str, Any]] = [("README.txt", lambda: [readme])]
     for d in given:
         secret = stamp if dossiers.is_secret(d) else None
-        entries.append((dossiers.entry_name(d),
-                        lambda d=d, s=secret: dossiers.open_document(
-                            ctx.store, d, s, ctx.settings.review_watermark_font,
-                            ViewLimits.from_settings(ctx.settings), ctx.redis)))
+        entries.append((dossiers.entry_name(d), lambda d=d, s=secret: entry(d, s)))
     filename = f"{app.applicant_name}-{app.id}.zip"
 
     def unavailable(name: str, exc: Exception) -> tuple[str, bytes]:
+        if dossiers.is_store_failure(exc):
+            raise exc  # the store went away mid-stream: break the archive, no placeholder
         log.warning("dossier %s: %s could not be prepared: %s", application_id, name, exc)
         if isinstance(exc, DossierError):  # e.g. too large to watermark: say so, in words
             return f"{name}.unavailable.txt", f"{exc.zh}\n{exc.en}\n".encode()
@@ -170,7 +177,30 @@ def download(application_id: str) -> Response:
                 f"该文件无法加水印或读取，请联系工作人员。This file could not be watermarked or "
                 f"read; please ask the operator. ({type(exc).__name__})\n".encode())
 
-    response = Response(stream_zip(entries, recheck, unavailable), mimetype="application/zip")
+    def stream() -> Iterator[bytes]:
+        complete = False
+        try:
+            yield from stream_zip(entries, recheck, unavailable)
+            complete = True
+        finally:
+            # What was handed over, written after the fact (also when the stream broke or the
+            # client went away): never a list of files that did not leave.
+            audit = ctx.audit
+
+            def record(session: Any) -> None:
+                audit.append(session, actor=who.subject, role=who.role,
+                             action="dossier.downloaded", target=f"application:{app.id}",
+                             detail={"documents": delivered, "complete": complete,
+                                     "watermarked": [d["document_id"] for d in given
+                                                     if dossiers.is_secret(d)
+                                                     and d["document_id"] in delivered],
+                                     "held_back": [d["document_id"] for d in held],
+                                     "not_delivered": [d["document_id"] for d in given
+                                                       if d["document_id"] not in delivered]})
+
+            ctx.db.transact(record)
+
+    response = Response(stream(), mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
@@ -193,6 +223,7 @@ def download_document(application_id: str, document_id: str) -> Response:
         stamp = dossiers.stamp_for(reader) if secret else None
         _audit(session, "document.downloaded", f"document:{document_id}",
                application=app.id, watermarked=secret)
+    dossiers.check_readable(ctx.store, [document])  # 503 now, not a 200 that breaks off
     body = dossiers.open_document(ctx.store, document, stamp,
                                   ctx.settings.review_watermark_font,
                                   ViewLimits.from_settings(ctx.settings), ctx.redis)

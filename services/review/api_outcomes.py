@@ -242,15 +242,9 @@ def raise_objection(body: dict[str, Any], list_id: str) -> Objection:
     identity is sealed at once and never leaves the service except to supervisors."""
     ctx = service_context()
     who = current_principal()
-    with ctx.db.session() as session:
-        objection = objections.file_objection(session, ctx.outbox, ctx.store,
-                                              ctx.settings.field_key(), list_id, body,
-                                              subject=who.subject)
-        # The audit names the objection, not the reporter.
-        ctx.audit.append(session, actor="reporter",
-                         role=who.role, action="objection.received",
-                         target=f"objection:{objection.id}", detail={"list": list_id})
-    return objection
+    return objections.file_objection(ctx.db, ctx.outbox, ctx.audit, ctx.store,
+                                     ctx.settings.field_key(), list_id, body,
+                                     subject=who.subject, role=who.role)
 
 
 @blp.get("/objections")

@@ -28,7 +28,8 @@ from services.review.pdfpages import Cache, ViewLimits, is_pdf, stamp_file
 from services.review.watermark import stamp_text
 from shared.errors import Concealed, DossierError, NotFound
 from shared.filenames import safe_filename
-from shared.storage import ObjectStore
+from shared.outages import dependency_outage
+from shared.storage import ObjectNotFound, ObjectStore
 
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
           "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "
@@ -138,6 +139,28 @@ def open_document(store: ObjectStore, document: Mapping[str, Any], stamp: str | 
         with target.open("rb") as stamped:
             while block := stamped.read(256 * 1024):
                 yield block
+
+
+class MaterialUnavailable(DossierError):
+    code = "dossier.material_unavailable"
+    status = 503
+    zh = "部分申报材料暂时无法读取，未开始下载，请稍后重试。"
+    en = "Some of the material cannot be read at the moment; nothing was sent. Try again later."
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """The object store could not give a file (down, or the object is gone)."""
+    return isinstance(exc, ObjectNotFound) or dependency_outage(exc) is not None
+
+
+def check_readable(store: ObjectStore, documents: list[dict[str, Any]]) -> None:
+    """Stat every document's object before anything is sent; an outage raises the store's
+    own error (a 503 in shared.http), a missing object MaterialUnavailable (503)."""
+    for d in documents:
+        try:
+            store.stat(d["object_key"], d.get("object_version"))
+        except ObjectNotFound as exc:
+            raise MaterialUnavailable(detail=str(d.get("document_id"))) from exc
 
 
 def stamp_for(reader: Reader | Expert, at: datetime | None = None) -> str:

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from services.review.models import Objection, PublicList
 from services.review.registry import now
+from shared.audit import AuditLog
 from shared.crypto import FieldCipher
+from shared.db import Database
 from shared.errors import DossierError, NotFound
 from shared.events import Outbox
 from shared.storage import ObjectStore
@@ -70,36 +72,25 @@ def check_evidence(files: Sequence[EvidenceFile]) -> None:
                            errors={"evidence_files": [problem]})
 
 
-def file_objection(session: Session, outbox: Outbox, store: ObjectStore, data_key: str,
-                   list_id: str, body: Mapping[str, Any], *, subject: str | None,
-                   files: Sequence[EvidenceFile] = (), today: date | None = None
-                   ) -> Objection:
+def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectStore,
+                   data_key: str, list_id: str, body: Mapping[str, Any], *,
+                   subject: str | None, role: str, files: Sequence[EvidenceFile] = (),
+                   today: date | None = None) -> Objection:
     """Record an objection during the list's publicity window. A real-name reporter's subject,
-    name and contact are sealed at once; an anonymous objection stores no identity at all."""
-    plist = session.get(PublicList, list_id)
-    if plist is None:
-        raise NotFound()
-    if not in_window(plist, today or date.today()):
-        raise DossierError("objection.outside_window", status=409,
-                           zh="不在公示期内（{start} 至 {end}），不能提出异议。",
-                           en="Objections are accepted only during publicity "
-                              "({start} to {end}).",
-                           start=plist.starts_on.isoformat(), end=plist.ends_on.isoformat())
-    listed = {e["application_id"] for e in plist.entries}
-    if body.get("application_id") and body["application_id"] not in listed:
-        raise DossierError("objection.not_listed", status=422,
-                           zh="该申报者不在此名单上。", en="This applicant is not on the list.")
+    name and contact are sealed at once; an anonymous objection stores no identity at all.
+
+    Checked with no lock held, the evidence stored with no transaction open, then checked
+    again and recorded (with its event and audit row) in one short transaction."""
+    day = today or date.today()
+    with db.reader() as session:
+        _check_objection(session, list_id, body, day)
+    check_evidence(files)
     sealed = None
     if not body["anonymous"]:
-        if not body.get("reporter_name") or not body.get("reporter_contact"):
-            raise DossierError("objection.reporter_required", status=422,
-                               zh="实名异议须填写姓名和联系方式。",
-                               en="A real-name objection needs a name and a contact.")
         cipher = FieldCipher(data_key, REPORTER_PURPOSE)
         sealed = cipher.encrypt(json.dumps({
             "subject": subject, "name": body["reporter_name"],
             "contact": body["reporter_contact"]}, ensure_ascii=False))
-    check_evidence(files)
     objection_id = str(uuid.uuid4())
     stored: list[dict[str, Any]] = []
     for n, f in enumerate(files, start=1):
@@ -109,18 +100,50 @@ def file_objection(session: Session, outbox: Outbox, store: ObjectStore, data_ke
         stored.append({"n": n, "filename": f.filename[:200], "size": len(f.data),
                        "content_type": kind, "sha256": hashlib.sha256(f.data).hexdigest(),
                        "object_key": key})
-    objection = Objection(id=objection_id, list_id=plist.id,
-                          application_id=body.get("application_id"),
-                          anonymous=body["anonymous"], reporter_sealed=sealed,
-                          text=body["text"], evidence=list(body.get("evidence") or []),
-                          evidence_files=stored, status="open", received_at=now())
-    session.add(objection)
-    session.flush()
-    outbox.emit(session, "objection.received", {
-        "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
-        "application_id": objection.application_id, "anonymous": objection.anonymous,
-        "audience": [{"role": "supervisor"}, {"role": "operator"}]})
-    return objection
+
+    def record(session: Session) -> Objection:
+        plist = _check_objection(session, list_id, body, day)
+        objection = Objection(id=objection_id, list_id=plist.id,
+                              application_id=body.get("application_id"),
+                              anonymous=body["anonymous"], reporter_sealed=sealed,
+                              text=body["text"], evidence=list(body.get("evidence") or []),
+                              evidence_files=stored, status="open", received_at=now())
+        session.add(objection)
+        session.flush()
+        outbox.emit(session, "objection.received", {
+            "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
+            "application_id": objection.application_id, "anonymous": objection.anonymous,
+            "audience": [{"role": "supervisor"}, {"role": "operator"}]})
+        # The audit names the objection, never the reporter.
+        audit.append(session, actor="reporter", role=role, action="objection.received",
+                     target=f"objection:{objection.id}",
+                     detail={"list": plist.id, "files": len(stored)})
+        return objection
+
+    return db.transact(record)
+
+
+def _check_objection(session: Session, list_id: str, body: Mapping[str, Any],
+                     day: date) -> PublicList:
+    plist = session.get(PublicList, list_id)
+    if plist is None:
+        raise NotFound()
+    if not in_window(plist, day):
+        raise DossierError("objection.outside_window", status=409,
+                           zh="不在公示期内（{start} 至 {end}），不能提出异议。",
+                           en="Objections are accepted only during publicity "
+                              "({start} to {end}).",
+                           start=plist.starts_on.isoformat(), end=plist.ends_on.isoformat())
+    listed = {e["application_id"] for e in plist.entries}
+    if body.get("application_id") and body["application_id"] not in listed:
+        raise DossierError("objection.not_listed", status=422,
+                           zh="该申报者不在此名单上。", en="This applicant is not on the list.")
+    if not body["anonymous"] and (not body.get("reporter_name")
+                                  or not body.get("reporter_contact")):
+        raise DossierError("objection.reporter_required", status=422,
+                           zh="实名异议须填写姓名和联系方式。",
+                           en="A real-name objection needs a name and a contact.")
+    return plist
 
 
 def evidence_file(objection: Objection, n: int) -> dict[str, Any]:

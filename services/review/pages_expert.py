@@ -218,12 +218,14 @@ def _number_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _show(session: Any, expert_id: str, app: Application, status: int = 200,
-          typed: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
-          problem: str | None = None) -> Any:
+def _show(session: Any, expert_id: str, app: Application, documents: list[dict[str, Any]],
+          status: int = 200, typed: Mapping[str, Any] | None = None,
+          errors: Mapping[str, str] | None = None, problem: str | None = None) -> Any:
+    """The dossier page; `documents` (`_documents`, which may download files to count their
+    pages) is prepared beforehand, with no transaction open."""
     names, lang = requirements.names_for(session, app.cycle), language()
     return render("review/expert/dossier.html", status, application=app,
-                  documents=_documents(app), sheets=_sheets(session, expert_id, app, typed),
+                  documents=documents, sheets=_sheets(session, expert_id, app, typed),
                   errors=errors or {}, problem=problem,
                   error_panel=typed.get("panel_id") if typed else None,
                   requirement_label=lambda rid: names.label(app.kind, rid, lang))
@@ -233,15 +235,19 @@ def _show(session: Any, expert_id: str, app: Application, status: int = 200,
 @roles("expert")
 def dossier(application_id: str) -> Any:
     ctx = service_context()
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",
                                             application_id)
         if not reader.acknowledged:
             # The declaration comes before anything of the dossier is shown.
             return render("review/expert/pledge.html", application=app,
                           pledge=dossiers.PLEDGE, problem=None, errors={})
+    documents = _documents(app)  # may read files from the store: no transaction open
+    with ctx.db.session() as session:
+        reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",
+                                            application_id)  # access checked again
         _audit(session, "dossier.viewed", f"application:{app.id}")
-        return _show(session, reader.expert_id or "", app)
+        return _show(session, reader.expert_id or "", app, documents)
 
 
 def _typed_items(rubric_items: Mapping[str, float]) -> dict[str, Any]:
@@ -267,6 +273,7 @@ def save_score(application_id: str, panel_id: str) -> Any:
     ctx = service_context()
     subject = current_principal().subject
     submit = request.form.get("action") == "submit"
+    failed: tuple[int, dict[str, Any] | None, dict[str, str], str] | None = None
     with ctx.db.session() as session:
         expert, app, _panel = scoresheet.open_sheet(session, subject, panel_id, application_id)
         if not dossiers.acknowledged(session, expert.id, app.id):
@@ -292,10 +299,14 @@ def save_score(application_id: str, panel_id: str) -> Any:
             for k, v in items.items():
                 if isinstance(v, str):
                     errors[f"item-{k}"] = _(NOT_A_NUMBER)
-            return _show(session, expert.id, app, 422, typed, errors,
-                         _("The scores were not saved. Correct the items marked below."))
+            failed = (422, typed, errors,
+                      _("The scores were not saved. Correct the items marked below."))
         except DossierError as exc:
-            return _show(session, expert.id, app, exc.status, None, {}, problem_text(exc))
+            failed = (exc.status, None, {}, problem_text(exc))
+    if failed is not None:
+        documents = _documents(app)  # may read files from the store: no transaction open
+        with ctx.db.reader() as session:
+            return _show(session, expert.id, app, documents, *failed)
     if submit:
         message = _("Score submitted: %(total)s points.", total=_number_text(score.total))
     else:

@@ -150,66 +150,62 @@ def new_objection() -> Any:
             "reporter_name": (request.form.get("reporter_name") or "").strip(),
             "reporter_contact": (request.form.get("reporter_contact") or "").strip(),
             "text": (request.form.get("text") or "").strip()}
-    with ctx.db.session() as session:
+    with ctx.db.reader() as session:
         open_lists = _open_lists(session)
-        if not form["list_id"] and open_lists:
-            form["list_id"] = open_lists[0]["id"]
+    if not form["list_id"] and open_lists:
+        form["list_id"] = open_lists[0]["id"]
 
-        def again(status: int, problem: str, errors: dict[str, str]) -> Any:
-            return render("review/public/objection.html", status, lists=open_lists, form=form,
-                          problem=problem, errors=errors, limits=objections)
+    def again(status: int, problem: str, errors: dict[str, str]) -> Any:
+        return render("review/public/objection.html", status, lists=open_lists, form=form,
+                      problem=problem, errors=errors, limits=objections)
 
-        if request.method == "GET":
-            return again(200, "", {})
-        if _throttled():
-            raise DossierError("objection.throttled", status=429,
-                               zh="提交过于频繁，请一小时后再试。",
-                               en="Too many objections from this address; try again in an "
-                                  "hour.")
-        errors: dict[str, str] = {}
-        if len(form["text"]) < 5:
-            errors["text"] = _("Describe the objection in at least 5 characters.")
-        if form["identity"] not in ("anonymous", "real-name"):
-            errors["identity"] = _("Choose real name or anonymous.")
-        anonymous = form["identity"] != "real-name"
-        if not anonymous:
-            if not form["reporter_name"]:
-                errors["reporter_name"] = _("Enter your name.")
-            if not form["reporter_contact"]:
-                errors["reporter_contact"] = _("Enter a phone number or an e-mail address.")
-        files = []
-        for upload in request.files.getlist("evidence_files"):
-            if not upload or not upload.filename:
-                continue  # the browser sends an empty part when no file was chosen
-            data = upload.stream.read(objections.MAX_FILE_BYTES + 1)
-            files.append(objections.EvidenceFile(upload.filename, data))
-        if errors:
-            return again(422, _("Correct the fields marked below."), errors)
-        who = optional_principal()
-        body = {"application_id": form["application_id"] or None, "anonymous": anonymous,
-                "reporter_name": None if anonymous else form["reporter_name"][:100],
-                "reporter_contact": None if anonymous else form["reporter_contact"][:200],
-                "text": form["text"][:10000], "evidence": []}
-        try:
-            objection = objections.file_objection(
-                session, ctx.outbox, ctx.store, ctx.settings.field_key(), form["list_id"],
-                body, subject=who.subject if who else None, files=files)
-        except NotFound:
-            return again(422, _("Choose a list that is under publicity."),
-                         {"list_id": _("Choose a list that is under publicity.")})
-        except DossierError as exc:
-            found = field_errors(exc)
-            if exc.code == "objection.not_listed":
-                found["application_id"] = problem_text(exc)
-            if exc.code == "objection.outside_window":
-                found["list_id"] = problem_text(exc)
-            return again(exc.status, problem_text(exc), found)
-        # The audit names the objection, never the reporter.
-        ctx.audit.append(session, actor="reporter", role=who.role if who else "visitor",
-                         action="objection.received", target=f"objection:{objection.id}",
-                         detail={"list": objection.list_id, "files": len(files)})
-        reference = objection.id
-    return redirect(url_for(".objection_received", reference=reference), code=303)
+    if request.method == "GET":
+        return again(200, "", {})
+    if _throttled():
+        raise DossierError("objection.throttled", status=429,
+                           zh="提交过于频繁，请一小时后再试。",
+                           en="Too many objections from this address; try again in an "
+                              "hour.")
+    errors: dict[str, str] = {}
+    if len(form["text"]) < 5:
+        errors["text"] = _("Describe the objection in at least 5 characters.")
+    if form["identity"] not in ("anonymous", "real-name"):
+        errors["identity"] = _("Choose real name or anonymous.")
+    anonymous = form["identity"] != "real-name"
+    if not anonymous:
+        if not form["reporter_name"]:
+            errors["reporter_name"] = _("Enter your name.")
+        if not form["reporter_contact"]:
+            errors["reporter_contact"] = _("Enter a phone number or an e-mail address.")
+    files = []
+    for upload in request.files.getlist("evidence_files"):
+        if not upload or not upload.filename:
+            continue  # the browser sends an empty part when no file was chosen
+        data = upload.stream.read(objections.MAX_FILE_BYTES + 1)
+        files.append(objections.EvidenceFile(upload.filename, data))
+    if errors:
+        return again(422, _("Correct the fields marked below."), errors)
+    who = optional_principal()
+    body = {"application_id": form["application_id"] or None, "anonymous": anonymous,
+            "reporter_name": None if anonymous else form["reporter_name"][:100],
+            "reporter_contact": None if anonymous else form["reporter_contact"][:200],
+            "text": form["text"][:10000], "evidence": []}
+    try:
+        objection = objections.file_objection(
+            ctx.db, ctx.outbox, ctx.audit, ctx.store, ctx.settings.field_key(),
+            form["list_id"], body, subject=who.subject if who else None,
+            role=who.role if who else "visitor", files=files)
+    except NotFound:
+        return again(422, _("Choose a list that is under publicity."),
+                     {"list_id": _("Choose a list that is under publicity.")})
+    except DossierError as exc:
+        found = field_errors(exc)
+        if exc.code == "objection.not_listed":
+            found["application_id"] = problem_text(exc)
+        if exc.code == "objection.outside_window":
+            found["list_id"] = problem_text(exc)
+        return again(exc.status, problem_text(exc), found)
+    return redirect(url_for(".objection_received", reference=objection.id), code=303)
 
 
 @blp.get("/public/objections/received/<reference>")

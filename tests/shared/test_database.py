@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import import_module
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, delete, func, inspect, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import MetaData, create_engine, delete, func, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.audit import AuditKey, AuditLog, record_hash
 from shared.config import SERVICES, load_settings
-from shared.db import Database, service_metadata
+from shared.db import LOCKED_RETRIES, Database, service_metadata
 from shared.migrations import upgrade
 
 DIALECTS = ("sqlite", "postgresql")
@@ -247,3 +251,62 @@ def test_concurrent_appends_from_four_threads_make_one_valid_chain(
     assert seqs == list(range(1, 101))
     assert distinct_hashes == 100
     assert actors == {f"writer-{n}": 25 for n in range(4)}
+
+
+# -- SQLite's one write lock ----------------------------------------------------------------------
+
+def _hold_write_lock(path: Path, seconds: float, taken: threading.Event) -> None:
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)  # a writer elsewhere, slower than the busy timeout
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+def test_transact_retries_a_whole_transaction_refused_as_locked_and_gives_up_when_bounded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.db.BUSY_TIMEOUT_MS", 300)
+    path = tmp_path / "locked.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.session() as session:
+            session.execute(text("CREATE TABLE t (n INTEGER)"))
+        calls: list[int] = []
+
+        def write(session: Any) -> int:
+            calls.append(1)
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            return len(calls)
+
+        # Held a little longer than one busy timeout: a plain session fails, transact succeeds.
+        taken = threading.Event()
+        holder = threading.Thread(target=_hold_write_lock, args=(path, 0.45, taken))
+        holder.start()
+        assert taken.wait(5)
+        with pytest.raises(OperationalError, match="locked"), db.session() as session:
+            session.execute(text("INSERT INTO t VALUES (0)"))
+        holder.join()
+        taken.clear()
+        holder = threading.Thread(target=_hold_write_lock, args=(path, 0.45, taken))
+        holder.start()
+        assert taken.wait(5)
+        assert db.transact(write) >= 2
+        holder.join()
+
+        # Held for good: bounded, the last refusal is raised.
+        calls.clear()
+        taken.clear()
+        holder = threading.Thread(target=_hold_write_lock, args=(path, 3.0, taken))
+        holder.start()
+        assert taken.wait(5)
+        with pytest.raises(OperationalError, match="locked"):
+            db.transact(write)
+        assert len(calls) == LOCKED_RETRIES
+        holder.join()
+        with db.reader() as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        db.engine.dispose()

@@ -136,7 +136,7 @@ def test_relay_publishes_pending_events_in_order_to_every_subscriber_and_marks_t
                       ("list.published", {"n": 3}))
     publisher = RecordingPublisher()
 
-    sent = env.outbox.relay_once(env.db.session, publisher)
+    sent = env.outbox.relay_once(env.db, publisher)
 
     assert sent == 3
     assert publisher.sent == _expected_sends(events)
@@ -145,7 +145,7 @@ def test_relay_publishes_pending_events_in_order_to_every_subscriber_and_marks_t
     assert [r.attempts for r in rows] == [1, 1, 1]
     assert [r.last_error for r in rows] == [None, None, None]
 
-    assert env.outbox.relay_once(env.db.session, publisher) == 0
+    assert env.outbox.relay_once(env.db, publisher) == 0
     assert len(publisher.sent) == len(_expected_sends(events))
 
 
@@ -153,9 +153,9 @@ def test_relay_sends_at_most_its_limit_per_round(env: Env) -> None:
     events = env.emit(*[("document.uploaded", {"n": n}) for n in range(5)])
     publisher = RecordingPublisher()
 
-    assert env.outbox.relay_once(env.db.session, publisher, limit=2) == 2
-    assert env.outbox.relay_once(env.db.session, publisher, limit=2) == 2
-    assert env.outbox.relay_once(env.db.session, publisher, limit=2) == 1
+    assert env.outbox.relay_once(env.db, publisher, limit=2) == 2
+    assert env.outbox.relay_once(env.db, publisher, limit=2) == 2
+    assert env.outbox.relay_once(env.db, publisher, limit=2) == 1
 
     assert [s[2] for s in publisher.sent] == [e.id for e in events]
 
@@ -165,7 +165,7 @@ def test_relay_stops_at_a_failure_keeps_the_rest_pending_and_resumes_in_order(
     events = env.emit(*[("document.uploaded", {"n": n}) for n in range(4)])
     down = RecordingPublisher(fail_ids={events[1].id})
 
-    assert env.outbox.relay_once(env.db.session, down) == 1
+    assert env.outbox.relay_once(env.db, down) == 1
 
     assert [s[2] for s in down.sent] == [events[0].id]
     rows = {r.event_id: r for r in env.rows()}
@@ -180,11 +180,11 @@ def test_relay_stops_at_a_failure_keeps_the_rest_pending_and_resumes_in_order(
         assert rows[later.id].last_error is None
 
     # Still down: the same event fails again, nothing behind it jumps the queue.
-    assert env.outbox.relay_once(env.db.session, down) == 0
+    assert env.outbox.relay_once(env.db, down) == 0
     assert {r.event_id: r for r in env.rows()}[events[1].id].attempts == 2
 
     healthy = RecordingPublisher()
-    assert env.outbox.relay_once(env.db.session, healthy) == 3
+    assert env.outbox.relay_once(env.db, healthy) == 3
 
     assert [s[2] for s in healthy.sent] == [e.id for e in events[1:]]
     rows = {r.event_id: r for r in env.rows()}
@@ -222,12 +222,12 @@ def test_two_relays_on_postgresql_never_publish_the_same_event_twice(
 
     slow, fast = SlowPublisher(), RecordingPublisher()
     results: list[int] = []
-    first = threading.Thread(target=lambda: results.append(outbox.relay_once(db.session, slow)))
+    first = threading.Thread(target=lambda: results.append(outbox.relay_once(db, slow)))
     first.start()
     try:
         assert first_send_started.wait(timeout=30)
         # The first relay holds its batch; a second relay must skip it, not send it again.
-        assert outbox.relay_once(db.session, fast) == 0
+        assert outbox.relay_once(db, fast) == 0
     finally:
         release.set()
         first.join(timeout=60)
@@ -250,7 +250,7 @@ def test_the_relay_thread_drains_the_outbox_in_the_background_and_stops_when_ask
         env: Env) -> None:
     events = env.emit(*[("document.uploaded", {"n": n}) for n in range(3)])
     publisher = RecordingPublisher()
-    relay = OutboxRelay(env.outbox, env.db.session, publisher, poll_seconds=0.05)
+    relay = OutboxRelay(env.outbox, env.db, publisher, poll_seconds=0.05)
     relay.start()
     try:
         assert _wait_for(lambda: len(publisher.sent) == 3)
@@ -281,14 +281,14 @@ def test_the_inbox_runs_a_handler_once_per_event_id(env: Env) -> None:
         calls.append(event.id)
         session.execute(env.things.insert().values(name=event.payload["name"]))
 
-    assert env.inbox.handle(env.db.session, _envelope()) is True
-    assert env.inbox.handle(env.db.session, _envelope()) is False
+    assert env.inbox.handle(env.db, _envelope()) is True
+    assert env.inbox.handle(env.db, _envelope()) is False
 
     assert calls == ["e-0001"]
     assert env.count(env.things) == 1
     assert env.count(env.inbox.table) == 1
 
-    assert env.inbox.handle(env.db.session, _envelope(event_id="e-0002",
+    assert env.inbox.handle(env.db, _envelope(event_id="e-0002",
                                                       payload={"name": "other"})) is True
     assert calls == ["e-0001", "e-0002"]
 
@@ -302,7 +302,7 @@ def test_a_handlers_own_integrity_error_is_raised_not_taken_for_a_duplicate(env:
         session.execute(env.things.insert().values(name="taken"))
 
     with pytest.raises(IntegrityError):
-        env.inbox.handle(env.db.session, _envelope())
+        env.inbox.handle(env.db, _envelope())
 
     assert env.count(env.inbox.table) == 0  # not recorded: a redelivery will try again
     assert env.count(env.things) == 1
@@ -316,7 +316,7 @@ def test_a_handler_that_raises_leaves_the_event_unrecorded_and_its_changes_undon
         raise RuntimeError("storage unreachable")
 
     with pytest.raises(RuntimeError):
-        env.inbox.handle(env.db.session, _envelope())
+        env.inbox.handle(env.db, _envelope())
 
     assert env.count(env.things) == 0
     assert env.count(env.inbox.table) == 0
@@ -341,7 +341,7 @@ def test_two_concurrent_deliveries_of_one_event_take_effect_once_on_postgresql(
 
     def deliver() -> None:
         try:
-            results.append(inbox.handle(db.session, _envelope()))
+            results.append(inbox.handle(db, _envelope()))
         except BaseException as exc:
             errors.append(exc)
 
@@ -401,7 +401,7 @@ def test_the_relay_puts_each_event_on_its_subscribers_queues_in_redis(
         submitted = outbox.emit(session, "packet.submitted", {"packet": "p-1"})
     app = Celery("relay-test", broker=celery_redis, set_as_current=False)
     try:
-        assert outbox.relay_once(db.session, app) == 2
+        assert outbox.relay_once(db, app) == 2
     finally:
         app.close()
 
@@ -431,7 +431,7 @@ def test_an_unreachable_broker_leaves_events_pending_with_the_error(
     app = Celery("relay-down", broker=f"redis://127.0.0.1:{dead_port}/0", set_as_current=False)
     started = time.monotonic()
     try:
-        assert outbox.relay_once(db.session, app) == 0
+        assert outbox.relay_once(db, app) == 0
     finally:
         app.close()
 
