@@ -8,6 +8,7 @@
     dossier config [--markdown]                     every setting with its value or default
     dossier openapi SERVICE                         a service's OpenAPI document
     dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
+    dossier proxy-secret PATH                       write the proxy's header secret for nginx
     dossier revision SERVICE -m MESSAGE             autogenerate a migration (developers)
     dossier inspect [--json] PATH...                inspect local PDF/DOCX files (sandboxed)
     dossier assign --experts E.csv --applications A.csv --out OUT.csv ...
@@ -81,6 +82,14 @@ def _config(args: argparse.Namespace) -> int:
         value = os.environ.get(s.env, s.default)
         shown = "(set)" if s.secret and value else value
         print(f"{s.env}={shown if shown is not None else ''}")
+    return 0
+
+
+def _proxy_secret(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dossier.proxy import write_secret_include
+    write_secret_include(Path(args.path), load_settings().secret_key)
     return 0
 
 
@@ -184,6 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--max-age", type=float, default=60.0)
     p.set_defaults(fn=_healthcheck)
+
+    p = sub.add_parser("proxy-secret", help="write the nginx include with the header value the "
+                       "services require of forwarded requests (compose's proxy-secret step)")
+    p.add_argument("path")
+    p.set_defaults(fn=_proxy_secret)
 
     sub.add_parser("inspect", help="inspect local PDF/DOCX files: dossier inspect --help")
 
