@@ -13,14 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
-from intake.flows import new_uscc
+from intake.flows import Intake, new_uscc
 from loopback import half_sent_post, session_from
 from waiting import poll
 
 from dossier.localstack import AppStack
-from dossier.proxy import CONNECTIONS_PER_ADDRESS
+from dossier.proxy import BODY_LIMIT, CONNECTIONS_PER_ADDRESS
 from shared.web.forwarded import PROXY_HEADER, proxy_secret
 
+MiB = 1024 * 1024
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse 42"
 
@@ -121,6 +122,31 @@ def test_half_sent_sign_in_forms_do_not_hold_back_intake(stack: AppStack) -> Non
         r = requests.get(f"{stack.public_url}/intake/sign-in", timeout=15)
         assert r.status_code == 200 and "csrf_token" in r.text
         assert time.monotonic() - started < 3
+
+
+class IntakeThroughProxy(Intake):
+    """Intake's API on the one origin rather than its own port."""
+
+    @property
+    def url(self) -> str:
+        return f"{self.stack.public_url}/intake"
+
+
+def test_uploads_stream_through_while_other_bodies_are_capped(stack: AppStack) -> None:
+    assert BODY_LIMIT == "8m"
+    with requests.Session() as http:
+        intake = IntakeThroughProxy(stack, http)
+        cycle = intake.open_cycle()["id"]
+        intake.requirements(cycle)
+        who = intake.as_("applicant", f"proxy-{uuid.uuid4().hex[:8]}")
+        r = intake.create(who, cycle)
+        assert r.status_code == 201, r.text
+        app_id = r.json()["id"]
+        pdf = b"%PDF-1.7\n" + b"0" * (12 * MiB)  # more than nginx takes for other routes
+        assert intake.upload(who, app_id, "大文件.pdf", pdf).status_code == 201
+        r = intake.call("PUT", f"/applications/{app_id}/publicity",
+                        {**who, "Content-Type": "application/json"}, data=pdf)
+        assert r.status_code == 413 and "nginx" in r.text  # refused before intake saw it
 
 
 def test_one_address_holds_a_bounded_number_of_connections(stack: AppStack) -> None:
