@@ -18,7 +18,7 @@ from loopback import half_sent_post, session_from
 from waiting import poll
 
 from dossier.localstack import AppStack
-from dossier.proxy import BODY_LIMIT, CONNECTIONS_PER_ADDRESS
+from dossier.proxy import BODY_LIMIT, CONNECTIONS_PER_ADDRESS, FORM_BURST
 from shared.web.forwarded import PROXY_HEADER, proxy_secret
 
 MiB = 1024 * 1024
@@ -111,6 +111,21 @@ def test_a_strangers_failures_do_not_lock_out_the_user_signing_in_from_elsewhere
     with session_from("127.0.0.1") as user:
         assert sign_in(user, intake, code, PASSWORD).status_code == 303
         assert sign_in(user, intake, f"nobody-{uuid.uuid4().hex[:6]}", "x").status_code == 401
+
+
+def test_a_flood_of_sign_in_posts_from_one_address_is_refused_by_the_proxy(
+        stack: AppStack) -> None:
+    # Without a form token intake answers at once (403), so the posts come faster than the
+    # proxy's pace; each one with a password would cost intake a hash.
+    url = f"{stack.public_url}/intake/sign-in"
+    with session_from("127.0.0.6") as flood:
+        codes = [flood.post(url, data={"login": "x", "password": "y"}, timeout=10).status_code
+                 for _ in range(FORM_BURST + 30)]
+        assert codes[0] == 403 and 429 in codes
+        assert flood.get(url, timeout=10).status_code == 200  # reading the form is not paced
+    with session_from("127.0.0.7") as other:
+        assert other.post(url, data={"login": "x", "password": "y"}, timeout=10
+                          ).status_code == 403
 
 
 # -- request bodies and connections -----------------------------------------------------------
