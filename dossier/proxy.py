@@ -63,11 +63,13 @@ FORM_BURST = 50
 SECRET_VARIABLE = "$dossier_proxy_secret"  # noqa: S105  (an nginx variable's name)
 
 
-def _forms() -> dict[str, int | None]:
-    """Exact paths whose POSTs are paced, with a body limit of their own (None: the usual)."""
-    from services.review.pages_public import OBJECTION_BODY_BYTES
-    return {"/intake/sign-in": None, "/intake/register": None,
-            "/review/public/objections/new": OBJECTION_BODY_BYTES}
+# Exact paths whose POSTs are paced, with a body limit of their own (None: BODY_LIMIT). The
+# public objection form takes evidence files: a bound above the form's own (5 × 10 MiB + 1 MiB,
+# OBJECTION_BODY_BYTES in services/review/pages_public.py; a test keeps it above), so review
+# answers with its own message. Not imported: `make run` writes this file before anything
+# starts, and importing review's pages costs seconds there.
+FORMS: dict[str, str | None] = {"/intake/sign-in": None, "/intake/register": None,
+                                "/review/public/objections/new": "64m"}
 
 
 def _forwarding(prefix: str) -> list[str]:
@@ -158,12 +160,11 @@ def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
         # Browsers ask for it on every page; no content rather than an error in the console.
         "    location = /favicon.ico { access_log off; return 204; }",
     ]
-    forms = _forms()
     for svc in routes:
         prefix = f"/{svc}"
         lines += [f"    location = {prefix} {{ return 301 {prefix}/; }}",
                   *_location(f"{prefix}/", f"http://{svc}/", prefix)]
-        for path, limit in forms.items():
+        for path, limit in FORMS.items():
             if path.startswith(f"{prefix}/"):
                 lines += _location(f"= {path}", f"http://{svc}{path.removeprefix(prefix)}",
                                    prefix, extra=[
