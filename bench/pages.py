@@ -95,7 +95,8 @@ def _start(env: Any) -> AppStack:
     conf = write_embedded_conf(stack.root, stack.ports["proxy"],
                                {svc: f"127.0.0.1:{stack.ports[svc]}"
                                 for svc in ("intake", "documents", "review", "notify")},
-                               extra={"bare": f"127.0.0.1:{bare_port}"})
+                               extra={"bare": f"127.0.0.1:{bare_port}"},
+                               secret_key=stack.secret_key)
     proxy = Proc("proxy", nginx_argv(conf), stack.root / "logs" / "proxy.log",
                  env=stack.env()).start()
     stack.procs[proxy.name] = proxy

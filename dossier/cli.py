@@ -11,6 +11,7 @@
     dossier healthcheck worker SERVICE              exit 0 if that worker's heartbeat is fresh
     dossier audit verify [--service S]              check each audit chain against its anchors
     dossier audit anchor [--service S]              anchor each audit chain's head now
+    dossier proxy-secret PATH                       write the proxy's header secret for nginx
     dossier revision SERVICE -m MESSAGE             autogenerate a migration (developers)
     dossier inspect [--json] PATH...                inspect local PDF/DOCX files (sandboxed)
     dossier assign --experts E.csv --applications A.csv --out OUT.csv ...
@@ -88,6 +89,14 @@ def _config(args: argparse.Namespace) -> int:
         value = os.environ.get(s.env, s.default)
         shown = "(set)" if s.secret and value else value
         print(f"{s.env}={shown if shown is not None else ''}")
+    return 0
+
+
+def _proxy_secret(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dossier.proxy import write_secret_include
+    write_secret_include(Path(args.path), load_settings().secret_key)
     return 0
 
 
@@ -242,6 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("action", choices=["verify", "anchor"])
     p.add_argument("--service", choices=SERVICES, help="one service (default: all four)")
     p.set_defaults(fn=_audit)
+
+    p = sub.add_parser("proxy-secret", help="write the nginx include with the header value the "
+                       "services require of forwarded requests (compose's proxy-secret step)")
+    p.add_argument("path")
+    p.set_defaults(fn=_proxy_secret)
 
     sub.add_parser("inspect", help="inspect local PDF/DOCX files: dossier inspect --help")
 

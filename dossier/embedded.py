@@ -89,7 +89,8 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
     }
     from dossier.proxy import nginx_argv, write_embedded_conf
     upstreams = {svc: f"127.0.0.1:{settings.port(svc)}" for svc in SERVICE_NAMES}
-    proxy_conf = write_embedded_conf(data_dir, settings.proxy_port, upstreams)
+    proxy_conf = write_embedded_conf(data_dir, settings.proxy_port, upstreams,
+                                     secret_key=settings.secret_key)
     programs["proxy"] = (nginx_argv(proxy_conf), 120)
     for svc in SERVICE_NAMES:
         programs[f"{svc}-web"] = (web_argv(svc, settings.port(svc), workers=2), 100)

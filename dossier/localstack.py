@@ -413,7 +413,8 @@ class AppStack:
         from dossier.proxy import nginx_argv, write_embedded_conf
 
         conf = write_embedded_conf(self.root, self.ports["proxy"],
-                                   {svc: f"127.0.0.1:{self.ports[svc]}" for svc in SERVICE_NAMES})
+                                   {svc: f"127.0.0.1:{self.ports[svc]}" for svc in SERVICE_NAMES},
+                                   secret_key=self.secret_key)
         proc = Proc("proxy", nginx_argv(conf), self.root / "logs" / "proxy.log",
                     env=self.env()).start()
         self.procs[proc.name] = proc

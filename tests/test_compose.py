@@ -164,8 +164,8 @@ def test_every_dossier_variable_in_an_environment_is_a_known_setting(services):
 def test_every_app_container_environment_loads_as_valid_settings(services):
     app_containers = [name for name, s in services.items()
                       if argv(s.get("command"))[:1] in (["gunicorn"], ["celery"], ["dossier"])]
-    # web + worker per service, the migration, notify's beat
-    assert len(app_containers) == 2 * len(SERVICES) + 2, app_containers
+    # web + worker per service, the migration, the proxy's header secret, notify's beat
+    assert len(app_containers) == 2 * len(SERVICES) + 3, app_containers
     for name in app_containers:
         env = {k: interpolate(v, OPERATOR_ENV) for k, v in environment(services[name]).items()}
         try:
@@ -354,3 +354,13 @@ def test_proxy_config_is_the_generated_one() -> None:
         "regenerate: python -c 'from dossier.proxy import compose_conf; print(compose_conf())'"
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in compose["services"]["proxy"]["volumes"]
+
+
+def test_the_proxy_gets_its_header_secret_from_a_completed_one_shot_step(services):
+    from dossier.proxy import COMPOSE_SECRET_FILE
+    step = services["proxy-secret"]
+    assert argv(step["command"])[:2] == ["dossier", "proxy-secret"]
+    volume = step["volumes"][0].split(":")[0]
+    folder = COMPOSE_SECRET_FILE.rsplit("/", 1)[0]
+    assert f"{volume}:{folder}:ro" in services["proxy"]["volumes"]
+    assert depends_on(services["proxy"])["proxy-secret"] == "service_completed_successfully"

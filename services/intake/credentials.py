@@ -57,7 +57,8 @@ HASHER = PasswordHasher()  # argon2id
 MIN_LENGTH = 10
 MAX_LENGTH = 256  # hashing megabytes of "password" would be a cheap denial of service
 LINK_TTL = timedelta(hours=72)
-# Throttle: failures counted in a fixed window; a success clears the account's count.
+# Throttle: failures counted in a fixed window per client address; a success clears the
+# account's count from that address.
 WINDOW_SECONDS = 15 * 60
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20
@@ -174,7 +175,10 @@ def ensure_credential(session: Session, account: Account, at: datetime) -> Crede
 
 @dataclass
 class Throttle:
-    """Failed sign-ins per account and per client address, counted in Redis."""
+    """Failed sign-ins counted in Redis, always per client address (the one nginx saw; see
+    shared/web/forwarded.py): per account from that address, and for all accounts from that
+    address. So a stranger's failures hold back only the stranger's own address: neither an
+    account nor every account can be locked for users signing in from elsewhere."""
 
     client: redis.Redis
     secret: str
@@ -182,9 +186,10 @@ class Throttle:
     address_limit: int = ADDRESS_LIMIT
     window: int = WINDOW_SECONDS
 
-    def _account(self, who: str) -> str:
+    def _account(self, who: str, address: str) -> str:
         # Keyed by an HMAC: a login name may be an identity number, which Redis must not hold.
-        digest = hmac.new(self.secret.encode(), b"signin:" + who.encode(), hashlib.sha256)
+        digest = hmac.new(self.secret.encode(), b"signin:" + who.encode() + b"\0"
+                          + address.encode(), hashlib.sha256)
         return f"{_THROTTLE}account:{digest.hexdigest()[:32]}"
 
     def _address(self, address: str) -> str:
@@ -193,11 +198,11 @@ class Throttle:
     def _keys(self, who: str | None, address: str) -> list[tuple[str, int]]:
         keys = [(self._address(address), self.address_limit)]
         if who is not None:
-            keys.insert(0, (self._account(who), self.account_limit))
+            keys.insert(0, (self._account(who, address), self.account_limit))
         return keys
 
     def blocked_for(self, who: str | None, address: str) -> int:
-        """Seconds until this account (None: any) or address may try again (0: now)."""
+        """Seconds until this account (None: any) may try again from this address (0: now)."""
         waits = []
         for key, limit in self._keys(who, address):
             count = self.client.get(key)
@@ -218,8 +223,8 @@ class Throttle:
             reached = reached or count == limit
         return reached
 
-    def succeeded(self, who: str) -> None:
-        self.client.delete(self._account(who))
+    def succeeded(self, who: str, address: str) -> None:
+        self.client.delete(self._account(who, address))
 
 
 # -- sign-in --------------------------------------------------------------------------------
@@ -265,7 +270,7 @@ def attempt_sign_in(session: Session, ids: Identities, throttle: Throttle, audit
         audit.append(session, actor=actor, role=role, action="account.signin_refused",
                      target=target, detail={**detail, "reason": "disabled"})
         return SignInOutcome(refused="disabled")
-    throttle.succeeded(who)
+    throttle.succeeded(who, address)
     audit.append(session, actor=actor, role=role, action="account.signed_in", target=target,
                  detail=detail)
     return SignInOutcome(account=account, scope=session_scope(account))

@@ -43,13 +43,13 @@ from flask import (
     request,
 )
 from flask import session as flask_session
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.auth import Principal
 from shared.errors import DossierError
 from shared.pagecache import Lookup
 from shared.service import ServiceContext
 from shared.web import i18n
+from shared.web.forwarded import TrustedProxyFix
 from shared.web.nav import N_, SIGN_IN_PATH, nav_for  # noqa: F401  (N_ re-exported)
 from shared.web.sessions import COOKIE, BrowserSession, SessionStore, session_key
 
@@ -462,9 +462,10 @@ def install_web(app: Flask, ctx: ServiceContext, pages: Iterable[Blueprint],
     from jinja2 import ChoiceLoader, FileSystemLoader
 
     # One origin: the proxy routes /<service>/… here and says so in X-Forwarded-Prefix, so
-    # url_for() builds links the browser can follow.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1,  # type: ignore[method-assign]
-                            x_port=1, x_prefix=1)
+    # url_for() builds links the browser can follow; the client's address is the one nginx saw,
+    # believed only from nginx (shared/web/forwarded.py).
+    app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app, ctx.settings.secret_key)
     app.config.update(SESSION_COOKIE_NAME="dossier_flash", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_PATH="/")
     state = WebState(ctx, [translations] if translations else [])
