@@ -9,10 +9,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from dossier.localstack import AppStack, BackingServers
+from shared.account_states import AccountStates
 from shared.auth import issue_token
 from shared.config import load_settings
 from shared.migrations import upgrade
@@ -42,4 +44,6 @@ def service_app(backing: BackingServers, root: Path, service: str,
     settings = load_settings({**stack.env(), "DOSSIER_I18N_STRICT": "true", **(env or {})})
     upgrade(service, settings)
     app = importlib.import_module(f"services.{service}.app").create_app(settings)
+    if service != "intake":  # intake publishes the accounts' standing itself; here none exist
+        AccountStates(redis.Redis.from_url(settings.redis_url)).publish([], complete=True)
     return InProcess(app, app.test_client(), settings.secret_key)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from sqlalchemy import select, text, update
 
 from dossier.localstack import BackingServers
 from services.notify.app import create_app
+from shared.account_states import AccountStates
 from shared.audit import AuditKey, AuditLog, drop_append_only_ddl, iso, record_hash
 from shared.auth import issue_token
 from shared.config import Settings, load_settings
@@ -75,6 +77,8 @@ def notify(backing: BackingServers, tmp_path: Path) -> Iterator[Notify]:
     db = Database(url)
     audit = AuditLog(service_metadata().tables["audit_log"], AuditKey(settings.audit_secret()))
     app = create_app(settings)
+    # No intake here to publish the accounts' standing: say there are none to check.
+    AccountStates(redis.Redis.from_url(settings.redis_url)).publish([], complete=True)
     try:
         yield Notify(env, settings, db, audit, app.test_client())
     finally:
