@@ -38,7 +38,7 @@ def all_healthy(urls: dict[str, str]) -> bool:
 
 def sign_in_link(banner: str) -> str | None:
     """The first sign-in link `dossier run` prints while no operator has a password."""
-    found = re.findall(r"http://\S+/intake/set-password/\S+", banner)
+    found = re.findall(r"http://\S+/intake/set-password\?token=\S+", banner)
     return found[-1] if found else None
 
 
@@ -86,7 +86,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         assert r.status_code == 201, r.text
         poll(lambda: requests.get(f"{urls['notify']}/api/inbox", headers=me).json()["items"], 60)
         first_link = poll(lambda: sign_in_link(log.read_text()), 60)
-        assert first_link.startswith(f"http://127.0.0.1:{proxy_port}/intake/set-password/")
+        assert first_link.startswith(f"http://127.0.0.1:{proxy_port}/intake/set-password?token=")
         page = requests.get(first_link, timeout=10)
         assert page.status_code == 200 and 'autocomplete="new-password"' in page.text
     finally:
