@@ -52,6 +52,18 @@ def make_private(data_dir: Path) -> None:
         dirs[:] = [d for d in dirs if not (Path(folder) / d).is_symlink()]
 
 
+def let_proxy_workers_through(data_dir: Path) -> None:
+    """Started as root, nginx's workers run as `nobody` and write request bodies and large
+    responses under run/nginx-* (owned by nobody): its group may pass through the two folders
+    above them, not list or read anything; nobody else may even do that."""
+    import pwd
+
+    gid = pwd.getpwnam("nobody").pw_gid
+    for folder in (data_dir, data_dir / "run"):
+        os.chown(folder, 0, gid)
+        folder.chmod(0o710)
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -150,6 +162,8 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
         ]
     path = run / "supervisord.conf"
     path.write_text("\n".join(lines))
+    if os.geteuid() == 0:
+        let_proxy_workers_through(data_dir)
     return path
 
 
