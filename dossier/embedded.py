@@ -4,7 +4,8 @@ Redis (AOF), SeaweedFS's S3 gateway, SQLite files, four services and four worker
 data in DOSSIER_DATA_DIR (default ./var). Secrets (the signing key, S3 keys, Redis's password)
 are generated into the data folder on first start and reused afterwards, so a restart keeps
 every document, message and token valid. The data folder is the owner's alone (0700, files
-0600): it holds those secrets, the databases, Redis's append-only file and the logs.
+0600; started as root, nginx's workers may pass through it to their temp folders): it holds
+those secrets, the databases, Redis's append-only file and the logs.
 supervisord restarts a process that dies; Ctrl-C stops everything.
 """
 
