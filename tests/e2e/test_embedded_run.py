@@ -48,11 +48,13 @@ def sign_in_link(banner: str) -> str | None:
 
 def not_private(data: Path) -> list[str]:
     """Files and folders under `data` that group or others may use. As root, nginx's workers
-    (group nobody) may pass through the data folder and run/ to reach their temp folders."""
+    (group nobody) may pass through the data folder and run/ to reach their temp folders.
+    SeaweedFS sets its volume-info files (`*.vif`: volume ids, no data) to 0644 itself, past
+    the umask; they sit in its 0700 folder."""
     passable = {data, data / "run"} if os.geteuid() == 0 else set()
     found = []
     for path in [data, *data.rglob("*")]:
-        if path.is_symlink():
+        if path.is_symlink() or (path.suffix == ".vif" and path.parent == data / "s3"):
             continue
         mode = path.stat().st_mode & 0o777
         allowed = 0o710 if path in passable else 0o700
