@@ -135,6 +135,9 @@ def test_a_mailed_set_password_link_works_and_is_kept_nowhere(
     with requests.Session() as browser:
         page = browser.get(link, timeout=10)
         assert page.status_code == 200 and subject in page.text
+        # The form sends the token back in its body, to an address without it.
+        assert 'action="/intake/set-password"' in page.text
+        assert f'<input type="hidden" name="token" value="{token}">' in page.text
         csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
         done = browser.post(f"{stack.public_url}/intake/set-password", timeout=10,
                             allow_redirects=False, data={
