@@ -36,7 +36,7 @@ def _payload(i: int) -> dict[str, Any]:
 
 
 def run(env: Any) -> list[str]:
-    url = f"redis://127.0.0.1:{env.backing.redis_port}/9"
+    url = env.backing.redis_url_for(9)
     redis.Redis.from_url(url).flushdb()
     celery = Celery("bench", broker=url, set_as_current=False)
     celery.conf.update(task_serializer="json", broker_transport_options={})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -88,6 +89,8 @@ def _config(args: argparse.Namespace) -> int:
     for s in SETTINGS:
         value = os.environ.get(s.env, s.default)
         shown = "(set)" if s.secret and value else value
+        if shown:  # Redis and database URLs carry passwords
+            shown = re.sub(r"(://[^:/@]*:)[^@/]+@", r"\1***@", shown)
         print(f"{s.env}={shown if shown is not None else ''}")
     return 0
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 
 class StackError(RuntimeError):
@@ -117,9 +118,26 @@ def postgres_bindir() -> Path | None:
     return None
 
 
-def redis_argv(binary: str, port: int, data_dir: Path) -> list[str]:
+def redis_config_file(path: Path, password: str) -> Path:
+    """Redis's password in a file only its owner reads: on the command line `ps` would show it
+    to every local user."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"requirepass {password}\n")
+    path.chmod(0o600)  # an older file from before may have had wider rights
+    return path
+
+
+def redis_url(port: int, password: str, db: int = 0, host: str = "127.0.0.1") -> str:
+    return f"redis://:{quote(password, safe='')}@{host}:{port}/{db}"
+
+
+def redis_argv(binary: str, port: int, data_dir: Path, config: Path) -> list[str]:
+    """`config` holds the password (`redis_config_file`); without it every client on the
+    machine could write a session record and be whoever it likes."""
     # AOF with fsync on every write: an acknowledged enqueue survives a crash of Redis.
-    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+    return [binary, str(config), "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(data_dir),
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
             "--maxmemory-policy", "noeviction", "--daemonize", "no", "--protected-mode", "yes"]
 
@@ -202,6 +220,7 @@ class BackingServers:
     root: Path
     access_key: str = field(default_factory=lambda: "dossier-" + secrets.token_hex(4))
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    redis_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     redis_port: int = 0
     s3_base_port: int = 0
     pg_port: int = 0
@@ -211,7 +230,10 @@ class BackingServers:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        return self.redis_url_for(0)
+
+    def redis_url_for(self, db: int) -> str:
+        return redis_url(self.redis_port, self.redis_password, db)
 
     @property
     def s3_endpoint(self) -> str:
@@ -227,13 +249,14 @@ class BackingServers:
         self.redis_port = port or self.redis_port or free_port_block(1)
         data = self.root / "redis"
         data.mkdir(parents=True, exist_ok=True)
-        proc = Proc("redis", redis_argv(redis_binary(), self.redis_port, data),
+        config = redis_config_file(self.root / "redis.conf", self.redis_password)
+        proc = Proc("redis", redis_argv(redis_binary(), self.redis_port, data, config),
                     self.root / "logs" / "redis.log").start()
         self.procs["redis"] = proc
 
         def ping() -> bool:
             import redis
-            return bool(redis.Redis(port=self.redis_port, socket_timeout=1).ping())
+            return bool(redis.Redis.from_url(self.redis_url, socket_timeout=1).ping())
 
         wait_until(ping, 20, "redis", proc.popen, proc.log)
 
@@ -329,12 +352,17 @@ class BackingServers:
 SERVICE_NAMES = ("intake", "documents", "review", "notify")
 
 
+# gunicorn's default line has the request line with its query string ("%(r)s") and the
+# Referer: either can carry a one-time link's token. The path alone, no Referer.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
+
 def web_argv(service: str, port: int, host: str = "127.0.0.1", workers: int = 1,
              threads: int = 8) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
             str(workers), "--threads", str(threads), "--timeout", "600",
             "--graceful-timeout", "10", "--access-logfile", "-",
-            f"services.{service}.app:create_app()"]
+            "--access-logformat", ACCESS_LOG_FORMAT, f"services.{service}.app:create_app()"]
 
 
 def worker_argv(service: str, concurrency: int = 1, name: str | None = None) -> list[str]:
@@ -381,7 +409,7 @@ class AppStack:
         env.update({
             "DOSSIER_DATA_DIR": str(self.root),
             "DOSSIER_SECRET_KEY": self.secret_key,
-            "DOSSIER_REDIS_URL": f"redis://127.0.0.1:{self.backing.redis_port}/{self.redis_db}",
+            "DOSSIER_REDIS_URL": self.backing.redis_url_for(self.redis_db),
             "DOSSIER_S3_ENDPOINT": self.backing.s3_endpoint,
             "DOSSIER_S3_ACCESS_KEY": self.backing.access_key,
             "DOSSIER_S3_SECRET_KEY": self.backing.secret_key,

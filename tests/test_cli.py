@@ -48,3 +48,13 @@ def test_openapi_prints_each_services_document_offline() -> None:
 def test_config_markdown_is_the_readme_table() -> None:
     done = dossier("config", "--markdown")
     assert done.stdout.strip() == markdown_table()
+
+
+def test_config_shows_no_password_of_a_redis_or_database_url() -> None:
+    done = dossier("config", env={
+        **ENV, "DOSSIER_REDIS_URL": "redis://:s3cret-redis@127.0.0.1:6389/0",
+        "DOSSIER_INTAKE_DATABASE_URL": "postgresql+psycopg://dossier:s3cret-pg@db:5432/intake"})
+    assert done.returncode == 0, done.stderr
+    assert "s3cret" not in done.stdout and ENV["DOSSIER_SECRET_KEY"] not in done.stdout
+    assert "DOSSIER_REDIS_URL=redis://:***@127.0.0.1:6389/0" in done.stdout.splitlines()
+    assert "postgresql+psycopg://dossier:***@db:5432/intake" in done.stdout

@@ -13,6 +13,7 @@ import shlex
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -36,6 +37,7 @@ OPERATOR_ENV = {
     "DOSSIER_S3_ACCESS_KEY": "compose-test-access",
     "DOSSIER_S3_SECRET_KEY": "compose-test-s3-secret",
     "POSTGRES_PASSWORD": "compose-test-password",
+    "REDIS_PASSWORD": "compose-test-redis-password",
 }
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -186,6 +188,26 @@ def test_secrets_are_interpolated_from_the_operator_environment_not_written_down
                 assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), f"{name}: {var}={value!r}"
             for match in re.finditer(r"://[^:/@]+:(?P<password>[^@]*)@", value):
                 assert match["password"].startswith("${"), f"{name}: password in {var}"
+
+
+def test_redis_requires_the_password_every_app_container_connects_with(services):
+    redis = services["redis"]
+    script = argv(redis.get("entrypoint"))
+    assert script[:2] == ["sh", "-c"], script
+    # requirepass from a file written from the variable, not on a command line `ps` shows
+    assert "requirepass %s" in script[2] and '"$$REDIS_PASSWORD"' in script[2], script[2]
+    assert "redis-server /data/redis.conf" in script[2] and "umask 077" in script[2]
+    assert "--requirepass" not in " ".join(script + argv(redis.get("command")))
+    assert environment(redis)["REDIS_PASSWORD"] == "${REDIS_PASSWORD:?set it}"
+    # the health check authenticates (REDISCLI_AUTH) and wants PONG, not just any answer
+    assert environment(redis)["REDISCLI_AUTH"] == "${REDIS_PASSWORD:?set it}"
+    assert "PONG" in " ".join(argv(redis["healthcheck"]["test"]))
+    for name, service in services.items():
+        url = environment(service).get("DOSSIER_REDIS_URL")
+        if url is not None:
+            settings = load_settings({**{k: interpolate(v, OPERATOR_ENV)
+                                         for k, v in environment(service).items()}})
+            assert urlparse(settings.redis_url).password == OPERATOR_ENV["REDIS_PASSWORD"], name
 
 
 # --------------------------------------------------------------------------- web servers

@@ -10,6 +10,9 @@ pages in `pages_account.py` are a thin layer over them.
   never stored in clear (`Credential.login_key`).
 - Set-password links carry a random token of which only the SHA-256 is stored; a link works
   once, expires after `LINK_TTL`, and a newer link for the same account replaces older ones.
+  The token rides in the query string (`?token=`), which access logs leave out, never in the
+  path; `account.invited` carries the link sealed for notify, so the outbox, the broker's
+  append-only file and notify's tables never hold it usable.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ from services.intake.password_strength import weaknesses
 from services.intake.units import UnitList
 from shared.audit import AuditLog
 from shared.auth import Principal
-from shared.crypto import mask
+from shared.config import Settings
+from shared.crypto import FieldCipher, mask
 from shared.errors import DossierError
 from shared.events import Outbox
+from shared.messages.intake import INVITATION_LINK_PURPOSE
 from shared.web.nav import N_
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -327,10 +332,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class LinkForm:
+    """Where set-password links point and how they travel to notify."""
+
+    prefix: str  # the public origin's set-password page
+    cipher: FieldCipher  # seals the link inside `account.invited`
+
+    def url(self, token: str) -> str:
+        return f"{self.prefix}?token={token}"
+
+
+def link_form(settings: Settings) -> LinkForm:
+    return LinkForm(f"{settings.public_url.rstrip('/')}/intake/set-password",
+                    FieldCipher(settings.field_key(), INVITATION_LINK_PURPOSE))
+
+
 def issue_link(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
-               account: Account, link_prefix: str) -> tuple[str, datetime]:
+               account: Account, links: LinkForm) -> tuple[str, datetime]:
     """A new one-time link for `account` (older unused ones stop working); e-mailed through
-    notify (`account.invited`) and returned once for the operator to pass on."""
+    notify (`account.invited`, sealed) and returned once for the operator to pass on."""
     at = now()
     ensure_credential(session, account, at)
     session.execute(update(PasswordLink).where(
@@ -341,10 +362,11 @@ def issue_link(session: Session, outbox: Outbox, audit: AuditLog, who: Principal
     shown = expires.astimezone(BEIJING).isoformat()  # what the e-mail quotes
     session.add(PasswordLink(token_hash=_token_hash(token), subject=account.subject,
                              issued_by=who.subject, created_at=at, expires_at=expires))
-    link = f"{link_prefix.rstrip('/')}/{token}"
+    link = links.url(token)
     outbox.emit(session, "account.invited", {
-        "subject": account.subject, "name": account.name, "link": link,
-        "expires_at": shown, "audience": [{"subject": account.subject}]})
+        "subject": account.subject, "name": account.name,
+        "link_sealed": links.cipher.encrypt(link), "expires_at": shown,
+        "audience": [{"subject": account.subject}]})
     audit.append(session, actor=who.subject, role=who.role, action="account.invited",
                  target=f"account:{account.subject}",
                  detail={"expires_at": expires.isoformat()})
@@ -533,7 +555,7 @@ def register_applicant(session: Session, outbox: Outbox, audit: AuditLog, ids: I
 # -- the first operator on a fresh installation ----------------------------------------------
 
 def first_operator_link(session: Session, outbox: Outbox, audit: AuditLog, units: UnitList,
-                        link_prefix: str) -> str | None:
+                        links: LinkForm) -> str | None:
     """While no active operator has a password, (re)create account `operator` and return a fresh
     one-time link for it; None once someone has signed up as operator."""
     has_password = session.execute(
@@ -547,5 +569,5 @@ def first_operator_link(session: Session, outbox: Outbox, audit: AuditLog, units
         account = save_account(session, outbox, audit, SYSTEM, "operator", units, {
             "role": "operator", "name": "operator", "email": None, "language": "zh-CN",
             "active": True})
-    link, _expires = issue_link(session, outbox, audit, SYSTEM, account, link_prefix)
+    link, _expires = issue_link(session, outbox, audit, SYSTEM, account, links)
     return link

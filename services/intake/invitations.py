@@ -13,10 +13,6 @@ from shared.errors import DossierError
 from shared.service import ServiceContext
 
 
-def link_prefix(settings: Settings) -> str:
-    return f"{settings.public_url.rstrip('/')}/intake/set-password"
-
-
 def _context(settings: Settings) -> ServiceContext:
     ctx = ServiceContext.create("intake", metadata, settings)
     standing.install(ctx)  # a reactivated account stands again at once, not at the next rewrite
@@ -30,7 +26,7 @@ def first_operator_link(settings: Settings) -> str | None:
         with ctx.db.session() as session:
             return credentials.first_operator_link(
                 session, ctx.outbox, ctx.audit, load_units(settings.intake_units_file),
-                link_prefix(settings))
+                credentials.link_form(settings))
     finally:
         ctx.db.engine.dispose()
 
@@ -62,7 +58,7 @@ def invite(settings: Settings, *, role: str, subject: str, name: str,
                                            "language": account.language, "active": True})
             link, _expires = credentials.issue_link(session, ctx.outbox, ctx.audit,
                                                     credentials.SYSTEM, account,
-                                                    link_prefix(settings))
+                                                    credentials.link_form(settings))
             return link
     finally:
         ctx.db.engine.dispose()

@@ -52,10 +52,9 @@ def throttle() -> credentials.Throttle:
     return credentials.Throttle(sessions().redis, service_context().settings.secret_key)
 
 
-def link_prefix() -> str:
+def link_form() -> credentials.LinkForm:
     """Set-password links on the one public origin (also what the e-mail quotes)."""
-    base = service_context().settings.public_url.rstrip("/")
-    return f"{base}/intake/set-password"
+    return credentials.link_form(service_context().settings)
 
 
 def _sign_in_response(account: Account, scope: dict[str, Any], to: str) -> Response:
@@ -178,17 +177,21 @@ def _register_error(kind: str, form: dict[str, str], exc: DossierError) -> Any:
 
 # -- set-password links ---------------------------------------------------------------------------
 
-@blp.route("/set-password/<token>", methods=["GET", "POST"])
+@blp.route("/set-password", methods=["GET", "POST"])
 @public
-def set_password(token: str) -> Any:
+def set_password() -> Any:
+    # The token comes in the link's query string and goes back in the form's body: access
+    # logs record neither (the Referer is never sent: `Referrer-Policy: no-referrer`).
     ctx = service_context()
     if request.method == "GET":
+        token = request.args.get("token") or ""
         with ctx.db.reader() as session:
             link = credentials.find_link(session, token)
             account = session.get(Account, link.subject)
             assert account is not None
             login = credentials.login_name(account)
-        return render("intake/account/set_password.html", login=login)
+        return render("intake/account/set_password.html", login=login, token=token)
+    token = request.form.get("token") or ""
     password = request.form.get("password") or ""
     try:
         if password != (request.form.get("password_again") or ""):
@@ -204,7 +207,7 @@ def set_password(token: str) -> Any:
             link = credentials.find_link(session, token)
             owner = session.get(Account, link.subject)
             login = credentials.login_name(owner) if owner else ""
-        return render("intake/account/set_password.html", exc.status, login=login,
+        return render("intake/account/set_password.html", exc.status, login=login, token=token,
                       problem=problem_text(exc), errors=field_errors(exc))
     sessions().drop_all(account.subject)  # a reset ends whatever sessions there were
     response = _sign_in_response(account, scope, HOME_PATH)
@@ -358,7 +361,7 @@ def new_account() -> Any:
             account = credentials.create_staff(session, ctx.outbox, ctx.audit,
                                                current_principal(), units(), form)
             link, expires = credentials.issue_link(session, ctx.outbox, ctx.audit,
-                                                   current_principal(), account, link_prefix())
+                                                   current_principal(), account, link_form())
             subject, name = account.subject, account.name
     except DossierError as exc:
         return render("intake/account/account_new.html", exc.status, form=form,
@@ -452,7 +455,7 @@ def reissue_link(subject: str) -> Any:
                                zh="账号已停用，请先重新启用。",
                                en="The account is disabled; reactivate it first.")
         link, expires = credentials.issue_link(session, ctx.outbox, ctx.audit,
-                                               current_principal(), account, link_prefix())
+                                               current_principal(), account, link_form())
         name = account.name
     return render("intake/account/link_issued.html", subject=subject, name=name, link=link,
                   expires=expires, created=False)

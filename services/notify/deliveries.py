@@ -46,8 +46,9 @@ def claim(session: Session, ids: Iterable[int], task_id: str, now: datetime,
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
+    # A sent delivery is never sent again: its sealed credential has no more use.
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-        status="sent", sent_at=now, last_error=None))
+        status="sent", sent_at=now, last_error=None, sealed=None))
 
 
 @contextmanager
@@ -56,7 +57,7 @@ def sent_marker(engine: Engine) -> Iterator[Callable[[int], None]]:
     for a whole batch: the commit per message keeps the window of doubt to one message, the
     held connection keeps it cheap (a single autocommitted UPDATE on PostgreSQL)."""
     stmt = update(Delivery).where(Delivery.id == bindparam("delivery_id")).values(
-        status="sent", sent_at=bindparam("at"), last_error=None)
+        status="sent", sent_at=bindparam("at"), last_error=None, sealed=None)
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from services.notify import sealed as sealing
 from services.notify.audience import addressees, resolve
 from services.notify.confidentiality import references
 from services.notify.messages import DEFAULT_LANGUAGE, LANGUAGES, render
@@ -47,10 +48,14 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
             channels: Channels, now: datetime, template_override: str | None = None,
             audience: list[dict[str, str]] | None = None) -> int:
     """Create the messages and deliveries of one event; returns how many people it reaches."""
+    # A sealed credential (a set-password link) stays sealed: messages are kept with a
+    # placeholder, deliveries keep the sealed value for the moment of sending.
+    visible, sealed = sealing.for_rendering(event_type, payload)
     # Payload-only templates render the same for everyone: render once per event.
-    shared = render(event_type, payload, template_override)
+    shared = render(event_type, visible, template_override)
     if shared is None:
         return 0  # a fact notify keeps (directory, deadlines) but tells nobody about
+    shared = sealing.redact(shared)
     subjects = resolve(session, audience if audience is not None
                        else addressees(event_type, payload))
     if not subjects:
@@ -72,8 +77,9 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
         person, pref = people.get(subject), prefs.get(subject)
         rendered = shared
         if per_person:
-            rendered = render(event_type, payload, template_override, extra={"recipient": {
+            rendered = render(event_type, visible, template_override, extra={"recipient": {
                 "subject": subject, "name": person.name if person else ""}}) or shared
+            rendered = sealing.redact(rendered)
         message_id = str(uuid.uuid4())
         messages.append({
             "id": message_id, "recipient": subject, "event_id": event_id,
@@ -94,7 +100,8 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
                 "key": delivery_key(event_id, subject, channel), "notification_id": message_id,
                 "event_id": event_id, "event_type": event_type, "recipient": subject,
                 "channel": channel, "target": target, "language": lang, "status": "pending",
-                "attempts": 0, "next_attempt_at": now, "in_doubt": False, "created_at": now})
+                "attempts": 0, "next_attempt_at": now, "in_doubt": False, "created_at": now,
+                "sealed": sealed})
     session.execute(insert(Notification), messages)
     if deliveries:
         session.execute(insert(Delivery), deliveries)

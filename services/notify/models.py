@@ -117,6 +117,9 @@ class Delivery(Base):
     in_doubt: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A credential the message carries (a set-password link), still sealed as the event
+    # brought it; opened only to send (`sealed.reveal`), dropped once sent.
+    sealed: Mapped[str | None] = mapped_column(Text)
 
 
 class Deadline(Base):

@@ -11,7 +11,7 @@ import smtplib
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from services.notify import mail, webhooks
+from services.notify import mail, sealed, webhooks
 from services.notify.deliveries import claim, mark_failed, mark_sent, sent_marker
 from services.notify.models import Delivery, Notification, Preference
 from shared.config import Settings
@@ -49,10 +49,11 @@ def drop_connections() -> None:
     _mailer.cache_clear()
 
 
-def _title_body(n: Notification, language: str) -> tuple[str, str]:
-    if language == "en":
-        return n.title_en, n.body_en
-    return n.title_zh, n.body_zh
+def _title_body(settings: Settings, d: Delivery, n: Notification) -> tuple[str, str]:
+    """The message as it leaves: a sealed credential opened just now, never kept opened."""
+    kept = (n.title_en, n.body_en) if d.language == "en" else (n.title_zh, n.body_zh)
+    title, body = sealed.reveal(settings, d.event_type, d.sealed, d.language, *kept)
+    return title, body
 
 
 def _fail(db: Database, settings: Settings, d: Delivery, error: str, permanent: bool) -> None:
@@ -102,7 +103,11 @@ def _send_one(db: Database, settings: Settings, config: mail.SmtpConfig, mailer:
     if not mail.valid_address(d.target):
         _fail(db, settings, d, f"invalid address {d.target!r}", True)
         return REFUSED
-    title, text = _title_body(n, d.language)
+    try:
+        title, text = _title_body(settings, d, n)
+    except sealed.CannotOpen:
+        _fail(db, settings, d, "the sealed link does not open with this deployment's key", True)
+        return REFUSED
     msg = mail.build(key=d.key, sender=config.sender, to=d.target, subject=title, body=text,
                      event_type=d.event_type, language=d.language)
     try:
@@ -132,7 +137,11 @@ def send_webhook(db: Database, settings: Settings, delivery_id: int, task_id: st
         return False
     secret = FieldCipher(settings.field_key(), WEBHOOK_SECRET_PURPOSE).decrypt(
         pref.webhook_secret)
-    title, text = _title_body(n, d.language)
+    try:
+        title, text = _title_body(settings, d, n)
+    except sealed.CannotOpen:
+        _fail(db, settings, d, "the sealed link does not open with this deployment's key", True)
+        return False
     payload = webhooks.body(
         key=d.key, event_id=d.event_id, event_type=d.event_type, recipient=d.recipient,
         language=d.language, title=title, text=text, created_at=n.created_at.isoformat(),

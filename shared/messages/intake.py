@@ -7,6 +7,9 @@ from marshmallow import Schema, fields, validate
 from shared.messages import EventPayload, PayloadSchema
 
 KIND = validate.OneOf(("organisation", "individual"))
+# `account.invited` carries its set-password link sealed (`shared.crypto.FieldCipher` with this
+# purpose and `Settings.field_key()`): intake seals, notify opens it only to send the e-mail.
+INVITATION_LINK_PURPOSE = "account.invited.link"
 CONFIDENTIALITY = validate.OneOf(("public", "internal", "trade-secret"))
 
 
@@ -27,11 +30,12 @@ class AccountSaved(EventPayload):
 
 class AccountInvited(EventPayload):
     """A one-time set-password link for a new (or reset) account, to be e-mailed to it. The
-    link is a credential until used: it goes to its own account only."""
+    link is a credential until used: it goes to its own account only, and travels sealed, so
+    the outbox, the broker and notify's tables never hold it usable."""
 
     subject = fields.String(required=True)
     name = fields.String(load_default="")
-    link = fields.String(required=True)
+    link_sealed = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
 
 

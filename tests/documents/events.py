@@ -29,7 +29,7 @@ class Intake:
     def __post_init__(self) -> None:
         backing = self.stack.backing
         self.celery = Celery("intake-double", set_as_current=False, broker=(
-            f"redis://127.0.0.1:{backing.redis_port}/{self.stack.redis_db}"))
+            backing.redis_url_for(self.stack.redis_db)))
         self.store = S3ObjectStore(backing.s3_endpoint, backing.access_key, backing.secret_key,
                                    self.stack.bucket)
 

@@ -1,4 +1,6 @@
-"""`make run` (`dossier run`): everything healthy fast, and a restart keeps all data."""
+"""`make run` (`dossier run`): everything healthy fast, and a restart keeps all data; the data
+folder is the owner's alone, Redis wants its password, and the first sign-in link is kept
+nowhere in it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+import redis
 import requests
 from award_cycle import ensure_open_cycle
 from samples import blank_pdf, sha256
@@ -41,8 +45,32 @@ def all_healthy(urls: dict[str, str]) -> bool:
 
 def sign_in_link(banner: str) -> str | None:
     """The first sign-in link `dossier run` prints while no operator has a password."""
-    found = re.findall(r"http://\S+/intake/set-password/\S+", banner)
+    found = re.findall(r"http://\S+/intake/set-password\?token=\S+", banner)
     return found[-1] if found else None
+
+
+def not_private(data: Path) -> list[str]:
+    """Files and folders under `data` that group or others may use. As root, nginx's workers
+    (group nobody) may pass through the data folder and run/ to reach their temp folders.
+    SeaweedFS sets its volume-info files (`*.vif`: volume ids, no data) to 0644 itself, past
+    the umask; they sit in its 0700 folder."""
+    passable = {data, data / "run"} if os.geteuid() == 0 else set()
+    found = []
+    for path in [data, *data.rglob("*")]:
+        if path.is_symlink() or (path.suffix == ".vif" and path.parent == data / "s3"):
+            continue
+        mode = path.stat().st_mode & 0o777
+        allowed = 0o710 if path in passable else 0o700
+        if mode & ~allowed:
+            found.append(f"{path} {mode:o}")
+    return found
+
+
+def first_invitation_handled(notify: str, secret_key: str) -> bool:
+    me = {"Authorization": "Bearer " + issue_token(secret_key, subject="operator",
+                                                   role="operator", ttl_seconds=600)}
+    items = requests.get(f"{notify}/api/inbox", headers=me, timeout=5).json()["items"]
+    return any(m["title"] == "请设置您的登录密码" for m in items)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -83,6 +111,12 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
     data = tmp_path / "var"
     env, urls, proxy_port = instance_env(data)
     log = tmp_path / "run.log"
+    # A folder left world-readable by an older version: the start closes it.
+    (data / "logs").mkdir(parents=True)
+    data.chmod(0o755)
+    (data / "logs").chmod(0o755)
+    (data / "logs" / "old.log").write_text("from before\n")
+    (data / "logs" / "old.log").chmod(0o644)
 
     began = time.monotonic()
     proc = start(env, log)
@@ -105,7 +139,18 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         assert r.status_code == 201, r.text
         poll(lambda: requests.get(f"{urls['notify']}/api/inbox", headers=me).json()["items"], 60)
         first_link = poll(lambda: sign_in_link(log.read_text()), 60)
-        assert first_link.startswith(f"http://127.0.0.1:{proxy_port}/intake/set-password/")
+        assert first_link.startswith(f"http://127.0.0.1:{proxy_port}/intake/set-password?token=")
+        assert not_private(data) == []
+        assert (data / "secrets.env").stat().st_mode & 0o777 == 0o600
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis.from_url(env["DOSSIER_REDIS_URL"], socket_timeout=2).ping()
+        assert "REDIS_PASSWORD" in (data / "secrets.env").read_text()
+        # Relayed and handled: the first sign-in link went through the outbox, Redis and
+        # notify, and none of them, nor any log, holds its token.
+        poll(lambda: first_invitation_handled(urls["notify"], secret["DOSSIER_SECRET_KEY"]), 60)
+        token = first_link.split("token=", 1)[1]
+        assert [p for p in data.rglob("*") if p.is_file() and token.encode() in p.read_bytes()
+                ] == []
         page = requests.get(first_link, timeout=10)
         assert page.status_code == 200 and 'autocomplete="new-password"' in page.text
     finally:

@@ -13,7 +13,7 @@ from shared.events import SUBSCRIPTIONS
 # One realistic payload per event, as docs/events.md describes them.
 SAMPLES: dict[str, dict[str, Any]] = {
     "account.invited": {"subject": "zhang.wei", "name": "张伟",
-                        "link": "http://127.0.0.1:8000/intake/set-password/abc",
+                        "link": "http://127.0.0.1:8000/intake/set-password?token=abc",
                         "expires_at": "2026-11-28T12:05:00+08:00"},
     "cycle.saved": {"cycle": "2026", "year": 2026, "title": "2026 年度忻州市市长质量奖",
                     "opens_on": "2026-03-02", "closes_on": "2026-04-30", "status": "open",

@@ -364,7 +364,7 @@ def test_two_concurrent_deliveries_of_one_event_take_effect_once_on_postgresql(
 def celery_redis(backing: BackingServers) -> Iterator[str]:
     """A Redis database of this test's own (queues are named after services, so a fresh
     database is the only way to read them undisturbed), emptied before and after."""
-    url = backing.redis_url.rsplit("/", 1)[0] + f"/{CELERY_REDIS_DB}"
+    url = backing.redis_url_for(CELERY_REDIS_DB)
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url

@@ -102,7 +102,7 @@ def test_dependencies_name_only_declared_partitions() -> None:
 
 @pytest.fixture
 def cache(backing: BackingServers) -> Iterator[PageCache]:
-    client = redis.Redis(port=backing.redis_port, db=9)
+    client = redis.Redis.from_url(backing.redis_url_for(9))
     yield PageCache(client, f"test-{secrets.token_hex(4)}", ttl=60)
     client.close()
 

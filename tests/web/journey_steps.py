@@ -113,7 +113,7 @@ class Journey:
 
     def set_password(self, page: Any, link: str) -> None:
         """Open a set-password link in this person's browser and choose a password."""
-        assert link.startswith(self.stack.public_url + "/intake/set-password/"), link
+        assert link.startswith(self.stack.public_url + "/intake/set-password?token="), link
         page.goto(link.removeprefix(self.stack.public_url))
         assert h1(page) == "设置登录密码"
         page.fill("#f-password", PASSWORD)
