@@ -147,7 +147,7 @@ def own_redis(backing: BackingServers, workdir: Path) -> Iterator[BackingServers
 
 def guard_reads(servers: BackingServers) -> int:
     """How many times the services' auth guards read account standing (their only MGET)."""
-    client = redis.Redis(port=servers.redis_port, socket_timeout=2)
+    client = redis.Redis.from_url(servers.redis_url, socket_timeout=2)
     try:
         return int(client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
     finally:

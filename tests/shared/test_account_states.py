@@ -82,7 +82,7 @@ def test_a_subject_without_an_account_keeps_its_own_claims() -> None:
 
 @pytest.fixture
 def client(backing: BackingServers) -> Iterator[redis.Redis]:
-    client = redis.Redis(port=backing.redis_port, db=REDIS_DB)
+    client = redis.Redis.from_url(backing.redis_url_for(REDIS_DB))
     client.flushdb()
     yield client
     client.flushdb()
@@ -134,7 +134,7 @@ def guarded_app(redis_url: str) -> Flask:
 @pytest.fixture
 def app_client(backing: BackingServers, client: redis.Redis) -> FlaskClient:
     # No `with`: the client then keeps no request context open across calls.
-    return guarded_app(f"redis://127.0.0.1:{backing.redis_port}/{REDIS_DB}").test_client()
+    return guarded_app(backing.redis_url_for(REDIS_DB)).test_client()
 
 
 def bearer(role: str = "recommender", subject: str = "rec-1", now: float | None = None,

@@ -70,7 +70,7 @@ def notify(backing: BackingServers, tmp_path: Path) -> Iterator[Notify]:
            "DOSSIER_S3_ACCESS_KEY": backing.access_key,
            "DOSSIER_S3_SECRET_KEY": backing.secret_key,
            "DOSSIER_S3_BUCKET": f"verdict-{secrets.token_hex(5)}",
-           "DOSSIER_REDIS_URL": f"redis://127.0.0.1:{backing.redis_port}/14",
+           "DOSSIER_REDIS_URL": backing.redis_url_for(14),
            "DOSSIER_NOTIFY_DATABASE_URL": url, "DOSSIER_I18N_STRICT": "true"}
     settings = load_settings(env)
     upgrade("notify", settings)

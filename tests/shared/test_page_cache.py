@@ -197,8 +197,10 @@ def test_a_write_committed_while_redis_was_away_still_retires_the_pages_it_chang
 
     own = BackingServers(root=tmp_path / "outage")
     own.start_redis()
-    writer_side = redis.Redis(port=own.redis_port, socket_timeout=2, socket_connect_timeout=2)
-    reader_side = redis.Redis(port=own.redis_port, socket_timeout=2, socket_connect_timeout=2)
+    writer_side = redis.Redis.from_url(own.redis_url, socket_timeout=2,
+                                        socket_connect_timeout=2)
+    reader_side = redis.Redis.from_url(own.redis_url, socket_timeout=2,
+                                        socket_connect_timeout=2)
     try:
         service = f"outage-{secrets.token_hex(4)}"
         writer = PageCache(writer_side, service, ttl=60)  # the process that commits the write
@@ -237,7 +239,8 @@ def test_the_writing_process_publishes_what_it_kept_before_its_own_next_lookup(
         tmp_path: Path) -> None:
     own = BackingServers(root=tmp_path / "outage")
     own.start_redis()
-    client = redis.Redis(port=own.redis_port, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(own.redis_url, socket_timeout=2,
+                                        socket_connect_timeout=2)
     try:
         cache = PageCache(client, f"outage-{secrets.token_hex(4)}", ttl=60)
         key = cache.key("/shelves/s1", "acct", "zh-CN")
