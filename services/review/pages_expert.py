@@ -339,6 +339,11 @@ def document_view(application_id: str, document_id: str) -> Any:
     refused = pdfpages.refusal(document, _limits(), ctx.redis) \
         if pdfpages.is_pdf(document) else None
     pages = None if refused else pdfpages.pages_of(ctx.store, document, _limits(), ctx.redis)
+    if refused is None and pages:
+        # No count in the record (the packet was accepted before intake heard of the
+        # inspection): the one counted just now, in the limited child, decides the same way.
+        refused = pdfpages.refusal({**document, "pages": pages}, _limits())
+        pages = None if refused else pages
     try:
         page = int(request.args.get("page", "1"))
     except ValueError:

@@ -87,20 +87,29 @@ def test_children_are_reused_across_files(tmp_path: Path) -> None:
 def test_an_outside_kill_far_below_the_memory_cap_is_retryable_not_a_memory_verdict(
         tmp_path: Path) -> None:
     # Old code: any SIGKILL became a permanent `inspect.memory` verdict on a valid file.
-    pdf = _file(tmp_path, b.report_pdf())
+    pdf = _file(tmp_path, b.report_pdf(body_lines=30))
     sandbox = Sandbox(Limits(seconds=30))
     try:
         assert sandbox.inspect(pdf)["pages"] == 7  # warm: the next job finds a live child
         proc = sandbox.proc
+        assert proc is not None
+
+        def reading() -> bool:
+            # Mid-job: the child has the file open (killed between jobs, it is just replaced).
+            try:
+                return any(os.readlink(fd) == str(pdf)
+                           for fd in Path(f"/proc/{proc.pid}/fd").iterdir())
+            except OSError:
+                return False
 
         def kill_it() -> None:
+            poll(reading, 60, 0.001)
             os.kill(proc.pid, signal.SIGKILL)
 
-        stopper = threading.Timer(0.0, kill_it)
+        stopper = threading.Thread(target=kill_it)
         stopper.start()
         with pytest.raises(InspectorLost) as lost:
-            # Jobs until the kill lands mid-job (the first one, in practice).
-            for _ in range(100):
+            for _ in range(10_000):  # jobs until the kill lands in one
                 assert sandbox.inspect(pdf)["ok"] is True
         stopper.join()
         assert lost.value.code == "sandbox.child_lost" and lost.value.status == 503

@@ -34,8 +34,9 @@ def test_a_worker_anchors_its_new_audit_head_under_retention_and_the_command_con
                   timeout=30)[0]
     if anchor.seq == head.seq:
         assert anchor.hash == head.hash
-    until = store.retained_until(anchor.object_key, anchor.version_id)
-    assert until is not None and until > datetime.now(UTC) + timedelta(days=3000)
+    # Written, then put under retention a moment later (two requests to the store).
+    until = poll(lambda: store.retained_until(anchor.object_key, anchor.version_id), 10, 0.05)
+    assert until and until > datetime.now(UTC) + timedelta(days=3000)
 
     done = subprocess.run([sys.executable, "-m", "dossier.cli", "audit", "verify"],
                           capture_output=True, text=True, env=env, check=False, timeout=120)

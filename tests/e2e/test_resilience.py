@@ -202,7 +202,7 @@ def test_event_of_an_upload_made_while_redis_is_down_is_delivered_once_redis_is_
         # with a code and a time to retry, never trusted and never a 500.
         refused = requests.get(f"{stack.url('notify')}/api/inbox", headers=me)
         assert refused.status_code == 503, refused.text
-        assert refused.json()["code"] == "auth.accounts_unavailable"
+        assert refused.json()["code"] == "dependency.broker_unavailable"
         assert int(refused.headers["Retry-After"]) > 0
 
         own_redis.start_redis(port=own_redis.redis_port)  # same port, same AOF folder

@@ -21,6 +21,7 @@ from shared.config import load_settings
 from shared.db import service_metadata
 from shared.errors import DossierError
 from shared.http import current_principal, make_app, roles
+from shared.outages import dependency_outage
 from shared.service import ServiceContext
 
 SECRET = "a-secret-for-the-guard-tests-0123456789"
@@ -109,9 +110,9 @@ def test_an_older_record_never_overwrites_a_newer_one(client: redis.Redis) -> No
 
 def test_an_unreachable_redis_fails_closed() -> None:
     dead = redis.Redis(port=1, socket_connect_timeout=1)
-    with pytest.raises(Unavailable) as refused:
+    with pytest.raises(redis.ConnectionError) as refused:
         AccountStates(dead).read("rec-1")
-    assert refused.value.status == 503 and refused.value.code == "auth.accounts_unavailable"
+    assert dependency_outage(refused.value) is not None  # answered 503 by every service
 
 
 # -- the guard of a real app -------------------------------------------------------------------
@@ -184,7 +185,8 @@ def test_the_guard_answers_503_with_a_code_when_standing_cannot_be_checked(
 
     down = guarded_app("redis://127.0.0.1:1/0").test_client()  # nothing listens there
     r = down.get("/api/me", headers=bearer())
-    assert r.status_code == 503 and r.json["code"] == "auth.accounts_unavailable"  # type: ignore[index]
+    assert r.status_code == 503 and r.json["code"] == "dependency.broker_unavailable"  # type: ignore[index]
+    assert int(r.headers["Retry-After"]) > 0
 
 
 def test_token_errors_carry_stable_codes_and_no_library_text(

@@ -167,9 +167,10 @@ def test_the_readme_carries_the_generated_configuration_table() -> None:
 # -- tokens -------------------------------------------------------------------------------------
 
 def _claims(**overrides: object) -> dict[str, object]:
+    # Some are built when the tests are collected, maybe many minutes before they run.
     now = int(time.time())
     claims: dict[str, object] = {"iss": "dossier", "sub": "u-1", "role": "admin", "iat": now,
-                                 "exp": now + 600, "jti": "j-1"}
+                                 "exp": now + 7 * 86400, "jti": "j-1"}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
