@@ -14,7 +14,7 @@ from celery import Celery
 from sqlalchemy.orm import Session
 
 from services.documents import packets, reinspection
-from services.documents.models import Inspection
+from services.documents.models import Inspection, PacketDocument
 from services.documents.sandbox import SandboxPool, limits_from
 from shared.events import Event
 from shared.messages import load_payload
@@ -90,9 +90,19 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
         An inspector killed from outside raises `InspectorLost` (Unavailable): the task is
         retried, nothing is stored."""
         p = load_payload(event.type, event.payload)
-        with ctx.db.reader() as session:
+
+        def note_pending(session: Session) -> bool:
             if session.get(Inspection, p["version_id"]) is not None:
-                return None
+                return False
+            if session.get(PacketDocument, p["version_id"]) is None:
+                # Known from here on, as intake knows it: the checklist says "being inspected",
+                # not "missing" — also while a dead worker's task waits for its lease to lapse.
+                packets.record_upload(session, p)
+                recompute(session, p["application_id"])
+            return True
+
+        if not ctx.db.transact(note_pending):  # a short writer transaction, then none
+            return None
         return _inspect_object(ctx, p)
 
     @ctx.inbox.on("document.uploaded", slow=inspect_upload)

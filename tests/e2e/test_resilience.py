@@ -15,7 +15,7 @@ import pytest
 import redis
 import requests
 from award_cycle import ensure_open_cycle
-from samples import blank_pdf, sha256
+from samples import blank_pdf, sha256, text_pdf
 from sqlalchemy import create_engine, text
 from waiting import poll
 
@@ -361,3 +361,64 @@ def test_a_task_failing_while_redis_is_down_is_retried_once_redis_is_back(
         assert len(messages) == 1
     finally:
         stack.stop()
+
+
+def inspector_busy(worker: Proc) -> int | None:
+    """The pid of the worker's inspector child while it has an upload open, if it has."""
+    def tree(pid: int) -> list[int]:
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return []
+        return [pid, *(p for kid in kids for p in tree(int(kid)))]
+
+    for pid in tree(worker.pid):
+        try:
+            if b"sandbox_child" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            if any("dossier-inspect-" in os.readlink(fd)
+                   for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def checklist_status(stack: AppStack, me: dict[str, str], app_id: str, requirement: str
+                     ) -> str | None:
+    r = requests.get(f"{stack.url('documents')}/api/applications/{app_id}/completeness",
+                     headers=me)
+    if r.status_code != 200:
+        return None
+    return next((i["status"] for i in r.json()["items"] if i["requirement"] == requirement),
+                None)
+
+
+def test_while_a_dead_workers_inspection_waits_both_services_call_the_version_pending(
+        killable_stack: AppStack) -> None:
+    stack = killable_stack
+    worker = restart_documents_worker(stack)
+    me = headers(stack, "applicant-agree")
+    app_id = new_application(stack, me)
+    # Enough text that reading it takes seconds: the crash lands mid-inspection.
+    pdf = text_pdf([f"第{i}页 组织概述 overview page {i} " * 6 for i in range(300)])
+    r = requests.post(f"{stack.url('intake')}/api/applications/{app_id}/documents",
+                      headers=me, data={"requirement": "overview"},
+                      files={"file": ("组织概述.pdf", pdf, "application/pdf")})
+    assert r.status_code == 201, r.text
+    poll(lambda: inspector_busy(worker), 60, 0.02)
+    worker.kill()  # the machine the worker ran on is gone
+    worker.popen.wait(10)  # type: ignore[union-attr]
+
+    [document] = requests.get(f"{stack.url('intake')}/api/applications/{app_id}",
+                              headers=me).json()["documents"]
+    assert document["versions"][0]["inspection"] is None  # intake: being inspected
+    assert checklist_status(stack, me, app_id, "overview") == "pending"  # documents agrees
+
+    stack.start_worker("documents")
+    stack.wait_worker("documents")
+    done = poll(lambda: inspection(stack, me, r.json()["id"]), 60)
+    assert done["pages"] == 300
+    settled = poll(lambda: (status := checklist_status(stack, me, app_id, "overview"))
+                   not in (None, "pending") and status, 30)
+    assert settled in ("met", "attention", "invalid")  # judged now, whatever the verdict
