@@ -343,6 +343,9 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
             if is_page_request():
                 return error_page(_from_http_exception(exc))
             return api.handle_http_exception(exc)
+        if dependency_outage(exc) is not None:
+            # An outage re-raised as another exception (its cause) is still an outage: 503.
+            return _dependency_unavailable(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(DossierError("internal.error"))
 

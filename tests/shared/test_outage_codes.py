@@ -54,3 +54,31 @@ def test_an_outage_raised_again_as_another_error_is_still_found() -> None:
     except RuntimeError as wrapped:
         found = dependency_outage(wrapped)
     assert found is not None and found[0].code == "dependency.broker_unavailable"
+
+
+def test_an_outage_wrapped_in_another_error_answers_503_over_http() -> None:
+    from flask_smorest import Blueprint
+
+    from shared.config import load_settings
+    from shared.db import service_metadata
+    from shared.http import make_app
+    from shared.service import ServiceContext
+
+    blp = Blueprint("wrapped", __name__, url_prefix="/probe")
+
+    @blp.get("/")
+    def wrapped() -> None:
+        try:
+            raise redis.exceptions.ConnectionError("refused")
+        except redis.exceptions.ConnectionError as exc:
+            raise RuntimeError("could not prepare the page") from exc
+
+    wrapped._dossier_roles = ()  # type: ignore[attr-defined]  # reached before any role check
+    settings = load_settings({"DOSSIER_SECRET_KEY": "s" * 40, "DOSSIER_S3_ACCESS_KEY": "a",
+                              "DOSSIER_S3_SECRET_KEY": "b"})
+    app = make_app(ServiceContext.create("notify", service_metadata(), settings), "t", [blp])
+    app.before_request_funcs[None] = []  # no session or token needed to reach the view
+    r = app.test_client().get("/probe/")
+    assert r.status_code == 503
+    assert r.json["code"] == "dependency.broker_unavailable"  # type: ignore[index]
+    assert int(r.headers["Retry-After"]) > 0
