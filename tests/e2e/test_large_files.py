@@ -83,6 +83,13 @@ def test_a_100000_page_pdf_is_refused_for_viewing_at_once_from_its_inspection_re
     assert verdict["ok"] is False and verdict["pages"] == 100_000
     assert verdict["error_code"] == "inspect.too_many_pages"
 
+    def intake_knows() -> bool:  # as the applicant's packet page shows it, before submitting
+        documents = intake.detail(me, app["id"])["documents"]
+        return any(v["id"] == big["id"] and v["inspection"] for d in documents
+                   for v in d["versions"])
+
+    poll(intake_knows, 60)
+
     # Through the normal path to review: publicity, submission, recommendation, acceptance.
     _ok(intake.publicity(me, app["id"], proof["document_id"]))
     _ok(intake.submit(me, app["id"]))

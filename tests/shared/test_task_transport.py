@@ -38,7 +38,8 @@ def test_a_dead_worker_is_back_in_line_within_a_minute_by_default() -> None:
 
 @pytest.fixture
 def broker(backing: BackingServers) -> redis.Redis:
-    client = redis.Redis.from_url(backing.redis_url, db=7)
+    # A database of its own (12): a URL names its database, and a `db=` beside it is ignored.
+    client = redis.Redis.from_url(backing.redis_url_for(12))
     client.flushdb()
     return client
 
