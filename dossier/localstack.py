@@ -357,11 +357,15 @@ SERVICE_NAMES = ("intake", "documents", "review", "notify")
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 
 
+# Longer than the proxy keeps an idle upstream connection (60 s): the proxy always closes first.
+KEEP_ALIVE = 75
+
+
 def web_argv(service: str, port: int, host: str = "127.0.0.1", workers: int = 1,
              threads: int = 8) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
             str(workers), "--threads", str(threads), "--timeout", "600",
-            "--graceful-timeout", "10", "--access-logfile", "-",
+            "--keep-alive", str(KEEP_ALIVE), "--graceful-timeout", "10", "--access-logfile", "-",
             "--access-logformat", ACCESS_LOG_FORMAT, f"services.{service}.app:create_app()"]
 
 

@@ -152,7 +152,11 @@ def nginx_conf(listen: str, upstreams: Mapping[str, str], *, run_dir: str,
     ]
     routes = {**{svc: upstreams[svc] for svc in SERVICES}, **extra}
     for name, address in routes.items():
-        lines += [f"  upstream {name} {{ server {address}; keepalive 32; }}"]
+        # nginx must drop an idle upstream connection before the service does (gunicorn keeps
+        # one 75 s, `KEEP_ALIVE`): reusing one the service is closing resets a streamed upload
+        # part, which nginx cannot resend.
+        lines += [f"  upstream {name} {{ server {address}; keepalive 32; "
+                  "keepalive_timeout 60s; }"]
     lines += [
         "  server {",
         f"    listen {listen};",
