@@ -16,7 +16,7 @@ from waiting import poll
 
 from services.documents.sandbox import InspectorLost, Limits, Sandbox, SandboxPool
 from shared.errors import Unavailable
-from shared.sandbox import ChildLimits
+from shared.sandbox import NEAR_CAP, ChildLimits
 
 
 def _file(tmp_path: Path, data: bytes, name: str = "f.pdf") -> Path:
@@ -136,7 +136,9 @@ def test_a_child_killed_near_its_cap_is_judged_out_of_memory(tmp_path: Path) -> 
             grown["peak"] = poll(lambda: (p := _peak(proc.pid)) > idle and p, timeout=30,
                                  every=0.05)
             sandbox._child.limits = ChildLimits(60, grown["peak"])
-            time.sleep(0.5)  # let the parent sample the peak at least once more
+            # Wait until the parent has itself seen the child at that size.
+            poll(lambda: sandbox._child._peak >= NEAR_CAP * grown["peak"], timeout=30,
+                 every=0.01)
             os.kill(proc.pid, signal.SIGKILL)
 
         killer = threading.Thread(target=grow_then_kill)
