@@ -12,6 +12,8 @@ supervisord restarts a process that dies; Ctrl-C stops everything, and so does k
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import signal
@@ -151,15 +153,20 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
     programs["notify-beat"] = ([sys.executable, "-m", "celery", "-A", "services.notify.worker",
                                 "beat", "--loglevel", "INFO", "--schedule",
                                 str(run / "notify-beat-schedule")], 110)
+    control = hmac.new(settings.secret_key.encode(), b"supervisor", hashlib.sha256).hexdigest()
     lines = [
         "[supervisord]", "nodaemon=true", f"logfile={logs / 'supervisord.log'}",
         "umask=077",  # supervisord's own default (022) would hand it to every program
         *(["user=root"] if os.geteuid() == 0 else []),  # say it, rather than be warned
         f"pidfile={run / 'supervisord.pid'}", f"childlogdir={logs}", "loglevel=warn", "",
-        "[unix_http_server]", f"file={run / 'supervisor.sock'}", "chmod=0700", "",
+        # The socket is the owner's alone already; the password only spares the log the
+        # CRIT line supervisord writes for a socket without one.
+        "[unix_http_server]", f"file={run / 'supervisor.sock'}", "chmod=0700",
+        "username=dossier", f"password={control}", "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
-        "[supervisorctl]", f"serverurl=unix://{run / 'supervisor.sock'}", "",
+        "[supervisorctl]", f"serverurl=unix://{run / 'supervisor.sock'}",
+        "username=dossier", f"password={control}", "",
     ]
     for name, (argv, priority) in programs.items():
         lines += [
@@ -222,11 +229,6 @@ def run(no_wait: bool = False) -> int:
     from shared.migrations import upgrade
     for svc in SERVICE_NAMES:
         upgrade(svc, settings)
-    # First sign-in: until some operator has a password, each start prints a fresh one-time
-    # link for account "operator" (the previous one stops working).
-    from services.intake.invitations import first_operator_link
-    first_link = first_operator_link(settings)
-
     conf = supervisor_config(data_dir, env)
     supervisord = Path(sys.executable).parent / "supervisord"
     proc = subprocess.Popen([str(supervisord), "-c", str(conf)], env=env,
@@ -256,6 +258,13 @@ def run(no_wait: bool = False) -> int:
             healthy = False
             break
         time.sleep(0.5)
+    first_link = None
+    if healthy:
+        # First sign-in: until some operator has a password, each start prints a fresh one-time
+        # link for account "operator" (the previous one stops working). Made once Redis is up,
+        # so the account's standing and the page cache hear of it at once, with nothing to retry.
+        from services.intake.invitations import first_operator_link
+        first_link = first_operator_link(settings)
     if healthy:
         print(f"\nDossier is up in {time.monotonic() - started:.1f}s; data in {data_dir}\n")
         print(f"  Open {origin}/ in a browser (every page, one address).\n")

@@ -153,6 +153,11 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
                 ] == []
         page = requests.get(first_link, timeout=10)
         assert page.status_code == 200 and 'autocomplete="new-password"' in page.text
+        # A fresh start in order says nothing alarming: an error in a log means a fault.
+        alarms = [line for f in [log, *(data / "logs").glob("*.log")]
+                  for line in f.read_text(errors="replace").splitlines()
+                  if any(w in line for w in (" ERROR ", " CRIT ", "Traceback"))]
+        assert alarms == []
     finally:
         stop(proc)
     banner = log.read_text()
