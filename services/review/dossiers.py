@@ -24,12 +24,12 @@ from services.review.models import (
     ConflictRecord,
     Expert,
 )
-from services.review.pdfpages import Cache, ViewLimits, is_pdf, stamp_file
-from services.review.watermark import stamp_text
 from shared.errors import Concealed, DossierError, NotFound
 from shared.filenames import safe_filename
 from shared.outages import dependency_outage
+from shared.pagerender import Cache, ViewLimits, is_pdf, stamp_file
 from shared.storage import ObjectNotFound, ObjectStore
+from shared.watermark import stamp_text
 
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
           "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from reviewstack import ReviewDriver
 from samples import text_pdf
 
-from services.review.watermark import FONT_CANDIDATES
+from shared.watermark import FONT_CANDIDATES
 
 
 def _zip(review: ReviewDriver, headers: dict[str, str], app_id: str) -> zipfile.ZipFile:
