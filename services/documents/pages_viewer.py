@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
 from services.documents import access, viewer
 from services.documents.access import READERS
@@ -154,7 +154,7 @@ def download(application_id: str, document_id: str) -> Response:
         body: Iterator[bytes] = _streamed(stamped, folder)
     else:
         body = ctx.store.open(source["object_key"], source.get("object_version"))
-    response = Response(stream_with_context(body),
+    response = Response(body,
                         mimetype=source.get("content_type") or "application/octet-stream")
     response.headers["Content-Disposition"] = content_disposition(opened.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
