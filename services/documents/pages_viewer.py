@@ -48,12 +48,10 @@ def _stamp(who: Principal) -> str:
 def _back(who: Principal, application_id: str) -> tuple[str, str]:
     """Where the reader came from: the page that lists this packet's documents for them."""
     if who.role == "applicant":
-        return f"/intake/packets/{application_id}/documents", _("Back to my documents")
+        return f"/intake/packets/{application_id}", _("Back to my application")
     if who.role == "recommender":
         return f"/intake/queue/{application_id}", _("Back to the application")
-    if who.role == "operator":
-        return f"/intake/office/applications/{application_id}", _("Back to the application")
-    return f"/documents/packets/{application_id}", _("Back to the completeness report")
+    return f"/intake/office/applications/{application_id}", _("Back to the application")
 
 
 def _page_number(pages: int | None) -> int:
