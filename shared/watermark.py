@@ -82,11 +82,15 @@ def stamp_text(expert_name: str, expert_subject: str, at: str) -> str:
     return f"仅供评审 CONFIDENTIAL {expert_name} {expert_subject} {at}"
 
 
+def beijing_minute(at: datetime) -> str:
+    """When a stamp was made, in Beijing time as every page shows times."""
+    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " 北京时间"
+
+
 def reading_stamp(reader_name: str, reader_subject: str, at: datetime) -> str:
-    """The stamp on a page someone other than its owner reads outside review: who and when,
-    in Beijing time as every page shows it (the account name as well, since names repeat)."""
-    when = at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-    return f"仅供审阅 CONFIDENTIAL {reader_name} {reader_subject} {when} 北京时间"
+    """The stamp on a page someone other than its owner reads outside review: who and when
+    (the account name as well as the person's, since names repeat)."""
+    return f"仅供审阅 CONFIDENTIAL {reader_name} {reader_subject} {beijing_minute(at)}"
 
 
 def _overlay(width: float, height: float, text: str, font: str) -> PdfReader:

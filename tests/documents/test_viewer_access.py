@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import builders as b
 import pytest
-from conftest import Inspect
 from inprocess import InProcess, service_app
 from PIL import Image
 from pypdf import PdfReader
@@ -19,7 +20,9 @@ from sqlalchemy import select
 
 from dossier.localstack import BackingServers
 from services.documents import packets
+from shared.watermark import reading_stamp
 
+Inspect = Callable[..., dict[str, Any]]  # the `inspect` fixture: bytes through the sandbox
 UNIT, OTHER_UNIT, OWNER = "140902", "140921", "org-viewer-owner"
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -157,7 +160,8 @@ def test_trade_secret_pages_carry_the_readers_name_for_everyone_but_the_owner(
     assert "商业秘密" in page and "data-watermarked" in page
     download = client.get(packet.url(secret, "/file"), headers=operator)
     assert download.status_code == 200
-    assert "op-2" in PdfReader(io.BytesIO(download.data)).pages[0].extract_text()
+    stamped_text = PdfReader(io.BytesIO(download.data)).pages[0].extract_text()
+    assert "op-2" in stamped_text and "北京时间" in stamped_text
     original = client.get(packet.url(secret, "/file"), headers=owner).data
     assert "op-2" not in PdfReader(io.BytesIO(original)).pages[0].extract_text()
     stamped = [d for a, _r, act, d in _audit(documents, f"document:{secret}")
@@ -213,3 +217,9 @@ def test_a_file_still_being_inspected_is_named_not_opened(
     assert page.status_code == 200 and "仍在检查中" in page.get_data(as_text=True)
     assert documents.client.get(packet.url(document_id, "/file"),
                                 headers=owner).status_code == 404
+
+
+def test_the_stamp_names_the_reader_and_the_beijing_time() -> None:
+    at = datetime(2026, 12, 6, 15, 46, tzinfo=UTC)
+    assert reading_stamp("王核查", "rec-7", at) == \
+        "仅供审阅 CONFIDENTIAL 王核查 rec-7 2026-12-06 23:46 北京时间"
