@@ -201,6 +201,11 @@ def test_a_docx_is_previewed_as_text_and_downloaded_as_an_attachment(
                                 headers=operator).status_code == 404
     actions = [act for a, _r, act, _d in _audit(documents, f"document:{doc}") if a == "op-4"]
     assert actions == ["document.viewed", "document.downloaded"]
+    # The text is read here, audited; never as a fact of the inspection through the API.
+    version_id = packet.entries[-1]["version_id"]
+    facts = documents.client.get(f"/api/inspections/{version_id}", headers=operator)
+    assert facts.status_code == 200 and facts.get_json()["details"]["format"] == "docx"
+    assert "preview" not in facts.get_json()["details"]
 
 
 def test_a_file_still_being_inspected_is_named_not_opened(
