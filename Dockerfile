@@ -11,9 +11,9 @@ RUN groupadd --system --gid 10001 dossier \
  && useradd --system --uid 10001 --gid dossier --home-dir /app --no-create-home \
             --shell /usr/sbin/nologin dossier
 
-# The CJK font review embeds in trade-secret watermarks, so every viewer shows the expert's
-# Chinese name (services/review/watermark.py finds it at its Debian path); poppler's pdftoppm
-# draws the PDF pages an expert reads in the browser (services/review/pdfpages.py).
+# The CJK font review and documents embed in trade-secret watermarks, so every viewer shows
+# the reader's Chinese name (shared/watermark.py finds it at its Debian path); poppler's
+# pdftoppm draws the PDF pages people read in the browser (shared/pagerender.py).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-microhei \
       poppler-utils \

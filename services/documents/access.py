@@ -43,14 +43,24 @@ def scoped(query: Select[Any], who: Principal, owner_col: Any, app_col: Any) -> 
     return query
 
 
+def may_read(who: Principal, packet: Packet) -> bool:
+    """`scoped`'s rule for one packet already loaded (a recommender: only once submitted)."""
+    if who.role == "applicant":
+        return packet.owner == who.subject
+    if who.role == "recommender":
+        unit = unit_of(who)
+        return unit is not None and packet.unit == unit and packet.submission > 0
+    return who.role in READERS
+
+
 def audit_read(ctx: ServiceContext, who: Principal, action: str, target: str,
-               application_id: str, owner: str) -> None:
+               application_id: str, owner: str, **detail: Any) -> None:
     """Record a read of someone else's packet; an applicant reading their own is not audited."""
     if who.role == "applicant" and who.subject == owner:
         return
     with ctx.db.session() as session:
         ctx.audit.append(session, actor=who.subject, role=who.role, action=action,
-                         target=target, detail={"application": application_id})
+                         target=target, detail={"application": application_id, **detail})
 
 
 def report(ctx: ServiceContext, who: Principal, report_id: str

@@ -17,7 +17,7 @@ from lxml import etree
 from services.documents import textscan
 from services.documents.limits import ZipLimits
 from services.documents.paper import paper_name
-from services.documents.verdict import Verdict
+from services.documents.verdict import PREVIEW_CHARACTERS, Verdict
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 WORD_TEMPLATE = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
@@ -147,7 +147,7 @@ def _read_document(path: Path, verdict: Verdict) -> Verdict:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises many types on malformed parts
         return verdict.fail("inspect.corrupt", f"{type(exc).__name__}: {exc}")
-    characters = words = 0
+    characters = words = shown = 0
     texts: list[str] = []
     for paragraph in document.paragraphs:
         text = paragraph.text
@@ -159,6 +159,9 @@ def _read_document(path: Path, verdict: Verdict) -> Verdict:
             verdict.headings.append({"text": text.strip()[:200], "level": level, "page": None})
         if len(texts) < 2000:
             texts.append(text)
+        if text.strip() and shown < PREVIEW_CHARACTERS:
+            verdict.preview.append(text[:PREVIEW_CHARACTERS - shown])
+            shown += len(verdict.preview[-1])
     for table in document.tables:
         for row in table.rows:
             for cell in row.cells:

@@ -77,6 +77,10 @@ class PacketDocument(Base):
     filename: Mapped[str] = mapped_column(String(255))
     deleted: Mapped[bool] = mapped_column(default=False)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The applicant's marking as intake last announced it (upload, then the submitted
+    # manifest): the viewer watermarks trade secrets for every reader but the owner.
+    confidentiality: Mapped[str | None] = mapped_column(String(20))
+    secret_pages: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class Cycle(Base):

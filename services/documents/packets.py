@@ -106,7 +106,8 @@ def record_upload(session: Session, p: dict[str, Any]) -> Packet:
             version_id=p["version_id"], application_id=p["application_id"],
             document_id=p["document_id"], requirement=p.get("requirement"),
             number=int(p.get("number") or 1), filename=p["filename"], deleted=False,
-            uploaded_at=_now()))
+            uploaded_at=_now(), confidentiality=p.get("confidentiality"),
+            secret_pages=p.get("secret_pages") or None))
     return packet
 
 
@@ -147,12 +148,18 @@ def record_submission(session: Session, p: dict[str, Any]) -> Packet:
     manifest = list(p.get("documents") or [])
     packet.manifest = [d["version_id"] for d in manifest]
     for doc in manifest:  # the manifest is authoritative, even for an upload we missed
-        if session.get(PacketDocument, doc["version_id"]) is None:
-            session.add(PacketDocument(
+        row = session.get(PacketDocument, doc["version_id"])
+        if row is None:
+            row = PacketDocument(
                 version_id=doc["version_id"], application_id=packet.application_id,
                 document_id=doc["document_id"], requirement=doc.get("requirement"),
                 number=int(doc.get("number") or 1), filename=doc.get("filename") or "",
-                deleted=False, uploaded_at=_now()))
+                deleted=False, uploaded_at=_now())
+            session.add(row)
+        # The marking may have changed after the upload (intake re-tags until submission).
+        if "confidentiality" in doc:
+            row.confidentiality = doc.get("confidentiality")
+            row.secret_pages = doc.get("secret_pages") or None
     return packet
 
 

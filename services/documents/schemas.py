@@ -3,6 +3,8 @@ OpenAPI)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from shared.pagination import page_schema
@@ -29,8 +31,17 @@ class InspectionOut(ma.Schema):
     error_code = ma.fields.String(allow_none=True)
     error_message = ma.fields.Dict(allow_none=True, metadata={"description": "zh-CN and en"})
     details = ma.fields.Dict(metadata={
-        "description": "The full verdict: headings, outline, page size, warnings, …"})
+        "description": "The full verdict: headings, outline, page size, warnings, … (not the "
+                       "text preview of a DOCX)"})
     inspected_at = ma.fields.DateTime()
+
+    @ma.post_dump
+    def _without_text(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        # The file's own text is its content: it is read in the material viewer, where each
+        # read by someone other than the owner is audited, not through the facts of a check.
+        if isinstance(data.get("details"), dict):
+            data["details"] = {k: v for k, v in data["details"].items() if k != "preview"}
+        return data
 
 
 class InspectionQuery(ma.Schema):

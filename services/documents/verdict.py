@@ -52,6 +52,9 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 
+PREVIEW_CHARACTERS = 20_000
+
+
 def message(code: str) -> dict[str, str]:
     zh, en = CODES.get(code, (code, code))
     return {"zh-CN": zh, "en": en}
@@ -85,6 +88,9 @@ class Verdict:
     reader: str | None = None
     warnings: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # The first paragraphs of a DOCX's text (at most PREVIEW_CHARACTERS), read here in the
+    # sandbox so the viewer can show a preview without parsing the file in a web process.
+    preview: list[str] = field(default_factory=list)
 
     def fail(self, code: str, detail: str | None = None) -> Verdict:
         self.ok = False

@@ -24,12 +24,12 @@ from services.review.models import (
     Panel,
     Score,
 )
-from services.review.pdfpages import ViewLimits
 from services.review.schemas import AckIn, DossierOut, DossierPage
 from services.review.ziparchive import stream_zip
 from shared.errors import DossierError, NotFound
 from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
+from shared.pagerender import ViewLimits
 from shared.pagination import PageQuery
 
 log = logging.getLogger(__name__)

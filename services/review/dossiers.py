@@ -24,12 +24,12 @@ from services.review.models import (
     ConflictRecord,
     Expert,
 )
-from services.review.pdfpages import Cache, ViewLimits, is_pdf, stamp_file
-from services.review.watermark import stamp_text
 from shared.errors import Concealed, DossierError, NotFound
 from shared.filenames import safe_filename
 from shared.outages import dependency_outage
+from shared.pagerender import Cache, ViewLimits, is_pdf, stamp_file
 from shared.storage import ObjectNotFound, ObjectStore
+from shared.watermark import beijing_minute, stamp_text
 
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
           "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "
@@ -164,8 +164,7 @@ def check_readable(store: ObjectStore, documents: list[dict[str, Any]]) -> None:
 
 
 def stamp_for(reader: Reader | Expert, at: datetime | None = None) -> str:
-    when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return stamp_text(reader.name, reader.subject, when)
+    return stamp_text(reader.name, reader.subject, beijing_minute(at or datetime.now(UTC)))
 
 
 def readable(documents: list[dict[str, Any]], has_ack: bool) -> tuple[list[dict[str, Any]],

@@ -16,7 +16,6 @@ from flask import Response, request, url_for
 from services.review import (
     dossiers,
     panels,
-    pdfpages,
     registry,
     requirements,
     scoresheet,
@@ -28,6 +27,7 @@ from services.review.models import (
 )
 from services.review.programme import Programme
 from services.review.scoring import NOT_A_NUMBER, ScoreInvalid
+from shared import pagerender as pdfpages
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.web.pages import (

@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 from samples import huge_pdf, text_pdf
 
-from services.review import dossiers, pdfpages
-from services.review.pdfpages import TooLargeToShow, ViewLimits
+from services.review import dossiers
+from shared import pagerender as pdfpages
+from shared.pagerender import TooLargeToShow, ViewLimits
 
 LIMITS = ViewLimits(max_pages=2000, seconds=30)
 

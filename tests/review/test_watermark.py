@@ -17,9 +17,9 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 from samples import text_pdf
 
-from services.review import watermark
-from services.review.watermark import WatermarkFailed, stamp_text, watermark_pdf
 from services.review.ziparchive import stream_zip
+from shared import watermark
+from shared.watermark import WatermarkFailed, stamp_text, watermark_pdf
 
 STAMP = stamp_text("王专家", "expert-42", "2026-11-25 02:00 UTC")
 

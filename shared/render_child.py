@@ -1,10 +1,10 @@
-"""Review's render process: `python -m services.review.render_child`.
+"""The render process of review and documents: `python -m shared.render_child`.
 
-Everything review does to the inside of a PDF happens here, under `shared.sandbox`'s limits
-(address space, CPU and wall time per job): cutting out a page, stamping watermarks, drawing a
-page with poppler's `pdftoppm` (which inherits the limits). The web and worker processes only
-move files. A file above the page limit is refused after qpdf counts its pages (lazily, about
-half a second for 100,000 pages), before any page is parsed.
+Everything either service does to the inside of a PDF it shows happens here, under
+`shared.sandbox`'s limits (address space, CPU and wall time per job): cutting out a page,
+stamping watermarks, drawing a page with poppler's `pdftoppm` (which inherits the limits). The
+web and worker processes only move files. A file above the page limit is refused after qpdf
+counts its pages (lazily, about half a second for 100,000 pages), before any page is parsed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main() -> int:
     # Import the readers before the memory cap, so the cap measures the work, not the imports.
     import pikepdf
 
-    from services.review.watermark import WatermarkFailed, watermark_pdf
+    from shared.watermark import WatermarkFailed, watermark_pdf
 
     def opened(path: str, max_pages: int) -> tuple[Any, dict[str, Any] | None]:
         try:

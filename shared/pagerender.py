@@ -1,12 +1,13 @@
-"""PDF pages as pictures, for reading a dossier in the browser without downloading it.
+"""PDF pages as pictures, for reading a file in the browser without downloading it.
 
-Nothing here parses a PDF: page counts come from documents' inspection record (the manifest of
-`packet.accepted`), and cutting out a page, stamping it with the watermark a download of a
-trade-secret file carries, drawing it (poppler's `pdftoppm`) and watermarking whole files all run
-in `render_child`, a process under `shared.sandbox`'s limits. A file above the viewing limits
-(pages or bytes from the record), or one whose rendering ran out of time or memory, is refused
-with one clear message, and that verdict is remembered per object version (versions never
-change), so no later view pays for it again.
+Review (experts' dossiers) and documents (applicants, recommenders, operators) both show pages
+through here. Nothing here parses a PDF: page counts come from documents' inspection record
+(review has it from the manifest of `packet.accepted`), and cutting out a page, stamping it with
+the watermark a download of a trade-secret file carries, drawing it (poppler's `pdftoppm`) and
+watermarking whole files all run in `render_child`, a process under `shared.sandbox`'s limits. A
+file above the viewing limits (pages or bytes from the record), or one whose rendering ran out
+of time or memory, is refused with one clear message, and that verdict is remembered per object
+version (versions never change), so no later view pays for it again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 30 * 24 * 3600
-_CHILD = "services.review.render_child"
+_CHILD = "shared.render_child"
 
 
 class Cache(Protocol):
@@ -53,7 +54,8 @@ class TooLargeToShow(DossierError):
 
 @dataclass(frozen=True)
 class ViewLimits:
-    """What review will render or watermark (settings `DOSSIER_REVIEW_VIEW_*`, `_RENDER_*`)."""
+    """What is rendered or watermarked (settings `DOSSIER_REVIEW_VIEW_*`, `_RENDER_*`: one set
+    of limits for every reader, whichever service draws the page)."""
 
     max_pages: int = 2000
     max_bytes: int = 200 * 1024 * 1024
@@ -97,7 +99,7 @@ def _run(job: dict[str, Any], limits: ViewLimits) -> dict[str, Any]:
 # -- verdicts, remembered ----------------------------------------------------------------------
 
 def _verdict_key(document: Mapping[str, Any]) -> str:
-    return f"review:viewable:{document['object_key']}:{document.get('object_version') or ''}"
+    return f"pages:viewable:{document['object_key']}:{document.get('object_version') or ''}"
 
 
 def _remember(cache: Cache | None, document: Mapping[str, Any], pages: int | None) -> None:
@@ -119,7 +121,7 @@ def pages_of(store: ObjectStore, document: Mapping[str, Any], limits: ViewLimits
     in the render process and remembered (None: not a PDF, or unreadable)."""
     if not is_pdf(document) or page_count(document) is not None:
         return page_count(document)
-    key = f"review:pdfpages:{document['object_key']}:{document.get('object_version') or ''}"
+    key = f"pages:count:{document['object_key']}:{document.get('object_version') or ''}"
     hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return int(hit) or None

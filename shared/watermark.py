@@ -1,4 +1,7 @@
-"""Watermarks for trade-secret PDFs: every page stamped with the expert's name and the time.
+"""Watermarks for trade-secret PDFs: every page stamped with the reader's name and the time.
+
+Used by review (experts' downloads and page pictures) and documents (everyone else who opens a
+packet's files in the browser).
 
 The overlay is drawn once per page size with reportlab and merged onto every page with pypdf.
 Its font is a real CJK TrueType font embedded as a subset (only the glyphs the stamp uses), so
@@ -14,7 +17,9 @@ import hashlib
 import io
 import logging
 import os
+from datetime import datetime
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import pikepdf
 from pypdf import PdfReader, PdfWriter, Transformation
@@ -25,6 +30,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 log = logging.getLogger(__name__)
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 # Where Debian's TrueType CJK font packages put their files, smallest package first. Noto CJK
 # is left out on purpose: it ships CFF outlines, which reportlab's TTFont cannot embed.
@@ -74,6 +80,17 @@ def watermark_font(configured: str | None = None) -> str:
 
 def stamp_text(expert_name: str, expert_subject: str, at: str) -> str:
     return f"仅供评审 CONFIDENTIAL {expert_name} {expert_subject} {at}"
+
+
+def beijing_minute(at: datetime) -> str:
+    """When a stamp was made, in Beijing time as every page shows times."""
+    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " 北京时间"
+
+
+def reading_stamp(reader_name: str, reader_subject: str, at: datetime) -> str:
+    """The stamp on a page someone other than its owner reads outside review: who and when
+    (the account name as well as the person's, since names repeat)."""
+    return f"仅供审阅 CONFIDENTIAL {reader_name} {reader_subject} {beijing_minute(at)}"
 
 
 def _overlay(width: float, height: float, text: str, font: str) -> PdfReader:
