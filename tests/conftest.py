@@ -9,8 +9,10 @@ own `AppStack` so they cannot disturb the others.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,11 @@ from dossier.localstack import AppStack, BackingServers
 from shared.auth import issue_token
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+# The office's day is Beijing's: a test that takes "today" in the machine's zone (UTC here)
+# disagrees with the services' clock (DOSSIER_TIMEZONE) from 00:00 to 08:00 Beijing time.
+os.environ["TZ"] = "Asia/Shanghai"
+time.tzset()
 
 
 @pytest.fixture(scope="session")
