@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +51,8 @@ from services.intake.schemas import (
     WaiverIn,
     WaiverOut,
 )
-from services.intake.units import UnitList, load_units
+from services.intake.units import UnitList
+from services.intake.units import current as current_units
 from services.intake.uploads import (
     IncomingFile,
     MalformedUpload,
@@ -80,7 +81,13 @@ EVERYONE = (*READERS, "expert")
 
 
 def units() -> UnitList:
-    return load_units(service_context().settings.intake_units_file)
+    """The recommending units as the operator keeps them now (the units page), read once per
+    request (a list page names a unit on every row)."""
+    if "intake_units" not in g:
+        ctx = service_context()
+        with ctx.db.reader() as session:
+            g.intake_units = current_units(session, ctx.settings.intake_units_file)
+    return g.intake_units  # type: ignore[no-any-return]
 
 
 def identities() -> domain.Identities:
@@ -99,7 +106,7 @@ def _with_documents(query: Any) -> Any:
 @blp.response(200, UnitPage)
 @roles(*EVERYONE)
 def list_units(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
-    """The recommending units an application can be routed to (data file)."""
+    """The recommending units an application can be routed to (kept on the units page)."""
     found = [u for u in units().units
              if all(getattr(u, k) == v for k, v in filters.items())]
     start = (page - 1) * per_page

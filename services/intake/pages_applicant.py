@@ -101,7 +101,7 @@ def _helpers() -> dict[str, Any]:
 
 
 def _unit_name(all_units: Any, code: str | None, lang: str) -> str:
-    unit = all_units.get(code)
+    unit = all_units.find(code)
     if unit is None:
         return code or ""
     return unit.name_en if lang == "en" else unit.name
