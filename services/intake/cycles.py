@@ -77,20 +77,12 @@ def _stage_row(stage: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check(cycle: Cycle) -> None:
-    """What the Measures and common sense ask of a cycle, each problem next to its field."""
+    """What the Measures and common sense ask of a cycle: every problem at once (一次性告知),
+    each next to its field."""
     required = {"year": N_("Enter the year."), "title": N_("Enter the cycle's name."),
                 "opens_on": N_("Enter the date applications open."),
                 "closes_on": N_("Enter the date applications close.")}
-    missing = {k: [v] for k, v in required.items() if getattr(cycle, k) in (None, "")}
-    if missing:
-        raise DossierError("validation.failed", errors=missing)
-    if cycle.closes_on < cycle.opens_on:
-        raise DossierError("cycle.window_invalid", status=422,
-                           zh="申报截止日期早于开始日期。",
-                           en="The application window closes before it opens.",
-                           errors={"closes_on": [N_("The closing date is before the opening "
-                                                    "date.")]})
-    errors: dict[str, list[str]] = {}
+    errors = {k: [v] for k, v in required.items() if getattr(cycle, k) in (None, "")}
     # Art. 4: at most 3 awards and 10 nominations per cycle, organisations and individuals
     # together.
     if not 1 <= cycle.caps_awards <= DEFAULT_CAPS["awards"]:
@@ -99,9 +91,17 @@ def _check(cycle: Cycle) -> None:
     if not 0 <= cycle.caps_nominations <= DEFAULT_CAPS["nominations"]:
         errors["caps_nominations"] = [N_("Between 0 and 10 nominations per cycle (Art. 4 of "
                                          "the Measures).")]
-    errors.update(_stage_errors(cycle))
+    window = cycle.opens_on is not None and cycle.closes_on is not None
+    if window and cycle.closes_on >= cycle.opens_on:
+        errors.update(_stage_errors(cycle))
     if errors:
         raise DossierError("validation.failed", errors=errors)
+    if cycle.closes_on < cycle.opens_on:
+        raise DossierError("cycle.window_invalid", status=422,
+                           zh="申报截止日期早于开始日期。",
+                           en="The application window closes before it opens.",
+                           errors={"closes_on": [N_("The closing date is before the opening "
+                                                    "date.")]})
 
 
 def _stage_errors(cycle: Cycle) -> dict[str, list[str]]:
