@@ -3,6 +3,7 @@ first-run checklist, each page calling the same domain function as the API."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ from sqlalchemy import text
 
 from dossier.localstack import BackingServers
 from shared.web.sessions import COOKIE, SessionStore
-
 
 
 def _valid_uscc() -> str:
@@ -58,7 +58,7 @@ def _events(intake: InProcess, event_type: str) -> list[dict[str, Any]]:
     with intake.ctx.db.reader() as session:
         rows = session.execute(text("SELECT payload FROM outbox WHERE type = :t ORDER BY seq"),
                                {"t": event_type}).scalars()
-        return [(r if isinstance(r, dict) else __import__("json").loads(r))["payload"]
+        return [(r if isinstance(r, dict) else json.loads(r))["payload"]
                 for r in rows]
 
 
