@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,40 @@ def test_every_set_up_page_is_translated(intake: InProcess, lang: str) -> None:
         html = r.get_data(as_text=True)
         assert "[[untranslated" not in html, (path, re.findall(r"\[\[untranslated: [^\]]*\]\]",
                                                                html))
+
+
+def test_the_applicant_keeps_its_related_parties_on_the_details_form(
+        intake: InProcess) -> None:
+    from intake.flows import new_uscc
+    office = Office(intake)
+    today = date.today()
+    assert office.post("/office/cycles/new", {
+        **CYCLE_FORM, "year": str(today.year), "opens_on": today.isoformat(),
+        "closes_on": (today + timedelta(days=30)).isoformat(),
+        "stage_material_starts_on": "", "stage_material_ends_on": "",
+        "stage_defence_starts_on": ""}).status_code == 303
+    me = intake.auth("applicant", "app-rel")
+    r = intake.client.post("/api/applications", headers=me, json={
+        "cycle": str(today.year), "kind": "organisation", "name": "忻州市示例机械有限公司",
+        "credit_code": new_uscc(), "county": "140902", "industry": "装备制造",
+        "founded_on": "2015-06-01", "legal_representative": "张三"})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    app_id = r.get_json()["id"]
+    applicant = Office(intake, role="applicant", subject="app-rel")
+    parent = new_uscc()
+    details = {"name": "忻州市示例机械有限公司", "county": "140902", "industry": "装备制造",
+               "legal_representative": "张三", "credit_code": r.get_json()["credit_code"]}
+
+    r = applicant.post(f"/packets/{app_id}/details", {**details, "related": "只有名称"})
+    assert r.status_code == 422
+    assert "关系" in _field_error(r.get_data(as_text=True), "related")
+
+    r = applicant.post(f"/packets/{app_id}/details", {
+        **details,
+        "related": f"忻州某集团有限公司，{parent}，控股股东\n忻州某研究院, 技术合作方\n"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:3000]
+    got = intake.client.get(f"/api/applications/{app_id}", headers=me).get_json()["related"]
+    assert got == [{"name": "忻州某集团有限公司", "credit_code": parent, "relation": "控股股东"},
+                   {"name": "忻州某研究院", "credit_code": None, "relation": "技术合作方"}]
+    page = applicant.get(f"/packets/{app_id}").get_data(as_text=True)
+    assert f"忻州某集团有限公司，{parent}，控股股东" in page
