@@ -13,6 +13,7 @@ from werkzeug.http import parse_options_header
 
 from services.intake import accounts, cycles, material, routing
 from services.intake import applications as domain
+from services.intake import units as unit_list
 from services.intake.models import (
     AcceptanceList,
     Account,
@@ -20,6 +21,7 @@ from services.intake.models import (
     Cycle,
     Document,
     DocumentVersion,
+    RecommendingUnit,
     RequirementList,
     Waiver,
 )
@@ -44,6 +46,7 @@ from services.intake.schemas import (
     ReasonsIn,
     RequirementListOut,
     SubmitIn,
+    UnitIn,
     UnitOut,
     UnitQuery,
     UploadQuery,
@@ -112,6 +115,23 @@ def list_units(filters: dict[str, Any], page: int, per_page: int) -> dict[str, A
     start = (page - 1) * per_page
     return {"items": found[start:start + per_page], "page": page, "per_page": per_page,
             "total": len(found)}
+
+
+@blp.put("/units/<code>")
+@blp.arguments(UnitIn)
+@blp.response(200, UnitOut)
+@roles(*OFFICE)
+def save_unit(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Add or change a recommending unit (`active: false` deactivates it), as the units page
+    does; every change is audited."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        known = session.get(RecommendingUnit, code) is not None
+        unit = unit_list.save_unit(session, ctx.audit, current_principal(),
+                                   code if known else None, {**body, "code": code})
+        return {"code": unit.code, "kind": unit.kind, "name": unit.name,
+                "name_en": unit.name_en, "active": unit.active,
+                "route": "county" if unit.kind in unit_list.COUNTY_ROUTE_KINDS else "industry"}
 
 
 @blp.put("/cycles/<cycle_id>")

@@ -84,6 +84,17 @@ class UnitOut(ma.Schema):
     route = ma.fields.String()
     name = ma.fields.String()
     name_en = ma.fields.String()
+    active = ma.fields.Boolean()
+
+
+class UnitIn(ma.Schema):
+    """A unit as the units page edits it; the code is the address's (never changed)."""
+
+    kind = ma.fields.String(required=True, validate=validate.OneOf(("county", "zone",
+                                                                    "industry")))
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
+    active = ma.fields.Boolean(load_default=True)
 
 
 class UnitQuery(ma.Schema):

@@ -313,3 +313,18 @@ def test_the_applicant_keeps_its_related_parties_on_the_details_form(
                    {"name": "忻州某研究院", "credit_code": None, "relation": "技术合作方"}]
     page = applicant.get(f"/packets/{app_id}").get_data(as_text=True)
     assert f"忻州某集团有限公司，{parent}，控股股东" in page
+
+
+def test_the_units_api_and_page_share_one_rule_and_one_record(intake: InProcess) -> None:
+    staff = intake.auth("operator", "op-1")
+    r = intake.client.put("/api/units/XZ-BSQ", headers=staff, json={
+        "kind": "zone", "name": "忻州综合保税区管委会"})
+    assert r.status_code == 200 and r.get_json()["route"] == "county"
+    r = intake.client.put("/api/units/XZ-DUP", headers=staff, json={
+        "kind": "zone", "name": "忻州综合保税区管委会"})
+    assert r.status_code == 422 and "name" in r.get_json()["errors"]
+    assert intake.client.put("/api/units/XZ-BSQ", headers=intake.auth("recommender", "r"),
+                             json={"kind": "zone", "name": "x"}).status_code == 403
+    page = Office(intake).get("/office/units/XZ-BSQ").get_data(as_text=True)
+    assert "<h1>忻州综合保税区管委会</h1>" in page
+    assert _audit(intake, "unit.created") == ["unit:XZ-BSQ"]
