@@ -38,7 +38,11 @@ def save_account(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
     role = fields["role"]
     unit = fields.get("unit")
     if role == "recommender":
-        if units.get(unit) is None:
+        # A deactivated unit stays on the accounts that already carry it (they can still be
+        # edited or deactivated), but no account is newly given it.
+        kept = (units.find(unit) is not None
+                and getattr(session.get(Account, subject), "unit", None) == unit)
+        if units.get(unit) is None and not kept:
             raise DossierError("account.unit_unknown", status=422,
                                zh="推荐单位代码 {unit} 不在单位名录中。",
                                en="Unit {unit} is not in the list of recommending units.",

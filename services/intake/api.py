@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from werkzeug.http import parse_options_header
 
 from services.intake import accounts, cycles, material, routing
 from services.intake import applications as domain
+from services.intake import units as unit_list
 from services.intake.models import (
     AcceptanceList,
     Account,
@@ -20,6 +21,7 @@ from services.intake.models import (
     Cycle,
     Document,
     DocumentVersion,
+    RecommendingUnit,
     RequirementList,
     Waiver,
 )
@@ -44,6 +46,7 @@ from services.intake.schemas import (
     ReasonsIn,
     RequirementListOut,
     SubmitIn,
+    UnitIn,
     UnitOut,
     UnitQuery,
     UploadQuery,
@@ -51,7 +54,8 @@ from services.intake.schemas import (
     WaiverIn,
     WaiverOut,
 )
-from services.intake.units import UnitList, load_units
+from services.intake.units import UnitList
+from services.intake.units import current as current_units
 from services.intake.uploads import (
     IncomingFile,
     MalformedUpload,
@@ -80,7 +84,13 @@ EVERYONE = (*READERS, "expert")
 
 
 def units() -> UnitList:
-    return load_units(service_context().settings.intake_units_file)
+    """The recommending units as the operator keeps them now (the units page), read once per
+    request (a list page names a unit on every row)."""
+    if "intake_units" not in g:
+        ctx = service_context()
+        with ctx.db.reader() as session:
+            g.intake_units = current_units(session, ctx.settings.intake_units_file)
+    return g.intake_units  # type: ignore[no-any-return]
 
 
 def identities() -> domain.Identities:
@@ -99,12 +109,29 @@ def _with_documents(query: Any) -> Any:
 @blp.response(200, UnitPage)
 @roles(*EVERYONE)
 def list_units(filters: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
-    """The recommending units an application can be routed to (data file)."""
+    """The recommending units an application can be routed to (kept on the units page)."""
     found = [u for u in units().units
              if all(getattr(u, k) == v for k, v in filters.items())]
     start = (page - 1) * per_page
     return {"items": found[start:start + per_page], "page": page, "per_page": per_page,
             "total": len(found)}
+
+
+@blp.put("/units/<code>")
+@blp.arguments(UnitIn)
+@blp.response(200, UnitOut)
+@roles(*OFFICE)
+def save_unit(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Add or change a recommending unit (`active: false` deactivates it), as the units page
+    does; every change is audited."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        known = session.get(RecommendingUnit, code) is not None
+        unit = unit_list.save_unit(session, ctx.audit, current_principal(),
+                                   code if known else None, {**body, "code": code})
+        return {"code": unit.code, "kind": unit.kind, "name": unit.name,
+                "name_en": unit.name_en, "active": unit.active,
+                "route": "county" if unit.kind in unit_list.COUNTY_ROUTE_KINDS else "industry"}
 
 
 @blp.put("/cycles/<cycle_id>")

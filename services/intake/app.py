@@ -6,7 +6,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.intake import api_uploads, pages_account, pages_applicant, pages_office, standing
+from services.intake import (
+    api_uploads,
+    pages_account,
+    pages_applicant,
+    pages_office,
+    pages_setup,
+    standing,
+)
 from services.intake.api import blp
 from services.intake.models import metadata
 from shared.config import Settings
@@ -19,5 +26,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     standing.install(ctx)
     standing.try_publish_all(ctx)
     return make_app(ctx, "Dossier intake", [blp, api_uploads.blp],
-                    pages=[pages_account.blp, pages_applicant.blp, pages_office.blp],
+                    pages=[pages_account.blp, pages_applicant.blp, pages_office.blp,
+                           pages_setup.blp],
                     web_dir=Path(__file__).parent / "web")

@@ -251,20 +251,27 @@ def record(session: Session, app: Application, who: Principal, action: str, befo
 
 def record_waiver(session: Session, audit: AuditLog, who: Principal, cycle: str,
                   credit_code: str, reference: str) -> Waiver:
-    """The operator records the city government's relaxation of the operating years."""
+    """The operator records the city government's relaxation of the operating years (the
+    waiver page and the API come here)."""
+    if not reference.strip() or len(reference) > 200:
+        raise DossierError("validation.failed", errors={"reference": [
+            "Enter the reference of the city government's document (at most 200 "
+            "characters)."]})
     code = normalise_uscc(credit_code)
     if not is_valid_uscc(code):
         raise DossierError("applicant.credit_code_invalid", status=422,
                            zh="统一社会信用代码 {value} 无效（格式或校验位不符合 GB 32100）。",
                            en="Unified social credit code {value} is invalid (format or check "
-                              "character, GB 32100).", value=credit_code)
+                              "character, GB 32100).", value=credit_code,
+                           errors={"credit_code": ["Not a valid unified social credit code."]})
     get_cycle(session, cycle)
     waiver = session.execute(select(Waiver).where(
         Waiver.cycle == cycle, Waiver.credit_code == code)).scalar_one_or_none()
     if waiver is None:
         waiver = Waiver(cycle=cycle, credit_code=code)
         session.add(waiver)
-    waiver.reference, waiver.recorded_by, waiver.recorded_at = reference, who.subject, now()
+    waiver.reference = reference.strip()
+    waiver.recorded_by, waiver.recorded_at = who.subject, now()
     session.flush()
     audit.append(session, actor=who.subject, role=who.role, action="waiver.recorded",
                  target=f"waiver:{cycle}:{code}", detail={"reference": reference})

@@ -454,7 +454,7 @@ def update_staff(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
         unit = (fields.get("unit") or "").strip() or None
         if unit is None:
             raise invalid("unit", N_("A recommender account needs its unit."))
-        if units.get(unit) is None:
+        if units.get(unit) is None and unit != account.unit:
             raise invalid("unit", N_("This unit is not in the list of recommending units."))
     changed = unit != account.unit
     save_account(session, outbox, audit, who, account.subject, units, {

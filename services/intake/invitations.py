@@ -7,7 +7,7 @@ from __future__ import annotations
 from services.intake import credentials, standing
 from services.intake.accounts import save_account
 from services.intake.models import Account, metadata
-from services.intake.units import load_units
+from services.intake.units import current as current_units
 from shared.config import Settings
 from shared.errors import DossierError
 from shared.service import ServiceContext
@@ -25,7 +25,7 @@ def first_operator_link(settings: Settings) -> str | None:
     try:
         with ctx.db.session() as session:
             return credentials.first_operator_link(
-                session, ctx.outbox, ctx.audit, load_units(settings.intake_units_file),
+                session, ctx.outbox, ctx.audit, current_units(session, settings.intake_units_file),
                 credentials.link_form(settings))
     finally:
         ctx.db.engine.dispose()
@@ -36,9 +36,9 @@ def invite(settings: Settings, *, role: str, subject: str, name: str,
     """Create the staff account if it is new (an existing one must have the same role), then
     issue a fresh one-time link for it."""
     ctx = _context(settings)
-    units = load_units(settings.intake_units_file)
     try:
         with ctx.db.session() as session:
+            units = current_units(session, settings.intake_units_file)
             account = session.get(Account, subject)
             if account is None:
                 account = credentials.create_staff(

@@ -39,6 +39,26 @@ class Cycle(Base):
     caps_awards: Mapped[int] = mapped_column(Integer)
     caps_nominations: Mapped[int] = mapped_column(Integer)
     catalogue: Mapped[str | None] = mapped_column(String(60))
+    # The review stages the cycle holds, in order, with their planned dates:
+    # [{"stage": "material" | "on-site" | "defence", "starts_on": iso | None, "ends_on": …}].
+    stages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecommendingUnit(Base):
+    """One recommending unit (county regulator, committee, industry authority): seeded from
+    the units file, then kept by the operator on the units page. A unit is never deleted,
+    only deactivated, so old packets and accounts keep its name."""
+
+    __tablename__ = "recommending_units"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # county | zone | industry
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the order lists show
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

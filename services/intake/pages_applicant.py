@@ -8,6 +8,7 @@ API (`api_uploads.py`) from `upload.js`; the pages render its form and the resul
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -101,7 +102,7 @@ def _helpers() -> dict[str, Any]:
 
 
 def _unit_name(all_units: Any, code: str | None, lang: str) -> str:
-    unit = all_units.get(code)
+    unit = all_units.find(code)
     if unit is None:
         return code or ""
     return unit.name_en if lang == "en" else unit.name
@@ -109,6 +110,8 @@ def _unit_name(all_units: Any, code: str | None, lang: str) -> str:
 
 def _errors_for(exc: DossierError) -> dict[str, str]:
     errors = field_errors(exc)
+    for key in [k for k in errors if k.startswith("related.")]:
+        errors["related"] = errors.pop(key)  # one box holds every party
     errors.pop("eligibility", None)
     for key in [k for k in errors if k.startswith("eligibility.")]:
         errors.pop(key)
@@ -241,7 +244,9 @@ def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
         "industry_units": units().of_route("industry"),
         "errors": {}, "problem": None, "values": {}, "failures": [],
         "confidentiality": CONFIDENTIALITY, "max_part": MAX_PART_SIZE,
-        "detail_fields": ("name", "county", *ORGANISATION_FIELDS, *INDIVIDUAL_FIELDS),
+        "detail_fields": ("name", "county", "related", *ORGANISATION_FIELDS,
+                          *INDIVIDUAL_FIELDS),
+        "related_text": related_text,
         "inspection_state": checklist.inspection_state,
         "inspection_reason": lambda v: checklist.inspection_reason(v, lang),
         **_helpers(),
@@ -295,6 +300,31 @@ def _failed(application_id: str, exc: DossierError, values: dict[str, str],
                         values=values, failures=_eligibility_failures(exc))
 
 
+RELATED_SEPARATORS = re.compile(r"\s*[，,|；;\t]\s*")
+
+
+def related_parties(text: str) -> list[dict[str, Any]]:
+    """The related-parties box, one party a line: name, credit code (may be left out),
+    relation. What the API takes as `related` (review's conflict check reads it)."""
+    parties = []
+    for line in text.splitlines():
+        parts = [p for p in RELATED_SEPARATORS.split(line.strip()) if p]
+        if not parts:
+            continue
+        code = next((p for p in parts[1:-1] if p), None) if len(parts) > 2 else None
+        if len(parts) < 2:
+            raise DossierError("validation.failed", errors={"related": [N_(
+                "Each line needs the party's name and its relation, separated by a comma.")]})
+        relation = parts[-1]
+        parties.append({"name": parts[0], "credit_code": code, "relation": relation})
+    return parties
+
+
+def related_text(related: list[dict[str, Any]] | None) -> str:
+    return "\n".join("，".join(p for p in (r.get("name"), r.get("credit_code"),
+                                          r.get("relation")) if p) for r in related or [])
+
+
 @blp.post("/packets/<application_id>/details")
 @roles("applicant")
 def update_details(application_id: str) -> Any:
@@ -310,6 +340,8 @@ def update_details(application_id: str) -> Any:
                 fields.pop(name, None)
             if app.id_number_cipher and not fields.get("id_number"):
                 fields.pop("id_number", None)  # blank keeps the number on record
+            if "related" in form:  # an empty box clears the list
+                fields["related"] = related_parties(form["related"])
             body = ProfileIn().load(fields)
             domain.update_profile(session, ctx.audit, who, identities(), units(), app, body)
     except ma.ValidationError as exc:

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from services.intake import checklist, routing, worklists
 from services.intake.accounts import jurisdiction
+from services.intake.api import units
 from services.intake.applications import get_application, today
 from services.intake.models import Application
 from services.intake.schemas import STATUS, AcceptanceIn, OpinionIn, ReasonsIn
-from services.intake.units import UnitList, load_units
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.web.pages import (
@@ -75,12 +75,8 @@ VALIDATION_MESSAGES = (N_("Missing data for required field."), N_("Not a valid d
                        N_("Shorter than minimum length 1."), N_("Longer than maximum length 50."))
 
 
-def units() -> UnitList:
-    return load_units(service_context().settings.intake_units_file)
-
-
 def unit_name(code: str | None) -> str:
-    unit = units().get(code)
+    unit = units().find(code)
     if unit is None:
         return code or ""
     return unit.name_en if language() == "en" else unit.name

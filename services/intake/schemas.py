@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from services.intake.accounts import ACCOUNT_ROLES
 from services.intake.applications import KINDS
-from services.intake.cycles import STATUSES
+from services.intake.cycles import STAGES, STATUSES, stages_of
 from services.intake.material import CONFIDENTIALITY
 
 CYCLE_ID = validate.Regexp(r"^[0-9A-Za-z_-]{1,20}$")
@@ -23,6 +23,12 @@ class Caps(ma.Schema):
     nominations = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
 
 
+class StageIn(ma.Schema):
+    stage = ma.fields.String(required=True, validate=validate.OneOf(STAGES))
+    starts_on = ma.fields.Date(allow_none=True, load_default=None)
+    ends_on = ma.fields.Date(allow_none=True, load_default=None)
+
+
 class CycleIn(ma.Schema):
     year = ma.fields.Integer(validate=validate.Range(min=2000, max=2200))
     title = ma.fields.String(validate=validate.Length(min=1, max=200))
@@ -32,6 +38,9 @@ class CycleIn(ma.Schema):
     caps = ma.fields.Nested(Caps)
     catalogue = ma.fields.String(allow_none=True, validate=validate.Length(max=60))
     programme = ma.fields.String(validate=validate.Length(min=1, max=60))
+    stages = ma.fields.List(ma.fields.Nested(StageIn), metadata={
+        "description": "review stages in order (material, on-site, defence) with planned "
+                       "dates; the material review is always held"})
 
 
 class CycleOut(ma.Schema):
@@ -45,6 +54,7 @@ class CycleOut(ma.Schema):
     caps = ma.fields.Function(lambda c: {"awards": c.caps_awards,
                                          "nominations": c.caps_nominations})
     catalogue = ma.fields.String(allow_none=True)
+    stages = ma.fields.Function(stages_of)
     updated_at = ma.fields.DateTime()
 
 
@@ -74,6 +84,17 @@ class UnitOut(ma.Schema):
     route = ma.fields.String()
     name = ma.fields.String()
     name_en = ma.fields.String()
+    active = ma.fields.Boolean()
+
+
+class UnitIn(ma.Schema):
+    """A unit as the units page edits it; the code is the address's (never changed)."""
+
+    kind = ma.fields.String(required=True, validate=validate.OneOf(("county", "zone",
+                                                                    "industry")))
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
+    active = ma.fields.Boolean(load_default=True)
 
 
 class UnitQuery(ma.Schema):

@@ -44,6 +44,13 @@ class Caps(PayloadSchema):
     nominations = fields.Integer(required=True)
 
 
+class Stage(PayloadSchema):
+    stage = fields.String(required=True, validate=validate.OneOf(("material", "on-site",
+                                                                  "defence")))
+    starts_on = fields.Date(allow_none=True, load_default=None)
+    ends_on = fields.Date(allow_none=True, load_default=None)
+
+
 class CycleSaved(EventPayload):
     cycle = fields.String(required=True)
     year = fields.Integer(required=True)
@@ -55,6 +62,8 @@ class CycleSaved(EventPayload):
     catalogue = fields.String(allow_none=True, load_default=None)
     # Optional extra: which programme the cycle belongs to (one deployment may run several).
     programme = fields.String(load_default=None, allow_none=True)
+    # Optional extra: the review stages the cycle holds, in order, with planned dates.
+    stages = fields.List(fields.Nested(Stage), load_default=list)
 
 
 class DocumentUploaded(EventPayload):

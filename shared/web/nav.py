@@ -34,6 +34,7 @@ OFFICE = _r("operator", "admin", "supervisor")
 NAV: tuple[NavItem, ...] = (
     NavItem("/intake/packets", N_("My applications"), _r("applicant")),
     NavItem("/intake/queue", N_("Recommendation queue"), _r("recommender")),
+    NavItem("/intake/office/setup", N_("Cycle set-up"), OFFICE),
     NavItem("/intake/office/applications", N_("Formal review"), OFFICE),
     NavItem("/intake/office/acceptance", N_("Acceptance lists"), OFFICE),
     NavItem("/intake/accounts", N_("Accounts"), _r("operator", "admin")),
