@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SERVICES: tuple[str, ...] = ("intake", "documents", "review", "notify")
 DEFAULT_PORTS: dict[str, int] = {"intake": 8001, "documents": 8002, "review": 8003, "notify": 8004}
@@ -49,6 +50,15 @@ def _size(raw: str) -> int:
             text, factor = text[:-1], mult
             break
     return int(float(text) * factor)
+
+
+def _zone(raw: str) -> str:
+    """An IANA zone name, checked at start-up rather than at the first date rule."""
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone: {raw!r}") from exc
+    return raw.strip()
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -109,6 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
             "test stacks turn it on; keep it off in production.", _bool),
     Setting("DOSSIER_CALENDAR_FILE", "calendar_file", None,
             "Extra working-day calendar (JSON/YAML) that adds or overrides years."),
+    Setting("DOSSIER_TIMEZONE", "timezone", "Asia/Shanghai",
+            "Time zone of the one clock every date rule asks (publicity windows, deadlines, "
+            "objection windows): an IANA name.", _zone),
     Setting("DOSSIER_PRESIGN_SECONDS", "presign_seconds", "300",
             "Lifetime of presigned download links.", int),
     Setting("DOSSIER_LOG_LEVEL", "log_level", "INFO", "Log level of services and workers."),
@@ -269,6 +282,7 @@ class Settings:
     task_start_delay: float
     txn_guard: bool
     calendar_file: str | None
+    timezone: str
     presign_seconds: int
     log_level: str
     data_key: str | None

@@ -12,7 +12,7 @@ from functools import cached_property
 import redis
 from sqlalchemy import MetaData
 
-from shared import changes, txnguard
+from shared import changes, clock, txnguard
 from shared.account_states import AccountStates
 from shared.audit import AuditKey, AuditLog
 from shared.config import Settings, load_settings
@@ -34,6 +34,7 @@ class ServiceContext:
     def __post_init__(self) -> None:
         self.inbox = Inbox(self.metadata)
         configure_logging(self.name, self.settings.log_level)
+        clock.configure(self.settings.timezone)
 
     @classmethod
     def create(cls, name: str, metadata: MetaData, settings: Settings | None = None

@@ -5,9 +5,7 @@ Supervisors read everything here and change nothing: they appear only on GET rou
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +42,7 @@ from services.review.schemas import (
     ObjectionOut,
     ObjectionPage,
     ObjectionQuery,
+    ObjectionReceiptOut,
     OpinionIn,
     OpinionOut,
     OpinionStatusOut,
@@ -60,7 +59,7 @@ from services.review.schemas import (
     ScoreQuery,
     VerifyOut,
 )
-from shared.crypto import FieldCipher
+from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
@@ -69,7 +68,6 @@ from shared.pagination import paginate
 blp = Blueprint("outcomes", __name__, url_prefix="/api", description="Scores to final list")
 
 STAFF = ("operator", "supervisor", "admin")
-REPORTER_PURPOSE = "review.objection_reporter"
 
 
 def _programme() -> Programme:
@@ -194,7 +192,9 @@ def _list_row(session: Any, plist: PublicList) -> dict[str, Any]:
         # What the public notice shows: names and tiers, not scores or amounts.
         entries = [{k: e[k] for k in PUBLIC_ENTRY_FIELDS if k in e} for e in entries]
     return {**{c: getattr(plist, c) for c in ("id", "cycle", "kind", "starts_on", "ends_on",
-                                              "published_at")},
+                                              "published_at", "deviation_reason")},
+            "deviations": list(plist.deviations or []),
+            "notice": plist.notice or outcomes.notice_for(_programme(), plist.cycle),
             "entries": entries, "open_objections": outcomes.open_objections(session, plist.id)}
 
 
@@ -222,24 +222,25 @@ def list_lists(page: int, per_page: int, cycle: str | None, kind: str | None
 @roles("operator", "admin")
 def publish_recommendation(body: dict[str, Any], cycle: str) -> dict[str, Any]:
     """Publish the award recommendation list for 5 working days; blocked until every chosen
-    applicant has all required department opinions, all favourable."""
+    applicant has all required department opinions, all favourable, and while objections to
+    the acceptance list are open. A start in the past or inside the acceptance publicity needs
+    a `reason` (409 `list.start_in_past` / `list.acceptance_running` without one)."""
     ctx = service_context()
     with ctx.db.session() as session:
-        plist = outcomes.publish_recommendation(session, ctx.outbox, ctx.calendar, _programme(),
-                                                cycle,
-                                                body.get("starts_on") or date.today(),
-                                                current_principal().subject)
-        _audit(session, "list.published", f"list:{plist.id}", kind=plist.kind)
+        plist = outcomes.publish_recommendation(session, ctx.outbox, ctx.audit, ctx.calendar,
+                                                _programme(), cycle, body.get("starts_on"),
+                                                current_principal(), body.get("reason"))
         return _list_row(session, plist)
 
 
 @blp.post("/lists/<list_id>/objections")
 @blp.arguments(ObjectionIn)
-@blp.response(201, ObjectionOut)
+@blp.response(201, ObjectionReceiptOut)
 @roles("applicant", "recommender", "operator", "expert", "admin")
 def raise_objection(body: dict[str, Any], list_id: str) -> Objection:
     """An objection during the publicity window, real-name or anonymous. The reporter's
-    identity is sealed at once and never leaves the service except to supervisors."""
+    identity is sealed at once and never leaves the service except to supervisors. The answer
+    carries the receipt code that opens the public follow-up page."""
     ctx = service_context()
     who = current_principal()
     return objections.file_objection(ctx.db, ctx.outbox, ctx.audit, ctx.store,
@@ -269,31 +270,28 @@ def objection_reporter(objection_id: str) -> dict[str, Any]:
     """The reporter's identity: supervision group only, and every reading is audited."""
     ctx = service_context()
     with ctx.db.session() as session:
-        objection = session.get(Objection, objection_id)
-        if objection is None:
-            raise NotFound()
-        _audit(session, "objection.reporter_read", f"objection:{objection.id}")
-        if objection.reporter_sealed is None:
-            return {"objection_id": objection.id, "anonymous": True, "subject": None,
-                    "name": None, "contact": None}
-        who = json.loads(FieldCipher(ctx.settings.field_key(), REPORTER_PURPOSE)
-                         .decrypt(objection.reporter_sealed))
-        return {"objection_id": objection.id, "anonymous": False, **who}
+        return objections.reveal_reporter(session, ctx.audit, current_principal(),
+                                          ctx.settings.field_key(), objection_id)
 
 
 @blp.get("/objections/<objection_id>/evidence/<int:n>")
-@roles(*STAFF)
+@roles("applicant", "recommender", "operator", "expert", "supervisor", "admin")
 def objection_evidence(objection_id: str, n: int) -> Response:
-    """One evidence file the reporter attached (staff only; every reading audited)."""
+    """One evidence file the reporter attached: the operator and the supervision group only
+    (404 for every other role); every reading audited."""
+    return evidence_response(objection_id, n)
+
+
+def evidence_response(objection_id: str, n: int) -> Response:
+    """The file as a download (never rendered in the service's origin), after the audited
+    domain check; the office page serves it the same way."""
     ctx = service_context()
     with ctx.db.session() as session:
-        objection = session.get(Objection, objection_id)
-        if objection is None:
-            raise NotFound()
-        found = objections.evidence_file(objection, n)
-        _audit(session, "objection.evidence_read", f"objection:{objection.id}", n=n)
+        found = objections.read_evidence(session, ctx.audit, current_principal(), objection_id,
+                                         n)
     response = Response(ctx.store.open(found["object_key"]), mimetype=found["content_type"])
     response.headers["Content-Disposition"] = content_disposition(found["filename"])
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -302,19 +300,23 @@ def objection_evidence(objection_id: str, n: int) -> Response:
 @blp.response(200, ObjectionOut)
 @roles("operator", "admin")
 def resolve_objection(body: dict[str, Any], objection_id: str) -> Objection:
+    """Uphold or dismiss; `answer` is published to the reporter on the follow-up page."""
     ctx = service_context()
     with ctx.db.session() as session:
-        objection = session.get(Objection, objection_id)
-        if objection is None:
-            raise NotFound()
-        if objection.status != "open":
-            raise Conflict("objection.resolved", zh="该异议已处理。",
-                           en="This objection has already been resolved.")
-        objection.status, objection.resolution = body["outcome"], body["resolution"]
-        objection.resolved_at, objection.resolved_by = now(), current_principal().subject
-        _audit(session, "objection.resolved", f"objection:{objection.id}",
-               outcome=body["outcome"])
-    return objection
+        return objections.resolve(session, ctx.audit, current_principal(), objection_id,
+                                  outcome=body["outcome"], resolution=body["resolution"],
+                                  answer=body.get("answer"))
+
+
+@blp.post("/objections/<objection_id>/investigation")
+@blp.response(200, ObjectionOut)
+@roles("operator", "admin")
+def investigate_objection(objection_id: str) -> Objection:
+    """Mark the objection as under investigation (what the reporter's page then shows)."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        return objections.begin_investigation(session, ctx.audit, current_principal(),
+                                              objection_id)
 
 
 # -- opinions ---------------------------------------------------------------------------------
@@ -389,11 +391,9 @@ def _award_row(session: Any, award: Award) -> dict[str, Any]:
 def decide(body: dict[str, Any], cycle: str) -> list[dict[str, Any]]:
     ctx = service_context()
     with ctx.db.session() as session:
-        awards = outcomes.decide(session, ctx.outbox, ctx.calendar, _programme(),
-                                 ctx.settings.secret_key,
-                                 cycle, current_principal().subject, date.today(),
+        awards = outcomes.decide(session, ctx.outbox, ctx.audit, ctx.calendar, _programme(),
+                                 ctx.settings.secret_key, cycle, current_principal(),
                                  body.get("reference"))
-        _audit(session, "decision.made", f"cycle:{cycle}", awards=[a.id for a in awards])
         return [_award_row(session, a) for a in awards]
 
 
@@ -491,7 +491,7 @@ def revoke(body: dict[str, Any], award_id: str) -> dict[str, Any]:
         record = outcomes.revoke(session, ctx.outbox, _programme(), award, ground=body["ground"],
                                  evidence=body["evidence"], note=body.get("note"),
                                  amount_to_recover=body.get("amount_to_recover"),
-                                 year=body.get("year") or date.today().year,
+                                 year=body.get("year") or clock.today().year,
                                  actor=current_principal().subject)
         _audit(session, "award.revoked", f"award:{award.id}", ground=record.ground,
                amount_to_recover=record.amount_to_recover)

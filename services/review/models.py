@@ -214,6 +214,12 @@ class PublicList(Base):
     entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     published_by: Mapped[str] = mapped_column(String(120))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Where publishing departed from the order of the Measures (a start in the past, ...):
+    # the codes of the departures and the operator's recorded reason, shown on the notice.
+    deviations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deviation_reason: Mapped[str | None] = mapped_column(Text)
+    # The notice as published: issuing office and how to object (a snapshot of publicity.yaml).
+    notice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Objection(Base):
@@ -235,6 +241,12 @@ class Objection(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(120))
+    # What the reporter keeps to follow the case on the public page (Crockford base32 with a
+    # check symbol); the status shown there never includes who reported.
+    receipt_code: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
+    investigating_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The answer published to the reporter on the follow page (the resolution stays internal).
+    answer: Mapped[str | None] = mapped_column(Text)
 
 
 class Opinion(Base):

@@ -2,7 +2,13 @@
 evidence files kept in the object store beside the objection.
 
 Used by the API (signed-in reporters) and the public form (visitors, no account): the rules are
-the same, only who is asking differs.
+the same, only who is asking differs. Handling (investigation, resolution, reading evidence or the
+sealed reporter) is one function each, called alike by the API and the office pages, and each
+writes its own audit record.
+
+The reporter gets a receipt code, not the objection's id: short enough to type from paper
+(12 Crockford base32 characters, the last a check symbol, shown as XXXX-XXXX-XXXX), random
+enough not to be guessed (55 bits), and opening only the status and the published answer.
 """
 
 from __future__ import annotations
@@ -10,18 +16,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review.models import Objection, PublicList
+from services.review.models import Cycle, Objection, PublicList
 from services.review.registry import now
+from shared import clock
 from shared.audit import AuditLog
+from shared.auth import Principal
 from shared.crypto import FieldCipher
 from shared.db import Database
 from shared.errors import DossierError, NotFound
@@ -41,12 +51,45 @@ TOO_MANY = N_("Attach at most 5 files.")
 TOO_LARGE = N_("Each file may be at most 10 MB.")
 WRONG_TYPE = N_("Attach PDF, JPEG, PNG, Word or plain-text files only.")
 EMPTY = N_("An attached file is empty.")
+NO_ANSWER = N_("Write the answer the reporter will read.")
+BAD_CODE = N_("Check the receipt code: 12 letters and digits.")
+# Who may open the evidence files (Art. 6 and 16: the office handles, the supervision group
+# oversees); anyone else is told the file does not exist.
+EVIDENCE_READERS = ("operator", "supervisor")
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+CODE_DATA = 11
+# What people mistype for Crockford's symbols.
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 @dataclass(frozen=True)
 class EvidenceFile:
     filename: str
     data: bytes
+
+
+def _check_symbol(data: str) -> str:
+    # Weighted sum modulo the prime 31 with distinct weights: any one wrong character and any
+    # swap of two neighbours changes it.
+    return ALPHABET[sum((i + 1) * ALPHABET.index(c) for i, c in enumerate(data)) % 31]
+
+
+def new_receipt_code() -> str:
+    data = "".join(secrets.choice(ALPHABET) for _ in range(CODE_DATA))
+    return data + _check_symbol(data)
+
+
+def normalise_code(raw: str) -> str | None:
+    """The stored form of a typed receipt code (case, dashes, spaces, O/I/L forgiven), or None
+    when it cannot be one (wrong length, letter or check symbol)."""
+    code = "".join(raw.upper().split()).replace("-", "").translate(_READ_AS)
+    if len(code) != CODE_DATA + 1 or any(c not in ALPHABET for c in code):
+        return None
+    return code if _check_symbol(code[:-1]) == code[-1] else None
+
+
+def display_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def in_window(plist: PublicList, today: date) -> bool:
@@ -81,7 +124,7 @@ def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectS
 
     Checked with no lock held, the evidence stored with no transaction open, then checked
     again and recorded (with its event and audit row) in one short transaction."""
-    day = today or date.today()
+    day = today or clock.today()
     with db.reader() as session:
         _check_objection(session, list_id, body, day)
     check_evidence(files)
@@ -107,7 +150,8 @@ def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectS
                               application_id=body.get("application_id"),
                               anonymous=body["anonymous"], reporter_sealed=sealed,
                               text=body["text"], evidence=list(body.get("evidence") or []),
-                              evidence_files=stored, status="open", received_at=now())
+                              evidence_files=stored, status="open", received_at=now(),
+                              receipt_code=new_receipt_code())
         session.add(objection)
         session.flush()
         outbox.emit(session, "objection.received", {
@@ -151,3 +195,110 @@ def evidence_file(objection: Objection, n: int) -> dict[str, Any]:
         if int(f["n"]) == n:
             return dict(f)
     raise NotFound()
+
+
+def _audit(session: Session, audit: AuditLog, who: Principal, action: str,
+           objection: Objection, **detail: Any) -> None:
+    audit.append(session, actor=who.subject, role=who.role, action=action,
+                 target=f"objection:{objection.id}", detail=detail)
+
+
+def _find(session: Session, objection_id: str) -> Objection:
+    found = session.get(Objection, objection_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def read_evidence(session: Session, audit: AuditLog, who: Principal, objection_id: str,
+                  n: int) -> dict[str, Any]:
+    """One evidence file's record for the operator or the supervision group (404 for anyone
+    else), the reading audited before the bytes are served."""
+    if who.role not in EVIDENCE_READERS:
+        raise NotFound()
+    objection = _find(session, objection_id)
+    found = evidence_file(objection, n)
+    _audit(session, audit, who, "objection.evidence_read", objection, n=n)
+    return found
+
+
+def reveal_reporter(session: Session, audit: AuditLog, who: Principal, data_key: str,
+                    objection_id: str) -> dict[str, Any]:
+    """The sealed reporter, for the supervision group only (Art. 25); audited first."""
+    if who.role != "supervisor":
+        raise NotFound()
+    objection = _find(session, objection_id)
+    _audit(session, audit, who, "objection.reporter_read", objection)
+    if objection.reporter_sealed is None:
+        return {"objection_id": objection.id, "anonymous": True, "subject": None,
+                "name": None, "contact": None}
+    sealed = json.loads(FieldCipher(data_key, REPORTER_PURPOSE).decrypt(
+        objection.reporter_sealed))
+    return {"objection_id": objection.id, "anonymous": False, **sealed}
+
+
+def begin_investigation(session: Session, audit: AuditLog, who: Principal, objection_id: str
+                        ) -> Objection:
+    """Mark an open objection as under investigation: the reporter's page says so."""
+    objection = _find(session, objection_id)
+    if objection.status != "open":
+        raise DossierError("objection.resolved", status=409, zh="该异议已处理。",
+                           en="This objection has already been resolved.")
+    if objection.investigating_since is None:
+        objection.investigating_since = now()
+        _audit(session, audit, who, "objection.investigating", objection)
+    return objection
+
+
+def resolve(session: Session, audit: AuditLog, who: Principal, objection_id: str, *,
+            outcome: str, resolution: str, answer: str | None) -> Objection:
+    """Uphold or dismiss an open objection; `answer` is what the reporter reads."""
+    objection = _find(session, objection_id)
+    if objection.status != "open":
+        raise DossierError("objection.resolved", status=409, zh="该异议已处理。",
+                           en="This objection has already been resolved.")
+    objection.status, objection.resolution = outcome, resolution
+    objection.answer = (answer or "").strip() or None
+    objection.resolved_at, objection.resolved_by = now(), who.subject
+    _audit(session, audit, who, "objection.resolved", objection, outcome=outcome)
+    return objection
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What the receipt code opens: never the text, the evidence or who reported."""
+
+    receipt_code: str
+    status: str  # received / investigating / answered
+    received_at: datetime
+    investigating_since: datetime | None
+    answered_at: datetime | None
+    outcome: str | None
+    answer: str | None
+    list_kind: str
+    cycle_title: str
+
+
+def follow(session: Session, raw_code: str) -> FollowUp:
+    """The status of the objection a receipt code names (NotFound for any other code)."""
+    code = normalise_code(raw_code)
+    if code is None:
+        raise DossierError("objection.code_invalid", status=422,
+                           zh="回执编号有误，请核对（共 12 位字母和数字）。",
+                           en="This receipt code is not valid: check it (12 letters and digits).",
+                           errors={"code": [BAD_CODE]})
+    objection = session.scalars(select(Objection).where(Objection.receipt_code == code)).first()
+    if objection is None:
+        raise NotFound()
+    plist = session.get(PublicList, objection.list_id)
+    cycle = session.get(Cycle, plist.cycle) if plist else None
+    answered = objection.status != "open"
+    status = "answered" if answered else \
+        "investigating" if objection.investigating_since else "received"
+    return FollowUp(receipt_code=code, status=status, received_at=objection.received_at,
+                    investigating_since=objection.investigating_since,
+                    answered_at=objection.resolved_at if answered else None,
+                    outcome=objection.status if answered else None,
+                    answer=objection.answer if answered else None,
+                    list_kind=plist.kind if plist else "",
+                    cycle_title=(cycle.title if cycle else plist.cycle) if plist else "")

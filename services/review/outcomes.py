@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,11 +27,23 @@ from services.review.models import (
 from services.review.programme import Programme
 from services.review.registry import now
 from services.review.scoring import Candidate, combined_score, rank, stage_score
+from shared import clock
+from shared.audit import AuditLog
+from shared.auth import Principal
 from shared.errors import Conflict, DossierError, NotFound
 from shared.events import Outbox
+from shared.web.nav import N_
 from shared.workdays import WorkCalendar
 
 PUBLICITY_WORKDAYS = 5
+# Departures from the order of the Measures that an operator may take only with a recorded
+# reason (audited, shown on the list's notice). Everything else out of order is refused.
+START_IN_PAST = "start_in_past"
+ACCEPTANCE_RUNNING = "acceptance_running"
+MIN_REASON = 4  # "已在报刊公示" is 6: a reason is a sentence fragment, not a tick
+# English msgids: the page shows them translated next to the reason field.
+PAST_NEEDS_REASON = N_("A start in the past needs a reason.")
+EARLY_NEEDS_REASON = N_("Starting before the acceptance publicity ends needs a reason.")
 
 
 def sector(application: Application) -> str:
@@ -106,13 +118,20 @@ def missing_opinions(session: Session, programme: Programme, application: Applic
     return [d for d in required_departments(programme, application) if d not in have]
 
 
-def publish_recommendation(session: Session, outbox: Outbox, calendar: WorkCalendar,
-                           programme: Programme, cycle: str, starts_on: date, actor: str
+def publish_recommendation(session: Session, outbox: Outbox, audit: AuditLog,
+                           calendar: WorkCalendar, programme: Programme, cycle: str,
+                           starts_on: date | None, who: Principal, reason: str | None = None
                            ) -> PublicList:
+    """Publish the award recommendation list for 5 working days (Art. 17), in the order of the
+    Measures: after the acceptance list's publicity and with none of its objections open; a
+    start in the past or a start inside the acceptance publicity only with a recorded reason."""
+    today = clock.today()
+    start = starts_on or today
     if session.scalars(select(PublicList.id).where(PublicList.cycle == cycle,
                                                    PublicList.kind == "recommendation")).first():
         raise Conflict("list.exists", zh="该届次的推荐名单已公示。",
                        en="The recommendation list of this cycle is already published.")
+    deviations = _order_checks(session, calendar, cycle, start, today, reason)
     chosen = [r for r in results(session, programme, cycle) if r["tier"]]
     if not chosen:
         raise DossierError("list.empty", status=409, zh="没有达到授奖标准的申报者。",
@@ -131,18 +150,75 @@ def publish_recommendation(session: Session, outbox: Outbox, calendar: WorkCalen
                            en="Department opinions are missing or adverse for some applicants; "
                               "the recommendation list cannot be formed.",
                            errors=blocked)
-    return _publish(session, outbox, calendar, cycle, "recommendation", starts_on, actor,
-                    [{"application_id": r["application_id"], "applicant_name":
-                      r["applicant_name"], "tier": r["tier"], "score": r["score"],
-                      "kind": r["kind"]} for r in chosen])
+    plist = _publish(session, outbox, calendar, programme, cycle, "recommendation", start,
+                     who.subject, [{"application_id": r["application_id"], "applicant_name":
+                                    r["applicant_name"], "tier": r["tier"], "score": r["score"],
+                                    "kind": r["kind"]} for r in chosen],
+                     deviations=deviations, reason=(reason or "").strip() or None)
+    audit.append(session, actor=who.subject, role=who.role, action="list.published",
+                 target=f"list:{plist.id}",
+                 detail={"kind": plist.kind, "starts_on": start.isoformat(),
+                         "deviations": deviations, "reason": plist.deviation_reason})
+    return plist
 
 
-def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, cycle: str, kind: str,
-             starts_on: date, actor: str, entries: list[dict[str, Any]]) -> PublicList:
+def _order_checks(session: Session, calendar: WorkCalendar, cycle: str, start: date,
+                  today: date, reason: str | None) -> list[str]:
+    """The departures a recommendation list starting on `start` would take; refuses what no
+    reason can excuse (objections still open on the acceptance list) and departures without
+    a reason."""
+    acceptance = list(session.scalars(select(PublicList).where(
+        PublicList.cycle == cycle, PublicList.kind == "acceptance")))
+    waiting = sum(open_objections(session, a.id) for a in acceptance)
+    if waiting:
+        raise DossierError("list.acceptance_objections_open", status=409,
+                           zh="受理名单仍有 {n} 件异议未处理，处理完毕前不能公示推荐名单。",
+                           en="{n} objection(s) to the acceptance list are still open; the "
+                              "recommendation list can be published only after they are "
+                              "resolved.", n=waiting)
+    deviations = []
+    if start < today:
+        deviations.append(START_IN_PAST)
+    running = [a for a in acceptance if start <= a.ends_on]
+    if running:
+        deviations.append(ACCEPTANCE_RUNNING)
+    if deviations and len((reason or "").strip()) < MIN_REASON:
+        ends = calendar.publicity_end(start, PUBLICITY_WORKDAYS)
+        if START_IN_PAST in deviations:
+            raise DossierError(
+                "list.start_in_past", status=409,
+                zh="公示开始日期 {start} 早于今天，按 5 个工作日计算公示期将于 {ends} 结束"
+                   "{closed}。如确已通过其他渠道公示（例如已在报刊公示），请填写理由后确认；"
+                   "理由将记入审计日志并在名单上公示。",
+                en="The publicity would start on {start}, before today, and end on {ends}"
+                   "{closed_en}. If it was already published elsewhere (in the press, say), "
+                   "give the reason and confirm; the reason is audited and shown on the list.",
+                errors={"reason": [PAST_NEEDS_REASON]},
+                start=start.isoformat(), ends=ends.isoformat(),
+                closed="，即已结束，异议将无法提出" if ends < today else "",
+                closed_en=", that is already over, leaving no time for objections"
+                if ends < today else "")
+        last = max(a.ends_on for a in running)
+        raise DossierError(
+            "list.acceptance_running", status=409,
+            zh="受理名单公示期至 {ends} 才结束，推荐名单应在其后开始公示（最早 {earliest}）。"
+               "如确需提前，请填写理由后确认；理由将记入审计日志并在名单上公示。",
+            en="The acceptance list is under publicity until {ends}; the recommendation list "
+               "should start after it (on {earliest} at the earliest). To start earlier, give "
+               "the reason and confirm; it is audited and shown on the list.",
+            errors={"reason": [EARLY_NEEDS_REASON]},
+            ends=last.isoformat(), earliest=(last + timedelta(days=1)).isoformat())
+    return deviations
+
+
+def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: Programme,
+             cycle: str, kind: str, starts_on: date, actor: str, entries: list[dict[str, Any]],
+             *, deviations: list[str] | None = None, reason: str | None = None) -> PublicList:
     ends_on = calendar.publicity_end(starts_on, PUBLICITY_WORKDAYS)
     plist = PublicList(id=str(uuid.uuid4()), cycle=cycle, kind=kind, starts_on=starts_on,
                        ends_on=ends_on, entries=entries, published_by=actor,
-                       published_at=now())
+                       published_at=now(), deviations=list(deviations or []),
+                       deviation_reason=reason, notice=notice_for(programme, cycle))
     session.add(plist)
     session.flush()
     outbox.emit(session, "list.published", {
@@ -157,16 +233,25 @@ def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, cycle: st
     return plist
 
 
+def notice_for(programme: Programme, cycle: str) -> dict[str, Any]:
+    """Who issues a list and where objections go (publicity.yaml), as the notice keeps it."""
+    data = programme.publicity(cycle)
+    return {k: data.get(k) for k in ("issuer", "receiver", "address", "phone")}
+
+
 def _owners(session: Session, entries: list[dict[str, Any]]) -> list[str]:
     ids = [e["application_id"] for e in entries]
     return sorted(set(session.scalars(select(Application.owner).where(Application.id.in_(ids)))))
 
 
-def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: Programme,
-           secret: str, cycle: str, actor: str, today: date, reference: str | None
+def decide(session: Session, outbox: Outbox, audit: AuditLog, calendar: WorkCalendar,
+           programme: Programme, secret: str, cycle: str, who: Principal, reference: str | None
            ) -> list[Award]:
-    """The final decision: the recommendation list after its publicity, with no objection left
-    open; awards with amounts and certificate serials; the final list published."""
+    """The final decision (Art. 18): the recommendation list after its publicity, with no
+    objection left open on any list of the cycle and the acceptance publicity over (unless the
+    recommendation list recorded why it started earlier); awards with amounts and certificate
+    serials; the final list published."""
+    today = clock.today()
     rec = session.scalars(select(PublicList).where(PublicList.cycle == cycle,
                                                    PublicList.kind == "recommendation")).first()
     if rec is None:
@@ -177,12 +262,24 @@ def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: 
                            zh="推荐名单公示期尚未结束（至 {ends}）。",
                            en="The recommendation list is under publicity until {ends}.",
                            ends=rec.ends_on.isoformat())
-    if open_objections(session, rec.id):
+    lists = list(session.scalars(select(PublicList).where(PublicList.cycle == cycle)))
+    waiting = sum(open_objections(session, p.id) for p in lists)
+    if waiting:
         raise DossierError("decision.objections_open", status=409,
-                           zh="仍有未处理的异议。", en="Objections are still open.")
+                           zh="本届名单仍有 {n} 件异议未处理，处理完毕后才能作出表彰决定。",
+                           en="{n} objection(s) to this cycle's lists are still open.",
+                           n=waiting)
+    running = [p for p in lists if p.kind == "acceptance" and today <= p.ends_on]
+    if running and ACCEPTANCE_RUNNING not in (rec.deviations or []):
+        raise DossierError("decision.acceptance_running", status=409,
+                           zh="受理名单公示期尚未结束（至 {ends}），仍可能收到异议。",
+                           en="The acceptance list is under publicity until {ends}; objections "
+                              "may still arrive.",
+                           ends=max(p.ends_on for p in running).isoformat())
     if session.scalars(select(Award.id).where(Award.cycle == cycle)).first():
         raise Conflict("decision.exists", zh="该届次已作出表彰决定。",
                        en="The decision for this cycle has been made.")
+    actor = who.subject
     upheld = {o.application_id for o in session.scalars(select(Objection).where(
         Objection.list_id == rec.id, Objection.status == "upheld"))}
     cyc = session.get(Cycle, cycle)
@@ -218,10 +315,13 @@ def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: 
         "audience": [{"role": "operator"}, {"role": "supervisor"}]
         + [{"subject": session.get(Application, a.application_id).owner}  # type: ignore[union-attr]
            for a in awards]})
-    _publish(session, outbox, calendar, cycle, "final", today, actor,
+    _publish(session, outbox, calendar, programme, cycle, "final", today, actor,
              [{"application_id": a.application_id, "applicant_name": session.get(
                  Application, a.application_id).applicant_name,  # type: ignore[union-attr]
                "tier": a.tier, "amount": a.amount, "serial": a.serial} for a in awards])
+    audit.append(session, actor=who.subject, role=who.role, action="decision.made",
+                 target=f"cycle:{cycle}", detail={"awards": [a.id for a in awards],
+                                                  "reference": reference})
     return awards
 
 

@@ -5,16 +5,16 @@ objections. Supervisors read every page; only they may unseal an objection's rep
 
 from __future__ import annotations
 
-import json
 import uuid
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
 from flask import request, url_for
 from sqlalchemy import select
 
+from services.review import objections as objections_domain
 from services.review import outcomes
+from services.review.api_outcomes import evidence_response
 from services.review.models import (
     Application,
     Award,
@@ -47,7 +47,7 @@ from services.review.schemas import (
     ResolveIn,
     RevokeIn,
 )
-from shared.crypto import FieldCipher
+from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.web.i18n import fmt_date
@@ -55,7 +55,10 @@ from shared.web.pages import N_, PageBlueprint, _, done, language, problem_text,
 
 blp = PageBlueprint("review_outcome_pages", __name__)
 
-REPORTER_PURPOSE = "review.objection_reporter"  # the API's purpose: the same sealed value
+# Refusals that a recorded reason overcomes: the page shows them as a warning to confirm.
+ORDER_WARNINGS = ("list.start_in_past", "list.acceptance_running")
+DEVIATIONS = {outcomes.START_IN_PAST: N_("Publicity started before the list was published"),
+              outcomes.ACCEPTANCE_RUNNING: N_("Started before the acceptance publicity ended")}
 TIERS = {"award": N_("Award"), "nomination": N_("Nomination")}
 LIST_KINDS = {"acceptance": N_("Acceptance list"), "recommendation": N_("Recommendation list"),
               "final": N_("Final list")}
@@ -89,7 +92,8 @@ def _opinion_status(session: Any, app: Application) -> dict[str, Any]:
 # -- ranking ----------------------------------------------------------------------------------
 
 def _ranking_page(problem: str = "", errors: dict[str, Any] | None = None, status: int = 200,
-                  asked: str | None = None) -> Any:
+                  asked: str | None = None, form: dict[str, str] | None = None,
+                  warning: str = "") -> Any:
     with service_context().db.reader() as session:
         options, cycle = chosen_cycle(session, asked)
         rows = outcomes.results(session, programme(), cycle) if cycle else []
@@ -110,8 +114,8 @@ def _ranking_page(problem: str = "", errors: dict[str, Any] | None = None, statu
                   opinions=opinions, lists=lists, open_counts=open_counts, kinds=LIST_KINDS,
                   published=published, problem=problem, errors=errors or {},
                   department_label=department_label, dept_list=dept_list,
-                  sectors=SECTORS, writer=can_write(),
-                  today=date.today(), apps=apps, stages=STAGES)
+                  sectors=SECTORS, writer=can_write(), form=form or {}, warning=warning,
+                  deviations=DEVIATIONS, today=clock.today(), apps=apps, stages=STAGES)
 
 
 @blp.get("/ranking")
@@ -124,25 +128,27 @@ def ranking() -> Any:
 @roles(*WRITERS)
 def publish_recommendation(cycle: str) -> Any:
     """Publish the recommendation list for 5 working days (blocked by missing or adverse
-    opinions, which the page lists per applicant)."""
+    opinions, which the page lists per applicant). A start in the past or inside the
+    acceptance publicity comes back as a warning that asks for the reason before confirming."""
     ctx = service_context()
+    form = {"starts_on": text("starts_on"), "reason": text("reason")}
     try:
         try:
-            body = ListIn().load({k: v for k, v in {"starts_on": text("starts_on")}.items()
-                                  if v is not None})
+            body = ListIn().load({k: v for k, v in form.items() if v is not None})
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
         with ctx.db.session() as session:
             plist = outcomes.publish_recommendation(
-                session, ctx.outbox, ctx.calendar, programme(), cycle,
-                body.get("starts_on") or date.today(), current_principal().subject)
-            audit(session, "list.published", f"list:{plist.id}", kind=plist.kind)
+                session, ctx.outbox, ctx.audit, ctx.calendar, programme(), cycle,
+                body.get("starts_on"), current_principal(), body.get("reason"))
             ends = plist.ends_on
     except DossierError as exc:
         blocked = exc.errors if exc.code == "list.opinions_incomplete" else None
         errors = {} if blocked else form_errors(exc)
-        return _ranking_page(problem_text(exc), {"blocked": blocked or {}, **errors},
-                             exc.status, cycle)
+        warning = problem_text(exc) if exc.code in ORDER_WARNINGS else ""
+        return _ranking_page("" if warning else problem_text(exc),
+                             {"blocked": blocked or {}, **errors}, exc.status, cycle,
+                             {k: v or "" for k, v in form.items()}, warning)
     return done(_("Recommendation list published; publicity runs until %(end)s.",
                   end=fmt_date(ends, language())), url_for(".ranking", cycle=cycle))
 
@@ -230,7 +236,7 @@ def _outcomes_page(problem: str = "", errors: dict[str, str] | None = None, stat
         open_count = outcomes.open_objections(session, rec.id) if rec else 0
     return render("review/office/outcomes.html", status, cycles=options, cycle=cycle,
                   awards=awards, names=names, rec=rec, final=final, open_count=open_count,
-                  tiers=TIERS, today=date.today(), problem=problem, errors=errors or {},
+                  tiers=TIERS, today=clock.today(), problem=problem, errors=errors or {},
                   writer=can_write())
 
 
@@ -252,11 +258,9 @@ def decide(cycle: str) -> Any:
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
         with ctx.db.session() as session:
-            awards = outcomes.decide(session, ctx.outbox, ctx.calendar, programme(),
-                                     ctx.settings.secret_key, cycle,
-                                     current_principal().subject, date.today(),
+            awards = outcomes.decide(session, ctx.outbox, ctx.audit, ctx.calendar, programme(),
+                                     ctx.settings.secret_key, cycle, current_principal(),
                                      body.get("reference"))
-            audit(session, "decision.made", f"cycle:{cycle}", awards=[a.id for a in awards])
             count = len(awards)
     except DossierError as exc:
         return _outcomes_page(problem_text(exc), form_errors(exc), exc.status, cycle)
@@ -306,7 +310,7 @@ def revoke(award_id: str) -> Any:
                                      ground=body["ground"], evidence=body["evidence"],
                                      note=body.get("note"),
                                      amount_to_recover=body.get("amount_to_recover"),
-                                     year=body.get("year") or date.today().year,
+                                     year=body.get("year") or clock.today().year,
                                      actor=current_principal().subject)
             audit(session, "award.revoked", f"award:{found.id}", ground=record.ground,
                   amount_to_recover=record.amount_to_recover)
@@ -402,39 +406,57 @@ def objection(objection_id: str) -> Any:
 @blp.get("/objections/<objection_id>/reporter")
 @roles("supervisor")
 def reveal_reporter(objection_id: str) -> Any:
-    """The supervision group unseals the reporter, as `GET /api/objections/{id}/reporter`
-    does: the same audit action, recorded before anything is shown."""
+    """The supervision group unseals the reporter through the API's own domain function: the
+    same audit action, recorded before anything is shown."""
     ctx = service_context()
     with ctx.db.session() as session:
-        found = outcomes.find(session, Objection, objection_id)
-        audit(session, "objection.reporter_read", f"objection:{found.id}")
-        sealed = found.reporter_sealed
-    reporter: dict[str, Any] = {"anonymous": sealed is None}
-    if sealed is not None:
-        reporter.update(json.loads(FieldCipher(ctx.settings.field_key(), REPORTER_PURPOSE)
-                                   .decrypt(sealed)))
+        reporter = objections_domain.reveal_reporter(session, ctx.audit, current_principal(),
+                                                     ctx.settings.field_key(), objection_id)
     return _objection_page(objection_id, reporter=reporter)
+
+
+@blp.get("/objections/<objection_id>/evidence/<int:n>")
+@roles(*OFFICE)
+def objection_evidence(objection_id: str, n: int) -> Any:
+    """An evidence file, for the operator and the supervision group (404 for others)."""
+    return evidence_response(objection_id, n)
+
+
+@blp.post("/objections/<objection_id>/investigation")
+@roles(*WRITERS)
+def investigate_objection(objection_id: str) -> Any:
+    ctx = service_context()
+    try:
+        with ctx.db.session() as session:
+            objections_domain.begin_investigation(session, ctx.audit, current_principal(),
+                                                  objection_id)
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        return _objection_page(objection_id, problem_text(exc), {}, exc.status)
+    return done(_("Marked as under investigation; the reporter's follow-up page says so."),
+                url_for(".objection", objection_id=objection_id))
 
 
 @blp.post("/objections/<objection_id>/resolve")
 @roles(*WRITERS)
 def resolve_objection(objection_id: str) -> Any:
     ctx = service_context()
-    form = {"outcome": text("outcome"), "resolution": text("resolution")}
+    form = {"outcome": text("outcome"), "resolution": text("resolution"),
+            "answer": text("answer")}
     try:
         try:
             body = ResolveIn().load({k: v for k, v in form.items() if v is not None})
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
+        if not body.get("answer"):
+            # The page always answers the reporter; the API may leave it to the outcome alone.
+            raise DossierError("validation.failed",
+                               errors={"answer": [objections_domain.NO_ANSWER]})
         with ctx.db.session() as session:
-            found = outcomes.find(session, Objection, objection_id)
-            if found.status != "open":
-                raise Conflict("objection.resolved", zh="该异议已处理。",
-                               en="This objection has already been resolved.")
-            found.status, found.resolution = body["outcome"], body["resolution"]
-            found.resolved_at, found.resolved_by = now(), current_principal().subject
-            audit(session, "objection.resolved", f"objection:{found.id}",
-                  outcome=body["outcome"])
+            objections_domain.resolve(session, ctx.audit, current_principal(), objection_id,
+                                      outcome=body["outcome"], resolution=body["resolution"],
+                                      answer=body["answer"])
     except DossierError as exc:
         if exc.status == 404:
             raise

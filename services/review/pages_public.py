@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, redirect, request, send_from_directory, url_for
 from sqlalchemy import func, select
 
-from services.review import objections
+from services.review import objections, outcomes
 from services.review.models import (
     Application,
     Award,
@@ -24,6 +24,7 @@ from services.review.models import (
     Revocation,
 )
 from services.review.programme import Programme
+from shared import clock
 from shared.errors import DossierError, NotFound
 from shared.http import service_context
 from shared.web.pages import (
@@ -47,6 +48,13 @@ KINDS = {"acceptance": N_("Acceptance list"), "recommendation": N_("Award recomm
 TIERS = {"award": N_("Award"), "nomination": N_("Nomination")}
 # Objections per address and hour: enough for a person, too few for a flood.
 OBJECTIONS_PER_HOUR = 10
+# Receipt-code look-ups per address and hour: a person checks a few times; 55 random bits
+# cannot be walked at this rate.
+FOLLOW_UPS_PER_HOUR = 60
+FOLLOW_STATUS = {"received": N_("Received, not yet examined"),
+                 "investigating": N_("Under investigation"), "answered": N_("Answered")}
+OUTCOMES = {"upheld": N_("The objection was found justified."),
+            "dismissed": N_("The objection was not found justified.")}
 # The evidence files may make an objection larger than the service's JSON limit.
 OBJECTION_BODY_BYTES = objections.MAX_FILES * objections.MAX_FILE_BYTES + 1024 * 1024
 
@@ -96,7 +104,8 @@ def lists() -> Any:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    today = date.today()
+    today = clock.today()
+    programme = Programme(service_context().settings.review_data_dir)
     with service_context().db.reader() as session:
         total = int(session.scalar(select(func.count()).select_from(PublicList)) or 0)
         rows = list(session.scalars(select(PublicList).order_by(
@@ -106,9 +115,23 @@ def lists() -> Any:
             Cycle.id.in_({r.cycle for r in rows})))}
         items = [{"id": r.id, "kind": r.kind, "cycle": titles.get(r.cycle, r.cycle),
                   "starts_on": r.starts_on, "ends_on": r.ends_on,
-                  "window": _window(r, today), "entries": _public_entries(r)} for r in rows]
+                  "window": _window(r, today), "entries": _public_entries(r),
+                  "notice": _notice(r.notice or outcomes.notice_for(programme, r.cycle)),
+                  "deviations": list(r.deviations or []),
+                  "deviation_reason": r.deviation_reason} for r in rows]
     return render("review/public/lists.html", items=items, page=page,
-                  more=page * PER_PAGE < total)
+                  more=page * PER_PAGE < total, deviations=DEVIATIONS)
+
+
+DEVIATIONS = {outcomes.START_IN_PAST: N_("The publicity began before this list was published "
+                                         "here."),
+              outcomes.ACCEPTANCE_RUNNING: N_("This publicity began before the acceptance "
+                                              "list's publicity ended.")}
+
+
+def _notice(notice: dict[str, Any]) -> dict[str, str]:
+    """The notice's texts in the page's language (empty where the office gave none)."""
+    return {k: _local(notice.get(k)) for k in ("issuer", "receiver", "address", "phone")}
 
 
 # -- objections -------------------------------------------------------------------------------
@@ -121,7 +144,7 @@ def _allow_evidence(endpoint: str | None, _values: dict[str, Any] | None) -> Non
 
 
 def _open_lists(session: Any) -> list[dict[str, Any]]:
-    today = date.today()
+    today = clock.today()
     rows = session.scalars(select(PublicList).where(
         PublicList.starts_on <= today, PublicList.ends_on >= today)
         .order_by(PublicList.starts_on.desc()))
@@ -130,14 +153,15 @@ def _open_lists(session: Any) -> list[dict[str, Any]]:
              "ends_on": r.ends_on, "entries": _public_entries(r)} for r in rows]
 
 
-def _throttled() -> bool:
-    """Counts this address's objections in the current hour (Redis, shared by every worker)."""
-    key = f"review:objection-throttle:{request.remote_addr or 'unknown'}"
+def _throttled(kind: str = "objection-throttle", limit: int = OBJECTIONS_PER_HOUR) -> bool:
+    """Counts this address's requests of one kind in the current hour (Redis, shared by every
+    worker)."""
+    key = f"review:{kind}:{request.remote_addr or 'unknown'}"
     client = sessions().redis
     count = int(client.incr(key))
     if count == 1:
         client.expire(key, 3600)
-    return count > OBJECTIONS_PER_HOUR
+    return count > limit
 
 
 @blp.route("/public/objections/new", methods=["GET", "POST"])
@@ -205,22 +229,57 @@ def new_objection() -> Any:
         if exc.code == "objection.outside_window":
             found["list_id"] = problem_text(exc)
         return again(exc.status, problem_text(exc), found)
-    return redirect(url_for(".objection_received", reference=objection.id), code=303)
+    return redirect(url_for(".objection_received",
+                            code=objections.display_code(objection.receipt_code or "")),
+                    code=303)
 
 
-@blp.get("/public/objections/received/<reference>")
+@blp.get("/public/objections/received/<code>")
 @public
-def objection_received(reference: str) -> Any:
-    """The reporter's receipt: the reference number and when it arrived, nothing else."""
+def objection_received(code: str) -> Any:
+    """The reporter's receipt: the receipt code and when it arrived, nothing else."""
+    found = objections.normalise_code(code)
     with service_context().db.reader() as session:
-        objection = session.get(Objection, reference)
+        objection = session.scalars(select(Objection).where(
+            Objection.receipt_code == found)).first() if found else None
         if objection is None:
             raise NotFound()
         plist = session.get(PublicList, objection.list_id)
-        return render("review/public/received.html", reference=objection.id,
+        return render("review/public/received.html",
+                      code=objections.display_code(objection.receipt_code or ""),
                       received_at=objection.received_at,
                       list_kind=plist.kind if plist else "", files=len(
                           objection.evidence_files or []))
+
+
+@blp.get("/public/objections/follow")
+@public
+def follow_objection() -> Any:
+    """Anyone holding a receipt code reads the objection's status and the published answer;
+    never its text, evidence or reporter."""
+    raw = (request.args.get("code") or "").strip()
+    if not raw:
+        return render("review/public/follow.html", code="", found=None, errors={},
+                      problem="", statuses=FOLLOW_STATUS, outcomes=OUTCOMES)
+    if _throttled("follow-throttle", FOLLOW_UPS_PER_HOUR):
+        raise DossierError("objection.follow_throttled", status=429,
+                           zh="查询过于频繁，请一小时后再试。",
+                           en="Too many look-ups from this address; try again in an hour.")
+    try:
+        with service_context().db.reader() as session:
+            found = objections.follow(session, raw)
+    except NotFound:
+        return render("review/public/follow.html", 404, code=raw, found=None,
+                      errors={"code": _("No objection has this receipt code.")},
+                      problem=_("No objection has this receipt code."),
+                      statuses=FOLLOW_STATUS, outcomes=OUTCOMES)
+    except DossierError as exc:
+        return render("review/public/follow.html", exc.status, code=raw, found=None,
+                      errors=field_errors(exc), problem=problem_text(exc),
+                      statuses=FOLLOW_STATUS, outcomes=OUTCOMES)
+    return render("review/public/follow.html", code=objections.display_code(found.receipt_code),
+                  found=found, errors={}, problem="", statuses=FOLLOW_STATUS,
+                  outcomes=OUTCOMES)
 
 
 # -- certificate verification (Art. 29) -------------------------------------------------------

@@ -56,6 +56,10 @@ class Programme:
     def awards(self, cycle: str | None = None) -> dict[str, Any]:
         return dict(self.load("awards.yaml", cycle))
 
+    def publicity(self, cycle: str | None = None) -> dict[str, Any]:
+        """Issuing office and objection channels that every list's notice names."""
+        return dict(self.load("publicity.yaml", cycle))
+
     def grounds(self) -> dict[str, Any]:
         """Recusal grounds, windows and relation words: one set for all cycles, since an
         expert's conflicts are detected before any cycle's panel exists."""

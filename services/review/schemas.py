@@ -269,6 +269,9 @@ class ResultOut(ma.Schema):
 
 class ListIn(ma.Schema):
     starts_on = ma.fields.Date(load_default=None)
+    # Required (at least 4 characters) where publishing departs from the order of the Measures:
+    # a start in the past (e.g. 已在报刊公示), or before the acceptance publicity ends.
+    reason = S(validate=validate.Length(max=500), **_OPT)
 
 
 class ListOut(ma.Schema):
@@ -280,6 +283,12 @@ class ListOut(ma.Schema):
     entries = ma.fields.List(ma.fields.Dict())
     published_at = ma.fields.DateTime()
     open_objections = ma.fields.Integer()
+    deviations = ma.fields.List(S(), metadata={
+        "description": "Departures from the order of the Measures: start_in_past, "
+                       "acceptance_running"})
+    deviation_reason = S(allow_none=True)
+    notice = ma.fields.Dict(allow_none=True, metadata={
+        "description": "Issuing office and objection channels the public notice names"})
 
 
 class ListQuery(PageQuery):
@@ -315,7 +324,26 @@ class ObjectionOut(ma.Schema):
     status = S()
     resolution = S()
     received_at = ma.fields.DateTime()
+    investigating_since = ma.fields.DateTime(allow_none=True)
     resolved_at = ma.fields.DateTime()
+    answer = S(allow_none=True)
+
+
+class ObjectionReceiptOut(ObjectionOut):
+    receipt_code = S(metadata={"description": "Give it to the reporter: it opens the public "
+                                              "follow-up page (status and answer, no identity)"})
+
+
+class FollowOut(ma.Schema):
+    receipt_code = S()
+    status = S(metadata={"description": "received, investigating or answered"})
+    received_at = ma.fields.DateTime()
+    investigating_since = ma.fields.DateTime(allow_none=True)
+    answered_at = ma.fields.DateTime(allow_none=True)
+    outcome = S(allow_none=True)
+    answer = S(allow_none=True)
+    list_kind = S()
+    cycle_title = S()
 
 
 class ObjectionQuery(PageQuery):
@@ -334,6 +362,8 @@ class ReporterOut(ma.Schema):
 class ResolveIn(ma.Schema):
     outcome = S(required=True, validate=validate.OneOf(["upheld", "dismissed"]))
     resolution = S(required=True, validate=validate.Length(min=2, max=5000))
+    # The answer the reporter reads on the follow-up page; without it only the outcome shows.
+    answer = S(validate=validate.Length(max=5000), **_OPT)
 
 
 class OpinionIn(ma.Schema):

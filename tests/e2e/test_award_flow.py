@@ -216,7 +216,7 @@ def test_an_award_runs_from_draft_to_certificate_and_bars_the_winner_next_cycle(
             "reference": f"{department}〔{date.today().year}〕1号"}), 201)
     start = date.today() - timedelta(days=30)
     _ok(http.post(f"{review}/cycles/{cycle}/recommendation", headers=operator,
-                  json={"starts_on": start.isoformat()}), 201)
+                  json={"starts_on": start.isoformat(), "reason": "已在报刊公示"}), 201)
     awards = _ok(http.post(f"{review}/cycles/{cycle}/decision", headers=operator,
                            json={"reference": "忻政发〔2026〕1号"}), 201)
     [award] = [a for a in awards if a["application_id"] == app_id]

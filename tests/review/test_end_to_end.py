@@ -178,7 +178,7 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     # -- opinions: recommendation blocked until every required department answered ------------
     start = date.today() - timedelta(days=30)
     r = http.post(f"{url}/cycles/{review.cycle}/recommendation", headers=op,
-                  json={"starts_on": start.isoformat()})
+                  json={"starts_on": start.isoformat(), "reason": "已在报刊公示"})
     assert r.status_code == 409 and r.json()["code"] == "list.opinions_incomplete"
     assert set(r.json()["errors"]) == {org1, org2}
     status = http.get(f"{url}/applications/{org2}/opinions", headers=op).json()
@@ -200,7 +200,7 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
 
     # -- recommendation list, 5 working days of publicity --------------------------------------
     r = http.post(f"{url}/cycles/{review.cycle}/recommendation", headers=op,
-                  json={"starts_on": start.isoformat()})
+                  json={"starts_on": start.isoformat(), "reason": "已在报刊公示"})
     assert r.status_code == 201, r.text
     recommendation = r.json()
     assert [(e["application_id"], e["tier"]) for e in recommendation["entries"]] == [

@@ -304,6 +304,7 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         operator.goto(f"/review/ranking?cycle={cycle}")
         assert h1(operator) == "排名与名单"
         operator.fill("#f-starts_on", (date.today() - timedelta(days=30)).isoformat())
+        operator.fill("#f-reason", "已在报刊公示")  # a start in the past needs a reason
         operator.click('form[action*="/recommendation"] button[type=submit]')
         operator.wait_for_load_state()
         assert "公示期已结束" in operator.locator("main").inner_text()
@@ -324,8 +325,8 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         public.get_by_label("异议内容").fill("该单位申报材料中的年产值数据与统计年鉴不一致，请核实。")
         public.get_by_role("button", name="提交异议").click()
         public.wait_for_url("**/review/public/objections/received/**")
-        assert h1(public) == "异议已受理"
-        reference = public.locator("[data-reference]").inner_text().strip()
+        assert h1(public) == "异议已收到"
+        receipt = public.locator("[data-receipt-code]").inner_text().strip()
         journey.shot(public, "07-objection-filed")
 
         # -- 8. the supervisor reads the objection (no reporter) and the audit log ----------
@@ -335,7 +336,8 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         journey.set_password(supervisor, supervisor_link)
         supervisor.goto("/review/objections")
         assert h1(supervisor) == "异议处理"
-        supervisor.locator(f'a[href="/review/objections/{reference}"]').first.click()
+        supervisor.locator("[data-objections] tr").filter(has_text=name).locator("a").first.click()
+        objection_url = supervisor.url
         text = supervisor.locator("main").inner_text()
         assert "匿名" in text and "年产值数据" in text
         assert supervisor.locator('a[href$="/reporter"]').count() == 0  # nobody to reveal
@@ -345,6 +347,21 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         assert chain.count() == 1 and "哈希链完整" in chain.inner_text()
         assert "objection.received" in supervisor.locator("main").inner_text()
         journey.shot(supervisor, "08-audit-log")
+
+        # -- 8b. the operator investigates and answers; the objector follows the case -------
+        operator.goto(objection_url)
+        operator.get_by_role("button", name="开始调查核实").click()
+        operator.wait_for_load_state()
+        operator.select_option("#f-outcome", "dismissed")
+        operator.fill("#f-resolution", "与统计部门核对，数据口径不同，申报数据属实。")
+        operator.fill("#f-answer", "经核实，申报数据属实，异议不成立。")
+        operator.click('form[action$="/resolve"] button[type=submit]')
+        operator.wait_for_load_state()
+        public.goto("/review/public/objections/follow")
+        public.fill("#f-code", receipt)
+        public.click("main form button[type=submit]")
+        assert public.locator("[data-follow-status]").inner_text() == "已答复"
+        assert "异议不成立" in public.locator("[data-follow-answer]").inner_text()
 
         # -- 9. the decision, its certificate, and the serial verified by anyone -----------
         operator.goto(f"/review/outcomes?cycle={cycle}")

@@ -41,6 +41,8 @@ PAGES: list[WalkPage] = [
              status=410),
     WalkPage(None, at("/review/public/lists"), "public-lists"),
     WalkPage(None, at("/review/public/objections/new"), "objection-form"),
+    WalkPage(None, at("/review/public/objections/received/{receipt}"), "objection-receipt"),
+    WalkPage(None, at("/review/public/objections/follow?code={receipt}"), "objection-follow"),
     WalkPage(None, "/review/public/certificates", "certificate-check"),
     WalkPage(None, at("/review/public/certificates/{serial}"), "certificate-valid"),
     WalkPage(None, "/review/public/certificates/XZ-0000-0000", "certificate-unknown",

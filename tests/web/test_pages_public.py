@@ -137,12 +137,14 @@ def test_an_anonymous_objection_with_evidence_is_received_and_sealed(
     receipt = visitor.get(stack.public_url + r.headers["Location"] + "?lang=zh-CN", timeout=10)
     assert receipt.status_code == 200
     _clean(receipt.text)
-    reference = re.search(r"data-reference>([^<]+)<", receipt.text).group(1)  # type: ignore[union-attr]
-    assert "异议已受理" in receipt.text
+    code = re.search(r"data-receipt-code>([^<]+)<", receipt.text).group(1)  # type: ignore[union-attr]
+    assert "异议已收到" in receipt.text and "已受理" not in receipt.text  # received, not accepted
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", code)
 
     [objection] = review.http.get(f"{review.url}/objections", headers=review.supervisor,
                                   params={"list_id": open_id}).json()["items"]
-    assert objection["id"] == reference and objection["anonymous"] is True
+    reference = objection["id"]
+    assert reference not in receipt.text and objection["anonymous"] is True
     assert objection["application_id"] == apps[1]
     assert [(f["filename"], f["sha256"]) for f in objection["evidence_files"]] == [
         ("抽检报告.pdf", hashlib.sha256(evidence).hexdigest()),
@@ -207,7 +209,8 @@ def _awards(review: ReviewDriver) -> list[dict[str, Any]]:
             assert r.status_code == 201, r.text
     start = date.today() - timedelta(days=30)
     r = review.http.post(f"{review.url}/cycles/{review.cycle}/recommendation",
-                         headers=review.operator, json={"starts_on": start.isoformat()})
+                         headers=review.operator,
+                         json={"starts_on": start.isoformat(), "reason": "已在报刊公示"})
     assert r.status_code == 201, r.text
     r = review.http.post(f"{review.url}/cycles/{review.cycle}/decision",
                          headers=review.operator, json={"reference": "忻政发〔2025〕9号"})
@@ -274,7 +277,8 @@ def test_public_pages_in_chromium_at_360_px_without_serious_accessibility_proble
     open_id, _closed, _apps = _lists(review)
     page = open_page(width=360)
     for path in ("/review/public/lists", f"/review/public/objections/new?list={open_id}",
-                 "/review/public/certificates", "/review/public/certificates/2025-A000-none"):
+                 "/review/public/certificates", "/review/public/certificates/2025-A000-none",
+                 "/review/public/objections/follow"):
         page.goto(path)
         found = Axe().run(page).response["violations"]
         serious = [f"{v['id']}: {v['help']}" for v in found
@@ -288,4 +292,4 @@ def test_public_pages_in_chromium_at_360_px_without_serious_accessibility_proble
         "name": "证据.pdf", "mimeType": "application/pdf", "buffer": text_pdf(["证据"])}])
     page.get_by_role("button", name="提交异议").click()
     page.wait_for_url("**/review/public/objections/received/**")
-    assert page.locator("[data-reference]").inner_text()
+    assert page.locator("[data-receipt-code]").inner_text()

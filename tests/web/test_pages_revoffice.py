@@ -258,7 +258,8 @@ def test_ranking_opinions_objections_decision_and_revocation(
 
     # Publishing is blocked until each chosen applicant's opinions are in: named per applicant.
     start = (date.today() - timedelta(days=30)).isoformat()
-    r = op.post(f"/review/ranking/{office.cycle}/recommendation", {"starts_on": start})
+    r = op.post(f"/review/ranking/{office.cycle}/recommendation",
+                {"starts_on": start, "reason": "已在报刊公示"})
     page = _clean(r, 409)
     assert "data-blocked" in page and "公安机关" in page
     api, operator = office.driver.url, office.driver.operator
@@ -276,7 +277,8 @@ def test_ranking_opinions_objections_decision_and_revocation(
                                                       "reference": f"{department}-1"}), 201)
     page = _both(op, f"/review/ranking/applications/{office.apps[0]}/opinions")
     assert "data-opinion-state=\"complete\"" in page
-    r = op.post(f"/review/ranking/{office.cycle}/recommendation", {"starts_on": start})
+    r = op.post(f"/review/ranking/{office.cycle}/recommendation",
+                {"starts_on": start, "reason": "已在报刊公示"})
     assert r.status_code == 303, r.text[:1500]
     page = _both(op, f"/review/ranking?cycle={office.cycle}")
     assert "推荐名单" in page and "公示期已结束" in page
@@ -289,9 +291,10 @@ def test_ranking_opinions_objections_decision_and_revocation(
                                    "reporter_name": "举报人王某",
                                    "reporter_contact": "13800000000",
                                    "text": "该单位申报材料中的产值数据与统计年鉴不符。"}), 201)
-    _ok(requests.post(f"{api}/lists/{office.acceptance_list}/objections", timeout=10,
-                      headers=reporter, json={"anonymous": True,
-                                              "text": "名单公示时间过短，请核实。"}), 201)
+    anonymous = _ok(requests.post(f"{api}/lists/{office.acceptance_list}/objections",
+                                  timeout=10, headers=reporter,
+                                  json={"anonymous": True, "text": "名单公示时间过短，请核实。"}),
+                    201)
     page = _both(op, "/review/objections?status=open")
     assert "实名（已密封）" in page and "匿名" in page and "举报人王某" not in page
     page = _both(op, f"/review/objections/{sealed['id']}")
@@ -307,9 +310,17 @@ def test_ranking_opinions_objections_decision_and_revocation(
     assert sup.post(f"/review/objections/{sealed['id']}/resolve", {
         "outcome": "dismissed", "resolution": "监督员不能处理"}).status_code == 403
     r = op.post(f"/review/objections/{sealed['id']}/resolve", {"outcome": "dismissed",
-                                                               "resolution": "经核实，数据一致。"})
+                                                               "resolution": "经核实，数据一致。",
+                                                               "answer": "经核实，数据一致。"})
     assert r.status_code == 303
     assert "经核实，数据一致。" in _clean(op.get(f"/review/objections/{sealed['id']}"))
+
+    # The decision waits for every objection of the cycle, the anonymous one too.
+    r = op.post(f"/review/outcomes/{office.cycle}/decision", {"reference": "忻政发〔2026〕9号"})
+    assert r.status_code == 409 and "异议未处理" in r.text
+    r = op.post(f"/review/objections/{anonymous['id']}/resolve", {
+        "outcome": "dismissed", "resolution": "公示期符合规定。", "answer": "公示期符合规定。"})
+    assert r.status_code == 303
 
     # The decision: serials listed, the certificate downloads, revocation with evidence.
     page = _both(op, f"/review/outcomes?cycle={office.cycle}")

@@ -74,6 +74,7 @@ class World:
     expert_id: str = ""
     panel: str = ""
     objection: str = ""
+    receipt: str = ""
     award: str = ""
     serial: str = ""
     lists: dict[str, str] = field(default_factory=dict)
@@ -180,14 +181,10 @@ def _build(stack: AppStack) -> World:
                      headers=bearer("expert", pair["expert_subject"]),
                      json={"items": {k: round(v * 0.9, 2) for k, v in items.items()}}))
 
-    # An anonymous objection against the acceptance list while it is in its window.
+    # The acceptance list, under publicity from today (objections against it come below).
     acceptance = _ok(http.get(f"{review}/lists", headers=operator,
                               params={"cycle": w.cycle, "kind": "acceptance"}))["items"][0]
     w.lists["acceptance"] = acceptance["id"]
-    w.objection = _ok(http.post(f"{review}/lists/{acceptance['id']}/objections",
-                                headers=bearer("applicant", f"walk-citizen-{tag}"), json={
-        "application_id": w.application, "anonymous": True,
-        "text": "该企业申报材料中的质量指标与实际情况不符，请核查。"}), 201)["id"]
 
     # Opinions, the recommendation list (its window over), the decision and the certificate.
     for department in _ok(http.get(f"{review}/applications/{w.application}/opinions",
@@ -198,11 +195,18 @@ def _build(stack: AppStack) -> World:
     start = date.today() - timedelta(days=30)
     w.lists["recommendation"] = _ok(http.post(
         f"{review}/cycles/{w.cycle}/recommendation", headers=operator,
-        json={"starts_on": start.isoformat()}), 201)["id"]
+        json={"starts_on": start.isoformat(), "reason": "已在报刊公示"}), 201)["id"]
     awards = _ok(http.post(f"{review}/cycles/{w.cycle}/decision", headers=operator,
                            json={"reference": "忻政发〔2026〕2号"}), 201)
     [award] = [a for a in awards if a["application_id"] == w.application]
     w.award, w.serial = award["id"], award["serial"]
+    # An open objection for the office's pages, filed after the decision (which waits for
+    # every objection of the cycle) while the acceptance list is still under publicity.
+    filed = _ok(http.post(f"{review}/lists/{acceptance['id']}/objections",
+                          headers=bearer("applicant", f"walk-citizen-{tag}"), json={
+        "application_id": w.application, "anonymous": True,
+        "text": "该企业申报材料中的质量指标与实际情况不符，请核查。"}), 201)
+    w.objection, w.receipt = filed["id"], filed["receipt_code"]
     http.close()
     return w
 
