@@ -51,6 +51,7 @@ from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.config import Settings
 from shared.crypto import FieldCipher, mask
+from shared.db import Database
 from shared.errors import DossierError
 from shared.events import Outbox
 from shared.messages.intake import INVITATION_LINK_PURPOSE
@@ -399,34 +400,45 @@ def _account_for_reset(session: Session, ids: Identities, login: str) -> Account
     return found[0] if len(found) == 1 else None  # a shared address names nobody
 
 
-def request_reset(session: Session, outbox: Outbox, audit: AuditLog, ids: Identities,
+def request_reset(db: Database, outbox: Outbox, audit: AuditLog, ids: Identities,
                   limiter: ResetLimiter, links: LinkForm, login: str, address: str,
                   mail_on: bool) -> None:
     """Someone forgot a password: e-mail the account a one-time link, sealed as invitations
     are. Says nothing back — the same answer whether the account exists, has an address, or
     the request was held back — and audits each request. With e-mail off nothing is sent:
-    the page tells the person to ask the award office instead."""
+    the page tells the person to ask the award office instead. Redis is asked between two
+    short transactions, never inside one."""
     login = login.strip()[:200]
-    account = _account_for_reset(session, ids, login) if login else None
-    who = account.subject if account is not None else plain_key(login)
-    actor = account.subject if account is not None else "anonymous"
-    role = account.role if account is not None else "visitor"
-    target = f"account:{account.subject}" if account is not None else "account:?"
+    with db.reader() as session:
+        account = _account_for_reset(session, ids, login) if login else None
+        subject = account.subject if account is not None else None
+        role = account.role if account is not None else "visitor"
+        reachable = bool(account is not None and account.active and account.email)
+    who = subject or plain_key(login)
     detail: dict[str, Any] = {"address": address}
-    if account is None:
+    if subject is None:
         detail["login"] = mask(login, 2, 2)
     wait = limiter.blocked_for(who, address)
-    if wait:
-        audit.append(session, actor=actor, role=role, action="account.reset_throttled",
-                     target=target, detail={**detail, "retry_after": wait})
-        return
-    limiter.failed(who, address)  # every request counts, answered or not
-    sent = bool(mail_on and account is not None and account.active and account.email)
-    audit.append(session, actor=actor, role=role, action="account.reset_requested",
-                 target=target, detail={**detail, "sent": sent})
-    if sent:
-        assert account is not None
-        _issue(session, outbox, account, links, issued_by=account.subject, reset=True)
+    if not wait:
+        limiter.failed(who, address)  # every request counts, answered or not
+    sent = bool(mail_on and reachable and not wait)
+
+    def record(session: Session) -> None:
+        target = f"account:{subject}" if subject else "account:?"
+        if wait:
+            audit.append(session, actor=subject or "anonymous", role=role,
+                         action="account.reset_throttled", target=target,
+                         detail={**detail, "retry_after": wait})
+            return
+        audit.append(session, actor=subject or "anonymous", role=role,
+                     action="account.reset_requested", target=target,
+                     detail={**detail, "sent": sent})
+        if sent:
+            found = session.get(Account, subject)
+            if found is not None and found.active:
+                _issue(session, outbox, found, links, issued_by=found.subject, reset=True)
+
+    db.transact(record)
 
 
 def _issue(session: Session, outbox: Outbox, account: Account, links: LinkForm, *,

@@ -229,10 +229,9 @@ def forgot_password() -> Any:
     mail_on = ctx.settings.mail_enabled
     if request.method == "GET" or not mail_on:
         return render("intake/account/forgot_password.html", mail_on=mail_on, asked=False)
-    with ctx.db.session() as session:
-        credentials.request_reset(session, ctx.outbox, ctx.audit, identities(), reset_limiter(),
-                                  link_form(), request.form.get("login") or "",
-                                  request.remote_addr or "-", mail_on)
+    credentials.request_reset(ctx.db, ctx.outbox, ctx.audit, identities(), reset_limiter(),
+                              link_form(), request.form.get("login") or "",
+                              request.remote_addr or "-", mail_on)
     return render("intake/account/forgot_password.html", mail_on=mail_on, asked=True)
 
 
