@@ -231,7 +231,10 @@ def build(app: Application, lang: str, catalogue: Catalogue | None) -> Checklist
 
     def row(requirement: str, label: str, required: bool, files: Sequence[DocumentVersion]
             ) -> Row:
-        if draft is not None and files:
+        # Before documents' first checklist of this packet, a file read fine is not yet
+        # "met": it is being judged. (A packet with an older report and no checklist of items,
+        # from before checklists carried them, keeps the files' own verdicts.)
+        if files and (draft is not None or not report):
             return _judged_row(requirement, label, required, files, judged.get(requirement),
                                lang)
         return _row(requirement, label, required, files, reported_missing, lang)
@@ -247,10 +250,10 @@ def build(app: Application, lang: str, catalogue: Catalogue | None) -> Checklist
               for name in ("met", "missing", "invalid", "attention")}
     counts["missing"] = sum(1 for r in rows if r.state == "missing" and r.required)
     pending = any(r.state == "pending" for r in rows)
-    if draft is None and not report:
-        status = None  # nothing judged yet: no summary rather than a guess
-    elif pending:
-        status = "pending"
+    if pending:
+        status: str | None = "pending"
+    elif draft is None and not report:
+        status = None  # nothing uploaded nor judged yet: no summary rather than a guess
     elif counts["missing"] or counts["invalid"]:
         status = "incomplete"
     elif counts["attention"]:

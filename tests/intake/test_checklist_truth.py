@@ -6,6 +6,7 @@ verdict or a reason — not only a change of the overall status."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -150,3 +151,36 @@ def test_documents_announces_a_changed_reason_even_when_the_status_stays_the_sam
     assert second["status"] == "invalid" and second["reasons"][0]["code"] == "format"
     version("v2", 2, 3)  # the same verdict again: nothing new to say
     assert len([t for t, _p in outbox.events if t == "packet.checked"]) == 2
+
+
+def test_before_documents_has_judged_a_file_read_fine_is_being_inspected_not_met() -> None:
+    built = checklist.build(packet({"application-form": ["v1"]}), "zh-CN", CATALOGUE)
+    [form] = [r for r in built.rows if r.requirement == "application-form"]
+    assert form.state == "pending" and built.status == "pending" and built.pending
+
+
+def test_a_returned_packets_upload_form_proposes_a_new_version_of_the_file_to_put_right(
+        ) -> None:
+    app = packet({"self-evaluation": ["v2"], "application-form": ["v1"]}, judged([
+        {"requirement": "application-form", "status": "invalid", "reasons": [TOO_LONG],
+         "versions": ["v1"]},
+        {"requirement": "self-evaluation", "status": "met", "reasons": [], "versions": ["v2"]},
+    ]))
+    choices = checklist.upload_choices(CATALOGUE, app, "zh-CN")
+    draft = checklist.upload_default(app, checklist.build(app, "zh-CN", CATALOGUE), choices)
+    assert draft == checklist.UploadDefault("application-form", None)  # a draft: a new file
+    app.status = "returned"
+    returned = checklist.upload_default(app, checklist.build(app, "zh-CN", CATALOGUE), choices)
+    assert returned == checklist.UploadDefault("application-form", "d-application-form")
+
+
+def test_file_types_are_named_in_words_not_mime_types() -> None:
+    from services.intake.filetypes import type_label
+    from shared.web.i18n import Catalogues
+
+    catalogues = Catalogues([Path(__file__).resolve().parents[2] / "services" / "intake"
+                             / "web" / "translations"], strict=True)
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert catalogues.gettext("zh-CN", type_label(docx)) == "Word 文档"
+    assert catalogues.gettext("zh-CN", type_label("application/pdf")) == "PDF 文档"
+    assert type_label("application/x-unknown") == "File"
