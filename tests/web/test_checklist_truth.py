@@ -163,7 +163,6 @@ def test_the_checklist_row_and_summary_agree_and_a_new_version_is_judged_without
     form = tmp_path / "申报表.docx"
     form.write_bytes(docx_file())
     page.select_option("#u-requirement", SEALED_ITEM)
-    page.fill("#u-pages", "")
     page.set_input_files("#u-files", str(form))
     poll(lambda: page.locator("[data-upload-row][data-state=done]").count() == 1, 120)
     # The page follows the inspection by itself; no reload.
@@ -172,9 +171,10 @@ def test_the_checklist_row_and_summary_agree_and_a_new_version_is_judged_without
         "data-completeness") == "incomplete"
     assert "不齐全" in page.locator("#checklist [data-completeness]").inner_text()
     reason = row(page, SEALED_ITEM).inner_text()
-    assert "格式为 docx" in reason and "请将文件转换为本项接受的格式" in reason, reason
+    assert "格式为 Word（DOCX），本项只接受 PDF、扫描图片" in reason, reason
+    assert "请将文件转换为本项接受的格式" in reason, reason
     to_fix = page.locator(f'#checklist [data-fix="{SEALED_ITEM}"]').inner_text()
-    assert "申报表" in to_fix and "格式为 docx" in to_fix
+    assert "申报表" in to_fix and "格式为 Word（DOCX）" in to_fix
     assert "一次性告知" in page.locator("#checklist [data-to-fix]").inner_text()
     report = page.locator("#checklist a[data-full-report]")
     assert report.get_attribute("href") == f"/documents/packets/{app_id}"
@@ -201,9 +201,21 @@ def test_the_checklist_row_and_summary_agree_and_a_new_version_is_judged_without
     offered = page.eval_on_selector_all(
         "#u-target option:not([disabled])", "els => els.map(e => e.textContent)")
     assert not any("公示证明" in text for text in offered), offered
+    # Another item chosen: "upload as" falls back to a new file, never another item's version.
+    page.select_option("#u-requirement", "self-evaluation")
+    assert page.input_value("#u-target") == ""
+    page.select_option("#u-requirement", SEALED_ITEM)
+    docx_value = page.eval_on_selector(
+        "#u-target", f"s => [...s.options].find(o => o.textContent.includes('{form.name}')).value")
+    page.select_option("#u-target", docx_value)
+    # A trade secret with its pages: the pages box empties once the file is on its way, so the
+    # next upload does not carry it (and get refused).
+    page.select_option("#u-confidentiality", "trade-secret")
+    page.fill("#u-pages", "1")
     scan = tmp_path / "申报表（盖章扫描件）.pdf"
     scan.write_bytes(scan_pdf())
     page.set_input_files("#u-files", str(scan))
+    assert page.input_value("#u-pages") == ""
     poll(lambda: page.locator("[data-upload-row][data-state=done]").count() == 1, 120)
     poll(lambda: settled(page, SEALED_ITEM, "met"), 120)
     assert page.locator("[data-status]").first.get_attribute("data-status") == "returned"
