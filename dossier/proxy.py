@@ -69,6 +69,7 @@ SECRET_VARIABLE = "$dossier_proxy_secret"  # noqa: S105  (an nginx variable's na
 # answers with its own message. Not imported: `make run` writes this file before anything
 # starts, and importing review's pages costs seconds there.
 FORMS: dict[str, str | None] = {"/intake/sign-in": None, "/intake/register": None,
+                                "/intake/forgot-password": None,
                                 "/review/public/objections/new": "64m"}
 
 

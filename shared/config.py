@@ -353,6 +353,11 @@ class Settings:
     def port(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
 
+    @property
+    def mail_enabled(self) -> bool:
+        """Whether notify sends e-mail at all: what pages may promise about an e-mailed link."""
+        return bool(self.notify_smtp_host)
+
     def replace(self, **changes: Any) -> Settings:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values.update(changes)

@@ -72,6 +72,26 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# Format names as people say them (the catalogue's codes stay in the data, not in the text).
+FORMAT_NAMES: dict[str, tuple[str, str]] = {
+    "pdf": ("PDF", "PDF"), "docx": ("Word（DOCX）", "Word (DOCX)"),
+    "image": ("扫描图片", "scanned image"), "?": ("无法识别的格式", "an unknown format"),
+}
+
+
+def _format_reason(file: str, fmt: str, allowed: Sequence[str]) -> dict[str, str]:
+    """The wrong-format reason with format names in words, each language its own."""
+    def names(lang: int, formats: Sequence[str]) -> list[str]:
+        return [FORMAT_NAMES.get(f, (f, f))[lang] for f in formats]
+
+    zh, en = REASONS["format"]
+    return {"code": "format",
+            "zh-CN": zh.format(file=file, format=names(0, [fmt])[0],
+                               allowed="、".join(names(0, allowed))),
+            "en": en.format(file=file, format=names(1, [fmt])[0],
+                            allowed=" or ".join(names(1, allowed)))}
+
+
 def reason(code: str, **params: Any) -> dict[str, str]:
     zh, en = REASONS[code]
     return {"code": code, "zh-CN": zh.format(**params), "en": en.format(**params)}
@@ -156,8 +176,7 @@ def check_document(req: Requirement, doc: DocumentFacts, paper: str | None
         return "invalid", [r], evidence
     fmt = _format_of(v)
     if fmt not in req.formats:
-        invalid.append(reason("format", file=file, format=fmt or "?",
-                              allowed="/".join(req.formats)))
+        invalid.append(_format_reason(file, fmt or "?", req.formats))
     pages = v.get("pages")
     if req.max_pages and pages and pages > req.max_pages:
         invalid.append(reason("too_many_pages", file=file, pages=pages, limit=req.max_pages))

@@ -223,12 +223,20 @@ def _save(session: Session, packet: Packet, submission: int, catalogue: str,
     return report
 
 
-def _draft_state(report: CompletenessReport | None) -> tuple[str, list[str]] | None:
-    """(status, missing requirement ids) of a draft checklist as last saved."""
+def checked_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's items as `packet.checked` carries them: verdict, reasons, versions judged."""
+    return [{"requirement": i["requirement"], "status": i["status"],
+             "reasons": list(i.get("reasons") or []),
+             "versions": sorted({e["version_id"] for e in i.get("evidence") or []
+                                 if e.get("version_id")})} for i in items]
+
+
+def _draft_state(report: CompletenessReport | None) -> tuple[str, list[dict[str, Any]]] | None:
+    """(status, items as announced) of a draft checklist as last saved: any change of a
+    verdict, a reason or a version judged is announced, not only a change of the status."""
     if report is None or report.pending:
         return None
-    missing = sorted(i["requirement"] for i in report.items or [] if i.get("status") == "missing")
-    return report.status, missing
+    return report.status, checked_items(list(report.items or []))
 
 
 def recompute(session: Session, outbox: Outbox, application_id: str, *,
@@ -244,7 +252,8 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
     checklist = _report(session, packet.application_id, 0)
     before = _draft_state(checklist)
     checklist = _save(session, packet, 0, catalogue.version, draft, checklist)
-    if draft.pending == 0 and before != (draft.status, sorted(draft.missing)):
+    items = checked_items([i.as_dict() for i in draft.items])
+    if draft.pending == 0 and before != (draft.status, items):
         # The draft's checklist changed: announce it quietly (no audience) so intake shows it
         # and notify can remind of missing documents before the window closes. Only changes
         # are announced, so an upload that alters nothing makes no event.
@@ -252,7 +261,7 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": draft.status, "counts": draft.counts,
             "missing": draft.missing, "report_id": checklist.id, "submission": 0,
-            "unit": packet.unit, "audience": []})
+            "unit": packet.unit, "items": items, "audience": []})
     if packet.submission <= 0:
         return
     result = assess(catalogue, packet.kind, documents_of(session, packet, True), submitted=True)
@@ -267,4 +276,5 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": result.status, "counts": result.counts,
             "missing": result.missing, "report_id": report.id,
-            "submission": packet.submission, "unit": packet.unit, "audience": audience})
+            "submission": packet.submission, "unit": packet.unit,
+            "items": checked_items([i.as_dict() for i in result.items]), "audience": audience})

@@ -7,8 +7,7 @@ from typing import Any
 from flask import g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from werkzeug.http import parse_options_header
 
 from services.intake import accounts, cycles, material, routing
@@ -20,7 +19,6 @@ from services.intake.models import (
     Application,
     Cycle,
     Document,
-    DocumentVersion,
     RecommendingUnit,
     RequirementList,
     Waiver,
@@ -487,30 +485,12 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
         raise
     finally:
         incoming.reader.close()
-    try:
-        def record(session: Session) -> DocumentVersion:
-            app = domain.get_application(session, who, application_id, lock=True)
-            return material.record_version(
-                session, ctx.outbox, ctx.audit, who, app, slot=slot, requirement=requirement,
-                confidentiality=confidentiality, pages=pages, filename=incoming.filename,
-                stored=stored, idempotency_key=key)
-
-        version = ctx.db.transact(record)
-    except IntegrityError:
-        # Lost a race (same Idempotency-Key, or the same next version number): drop our copy.
-        ctx.store.delete(stored.key, stored.object_version)
-        with ctx.db.reader() as session:
-            replay = material.find_by_idempotency_key(session, application_id, key or "")
-            if replay is None:
-                raise DossierError("upload.concurrent", status=409,
-                                   zh="同一文件正被同时上传，请刷新后重试。",
-                                   en="Another upload of this document won; reload and retry."
-                                   ) from None
-            return replay, 200
-    except BaseException:
-        # No half records: the object goes if its record could not be written.
-        ctx.store.delete(stored.key, stored.object_version)
-        raise
+    version, recorded = material.save_version(
+        ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id, slot=slot,
+        requirement=requirement, confidentiality=confidentiality, pages=pages,
+        filename=incoming.filename, stored=stored, idempotency_key=key)
+    if not recorded:
+        return version, 200
     return version
 
 

@@ -13,13 +13,11 @@ import redis
 from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import validate
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from services.intake import applications as domain
 from services.intake import material, resumable
 from services.intake.material import CONFIDENTIALITY
-from services.intake.models import Application, DocumentVersion
+from services.intake.models import Application
 from services.intake.schemas import VersionOut
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
@@ -187,33 +185,13 @@ def complete_upload(application_id: str, upload_id: str) -> Any:
                                en="A newer version of this document arrived meanwhile; reload "
                                   "and upload again.")
         stored = resumable.finish(ctx.store, pending)
-        version = _record(pending, stored)
+        version, _recorded = material.save_version(
+            ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id, slot=pending.slot,
+            requirement=pending.requirement, confidentiality=pending.confidentiality,
+            pages=pending.pages, filename=pending.filename, stored=stored,
+            idempotency_key=pending.idempotency_key)
         pendings().completed(pending, version.id)
         return version
-
-
-def _record(pending: resumable.Pending, stored: material.Stored) -> DocumentVersion:
-    ctx = service_context()
-    who = current_principal()
-    try:
-        def record(session: Session) -> DocumentVersion:
-            app = domain.get_application(session, who, pending.application_id, lock=True)
-            return material.record_version(
-                session, ctx.outbox, ctx.audit, who, app, slot=pending.slot,
-                requirement=pending.requirement, confidentiality=pending.confidentiality,
-                pages=pending.pages, filename=pending.filename, stored=stored,
-                idempotency_key=pending.idempotency_key)
-
-        return ctx.db.transact(record)
-    except IntegrityError:
-        ctx.store.delete(stored.key, stored.object_version)
-        raise DossierError("upload.concurrent", status=409,
-                           zh="同一文件正被同时上传，请刷新后重试。",
-                           en="Another upload of this document won; reload and retry.") from None
-    except BaseException:
-        # No half records: the object goes if its record could not be written.
-        ctx.store.delete(stored.key, stored.object_version)
-        raise
 
 
 @blp.delete("/applications/<application_id>/uploads/<upload_id>")

@@ -33,6 +33,13 @@ def record_completeness(session: Session, payload: dict[str, Any]) -> None:
         log.warning("completeness of unknown application %s ignored", payload["application_id"])
         return
     submission = int(payload.get("submission") or 0)
+    if submission == 0:
+        # The checklist of the current versions: kept apart, so a new version uploaded after
+        # a return is judged at once, while the report on the submission stays as it was.
+        app.draft_checklist = {"status": payload["status"],
+                               "counts": payload.get("counts") or {},
+                               "items": list(payload.get("items") or []),
+                               "report_id": payload.get("report_id")}
     known = int((app.completeness_report or {}).get("submission") or 0)
     if submission < known:
         return  # a late draft checklist never hides the report on a submission

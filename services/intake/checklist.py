@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.intake.models import Application, DocumentVersion, RequirementList
 from shared import requirement_lists
+from shared.web.nav import N_
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,26 @@ def upload_choices(catalogue: Catalogue | None, app: Application, lang: str
     return choices
 
 
+@dataclass(frozen=True)
+class UploadDefault:
+    requirement: str | None  # the requirement chosen first in the upload form
+    document_id: str | None  # "upload as": None for a new document
+
+
+def upload_default(app: Application, built: Checklist, choices: Sequence[tuple[str, str]]
+                   ) -> UploadDefault:
+    """What the upload form proposes: on a returned packet, a new version of the first file
+    to put right (that is why it came back); otherwise a new document of the first item."""
+    if app.status == "returned":
+        for row in built.to_fix:
+            if row.files:
+                document = next((d for d in app.documents
+                                 if d.versions and d.versions[-1] is row.files[0]), None)
+                if document is not None:
+                    return UploadDefault(document.requirement, document.id)
+    return UploadDefault(choices[0][0] if choices else None, None)
+
+
 # Inspection states of one version, shown per file.
 PENDING, PASSED, FAILED, MARKED = "pending", "passed", "failed", "marked"
 
@@ -116,6 +137,48 @@ def inspection_reason(version: DocumentVersion, lang: str) -> str:
     return str(messages.get(lang) or messages.get("en") or error.get("message") or "")
 
 
+# What to do next, per reason code of documents' report (`completeness.REASONS`): the report
+# says what is wrong, this says how to put it right, in the page's language.
+ADVICE: dict[str, str] = {
+    "missing": N_("Upload this document."),
+    "unreadable": N_("Save the file again so that it opens normally (not encrypted, not "
+                     "damaged, PDF or DOCX) and upload it as a new version of this item."),
+    "format": N_("Convert the file to an accepted format and upload it as a new version of "
+                 "this item."),
+    "too_many_pages": N_("Shorten the document to the page limit and upload it as a new "
+                         "version."),
+    "too_few_pages": N_("Complete the document and upload it as a new version."),
+    "too_long": N_("Shorten the text to the limit and upload it as a new version."),
+    "sections_missing": N_("Add the missing parts under numbered headings (such as "
+                           "\u201c一、领导\u201d) and upload a new version."),
+    "sections_unrecognised": N_("Nothing to do if the document covers these parts: the award "
+                                "office checks it by hand. Numbered headings let the check "
+                                "find them."),
+    "sections_unchecked": N_("Nothing to do if the document covers these parts: the award "
+                             "office checks it by hand. A PDF exported with its text lets the "
+                             "check read it."),
+    "no_text": N_("If you can, upload a PDF exported from the original file (with its text) as "
+                  "a new version."),
+    "not_sealed_scan": N_("Upload the signed and sealed paper version, scanned, as a new "
+                          "version."),
+    "classified": N_("Classified material must not be submitted: remove it and upload a new "
+                     "version without it."),
+    "javascript": N_("Export the file again without scripts (for example, print it to PDF) "
+                     "and upload it as a new version."),
+    "embedded": N_("Upload the attached files as documents of their own."),
+    "encrypted_open": N_("Remove the password protection and upload a new version."),
+    "paper": N_("Lay the document out on the required paper size and upload a new version."),
+    "several": N_("Delete the extra files of this item, or keep them knowing that the latest "
+                  "upload counts."),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    text: str  # what is wrong, in the user's language
+    advice: str = ""  # what to do next (a msgid, translated where it is shown)
+
+
 @dataclass
 class Row:
     requirement: str
@@ -123,54 +186,118 @@ class Row:
     required: bool
     state: str  # met | missing | invalid | attention | pending | optional
     files: list[DocumentVersion] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)  # already in the user's language
+    reasons: list[Reason] = field(default_factory=list)
     marks: list[str] = field(default_factory=list)
+
+    @property
+    def to_fix(self) -> bool:
+        return self.state in ("missing", "invalid", "attention") and (
+            self.required or self.state != "missing")
 
 
 @dataclass
 class Checklist:
     rows: list[Row]
-    status: str | None  # the last report's: complete | incomplete | attention
+    # Derived from the rows, never stored apart: pending (some verdict not in yet) | complete
+    # | incomplete | attention, so the summary can never contradict a row.
+    status: str | None
     counts: dict[str, int]
     submission: int | None
     pending: bool  # some file is still being inspected: the page keeps refreshing
     known: bool = True  # False: the cycle's requirement list has not arrived yet
 
+    @property
+    def to_fix(self) -> list[Row]:
+        """Everything the applicant must see to, at once (一次性告知)."""
+        return [r for r in self.rows if r.to_fix]
+
 
 def build(app: Application, lang: str, catalogue: Catalogue | None) -> Checklist:
-    """One row per requirement: the report's verdict where it has one, else the files' own.
+    """One row per requirement, each the verdict of documents' checklist of the current versions
+    (`packet.checked`), and the summary counted from the rows. A row whose current files the
+    checklist has not judged yet is "being inspected", whatever an older verdict said.
 
     Without the cycle's list (`catalogue` None) the rows are the requirements the files and
     the report name, by id."""
     report: dict[str, Any] = app.completeness_report or {}
-    reported_missing = set(report.get("missing") or [])
+    draft: dict[str, Any] | None = app.draft_checklist
+    judged = {str(i["requirement"]): i for i in (draft or {}).get("items") or []}
+    reported_missing = ({r for r, i in judged.items() if i.get("status") == "missing"}
+                        if draft is not None else set(report.get("missing") or []))
     current: dict[str, list[DocumentVersion]] = {}
     for document in app.documents:
         if document.versions:
             current.setdefault(document.requirement, []).append(document.versions[-1])
+
+    def row(requirement: str, label: str, required: bool, files: Sequence[DocumentVersion]
+            ) -> Row:
+        # Before documents' first checklist of this packet, a file read fine is not yet
+        # "met": it is being judged. (A packet with an older report and no checklist of items,
+        # from before checklists carried them, keeps the files' own verdicts.)
+        if files and (draft is not None or not report):
+            return _judged_row(requirement, label, required, files, judged.get(requirement),
+                               lang)
+        return _row(requirement, label, required, files, reported_missing, lang)
+
     known = requirements_for(catalogue, app.kind)
-    rows = [_row(r.id, r.label(lang), r.required, current.get(r.id, []), reported_missing,
-                 lang) for r in known]
+    rows = [row(r.id, r.label(lang), r.required, current.get(r.id, [])) for r in known]
     ids = {r.id for r in known}
-    rows += [_row(req, req, False, files, reported_missing, lang)
-             for req, files in current.items() if req not in ids]
+    rows += [row(req, req, False, files) for req, files in current.items() if req not in ids]
     if catalogue is None:  # the report still names what is missing, by id
         ids |= set(current)
-        rows += [_row(req, req, True, [], reported_missing, lang)
-                 for req in sorted(reported_missing) if req not in ids]
-    return Checklist(rows=rows, status=app.completeness, counts=dict(report.get("counts") or {}),
-                     submission=report.get("submission"),
-                     pending=any(r.state == "pending" for r in rows),
+        rows += [row(req, req, True, []) for req in sorted(reported_missing) if req not in ids]
+    counts = {name: sum(1 for r in rows if r.state == name)
+              for name in ("met", "missing", "invalid", "attention")}
+    counts["missing"] = sum(1 for r in rows if r.state == "missing" and r.required)
+    pending = any(r.state == "pending" for r in rows)
+    if pending:
+        status: str | None = "pending"
+    elif draft is None and not report:
+        status = None  # nothing uploaded nor judged yet: no summary rather than a guess
+    elif counts["missing"] or counts["invalid"]:
+        status = "incomplete"
+    elif counts["attention"]:
+        status = "attention"
+    else:
+        status = "complete"
+    return Checklist(rows=rows, status=status, counts=counts,
+                     submission=report.get("submission"), pending=pending,
                      known=catalogue is not None)
+
+
+def _judged_row(requirement: str, label: str, required: bool,
+                files: Sequence[DocumentVersion], item: Mapping[str, Any] | None, lang: str
+                ) -> Row:
+    """The report's verdict when it judged exactly these versions; else still being inspected."""
+    row = Row(requirement, label, required, "pending", list(files))
+    for v in files:
+        row.marks += list(v.classification_marks or [])
+    if item is None or set(item.get("versions") or []) != {v.id for v in files}:
+        return row
+    row.state = str(item.get("status") or "pending")
+    if row.state not in ("met", "missing", "invalid", "attention", "pending", "optional"):
+        row.state = "attention"  # a verdict this page has no word for: a person looks
+    row.marks = []  # the report's `classified` reason says it, with the page
+    for r in item.get("reasons") or []:
+        code = str(r.get("code") or "")
+        if code == "pending":
+            continue
+        text = str(r.get(lang) or r.get("zh-CN") or r.get("en") or "")
+        row.reasons.append(Reason(text, ADVICE.get(code, "")))
+    return row
 
 
 def _row(requirement: str, label: str, required: bool, files: Sequence[DocumentVersion],
          reported_missing: set[str], lang: str) -> Row:
+    """A row from the files' own inspection, for a packet documents has sent no checklist of
+    items for yet (announced before checklists carried them)."""
     row = Row(requirement, label, required, "met", list(files))
     states = [inspection_state(v) for v in files]
     for v, state in zip(files, states, strict=True):
         if state == FAILED:
-            row.reasons.append(f"{v.filename}: {inspection_reason(v, lang)}".rstrip(": "))
+            row.reasons.append(Reason(
+                f"{v.filename}: {inspection_reason(v, lang)}".rstrip(": "),
+                ADVICE["unreadable"]))
         if state == MARKED:
             row.marks += list(v.classification_marks or [])
     if not files:

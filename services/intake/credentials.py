@@ -33,7 +33,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import ValidationError
 from marshmallow.validate import Email
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.intake.accounts import save_account, scope_of, sign_out_everywhere
@@ -51,6 +51,7 @@ from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.config import Settings
 from shared.crypto import FieldCipher, mask
+from shared.db import Database
 from shared.errors import DossierError
 from shared.events import Outbox
 from shared.messages.intake import INVITATION_LINK_PURPOSE
@@ -62,6 +63,7 @@ HASHER = PasswordHasher()  # argon2id
 MIN_LENGTH = 10
 MAX_LENGTH = 256  # hashing megabytes of "password" would be a cheap denial of service
 LINK_TTL = timedelta(hours=72)
+RESET_TTL = timedelta(hours=2)  # a link one asked for oneself is used at once or not at all
 # Throttle: failures counted in a fixed window per client address; a success clears the
 # account's count from that address.
 WINDOW_SECONDS = 15 * 60
@@ -352,24 +354,112 @@ def issue_link(session: Session, outbox: Outbox, audit: AuditLog, who: Principal
                account: Account, links: LinkForm) -> tuple[str, datetime]:
     """A new one-time link for `account` (older unused ones stop working); e-mailed through
     notify (`account.invited`, sealed) and returned once for the operator to pass on."""
+    link, expires = _issue(session, outbox, account, links, issued_by=who.subject, reset=False)
+    audit.append(session, actor=who.subject, role=who.role, action="account.invited",
+                 target=f"account:{account.subject}",
+                 detail={"expires_at": expires.isoformat()})
+    return link, expires
+
+
+# -- forgotten passwords ----------------------------------------------------------------------
+
+RESET_LOGIN_LIMIT = 3  # requests per login name per window, from anywhere: no mail bombing
+RESET_ADDRESS_LIMIT = 10  # requests per client address per window: no probing in bulk
+RESET_WINDOW = 60 * 60
+_RESET = "dossier:reset:"
+
+
+@dataclass
+class ResetLimiter(Throttle):
+    """Requests for a set-password link, counted like failed sign-ins but apart from them (a
+    request never locks anyone's sign-in), per login name whatever the address."""
+
+    account_limit: int = RESET_LOGIN_LIMIT
+    address_limit: int = RESET_ADDRESS_LIMIT
+    window: int = RESET_WINDOW
+
+    def _account(self, who: str, address: str) -> str:
+        digest = hmac.new(self.secret.encode(), b"reset:" + who.encode(), hashlib.sha256)
+        return f"{_RESET}account:{digest.hexdigest()[:32]}"
+
+    def _address(self, address: str) -> str:
+        return f"{_RESET}address:{address}"
+
+
+def _account_for_reset(session: Session, ids: Identities, login: str) -> Account | None:
+    """The account a typed login name or e-mail address means, if exactly one does."""
+    keys = login_keys(ids, login)
+    credential = session.execute(select(Credential).where(Credential.login_key.in_(keys))
+                                 .order_by(Credential.login_key)).scalars().first()
+    if credential is not None:
+        return session.get(Account, credential.subject)
+    if "@" not in login:
+        return None
+    found = list(session.execute(select(Account).where(
+        func.lower(Account.email) == login.strip().lower())).scalars().all())
+    return found[0] if len(found) == 1 else None  # a shared address names nobody
+
+
+def request_reset(db: Database, outbox: Outbox, audit: AuditLog, ids: Identities,
+                  limiter: ResetLimiter, links: LinkForm, login: str, address: str,
+                  mail_on: bool) -> None:
+    """Someone forgot a password: e-mail the account a one-time link, sealed as invitations
+    are. Says nothing back — the same answer whether the account exists, has an address, or
+    the request was held back — and audits each request. With e-mail off nothing is sent:
+    the page tells the person to ask the award office instead. Redis is asked between two
+    short transactions, never inside one."""
+    login = login.strip()[:200]
+    with db.reader() as session:
+        account = _account_for_reset(session, ids, login) if login else None
+        subject = account.subject if account is not None else None
+        role = account.role if account is not None else "visitor"
+        reachable = bool(account is not None and account.active and account.email)
+    who = subject or plain_key(login)
+    detail: dict[str, Any] = {"address": address}
+    if subject is None:
+        detail["login"] = mask(login, 2, 2)
+    wait = limiter.blocked_for(who, address)
+    if not wait:
+        limiter.failed(who, address)  # every request counts, answered or not
+    sent = bool(mail_on and reachable and not wait)
+
+    def record(session: Session) -> None:
+        target = f"account:{subject}" if subject else "account:?"
+        if wait:
+            audit.append(session, actor=subject or "anonymous", role=role,
+                         action="account.reset_throttled", target=target,
+                         detail={**detail, "retry_after": wait})
+            return
+        audit.append(session, actor=subject or "anonymous", role=role,
+                     action="account.reset_requested", target=target,
+                     detail={**detail, "sent": sent})
+        if sent:
+            found = session.get(Account, subject)
+            if found is not None and found.active:
+                _issue(session, outbox, found, links, issued_by=found.subject, reset=True)
+
+    db.transact(record)
+
+
+def _issue(session: Session, outbox: Outbox, account: Account, links: LinkForm, *,
+           issued_by: str, reset: bool) -> tuple[str, datetime]:
+    """A new one-time link for `account`, its event sealed for notify; older unused links of
+    the account stop working."""
     at = now()
     ensure_credential(session, account, at)
     session.execute(update(PasswordLink).where(
         PasswordLink.subject == account.subject, PasswordLink.used_at.is_(None),
         PasswordLink.revoked_at.is_(None)).values(revoked_at=at))
     token = secrets.token_urlsafe(32)
-    expires = at + LINK_TTL
+    expires = at + (RESET_TTL if reset else LINK_TTL)
     shown = expires.astimezone(BEIJING).isoformat()  # what the e-mail quotes
     session.add(PasswordLink(token_hash=_token_hash(token), subject=account.subject,
-                             issued_by=who.subject, created_at=at, expires_at=expires))
+                             issued_by=issued_by, created_at=at, expires_at=expires))
     link = links.url(token)
     outbox.emit(session, "account.invited", {
         "subject": account.subject, "name": account.name,
-        "link_sealed": links.cipher.encrypt(link), "expires_at": shown,
+        "link_sealed": links.cipher.encrypt(link), "expires_at": shown, "reset": reset,
         "audience": [{"subject": account.subject}]})
-    audit.append(session, actor=who.subject, role=who.role, action="account.invited",
-                 target=f"account:{account.subject}",
-                 detail={"expires_at": expires.isoformat()})
     return link, expires
 
 

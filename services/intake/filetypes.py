@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from shared.errors import DossierError
+from shared.web.nav import N_
 
 # Content type → the file-name endings that may carry it.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -14,8 +15,21 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "image/png": (".png",),
     "image/tiff": (".tif", ".tiff"),  # what office scanners write by default
 }
+# What a person reads for each type (msgids, translated where shown); never the raw type.
+TYPE_LABELS: dict[str, str] = {
+    "application/pdf": N_("PDF document"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": N_("Word document"),
+    "image/jpeg": N_("JPEG image"),
+    "image/png": N_("PNG image"),
+    "image/tiff": N_("TIFF image"),
+}
 ALLOWED_ZIP = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SNIFF_BYTES = 8192
+
+
+def type_label(content_type: str | None) -> str:
+    """The msgid naming a stored file's type ("PDF document"), "File" for anything else."""
+    return TYPE_LABELS.get(content_type or "", N_("File"))
 
 
 class UploadRefused(DossierError):

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.intake.applications import ensure_editable, get_application, now
@@ -127,9 +128,14 @@ def choose_slot(session: Session, app: Application, requirement: str,
         raise NotFound("document.unknown", zh="该申报中没有此文件。",
                        en="No such document in this application.")
     if document.requirement != requirement:
+        # Never filed under the other item: the two choices disagree, the person decides.
         raise DossierError("document.requirement_mismatch", status=422,
-                           zh="新版本须属于同一材料项（{requirement}）。",
-                           en="A new version must be for the same requirement ({requirement}).",
+                           zh="所选的“上传为”文件属于另一材料项：新版本必须与原文件属于同一"
+                              "材料项。请重新选择材料项，或选择“作为新文件上传”。",
+                           en="The file chosen under \u201cupload as\u201d belongs to another "
+                              "requirement: a new version must be for the same requirement as "
+                              "the file it replaces. Choose the requirement again, or upload "
+                              "it as a new document.",
                            requirement=document.requirement)
     current = session.execute(select(func.max(DocumentVersion.number)).where(
         DocumentVersion.document_id == document_id)).scalar()
@@ -205,6 +211,41 @@ def record_version(session: Session, outbox: Outbox, audit: AuditLog, who: Princ
                  detail={"application": app.id, "sha256": stored.sha256, "size": stored.size,
                          "confidentiality": confidentiality, "number": slot.number})
     return version
+
+
+def save_version(db: Database, store: ObjectStore, outbox: Outbox, audit: AuditLog,
+                 who: Principal, application_id: str, *, slot: Slot, requirement: str,
+                 confidentiality: str, pages: list[list[int]], filename: str, stored: Stored,
+                 idempotency_key: str | None) -> tuple[DocumentVersion, bool]:
+    """Record a stored object as a version in its own short transaction, or undo the object:
+    no half records. (version, True) when recorded; (the first version, False) when a retry
+    with the same idempotency key lost the race. The API's upload and the page's resumable
+    upload both end here."""
+
+    def record(session: Session) -> DocumentVersion:
+        app = get_application(session, who, application_id, lock=True)
+        return record_version(session, outbox, audit, who, app, slot=slot,
+                              requirement=requirement, confidentiality=confidentiality,
+                              pages=pages, filename=filename, stored=stored,
+                              idempotency_key=idempotency_key)
+
+    try:
+        return db.transact(record), True
+    except IntegrityError:
+        # Lost a race (same idempotency key, or the same next version number): drop our copy.
+        store.delete(stored.key, stored.object_version)
+        if idempotency_key:
+            with db.reader() as session:
+                replay = find_by_idempotency_key(session, application_id, idempotency_key)
+            if replay is not None:
+                return replay, False
+        raise DossierError("upload.concurrent", status=409,
+                           zh="同一文件正被同时上传，请刷新后重试。",
+                           en="Another upload of this document won; reload and retry."
+                           ) from None
+    except BaseException:
+        store.delete(stored.key, stored.object_version)
+        raise
 
 
 def refresh_flag(session: Session, application_id: str) -> None:

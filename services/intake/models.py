@@ -191,6 +191,9 @@ class Application(Base):
     government_reference: Mapped[str | None] = mapped_column(String(200))
     completeness: Mapped[str | None] = mapped_column(String(20))
     completeness_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Documents' checklist of the current versions (`packet.checked`, submission 0): each
+    # requirement's verdict, reasons and the versions it judged. The applicant's page shows it.
+    draft_checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A current document carries a state-secret classification mark: the operator must look.
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
 

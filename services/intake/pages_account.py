@@ -215,6 +215,26 @@ def set_password() -> Any:
     return response
 
 
+# -- forgotten passwords ----------------------------------------------------------------------
+
+def reset_limiter() -> credentials.ResetLimiter:
+    return credentials.ResetLimiter(sessions().redis, service_context().settings.secret_key)
+
+
+@blp.route("/forgot-password", methods=["GET", "POST"])
+@public
+def forgot_password() -> Any:
+    """Ask for a one-time link by e-mail; the answer is the same whatever was typed."""
+    ctx = service_context()
+    mail_on = ctx.settings.mail_enabled
+    if request.method == "GET" or not mail_on:
+        return render("intake/account/forgot_password.html", mail_on=mail_on, asked=False)
+    credentials.request_reset(ctx.db, ctx.outbox, ctx.audit, identities(), reset_limiter(),
+                              link_form(), request.form.get("login") or "",
+                              request.remote_addr or "-", mail_on)
+    return render("intake/account/forgot_password.html", mail_on=mail_on, asked=True)
+
+
 # -- one's own account ----------------------------------------------------------------------------
 
 def _my_account() -> tuple[Account | None, bool]:
@@ -362,13 +382,14 @@ def new_account() -> Any:
                                                current_principal(), units(), form)
             link, expires = credentials.issue_link(session, ctx.outbox, ctx.audit,
                                                    current_principal(), account, link_form())
-            subject, name = account.subject, account.name
+            subject, name, email = account.subject, account.name, account.email
     except DossierError as exc:
         return render("intake/account/account_new.html", exc.status, form=form,
                       roles=_role_options(), units=_unit_options(), problem=problem_text(exc),
                       errors=field_errors(exc))
     return render("intake/account/link_issued.html", 201, subject=subject, name=name,
-                  link=link, expires=expires, created=True)
+                  link=link, expires=expires, created=True, email=email,
+                  mail_on=ctx.settings.mail_enabled)
 
 
 def _load(session: Any, subject: str) -> Account:
@@ -456,6 +477,7 @@ def reissue_link(subject: str) -> Any:
                                en="The account is disabled; reactivate it first.")
         link, expires = credentials.issue_link(session, ctx.outbox, ctx.audit,
                                                current_principal(), account, link_form())
-        name = account.name
+        name, email = account.name, account.email
     return render("intake/account/link_issued.html", subject=subject, name=name, link=link,
-                  expires=expires, created=False)
+                  expires=expires, created=False, email=email,
+                  mail_on=ctx.settings.mail_enabled)

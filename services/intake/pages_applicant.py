@@ -21,6 +21,7 @@ from services.intake import applications as domain
 from services.intake import checklist, material, routing
 from services.intake.api import identities, units
 from services.intake.eligibility import NotEligible
+from services.intake.filetypes import type_label
 from services.intake.material import CONFIDENTIALITY
 from services.intake.models import (
     Application,
@@ -96,6 +97,7 @@ def _helpers() -> dict[str, Any]:
         "status_labels": STATUS_LABELS, "status_class": STATUS_CLASS,
         "action_labels": ACTION_LABELS, "confidentiality_labels": CONFIDENTIALITY_LABELS,
         "unit_name": lambda code: _unit_name(all_units, code, lang),
+        "type_label": type_label,
         "county_options": [(u.code, _unit_name(all_units, u.code, lang))
                            for u in all_units.of_route("county")],
     }
@@ -235,10 +237,13 @@ def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
     lang = language()
     editable = app.status in domain.EDITABLE
     returns = [t for t in app.history if t.action == "returned"]
+    built = checklist.build(app, lang, catalogue)
+    choices = checklist.upload_choices(catalogue, app, lang)
     ctx: dict[str, Any] = {
         "app": app, "cycle": cycle, "editable": editable,
-        "checklist": checklist.build(app, lang, catalogue),
-        "requirement_choices": checklist.upload_choices(catalogue, app, lang),
+        "checklist": built,
+        "requirement_choices": choices,
+        "upload_default": checklist.upload_default(app, built, choices),
         "requirement_label": _requirement_label(app, catalogue, lang),
         "returns": returns,
         "industry_units": units().of_route("industry"),

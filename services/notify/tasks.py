@@ -24,7 +24,7 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def _channels(ctx: ServiceContext) -> Channels:
-    return Channels(email=bool(ctx.settings.notify_smtp_host))
+    return Channels(email=ctx.settings.mail_enabled)
 
 
 def today(ctx: ServiceContext, given: str | None = None) -> date:

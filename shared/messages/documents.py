@@ -44,6 +44,17 @@ class Counts(PayloadSchema):
     attention = fields.Integer(required=True)
 
 
+class CheckedItem(PayloadSchema):
+    """One requirement's verdict as the report states it, with the versions it judged."""
+
+    requirement = fields.String(required=True)
+    status = fields.String(required=True)
+    # Each reason: {code, zh-CN, en}, already worded for people.
+    reasons = fields.List(fields.Dict(keys=fields.String(), values=fields.Raw()),
+                          load_default=list)
+    versions = fields.List(fields.String(), load_default=list)
+
+
 class PacketChecked(EventPayload):
     application_id = fields.String(required=True)
     cycle = fields.String(required=True)
@@ -57,6 +68,9 @@ class PacketChecked(EventPayload):
     # quietly whenever it changes), and the recommending unit.
     submission = fields.Integer()
     unit = fields.String(allow_none=True)
+    # Each requirement's verdict and reasons, so intake's checklist rows and its summary are
+    # the report itself, never a second judgement.
+    items = fields.List(fields.Nested(CheckedItem))
 
 
 class Title(PayloadSchema):

@@ -37,6 +37,8 @@ class AccountInvited(EventPayload):
     name = fields.String(load_default="")
     link_sealed = fields.String(required=True)
     expires_at = fields.DateTime(required=True)
+    # True: the person asked for it (forgot the password), not an account opened for them.
+    reset = fields.Boolean(load_default=False)
 
 
 class Caps(PayloadSchema):

@@ -69,8 +69,10 @@ def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
                   and d[-1]["missing"] == ["financials"] and d)
     assert {(d["submission"], str(d["audience"])) for d in drafts} == {(0, "[]")}
     assert drafts[-1]["status"] == "incomplete" and drafts[-1]["report_id"] == draft["id"]
-    states = [(d["status"], d["missing"]) for d in drafts]
-    assert all(a != b for a, b in itertools.pairwise(states))  # changes only
+    # Changes only: a verdict, a reason or a version judged (the checklist intake shows).
+    states = [(d["status"], d["items"]) for d in drafts]
+    assert all(a != b for a, b in itertools.pairwise(states))
+    assert {i["requirement"]: i["status"] for i in drafts[-1]["items"]} == status
 
     intake.submit(app, manifest)
     report = poll(lambda: (r := completeness(http, stack, me, app)) and r["submission"] == 1
@@ -78,6 +80,9 @@ def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
     assert report["status"] == "incomplete"
     assert report["counts"] == {"met": 8, "missing": 1, "invalid": 1, "attention": 0}
     [checked] = poll(lambda: outbox(stack, "packet.checked", app["id"], submitted=True))
+    items = checked.pop("items")
+    assert {i["requirement"]: i["status"] for i in items} == \
+        {i["requirement"]: i["status"] for i in report["items"]}
     assert checked == {
         "application_id": app["id"], "cycle": "2025", "owner": app["owner"],
         "status": "incomplete", "counts": report["counts"], "missing": ["financials"],

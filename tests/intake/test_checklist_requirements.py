@@ -66,6 +66,9 @@ def test_the_payload_schema_falls_back_to_the_chinese_title_when_english_is_miss
 def test_the_checklist_shows_the_cycles_own_catalogue_not_the_quality_award() -> None:
     catalogue = other_catalogue()
     app = application(files={"patent-list": {"ok": True}})
+    # Documents judged the file (a file read fine is "being inspected" until it has).
+    app.draft_checklist = {"status": "incomplete", "items": [
+        {"requirement": "patent-list", "status": "met", "reasons": [], "versions": ["v0"]}]}
     for lang, titles in (("zh-CN", ["专利清单", "许可收入证明"]),
                          ("en", ["List of patents", "许可收入证明"])):
         built = checklist.build(app, lang, catalogue)

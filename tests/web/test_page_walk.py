@@ -37,6 +37,7 @@ PAGES: list[WalkPage] = [
     WalkPage(None, "/intake/sign-in", "sign-in"),
     WalkPage(None, "/intake/register", "register-organisation"),
     WalkPage(None, "/intake/register?kind=individual", "register-individual"),
+    WalkPage(None, "/intake/forgot-password", "forgot-password"),
     WalkPage(None, "/intake/set-password?token=not-a-real-link", "set-password-unknown",
              status=410),
     WalkPage(None, at("/review/public/lists"), "public-lists"),

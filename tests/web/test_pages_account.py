@@ -24,7 +24,7 @@ from shared.messages.intake import INVITATION_LINK_PURPOSE
 from shared.web.sessions import COOKIE, SessionStore
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-LINK = re.compile(r'<input id="set-password-link" type="url" value="([^"]+)"')
+LINK = re.compile(r'<textarea id="set-password-link"[^>]*>([^<]+)</textarea>')
 PASSWORD = "correct horse 42"
 UNIT = "140902"
 

@@ -80,7 +80,31 @@
     if (el && !window.confirm(el.getAttribute("data-confirm"))) e.preventDefault();
   });
 
+  // <button data-copy="#id" hidden>: copies that element's text (a one-time link); shown only
+  // where a script runs, as without one the text is still there to select and copy by hand.
+  function copier(button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.querySelector(button.getAttribute("data-copy"));
+      var status = button.parentNode.querySelector("[data-copy-status]");
+      var text = source.value !== undefined ? source.value : source.textContent;
+      var copied = function () {
+        if (status) status.textContent = button.getAttribute("data-copied") || "";
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text.trim()).then(copied, function () {
+          source.select();
+          if (document.execCommand("copy")) copied();
+        });
+      } else {
+        source.select();
+        if (document.execCommand("copy")) copied();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-copy]").forEach(copier);
     document.querySelectorAll("[data-refresh]").forEach(refresh);
     document.querySelectorAll("[data-unread-badge]").forEach(badge);
     scrollables();

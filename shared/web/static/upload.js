@@ -85,13 +85,14 @@
       drop.classList.remove("over");
       self.add(Array.prototype.slice.call(e.dataTransfer.files));
     });
-    // A new version belongs to its document's requirement.
-    var target = form.querySelector("#u-target");
-    target.addEventListener("change", function () {
-      var opt = target.options[target.selectedIndex];
-      var req = opt && opt.getAttribute("data-requirement");
-      if (req) form.querySelector("#u-requirement").value = req;
-    });
+    // A new version belongs to its document's requirement: "upload as" offers only the
+    // documents of the requirement chosen, so the two can never disagree (the server refuses
+    // a mismatch too). Changing the requirement never silently changes the target's.
+    var requirement = form.querySelector("#u-requirement");
+    if (requirement.tagName === "SELECT") {
+      requirement.addEventListener("change", function () { self.matchTargets(); });
+    }
+    this.matchTargets();
     form.addEventListener("submit", function (e) { e.preventDefault(); });
     window.addEventListener("online", function () {
       self.uploads.forEach(function (u) { if (u.state === "paused") u.run(); });
@@ -100,6 +101,20 @@
 
   Uploader.prototype.msg = function (key) {
     return this.form.getAttribute("data-msg-" + key) || key;
+  };
+
+  Uploader.prototype.matchTargets = function () {
+    var requirement = this.form.querySelector("#u-requirement");
+    var target = this.form.querySelector("#u-target");
+    if (requirement.tagName !== "SELECT") return;
+    Array.prototype.forEach.call(target.options, function (opt) {
+      var req = opt.getAttribute("data-requirement");
+      var other = req !== null && req !== requirement.value;
+      opt.hidden = other;
+      opt.disabled = other;
+    });
+    var chosen = target.options[target.selectedIndex];
+    if (!chosen || chosen.disabled) target.value = "";
   };
 
   Uploader.prototype.add = function (files) {
@@ -115,9 +130,13 @@
       self.uploads.push(upload);
       upload.run();
     });
+    // The pages box belongs to the files just sent: left filled, it would be sent with the
+    // next files too (and refused unless they are trade secrets as well).
+    this.form.querySelector("#u-pages").value = "";
   };
 
   Uploader.prototype.refresh = function () {
+    var self = this;
     // The documents table, the checklist and the selects that name documents (publicity proof,
     // "new version of"), as the server now sees them: one request for the page, parts taken.
     window.dossierFetch(window.location.pathname, { headers: { "Accept": "text/html" } })
@@ -132,6 +151,7 @@
           var chosen = el.value;
           el.innerHTML = now.innerHTML;
           if (chosen !== undefined && el.tagName === "SELECT") el.value = chosen;
+          if (sel === "#u-target") self.matchTargets();
           if (sel === "#checklist" && !el.querySelector("[data-refresh-stop]")) pollChecklist(el);
         });
       })
