@@ -260,4 +260,5 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": result.status, "counts": result.counts,
             "missing": result.missing, "report_id": report.id,
-            "submission": packet.submission, "unit": packet.unit, "audience": audience})
+            "submission": packet.submission, "unit": packet.unit,
+            "applicant_name": packet.applicant_name, "audience": audience})

@@ -186,6 +186,7 @@ class TransitionOut(ma.Schema):
 
 class ApplicationOut(ma.Schema):
     id = ma.fields.String()
+    case_number = ma.fields.String(allow_none=True)
     owner = ma.fields.String()
     cycle = ma.fields.String()
     kind = ma.fields.String()

@@ -50,6 +50,18 @@ def addressees(event_type: str, payload: dict[str, Any]) -> list[dict[str, str]]
     return default_audience(event_type, payload)
 
 
+def worth_telling(event_type: str, payload: dict[str, Any]) -> bool:
+    """Whether an event is news a person must act on. A file that passed inspection is not:
+    the packet's checklist shows it, and the submission's completeness message (`packet.checked`,
+    sent once the packet's inspections have all settled) says it once for every file. A file
+    that failed is: it must be uploaded again. A draft's checklist feeds reminders only."""
+    if event_type == "document.inspected":
+        return not payload.get("ok")
+    if event_type == "packet.checked":
+        return payload.get("submission") != 0
+    return True
+
+
 def resolve(session: Session, audience: Iterable[dict[str, str]]) -> list[str]:
     """Subjects, in a stable order and each once. A named subject counts even if the directory
     does not know it yet (the inbox works without an address); roles reach active accounts."""

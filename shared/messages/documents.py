@@ -57,6 +57,7 @@ class PacketChecked(EventPayload):
     # quietly whenever it changes), and the recommending unit.
     submission = fields.Integer()
     unit = fields.String(allow_none=True)
+    applicant_name = fields.String(allow_none=True)  # so a recommender's message names it
 
 
 class Title(PayloadSchema):

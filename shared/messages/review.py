@@ -49,6 +49,7 @@ class ListEntry(PayloadSchema):
     application_id = _S(required=True)
     applicant_name = _S(required=True)
     tier = _S(allow_none=True, load_default=None)
+    case_number = _S(allow_none=True, load_default=None)  # intake's 办件编号
 
 
 class ListPublished(EventPayload):
@@ -68,12 +69,20 @@ class AwardResult(PayloadSchema):
     id_index = _S(allow_none=True, load_default=None)
     tier = _S(required=True, validate=validate.OneOf(["award", "nomination"]))
     amount = fields.Integer(required=True)
+    # Optional additions for the applicant's page and message: names and words, not codes.
+    applicant_name = _S(allow_none=True, load_default=None)
+    case_number = _S(allow_none=True, load_default=None)
+    tier_title = fields.Dict(keys=_S(), values=_S(), allow_none=True, load_default=None)
 
 
 class AwardDecided(EventPayload):
     cycle = _S(required=True)
     year = fields.Integer(required=True)
     results = fields.List(fields.Nested(AwardResult), required=True)
+    # Optional additions: the cycle's title, the decision's date and document reference.
+    cycle_title = _S(allow_none=True, load_default=None)
+    decided_on = _S(allow_none=True, load_default=None)
+    reference = _S(allow_none=True, load_default=None)
 
 
 class AwardRevoked(EventPayload):
