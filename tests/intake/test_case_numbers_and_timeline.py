@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from inprocess import InProcess, service_app
-from intake.flows import new_id_number
 
 from dossier.localstack import BackingServers
+from intake.flows import new_id_number
 from services.intake import outcomes, timeline
 from services.intake.models import Application, Outcome
 
