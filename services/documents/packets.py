@@ -236,6 +236,9 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
     draft = assess(catalogue, packet.kind, documents_of(session, packet, False), submitted=False)
     checklist = _report(session, packet.application_id, 0)
     before = _draft_state(checklist)
+    # Files were still being inspected: if none is now, the upload's inspections have settled
+    # and notify tells the owner once for all of them, not once per file.
+    was_pending = bool(checklist is not None and checklist.pending)
     checklist = _save(session, packet, 0, catalogue.version, draft, checklist)
     if draft.pending == 0 and before != (draft.status, sorted(draft.missing)):
         # The draft's checklist changed: announce it quietly (no audience) so intake shows it
@@ -245,7 +248,7 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": draft.status, "counts": draft.counts,
             "missing": draft.missing, "report_id": checklist.id, "submission": 0,
-            "unit": packet.unit, "audience": []})
+            "unit": packet.unit, "settled": was_pending, "audience": []})
     if packet.submission <= 0:
         return
     result = assess(catalogue, packet.kind, documents_of(session, packet, True), submitted=True)

@@ -51,14 +51,17 @@ def addressees(event_type: str, payload: dict[str, Any]) -> list[dict[str, str]]
 
 
 def worth_telling(event_type: str, payload: dict[str, Any]) -> bool:
-    """Whether an event is news a person must act on. A file that passed inspection is not:
-    the packet's checklist shows it, and the submission's completeness message (`packet.checked`,
-    sent once the packet's inspections have all settled) says it once for every file. A file
-    that failed is: it must be uploaded again. A draft's checklist feeds reminders only."""
+    """Whether an event is news someone must act on, so each person gets one message where
+    they used to get one per file:
+
+    - one file's inspection is not: the owner hears once when the packet's inspections have
+      settled (a draft's `packet.checked` with `settled`), with what needs doing;
+    - a draft's checklist that changed for another reason feeds reminders only;
+    - a submission's completeness check is (once per submission, worded per role)."""
     if event_type == "document.inspected":
-        return not payload.get("ok")
-    if event_type == "packet.checked":
-        return payload.get("submission") != 0
+        return False
+    if event_type == "packet.checked" and payload.get("submission") == 0:
+        return bool(payload.get("settled"))
     return True
 
 

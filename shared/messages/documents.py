@@ -58,6 +58,8 @@ class PacketChecked(EventPayload):
     submission = fields.Integer()
     unit = fields.String(allow_none=True)
     applicant_name = fields.String(allow_none=True)  # so a recommender's message names it
+    # A draft's checklist right after the last pending inspection finished (one digest).
+    settled = fields.Boolean()
 
 
 class Title(PayloadSchema):

@@ -24,11 +24,17 @@ CHECKED = {"application_id": "app-1", "cycle": "2026", "owner": "applicant-1",
            "audience": [{"subject": "applicant-1"}, {"role": "recommender", "unit": "140902"}]}
 
 
-def test_a_file_that_passed_inspection_is_not_news_but_a_failed_one_is() -> None:
+def test_no_message_per_file_but_one_when_the_uploads_inspections_settle() -> None:
     assert not worth_telling("document.inspected", {"ok": True, "filename": "a.pdf"})
-    assert worth_telling("document.inspected", {"ok": False, "filename": "a.pdf"})
-    assert not worth_telling("packet.checked", {**CHECKED, "submission": 0})
+    assert not worth_telling("document.inspected", {"ok": False, "filename": "a.pdf"})
+    draft = {**CHECKED, "submission": 0}
+    assert not worth_telling("packet.checked", draft)  # changed for another reason: reminders
+    assert worth_telling("packet.checked", {**draft, "settled": True})
     assert worth_telling("packet.checked", CHECKED)
+    digest = render("packet.checked", {**draft, "settled": True},
+                    extra={"recipient": {"subject": "applicant-1", "role": "applicant"}})
+    assert digest is not None and digest.title["zh-CN"] == "上传的材料已检查完毕"
+    assert "不合格 1 项" in digest.body["zh-CN"] and "尚有 1 项材料未上传" in digest.body["zh-CN"]
 
 
 def test_a_failed_file_is_explained_in_words_not_by_its_code() -> None:
