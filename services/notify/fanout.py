@@ -85,6 +85,10 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
     deliveries: list[dict[str, Any]] = []
     per_person = event_type in PERSONAL
     refs = references(payload)
+    digest = is_digest(event_type, payload)
+    if digest:
+        refs = {**refs, "digest": "uploads"}
+    folded = 0
     for subject in subjects:
         person, pref = people.get(subject), prefs.get(subject)
         rendered, own_refs = shared, refs
@@ -94,6 +98,9 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
                 "role": person.role if person else ""}}) or shared
             rendered = sealing.redact(rendered)
             own_refs = {**refs, **personal_references(event_type, payload, subject)}
+        if digest and _fold(session, subject, event_id, own_refs, rendered, now):
+            folded += 1
+            continue
         message_id = str(uuid.uuid4())
         messages.append({
             "id": message_id, "recipient": subject, "event_id": event_id,
@@ -116,7 +123,33 @@ def fan_out(session: Session, *, event_id: str, event_type: str, payload: dict[s
                 "channel": channel, "target": target, "language": lang, "status": "pending",
                 "attempts": 0, "next_attempt_at": now, "in_doubt": False, "created_at": now,
                 "sealed": sealed})
-    session.execute(insert(Notification), messages)
+    if messages:
+        session.execute(insert(Notification), messages)
     if deliveries:
         session.execute(insert(Delivery), deliveries)
-    return len(messages)
+    return len(messages) + folded
+
+
+def is_digest(event_type: str, payload: dict[str, Any]) -> bool:
+    """A draft's checklist after its uploads' inspections settled: the owner's upload digest."""
+    return event_type == "packet.checked" and payload.get("submission") == 0
+
+
+def _fold(session: Session, subject: str, event_id: str, refs: dict[str, Any],
+          rendered: Any, now: datetime) -> bool:
+    """Bring the person's unread upload digest of this application up to date instead of adding
+    another message (and another e-mail): uploading ten files one after another leaves one
+    message saying where the packet stands. A digest already read is left alone."""
+    unread = session.execute(select(Notification).where(
+        Notification.recipient == subject, Notification.event_type == "packet.checked",
+        Notification.read_at.is_(None))).scalars()
+    for message in unread:
+        known = message.refs or {}
+        if known.get("digest") == "uploads" and \
+                known.get("application_id") == refs.get("application_id"):
+            message.event_id, message.created_at, message.refs = event_id, now, refs
+            message.title_zh, message.title_en = (rendered.title["zh-CN"][:300],
+                                                  rendered.title["en"][:300])
+            message.body_zh, message.body_en = rendered.body["zh-CN"], rendered.body["en"]
+            return True
+    return False

@@ -92,3 +92,31 @@ def test_the_award_message_names_the_award_tier_and_cycle_and_leads_to_the_appli
     assert "荣誉证书" in message.body_zh and "年度" not in message.title_zh
     # The inbox links the winner's own application, whose page holds the certificate.
     assert message.refs["application_id"] == "app-9"
+
+
+def test_uploads_one_after_another_leave_one_unread_digest_brought_up_to_date(
+        backing: BackingServers, tmp_path: Path) -> None:
+    notify = service_app(backing, tmp_path, "notify")
+    draft = {**CHECKED, "submission": 0, "settled": True, "audience": []}
+
+    def settle(n: int, met: int) -> None:
+        counts = {"met": met, "missing": 10 - met, "invalid": 0, "attention": 0}
+        with notify.ctx.db.session() as session:
+            fan_out(session, event_id=f"ev-settle-{n}", event_type="packet.checked",
+                    payload={**draft, "counts": counts}, channels=Channels(email=False),
+                    now=datetime.now(UTC))
+
+    def messages() -> list[Notification]:
+        with notify.ctx.db.reader() as session:
+            return list(session.execute(select(Notification).where(
+                Notification.recipient == "applicant-1").order_by(Notification.seq)).scalars())
+
+    for n in range(1, 6):  # five files, each inspected before the next one arrived
+        settle(n, n)
+    [digest] = messages()
+    assert "尚有 5 项材料未上传" in digest.body_zh and digest.event_id == "ev-settle-5"
+    with notify.ctx.db.session() as session:
+        session.get(Notification, digest.seq).read_at = datetime.now(UTC)
+    settle(6, 6)  # read, then more uploads: a new digest, the read one kept as it was
+    first, second = messages()
+    assert "尚有 5 项" in first.body_zh and "尚有 4 项" in second.body_zh
