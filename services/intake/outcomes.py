@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.intake.models import Application, Outcome
+from services.intake import timeline
+from services.intake.models import AcceptanceList, Application, Outcome
 
 _BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -79,3 +80,17 @@ def record_revocation(session: Session, payload: dict[str, Any],
     row = _row(session, str(payload["application_id"]), str(payload["cycle"]))
     row.revoked_on = today or datetime.now(UTC).astimezone(_BEIJING).date()
     row.updated_at = datetime.now(UTC)
+
+
+def progress(session: Session, app: Application, today: date
+             ) -> tuple[list[timeline.Stage], str, Outcome | None]:
+    """The application's timeline, the stage that describes it now, and review's outcome:
+    what the applicant's page and the API both show."""
+    outcome = session.get(Outcome, app.id)
+    acceptance = None
+    for listing in session.execute(select(AcceptanceList).where(
+            AcceptanceList.cycle == app.cycle).order_by(AcceptanceList.published_at)).scalars():
+        if any(e.get("application_id") == app.id for e in listing.entries or []):
+            acceptance = (listing.starts_on, listing.ends_on)
+    stages = timeline.derive(app.status, app.history, acceptance, outcome, today)
+    return stages, timeline.headline(stages), outcome

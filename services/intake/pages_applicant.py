@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from services.intake import applications as domain
-from services.intake import checklist, material, routing, timeline
+from services.intake import checklist, material, outcomes, routing, timeline
 from services.intake.api import identities, units
 from services.intake.eligibility import NotEligible
 from services.intake.material import CONFIDENTIALITY
@@ -159,15 +159,7 @@ def packets() -> Any:
 
 
 def _progress(session: Any, app: Application) -> tuple[list[timeline.Stage], str, Outcome | None]:
-    """The application's timeline, the stage that describes it now, and review's outcome."""
-    outcome = session.get(Outcome, app.id)
-    acceptance = None
-    for listing in session.execute(select(AcceptanceList).where(
-            AcceptanceList.cycle == app.cycle).order_by(AcceptanceList.published_at)).scalars():
-        if any(e.get("application_id") == app.id for e in listing.entries or []):
-            acceptance = (listing.starts_on, listing.ends_on)
-    stages = timeline.derive(app.status, app.history, acceptance, outcome, domain.today())
-    return stages, timeline.headline(stages), outcome
+    return outcomes.progress(session, app, domain.today())
 
 
 def _open_cycles() -> list[Cycle]:

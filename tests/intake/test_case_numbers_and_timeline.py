@@ -136,3 +136,12 @@ def test_case_numbers_count_per_cycle_and_the_page_shows_the_outcome_from_events
     assert "第1届忻州市市长质量奖 · 忻州市市长质量奖" in html and "忻政发〔2031〕1号" in html
     listing = intake.client.get("/packets", headers=intake.auth("applicant", "applicant-a"))
     assert "2031-0001" in listing.get_data(as_text=True)
+    # The API tells the same from the same function; another applicant's is a 404.
+    api = intake.client.get(f"/api/applications/{first['id']}/timeline",
+                            headers=intake.auth("applicant", "applicant-a")).get_json()
+    assert api["headline"] == "award" and api["case_number"] == "2031-0001"
+    assert [(s["key"], s["state"]) for s in api["stages"]][-2:] == [
+        ("publicity", "done"), ("award", "done")]
+    assert api["stages"][-2]["on"] == "2031-05-06" and api["decided_on"] == "2031-06-01"
+    assert intake.client.get(f"/api/applications/{first['id']}/timeline",
+                             headers=intake.auth("applicant", "applicant-b")).status_code == 404
