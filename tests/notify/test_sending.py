@@ -20,7 +20,8 @@ def verify_signature(secret: str, header: str, body: bytes) -> bool:
 
 def settled(owner: str, met: int) -> dict[str, object]:
     """The owner's uploads have all been inspected: the one message for all of them."""
-    return {"application_id": "app-1", "cycle": "2026", "owner": owner, "status": "incomplete",
+    return {"application_id": f"app-{owner}", "cycle": "2026", "owner": owner,
+            "status": "incomplete",
             "counts": {"met": met, "missing": 2, "invalid": 0, "attention": 0},
             "missing": ["a", "b"], "report_id": "r-1", "submission": 0, "settled": True}
 
