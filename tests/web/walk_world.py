@@ -203,6 +203,10 @@ def _build(stack: AppStack) -> World:
                            json={"reference": "忻政发〔2026〕2号"}), 201)
     [award] = [a for a in awards if a["application_id"] == w.application]
     w.award, w.serial = award["id"], award["serial"]
+    # The decided packet's page shows the outcome once intake has learnt it from review.
+    decided = [r.event_id for r in stack.outbox("review", "award.decided")
+               if r.payload["payload"]["cycle"] == w.cycle]
+    poll(lambda: decided and stack.processed("intake", decided[0]), 60)
     http.close()
     return w
 
