@@ -283,9 +283,9 @@ def send_back(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
     before = app.status
     app.status, app.updated_at = "returned", now()
     record(session, app, who, "returned", before, "returned", "\n".join(reasons))
+    # Only the applicant has something to do; the recommender hears of the packet again when
+    # it is resubmitted (`packet.submitted`), which is when they must act.
     audience: list[dict[str, str]] = [{"subject": app.owner}]
-    if stage == "operator" and app.unit:
-        audience.append({"role": "recommender", "unit": app.unit})
     outbox.emit(session, "packet.returned", {
         "application_id": app.id, "cycle": app.cycle, "owner": app.owner,
         "applicant_name": app.name, "case_number": app.case_number, "unit": app.unit or "",

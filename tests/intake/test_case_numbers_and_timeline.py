@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from inprocess import InProcess, service_app
+from sqlalchemy import select
 
 from dossier.localstack import BackingServers
 from intake.flows import new_id_number
@@ -145,3 +146,33 @@ def test_case_numbers_count_per_cycle_and_the_page_shows_the_outcome_from_events
     assert api["stages"][-2]["on"] == "2031-05-06" and api["decided_on"] == "2031-06-01"
     assert intake.client.get(f"/api/applications/{first['id']}/timeline",
                              headers=intake.auth("applicant", "applicant-b")).status_code == 404
+
+
+def test_a_packet_returned_by_the_office_is_news_for_the_applicant_only(
+        backing: BackingServers, tmp_path: Path) -> None:
+    intake = service_app(backing, tmp_path, "intake")
+    operator = intake.auth("operator", "operator-city")
+    today = date.today()
+    assert intake.client.put("/api/cycles/2033", headers=operator, json={
+        "year": 2033, "title": "第三届忻州市市长质量奖", "programme": "mayor-quality",
+        "status": "open", "opens_on": (today - timedelta(days=10)).isoformat(),
+        "closes_on": (today + timedelta(days=60)).isoformat()}).status_code == 200
+    r = intake.client.post("/api/applications", headers=intake.auth("applicant", "owner-r"),
+                           json={"cycle": "2033", "kind": "individual", "name": "赵四",
+                                 "id_number": new_id_number(), "county": "140902",
+                                 "employer": "忻州市示例机械有限公司", "quality_years": 8,
+                                 "attest_no_violation": True})
+    app_id = r.get_json()["id"]
+    with intake.ctx.db.session() as session:
+        app = session.get(Application, app_id)
+        assert app is not None
+        app.status, app.unit, app.route = "recommended", "140902", "county"
+    r = intake.client.post(f"/api/applications/{app_id}/return", headers=operator,
+                           json={"reasons": ["请补充近三年财务报表"]})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    table = intake.ctx.outbox.table
+    with intake.ctx.db.reader() as session:
+        [row] = session.execute(select(table.c.payload).where(
+            table.c.type == "packet.returned")).scalars().all()
+    assert row["payload"]["audience"] == [{"subject": "owner-r"}]
+    assert row["payload"]["case_number"] == "2033-0001"
