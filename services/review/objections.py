@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.review.models import Objection, PublicList
+from services.review.models import Application, Objection, PublicList
 from services.review.registry import now
 from shared.audit import AuditLog
 from shared.crypto import FieldCipher
@@ -110,9 +110,13 @@ def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectS
                               evidence_files=stored, status="open", received_at=now())
         session.add(objection)
         session.flush()
+        concerned = session.get(Application, objection.application_id) \
+            if objection.application_id else None
         outbox.emit(session, "objection.received", {
             "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
             "application_id": objection.application_id, "anonymous": objection.anonymous,
+            "applicant_name": concerned.applicant_name if concerned else None,
+            "case_number": concerned.case_number if concerned else None,
             "audience": [{"role": "supervisor"}, {"role": "operator"}]})
         # The audit names the objection, never the reporter.
         audit.append(session, actor="reporter", role=role, action="objection.received",

@@ -271,6 +271,8 @@ def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award,
         "owner": app.owner, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
         "id_index": profile.get("id_index"), "year": year, "ground": ground,
         "barred_cycles": record.barred_cycles,
+        "applicant_name": app.applicant_name,  # type: ignore[union-attr]
+        "case_number": app.case_number,  # type: ignore[union-attr]
         "audience": [{"role": "operator"}, {"role": "supervisor"},
                      {"subject": app.owner}]})  # type: ignore[union-attr]
     return record

@@ -29,6 +29,8 @@ class RecusalRecorded(EventPayload):
     ground = _S(required=True)
     source = _S(required=True)
     replacement = _S(allow_none=True, load_default=None)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
+    case_number = _S(allow_none=True, load_default=None)
 
 
 class ObjectionReceived(EventPayload):
@@ -37,6 +39,8 @@ class ObjectionReceived(EventPayload):
     cycle = _S(required=True)
     application_id = _S(allow_none=True, load_default=None)
     anonymous = fields.Boolean(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
+    case_number = _S(allow_none=True, load_default=None)
 
 
 class OpinionsCompleted(EventPayload):
@@ -95,6 +99,8 @@ class AwardRevoked(EventPayload):
     ground = _S(required=True)
     # Optional addition to docs/events.md: cycles barred, counted from `year` (3 by default).
     barred_cycles = fields.Integer(load_default=None, allow_none=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
+    case_number = _S(allow_none=True, load_default=None)
 
 
 SCHEMAS: dict[str, type[Schema]] = {

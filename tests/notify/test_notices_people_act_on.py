@@ -120,3 +120,19 @@ def test_uploads_one_after_another_leave_one_unread_digest_brought_up_to_date(
     settle(6, 6)  # read, then more uploads: a new digest, the read one kept as it was
     first, second = messages()
     assert "尚有 5 项" in first.body_zh and "尚有 4 项" in second.body_zh
+
+
+def test_review_messages_name_the_applicant_and_case_number_not_the_application_id() -> None:
+    named = {"applicant_name": "忻州精密制造有限公司", "case_number": "2026-0009",
+             "application_id": "5f0c2a9e-1b7d-4c1e-9a51-0d3f7e2b8c44", "cycle": "2026"}
+    for event_type, payload in (
+            ("recusal.recorded", {**named, "expert": "e1", "ground": "前雇主",
+                                  "source": "declared", "replacement": None}),
+            ("objection.received", {**named, "objection_id": "o1", "list_id": "L1",
+                                    "anonymous": True}),
+            ("award.revoked", {**named, "owner": "u1", "year": 2027, "ground": "重大质量事故"})):
+        rendered = render(event_type, payload)
+        assert rendered is not None
+        body = rendered.body["zh-CN"]
+        assert "忻州精密制造有限公司（办件编号 2026-0009）" in body, (event_type, body)
+        assert named["application_id"] not in body + rendered.body["en"], event_type
