@@ -53,7 +53,7 @@ SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
     "recusal.recorded": ("notify",),
     "objection.received": ("notify",),
     "opinions.completed": ("notify",),
-    "list.published": ("notify",),
+    "list.published": ("intake", "notify"),  # intake: the applicant's timeline
     "award.decided": ("intake", "notify"),
     "award.revoked": ("intake", "notify"),
 }

@@ -251,6 +251,9 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
     draft = assess(catalogue, packet.kind, documents_of(session, packet, False), submitted=False)
     checklist = _report(session, packet.application_id, 0)
     before = _draft_state(checklist)
+    # Files were still being inspected: if none is now, the upload's inspections have settled
+    # and notify tells the owner once for all of them, not once per file.
+    was_pending = bool(checklist is not None and checklist.pending)
     checklist = _save(session, packet, 0, catalogue.version, draft, checklist)
     items = checked_items([i.as_dict() for i in draft.items])
     if draft.pending == 0 and before != (draft.status, items):
@@ -261,7 +264,7 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": draft.status, "counts": draft.counts,
             "missing": draft.missing, "report_id": checklist.id, "submission": 0,
-            "unit": packet.unit, "items": items, "audience": []})
+            "unit": packet.unit, "items": items, "settled": was_pending, "audience": []})
     if packet.submission <= 0:
         return
     result = assess(catalogue, packet.kind, documents_of(session, packet, True), submitted=True)
@@ -277,4 +280,5 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "owner": packet.owner, "status": result.status, "counts": result.counts,
             "missing": result.missing, "report_id": report.id,
             "submission": packet.submission, "unit": packet.unit,
-            "items": checked_items([i.as_dict() for i in result.items]), "audience": audience})
+            "items": checked_items([i.as_dict() for i in result.items]),
+            "applicant_name": packet.applicant_name, "audience": audience})

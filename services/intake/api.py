@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.http import parse_options_header
 
-from services.intake import accounts, cycles, material, routing
+from services.intake import accounts, cycles, material, outcomes, routing
 from services.intake import applications as domain
 from services.intake import units as unit_list
 from services.intake.models import (
@@ -44,6 +44,7 @@ from services.intake.schemas import (
     ReasonsIn,
     RequirementListOut,
     SubmitIn,
+    TimelineOut,
     UnitIn,
     UnitOut,
     UnitQuery,
@@ -341,6 +342,20 @@ def get_application(application_id: str) -> Application:
         ctx.audit.append(session, actor=who.subject, role=who.role, action="application.viewed",
                          target=f"application:{app.id}", detail={})
         return app
+
+
+@blp.get("/applications/<application_id>/timeline")
+@blp.response(200, TimelineOut)
+@roles(*READERS)
+def get_timeline(application_id: str) -> dict[str, Any]:
+    """Every stage of the application to its outcome, as the applicant's page shows it."""
+    with service_context().db.reader() as session:
+        app = domain.get_application(session, current_principal(), application_id)
+        stages, headline, outcome = outcomes.progress(session, app, domain.today())
+        return {"application_id": app.id, "case_number": app.case_number,
+                "headline": headline, "stages": stages,
+                "tier": outcome.tier if outcome else None,
+                "decided_on": outcome.decided_on if outcome else None}
 
 
 @blp.patch("/applications/<application_id>")

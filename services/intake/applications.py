@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from services.intake import eligibility
+from services.intake import case_numbers, eligibility
 from services.intake.accounts import jurisdiction
 from services.intake.cycles import CycleUnknown, ensure_accepting, get_cycle, programme_years
 from services.intake.identifiers import (
@@ -69,11 +69,14 @@ def create_application(session: Session, audit: AuditLog, who: Principal, ids: I
     apply_profile(app, units, ids, {"name": name, **profile})
     ensure_unique(session, app)
     check_eligibility(session, app, the_cycle, complete=False)
+    # Numbered only once every check passed, so a refused application spends no number.
+    app.case_number = case_numbers.assign(session, cycle)
     session.add(app)
     session.flush()
     record(session, app, who, "created", "draft", "draft")
     audit.append(session, actor=who.subject, role=who.role, action="application.created",
-                 target=f"application:{app.id}", detail={"cycle": cycle, "kind": kind})
+                 target=f"application:{app.id}",
+                 detail={"cycle": cycle, "kind": kind, "case_number": app.case_number})
     return app
 
 

@@ -61,6 +61,8 @@ class RecommendingUnit(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # the order lists show
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last case number (办件编号) handed out in this cycle (`case_numbers.assign`).
+    case_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RequirementList(Base):
@@ -155,6 +157,8 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The short case number people quote instead of the id (办件编号, `case_numbers.assign`).
+    case_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     # Organisation
     credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
     county: Mapped[str | None] = mapped_column(String(20))
@@ -318,3 +322,26 @@ class AcceptanceList(Base):
     entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     published_by: Mapped[str] = mapped_column(String(120))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Outcome(Base):
+    """What became of an accepted application after review, as review announced it
+    (`list.published`, `award.decided`, `award.revoked`): the applicant's timeline reads it."""
+
+    __tablename__ = "application_outcomes"
+    __change_keys__ = ("application_id",)  # what pages cache by (shared.changes)
+
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cycle: Mapped[str] = mapped_column(String(20), index=True)
+    # The recommendation list's publicity (公示) this application was on, if any.
+    listed: Mapped[bool | None] = mapped_column(Boolean)
+    publicity_starts_on: Mapped[date | None] = mapped_column(Date)
+    publicity_ends_on: Mapped[date | None] = mapped_column(Date)
+    # The decision: tier `award` | `nomination`, or none (not awarded) once decided.
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    tier: Mapped[str | None] = mapped_column(String(20))
+    tier_title: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    cycle_title: Mapped[str | None] = mapped_column(String(200))
+    decision_reference: Mapped[str | None] = mapped_column(String(200))
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,16 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from services.intake import applications as domain
-from services.intake import checklist, material, routing
+from services.intake import checklist, material, outcomes, routing, timeline
 from services.intake.api import identities, units
 from services.intake.eligibility import NotEligible
 from services.intake.filetypes import type_label
 from services.intake.material import CONFIDENTIALITY
 from services.intake.models import (
+    AcceptanceList,
     Application,
     Cycle,
     Document,
     DocumentVersion,
+    Outcome,
     RequirementList,
     Transition,
 )
@@ -60,6 +62,17 @@ STATUS_CLASS = {"draft": "", "submitted": "warn", "returned": "bad", "recommende
 ACTION_LABELS = {"created": N_("Created"), "submitted": N_("Submitted"),
                  "returned": N_("Returned"), "recommended": N_("Recommended"),
                  "accepted": N_("Accepted"), "rejected": N_("Not accepted")}
+# The applicant's timeline (`timeline.derive`): each stage and how far it is.
+STAGE_LABELS = {"submitted": N_("Submitted"), "recommended": N_("Recommended"),
+                "accepted": N_("Accepted"), "rejected": N_("Not accepted"),
+                "in_review": N_("Under review"), "publicity": N_("Under publicity"),
+                "result": N_("Result"), "award": N_("Awarded"),
+                "nomination": N_("Nominated"), "not_awarded": N_("Not awarded"),
+                "revoked": N_("Award revoked")}
+STAGE_STATES = {"done": (N_("Done"), "ok"), "current": (N_("In progress"), "warn"),
+                "upcoming": (N_("Not yet"), ""),
+                "skipped": (N_("Not on the recommendation list"), "")}
+HEADLINE_CLASS = {"award": "ok", "nomination": "ok", "not_awarded": "bad", "revoked": "bad"}
 CONFIDENTIALITY_LABELS = {"public": N_("Public"), "internal": N_("Internal"),
                           "trade-secret": N_("Trade secret")}
 ORGANISATION_FIELDS = ("credit_code", "founded_on", "legal_representative", "industry",
@@ -95,6 +108,8 @@ def _helpers() -> dict[str, Any]:
     all_units = units()
     return {
         "status_labels": STATUS_LABELS, "status_class": STATUS_CLASS,
+        "stage_labels": STAGE_LABELS, "stage_states": STAGE_STATES,
+        "headline_class": HEADLINE_CLASS,
         "action_labels": ACTION_LABELS, "confidentiality_labels": CONFIDENTIALITY_LABELS,
         "unit_name": lambda code: _unit_name(all_units, code, lang),
         "type_label": type_label,
@@ -143,8 +158,13 @@ def packets() -> Any:
                                     ).scalars())
         cycles = {c.id: c for c in session.execute(select(Cycle)).scalars()}
         open_cycles = [c for c in cycles.values() if c.status == "open"]
+        headlines = {a.id: _progress(session, a)[1] for a in apps if a.status == "accepted"}
     return render("intake/applicant/packets.html", apps=apps, cycles=cycles,
-                  open_cycles=open_cycles, **_helpers())
+                  open_cycles=open_cycles, headlines=headlines, **_helpers())
+
+
+def _progress(session: Any, app: Application) -> tuple[list[timeline.Stage], str, Outcome | None]:
+    return outcomes.progress(session, app, domain.today())
 
 
 def _open_cycles() -> list[Cycle]:
@@ -210,6 +230,13 @@ def create_packet() -> Any:
 # -- the packet -----------------------------------------------------------------------------
 
 def _load(application_id: str) -> tuple[Application, Cycle | None, checklist.Catalogue | None]:
+    app, cycle, catalogue, _progress_now = _load_with_progress(application_id)
+    return app, cycle, catalogue
+
+
+def _load_with_progress(application_id: str) -> tuple[
+        Application, Cycle | None, checklist.Catalogue | None,
+        tuple[list[timeline.Stage], str, Outcome | None]]:
     """The packet with its documents, versions and history, if the caller may see it (404 as
     in the API otherwise), its cycle and the cycle's requirements (None until documents has
     announced them)."""
@@ -224,7 +251,8 @@ def _load(application_id: str) -> tuple[Application, Cycle | None, checklist.Cat
         app = domain.get_application(session, current_principal(), application_id)
         del loaded
         cycle = session.get(Cycle, app.cycle)
-        return app, cycle, checklist.catalogue_of(session, app.cycle)
+        return (app, cycle, checklist.catalogue_of(session, app.cycle),
+                _progress(session, app))
 
 
 def _requirement_label(app: Application, catalogue: checklist.Catalogue | None, lang: str
@@ -232,10 +260,21 @@ def _requirement_label(app: Application, catalogue: checklist.Catalogue | None, 
     return lambda requirement: checklist.label_of(catalogue, app.kind, requirement, lang)
 
 
+def _award_name(outcome: Outcome | None, lang: str) -> str:
+    """The award in words as review named it (`award.decided`), with the cycle's title."""
+    if outcome is None or not outcome.tier:
+        return ""
+    title = (outcome.tier_title or {}).get("en" if lang == "en" else "zh") or \
+        _(STAGE_LABELS[outcome.tier if outcome.tier in STAGE_LABELS else "award"])
+    return f"{outcome.cycle_title} · {title}" if outcome.cycle_title else title
+
+
 def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
-    app, cycle, catalogue = _load(application_id)
+    app, cycle, catalogue, (stages, headline, outcome) = _load_with_progress(application_id)
     lang = language()
     editable = app.status in domain.EDITABLE
+    holder = outcome is not None and outcome.tier in ("award", "nomination") \
+        and outcome.revoked_on is None
     returns = [t for t in app.history if t.action == "returned"]
     built = checklist.build(app, lang, catalogue)
     choices = checklist.upload_choices(catalogue, app, lang)
@@ -246,6 +285,12 @@ def _packet_page(application_id: str, status: int = 200, **context: Any) -> Any:
         "upload_default": checklist.upload_default(app, built, choices),
         "requirement_label": _requirement_label(app, catalogue, lang),
         "returns": returns,
+        "timeline": stages, "headline": headline if app.status == "accepted" else None,
+        "outcome": outcome, "award_name": _award_name(outcome, lang),
+        # Review serves the holder's documents, scoped to the owner (`review/pages_holder`).
+        "certificate_url": f"/review/my/applications/{app.id}/certificate.pdf" if holder
+        else None,
+        "decision_url": f"/review/my/applications/{app.id}/decision.pdf" if holder else None,
         "industry_units": units().of_route("industry"),
         "errors": {}, "problem": None, "values": {}, "failures": [],
         "confidentiality": CONFIDENTIALITY, "max_part": MAX_PART_SIZE,
@@ -270,7 +315,8 @@ def packet(application_id: str) -> Any:
     body, status = _packet_page(application_id)
     return keep_page(page, body, depends=[
         *on_table(Cycle), *on_table(RequirementList), *on_rows(Application, id=application_id),
-        *(tag for model in (Document, DocumentVersion, Transition)
+        *on_table(AcceptanceList),
+        *(tag for model in (Document, DocumentVersion, Transition, Outcome)
           for tag in on_rows(model, application_id=application_id))]), status
 
 

@@ -193,7 +193,8 @@ def submit(session: Session, outbox: Outbox, audit: AuditLog, who: Principal, ap
     record(session, app, who, "submitted", before, "submitted")
     outbox.emit(session, "packet.submitted", {
         "application_id": app.id, "cycle": app.cycle, "kind": app.kind, "owner": app.owner,
-        "applicant_name": app.name, "unit": unit, "route": route,
+        "applicant_name": app.name, "case_number": app.case_number, "unit": unit,
+        "route": route,
         "submission": app.submission, "documents": manifest(session, app.id),
         "audience": [{"subject": app.owner}, {"role": "recommender", "unit": unit}]})
     audit.append(session, actor=who.subject, role=who.role, action="packet.submitted",
@@ -264,7 +265,8 @@ def recommend(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
     record(session, app, who, "recommended", "submitted", "recommended", opinion)
     outbox.emit(session, "packet.recommended", {
         "application_id": app.id, "cycle": app.cycle, "owner": app.owner,
-        "applicant_name": app.name, "unit": app.unit or "", "opinion": opinion,
+        "applicant_name": app.name, "case_number": app.case_number, "unit": app.unit or "",
+        "opinion": opinion,
         "government_reference": government_reference,
         "audience": [{"subject": app.owner}, {"role": "operator"}]})
     audit.append(session, actor=who.subject, role=who.role, action="packet.recommended",
@@ -281,12 +283,13 @@ def send_back(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
     before = app.status
     app.status, app.updated_at = "returned", now()
     record(session, app, who, "returned", before, "returned", "\n".join(reasons))
+    # Only the applicant has something to do; the recommender hears of the packet again when
+    # it is resubmitted (`packet.submitted`), which is when they must act.
     audience: list[dict[str, str]] = [{"subject": app.owner}]
-    if stage == "operator" and app.unit:
-        audience.append({"role": "recommender", "unit": app.unit})
     outbox.emit(session, "packet.returned", {
         "application_id": app.id, "cycle": app.cycle, "owner": app.owner,
-        "applicant_name": app.name, "unit": app.unit or "", "stage": stage,
+        "applicant_name": app.name, "case_number": app.case_number, "unit": app.unit or "",
+        "stage": stage,
         "reasons": reasons, "audience": audience})
     audit.append(session, actor=who.subject, role=who.role, action="packet.returned",
                  target=f"application:{app.id}", detail={"stage": stage, "reasons": reasons})
@@ -310,7 +313,7 @@ def accept(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
     record(session, app, who, "accepted", "recommended", "accepted")
     outbox.emit(session, "packet.accepted", {
         "application_id": app.id, "cycle": app.cycle, "kind": app.kind, "owner": app.owner,
-        "applicant": profile(app), "unit": app.unit or "",
+        "applicant": profile(app), "unit": app.unit or "", "case_number": app.case_number,
         "documents": manifest(session, app.id),
         "audience": [{"subject": app.owner}, {"role": "recommender", "unit": app.unit or ""}]})
     audit.append(session, actor=who.subject, role=who.role, action="packet.accepted",
@@ -325,7 +328,7 @@ def reject(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
     record(session, app, who, "rejected", "recommended", "rejected", "\n".join(reasons))
     outbox.emit(session, "packet.rejected", {
         "application_id": app.id, "cycle": app.cycle, "owner": app.owner,
-        "applicant_name": app.name, "reasons": reasons,
+        "applicant_name": app.name, "case_number": app.case_number, "reasons": reasons,
         "audience": [{"subject": app.owner}, {"role": "recommender", "unit": app.unit or ""}]})
     audit.append(session, actor=who.subject, role=who.role, action="packet.rejected",
                  target=f"application:{app.id}", detail={"reasons": reasons})
@@ -349,7 +352,7 @@ def publish_acceptance(session: Session, calendar: WorkCalendar, outbox: Outbox,
         raise Conflict("acceptance.empty", zh="本届尚无已受理的申报，无法发布受理名单。",
                        en="No accepted application in this cycle: nothing to publish.")
     entries = [{"application_id": a.id, "applicant_name": a.name, "kind": a.kind,
-                "unit": a.unit or ""} for a in accepted]
+                "unit": a.unit or "", "case_number": a.case_number} for a in accepted]
     listing = AcceptanceList(id=str(uuid.uuid4()), cycle=cycle_id, starts_on=starts_on,
                              ends_on=ends_on, entries=entries, published_by=who.subject,
                              published_at=now())

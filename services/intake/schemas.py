@@ -207,6 +207,7 @@ class TransitionOut(ma.Schema):
 
 class ApplicationOut(ma.Schema):
     id = ma.fields.String()
+    case_number = ma.fields.String(allow_none=True)
     owner = ma.fields.String()
     cycle = ma.fields.String()
     kind = ma.fields.String()
@@ -249,6 +250,25 @@ class ApplicationOut(ma.Schema):
 
 class ApplicationDetail(ApplicationOut):
     history = ma.fields.List(ma.fields.Nested(TransitionOut))
+
+
+class StageOut(ma.Schema):
+    key = ma.fields.String(metadata={"description": "submitted, recommended, accepted, "
+                                     "rejected, in_review, publicity, result, award, "
+                                     "nomination, not_awarded or revoked"})
+    state = ma.fields.String(validate=validate.OneOf(("done", "current", "upcoming",
+                                                      "skipped")))
+    on = ma.fields.Date(allow_none=True)
+    until = ma.fields.Date(allow_none=True)
+
+
+class TimelineOut(ma.Schema):
+    application_id = ma.fields.String()
+    case_number = ma.fields.String(allow_none=True)
+    headline = ma.fields.String()
+    stages = ma.fields.List(ma.fields.Nested(StageOut))
+    tier = ma.fields.String(allow_none=True)
+    decided_on = ma.fields.Date(allow_none=True)
 
 
 class ApplicationQuery(ma.Schema):

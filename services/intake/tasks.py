@@ -8,22 +8,27 @@ from typing import Any
 from celery import Celery, signals
 from sqlalchemy.orm import Session
 
-from services.intake import awards, checklist, resumable, standing
+from services.intake import awards, checklist, outcomes, resumable, standing
 from shared.events import Event, Handler
 from shared.messages import load_payload
 from shared.service import ServiceContext
 
-HANDLERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
-    "document.inspected": awards.record_inspection,
-    "packet.checked": awards.record_completeness,
-    "award.decided": awards.record_decision,
-    "award.revoked": awards.record_revocation,
+Step = Callable[[Session, dict[str, Any]], None]
+# Each event's steps, in order, in the one transaction that marks the event handled.
+HANDLERS: dict[str, tuple[Step, ...]] = {
+    "document.inspected": (awards.record_inspection,),
+    "packet.checked": (awards.record_completeness,),
+    "list.published": (outcomes.record_list,),
+    "award.decided": (awards.record_decision, outcomes.record_decision),
+    "award.revoked": (awards.record_revocation, outcomes.record_revocation),
 }
 
 
-def _bind(handler: Callable[[Session, dict[str, Any]], None]) -> Handler:
+def _bind(steps: tuple[Step, ...]) -> Handler:
     def handle(session: Session, event: Event) -> None:
-        handler(session, load_payload(event.type, event.payload))
+        payload = load_payload(event.type, event.payload)
+        for step in steps:
+            step(session, payload)
 
     return handle
 

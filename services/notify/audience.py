@@ -50,6 +50,21 @@ def addressees(event_type: str, payload: dict[str, Any]) -> list[dict[str, str]]
     return default_audience(event_type, payload)
 
 
+def worth_telling(event_type: str, payload: dict[str, Any]) -> bool:
+    """Whether an event is news someone must act on, so each person gets one message where
+    they used to get one per file:
+
+    - one file's inspection is not: the owner hears once when the packet's inspections have
+      settled (a draft's `packet.checked` with `settled`), with what needs doing;
+    - a draft's checklist that changed for another reason feeds reminders only;
+    - a submission's completeness check is (once per submission, worded per role)."""
+    if event_type == "document.inspected":
+        return False
+    if event_type == "packet.checked" and payload.get("submission") == 0:
+        return bool(payload.get("settled"))
+    return True
+
+
 def resolve(session: Session, audience: Iterable[dict[str, str]]) -> list[str]:
     """Subjects, in a stable order and each once. A named subject counts even if the directory
     does not know it yet (the inbox works without an address); roles reach active accounts."""

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.notify import reminders, sending
+from services.notify.audience import worth_telling
 from services.notify.directory import parse_day, save_account, save_cycle
 from services.notify.dispatcher import EMAIL_QUEUE, WEBHOOK_QUEUE, DeliveryRelay
 from services.notify.fanout import Channels, fan_out
@@ -42,8 +43,8 @@ def handle(ctx: ServiceContext, session: Session, event: Event) -> None:
     if event.type == "cycle.saved":
         save_cycle(session, payload)
     reminders.learn(session, event.type, payload)
-    if event.type == "packet.checked" and payload.get("submission") == 0:
-        return  # a draft's checklist: it feeds the reminder, it is not news to send
+    if not worth_telling(event.type, payload):
+        return  # kept for reminders, but nobody has to act on it (`audience.worth_telling`)
     fan_out(session, event_id=event.id, event_type=event.type, payload=payload,
             channels=_channels(ctx), now=now, template_override=ctx.settings.notify_templates)
 

@@ -11,6 +11,7 @@ from services.review import (
     api_dossiers,
     api_outcomes,
     pages_expert,
+    pages_holder,
     pages_office,
     pages_outcomes,
     pages_public,
@@ -25,5 +26,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("review", metadata, settings)
     return make_app(ctx, "Dossier review", [api.blp, api_dossiers.blp, api_outcomes.blp],
                     pages=[pages_office.blp, pages_outcomes.blp, pages_expert.blp,
-                           pages_public.blp],
+                           pages_public.blp, pages_holder.blp],
                     web_dir=Path(__file__).parent / "web")

@@ -90,6 +90,8 @@ class Application(Base):
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Intake's case number (办件编号), quoted on pages and in messages instead of the id.
+    case_number: Mapped[str | None] = mapped_column(String(40))
 
 
 class ConflictRecord(Base):

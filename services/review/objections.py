@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review.models import Cycle, Objection, PublicList
+from services.review.models import Application, Cycle, Objection, PublicList
 from services.review.registry import now
 from shared import clock
 from shared.audit import AuditLog
@@ -154,9 +154,13 @@ def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectS
                               receipt_code=new_receipt_code())
         session.add(objection)
         session.flush()
+        concerned = session.get(Application, objection.application_id) \
+            if objection.application_id else None
         outbox.emit(session, "objection.received", {
             "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
             "application_id": objection.application_id, "anonymous": objection.anonymous,
+            "applicant_name": concerned.applicant_name if concerned else None,
+            "case_number": concerned.case_number if concerned else None,
             "audience": [{"role": "supervisor"}, {"role": "operator"}]})
         # The audit names the objection, never the reporter.
         audit.append(session, actor="reporter", role=role, action="objection.received",

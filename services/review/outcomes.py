@@ -225,7 +225,8 @@ def _publish(session: Session, outbox: Outbox, calendar: WorkCalendar, programme
         "list_id": plist.id, "cycle": cycle, "kind": kind, "starts_on": starts_on.isoformat(),
         "ends_on": ends_on.isoformat(),
         "entries": [{"application_id": e["application_id"],
-                     "applicant_name": e["applicant_name"], "tier": e.get("tier")}
+                     "applicant_name": e["applicant_name"], "tier": e.get("tier"),
+                     "case_number": _case_number(session, e["application_id"])}
                     for e in entries],
         "audience": [{"role": "operator"}, {"role": "supervisor"}]
         + [{"subject": owner} for owner in _owners(session, entries)],
@@ -237,6 +238,11 @@ def notice_for(programme: Programme, cycle: str) -> dict[str, Any]:
     """Who issues a list and where objections go (publicity.yaml), as the notice keeps it."""
     data = programme.publicity(cycle)
     return {k: data.get(k) for k in ("issuer", "receiver", "address", "phone")}
+
+
+def _case_number(session: Session, application_id: str) -> str | None:
+    app = session.get(Application, application_id)
+    return app.case_number if app else None
 
 
 def _owners(session: Session, entries: list[dict[str, Any]]) -> list[str]:
@@ -303,15 +309,22 @@ def decide(session: Session, outbox: Outbox, audit: AuditLog, calendar: WorkCale
     session.add_all(awards)
     session.flush()
     results_payload = []
+    titles = programme.awards(cycle)["titles"]
     for award in awards:
         app = session.get(Application, award.application_id)
         profile = app.profile or {}  # type: ignore[union-attr]
         results_payload.append({
             "application_id": award.application_id, "owner": app.owner,  # type: ignore[union-attr]
             "kind": app.kind, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
-            "id_index": profile.get("id_index"), "tier": award.tier, "amount": award.amount})
+            "id_index": profile.get("id_index"), "tier": award.tier, "amount": award.amount,
+            # What the winner's page and message name: the award in words, the case number.
+            "applicant_name": app.applicant_name,  # type: ignore[union-attr]
+            "case_number": app.case_number,  # type: ignore[union-attr]
+            "tier_title": dict(titles[award.tier])})
     outbox.emit(session, "award.decided", {
         "cycle": cycle, "year": year, "results": results_payload,
+        "cycle_title": cyc.title if cyc else None, "decided_on": today.isoformat(),
+        "reference": reference,
         "audience": [{"role": "operator"}, {"role": "supervisor"}]
         + [{"subject": session.get(Application, a.application_id).owner}  # type: ignore[union-attr]
            for a in awards]})
@@ -358,6 +371,8 @@ def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award,
         "owner": app.owner, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
         "id_index": profile.get("id_index"), "year": year, "ground": ground,
         "barred_cycles": record.barred_cycles,
+        "applicant_name": app.applicant_name,  # type: ignore[union-attr]
+        "case_number": app.case_number,  # type: ignore[union-attr]
         "audience": [{"role": "operator"}, {"role": "supervisor"},
                      {"subject": app.owner}]})  # type: ignore[union-attr]
     return record

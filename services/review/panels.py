@@ -192,6 +192,8 @@ def recuse(session: Session, outbox: Outbox, record: ConflictRecord) -> list[Ass
             "cycle": application.cycle, "expert": expert.subject,  # type: ignore[union-attr]
             "application_id": record.application_id, "ground": record.ground,
             "source": record.source, "replacement": replacement,
+            "applicant_name": application.applicant_name,  # type: ignore[union-attr]
+            "case_number": application.case_number,  # type: ignore[union-attr]
             "audience": [{"role": "operator"}, {"role": "supervisor"},
                          {"subject": expert.subject}],  # type: ignore[union-attr]
         })

@@ -45,6 +45,7 @@ def on_packet_accepted(session: Session, event: Event, rules: Any = None,
     app.cycle, app.kind, app.owner = str(p["cycle"]), str(p["kind"]), str(p["owner"])
     app.applicant_name = str(profile.get("name") or p.get("applicant_name") or app.id)
     app.unit, app.profile = p.get("unit"), profile
+    app.case_number = p.get("case_number") or app.case_number
     app.documents = list(p.get("documents") or [])
     app.accepted_at = datetime.now(UTC)
     session.flush()

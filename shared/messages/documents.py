@@ -71,6 +71,9 @@ class PacketChecked(EventPayload):
     # Each requirement's verdict and reasons, so intake's checklist rows and its summary are
     # the report itself, never a second judgement.
     items = fields.List(fields.Nested(CheckedItem))
+    applicant_name = fields.String(allow_none=True)  # so a recommender's message names it
+    # A draft's checklist right after the last pending inspection finished (one digest).
+    settled = fields.Boolean()
 
 
 class Title(PayloadSchema):

@@ -122,6 +122,8 @@ class PacketStep(EventPayload):
     owner = fields.String(required=True)
     applicant_name = fields.String(required=True)
     unit = fields.String(required=True)
+    # The case number (办件编号) people quote instead of the id; none on rows made before it.
+    case_number = fields.String(allow_none=True, load_default=None)
 
 
 class PacketSubmitted(PacketStep):
@@ -170,6 +172,8 @@ class PacketAccepted(EventPayload):
     applicant = fields.Nested(ApplicantProfile, required=True)
     unit = fields.String(required=True)
     documents = _manifest()
+    # The case number (办件编号) people quote instead of the id; none on rows made before it.
+    case_number = fields.String(allow_none=True, load_default=None)
 
 
 class PacketRejected(EventPayload):
@@ -178,6 +182,8 @@ class PacketRejected(EventPayload):
     owner = fields.String(required=True)
     applicant_name = fields.String(required=True)
     reasons = fields.List(fields.String(), required=True)
+    # The case number (办件编号) people quote instead of the id; none on rows made before it.
+    case_number = fields.String(allow_none=True, load_default=None)
 
 
 class AcceptanceEntry(PayloadSchema):
@@ -185,6 +191,8 @@ class AcceptanceEntry(PayloadSchema):
     applicant_name = fields.String(required=True)
     kind = fields.String(required=True, validate=KIND)
     unit = fields.String(required=True)
+    # The case number (办件编号) people quote instead of the id; none on rows made before it.
+    case_number = fields.String(allow_none=True, load_default=None)
 
 
 class AcceptancePublished(EventPayload):

@@ -29,6 +29,8 @@ class RecusalRecorded(EventPayload):
     ground = _S(required=True)
     source = _S(required=True)
     replacement = _S(allow_none=True, load_default=None)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
+    case_number = _S(allow_none=True, load_default=None)
 
 
 class ObjectionReceived(EventPayload):
@@ -37,6 +39,8 @@ class ObjectionReceived(EventPayload):
     cycle = _S(required=True)
     application_id = _S(allow_none=True, load_default=None)
     anonymous = fields.Boolean(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
+    case_number = _S(allow_none=True, load_default=None)
 
 
 class OpinionsCompleted(EventPayload):
@@ -49,6 +53,7 @@ class ListEntry(PayloadSchema):
     application_id = _S(required=True)
     applicant_name = _S(required=True)
     tier = _S(allow_none=True, load_default=None)
+    case_number = _S(allow_none=True, load_default=None)  # intake's 办件编号
 
 
 class ListPublished(EventPayload):
@@ -68,12 +73,20 @@ class AwardResult(PayloadSchema):
     id_index = _S(allow_none=True, load_default=None)
     tier = _S(required=True, validate=validate.OneOf(["award", "nomination"]))
     amount = fields.Integer(required=True)
+    # Optional additions for the applicant's page and message: names and words, not codes.
+    applicant_name = _S(allow_none=True, load_default=None)
+    case_number = _S(allow_none=True, load_default=None)
+    tier_title = fields.Dict(keys=_S(), values=_S(), allow_none=True, load_default=None)
 
 
 class AwardDecided(EventPayload):
     cycle = _S(required=True)
     year = fields.Integer(required=True)
     results = fields.List(fields.Nested(AwardResult), required=True)
+    # Optional additions: the cycle's title, the decision's date and document reference.
+    cycle_title = _S(allow_none=True, load_default=None)
+    decided_on = _S(allow_none=True, load_default=None)
+    reference = _S(allow_none=True, load_default=None)
 
 
 class AwardRevoked(EventPayload):
@@ -86,6 +99,8 @@ class AwardRevoked(EventPayload):
     ground = _S(required=True)
     # Optional addition to docs/events.md: cycles barred, counted from `year` (3 by default).
     barred_cycles = fields.Integer(load_default=None, allow_none=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
+    case_number = _S(allow_none=True, load_default=None)
 
 
 SCHEMAS: dict[str, type[Schema]] = {

@@ -87,6 +87,7 @@ def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
         "application_id": app["id"], "cycle": "2025", "owner": app["owner"],
         "status": "incomplete", "counts": report["counts"], "missing": ["financials"],
         "report_id": report["id"], "submission": 1, "unit": "140902",
+        "applicant_name": app["name"],  # the recommender's message names the applicant
         "audience": [{"subject": app["owner"]}, {"role": "recommender", "unit": "140902"}]}
     inspected = outbox(stack, "document.inspected", app["id"])
     assert len(inspected) == len(files)

@@ -173,7 +173,7 @@ def test_run_is_healthy_within_60s_and_a_restart_keeps_documents_and_messages(
         [document] = detail.json()["documents"]
         assert document["versions"][0]["sha256"] == sha256(pdf)
         inbox = requests.get(f"{urls['notify']}/api/inbox", headers=me).json()
-        assert [m["title"] for m in inbox["items"]] == ["材料已检查：营业执照.pdf"]
+        assert [m["title"] for m in inbox["items"]] == ["上传的材料已检查完毕"]
         inspection = requests.get(
             f"{urls['documents']}/api/inspections/{document['versions'][0]['id']}", headers=me)
         assert inspection.json()["pages"] == 2
@@ -238,7 +238,7 @@ def test_a_hard_killed_run_leaves_nothing_running_and_a_busy_port_is_named_at_st
         assert detail.json()["documents"][0]["versions"][0]["sha256"] == sha256(pdf)
         titles = poll(lambda: [m["title"] for m in requests.get(
             f"{urls['notify']}/api/inbox", headers=me).json()["items"]], 60)
-        assert titles == ["材料已检查：断电前.pdf"]
+        assert titles == ["上传的材料已检查完毕"]
     finally:
         stop(proc)
 

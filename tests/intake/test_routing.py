@@ -113,7 +113,8 @@ def test_a_packet_goes_from_draft_to_the_acceptance_list(
     assert r.status_code == 201, r.text
     listing = r.json()
     assert listing["entries"] == [{"application_id": app_id, "kind": "organisation",
-                                   "applicant_name": "忻州市示例机械有限公司", "unit": "140902"}]
+                                   "applicant_name": "忻州市示例机械有限公司", "unit": "140902",
+                                   "case_number": f"{cycle}-0001"}]
     assert CALENDAR.workdays_between(today, date.fromisoformat(listing["ends_on"])) == 5
     # The published list is public to every signed-in role, the applicant included.
     seen = intake.call("GET", f"/cycles/{cycle}/acceptance-lists", me).json()

@@ -61,7 +61,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "award.decided": {"cycle": "2026", "year": 2026, "results": [
         {"application_id": "a1", "owner": "u1", "kind": "organisation",
          "credit_code": "91140900MA0000000X", "id_index": None, "tier": "award",
-         "amount": 500000}]},
+         "amount": 500000, "case_number": "2026-0001", "applicant_name": "山西示例重工有限公司",
+         "tier_title": {"zh": "忻州市市长质量奖", "en": "Xinzhou Mayor's Quality Award"}}],
+        "cycle_title": "第三届忻州市市长质量奖", "decided_on": "2026-12-01",
+        "reference": "忻政发〔2026〕1号"},
     "award.revoked": {"cycle": "2026", "application_id": "a1", "owner": "u1",
                       "credit_code": "91140900MA0000000X", "id_index": None, "year": 2027,
                       "ground": "重大质量事故"},
@@ -111,8 +114,18 @@ def test_the_owner_reads_their_own_result_and_others_the_summary() -> None:
     own = render("award.decided", sample, extra={"recipient": {"subject": "u1"}})
     other = render("award.decided", sample, extra={"recipient": {"subject": "op"}})
     assert own is not None and other is not None
-    assert own.body["zh-CN"] == "您的申报获评奖项。"
+    # The winner reads which award of which cycle, and where the certificate is (issue 15:
+    # it used to say only 您的申报获评奖项。).
+    assert own.body["zh-CN"].startswith("您的申报（办件编号 2026-0001）获评第三届忻州市市长质量奖"
+                                        "“忻州市市长质量奖”（奖项）。")
+    assert "荣誉证书" in own.body["zh-CN"]
+    assert own.title["zh-CN"] == "第三届忻州市市长质量奖评选结果"
     assert "共 1 个" in other.body["zh-CN"]
+    # A producer that names neither still gives a whole sentence.
+    bare = render("award.decided", {"cycle": "2026", "year": 2026, "results": [
+        {"application_id": "a1", "owner": "u1", "tier": "nomination"}]},
+        extra={"recipient": {"subject": "u1"}})
+    assert bare is not None and bare.body["zh-CN"].startswith("您的申报获评2026 年度提名奖。")
 
 
 def test_an_operator_file_overrides_one_language_of_one_event(tmp_path: Path) -> None:

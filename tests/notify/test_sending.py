@@ -18,11 +18,12 @@ def verify_signature(secret: str, header: str, body: bytes) -> bool:
     return hmac.compare_digest(expected, parts["v1"]) and abs(time.time() - int(parts["t"])) < 300
 
 
-def inspected(owner: str, filename: str, pages: int = 3) -> dict[str, object]:
-    return {"application_id": "app-1", "document_id": "doc-1", "version_id": "v-1",
-            "owner": owner, "filename": filename, "ok": True, "format": "pdf",
-            "pages": pages, "encrypted": False, "text_layer": True, "error": None,
-            "classification_marks": []}
+def settled(owner: str, met: int) -> dict[str, object]:
+    """The owner's uploads have all been inspected: the one message for all of them."""
+    return {"application_id": f"app-{owner}", "cycle": "2026", "owner": owner,
+            "status": "incomplete",
+            "counts": {"met": met, "missing": 2, "invalid": 0, "attention": 0},
+            "missing": ["a", "b"], "report_id": "r-1", "submission": 0, "settled": True}
 
 
 def test_each_recipient_gets_one_email_in_their_own_language(
@@ -30,20 +31,19 @@ def test_each_recipient_gets_one_email_in_their_own_language(
     zh, en = unique("zh-user"), unique("en-user")
     notify.account(zh, email=f"{zh}@example.cn", language="zh-CN")
     notify.account(en, email=f"{en}@example.com", language="en")
-    notify.send("document.inspected", inspected(zh, "自评报告.pdf", 7), source="documents")
-    notify.send("document.inspected", inspected(en, "self-evaluation.pdf", 4),
-                source="documents")
+    notify.send("packet.checked", settled(zh, 7), source="documents")
+    notify.send("packet.checked", settled(en, 4), source="documents")
 
     [chinese] = poll(lambda: smtp.to(f"{zh}@example.cn"), 30)
     [english] = poll(lambda: smtp.to(f"{en}@example.com"), 30)
-    assert chinese.message["Subject"] == "材料已检查：自评报告.pdf"
-    assert "共 7 页" in chinese.text
-    assert english.message["Subject"] == "Material checked: self-evaluation.pdf"
-    assert "4 page(s)" in english.text
+    assert chinese.message["Subject"] == "上传的材料已检查完毕"
+    assert "尚有 2 项材料未上传" in chinese.text
+    assert english.message["Subject"] == "Your uploads have been checked"
+    assert "2 item(s) still to upload" in english.text
     assert chinese.message["Message-ID"] != english.message["Message-ID"]
     assert chinese.message["Auto-Submitted"] == "auto-generated"
     # The inbox holds both languages whatever the e-mail language was.
-    assert notify.inbox(zh, lang="en")["items"][0]["title"] == "Material checked: 自评报告.pdf"
+    assert notify.inbox(zh, lang="en")["items"][0]["title"] == "Your uploads have been checked"
     sent = poll(lambda: [d for d in notify.deliveries(recipient=zh) if d["status"] == "sent"])
     assert sent[0]["channel"] == "email" and sent[0]["attempts"] == 1
     assert sent[0]["target"] != f"{zh}@example.cn"  # masked for operators

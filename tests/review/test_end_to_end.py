@@ -156,7 +156,7 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     received = [e for e in review.outbox("objection.received") if e["list_id"] == acceptance]
     assert {e["objection_id"] for e in received} == {named["id"], anonymous["id"]}
     assert all(set(e) <= {"objection_id", "list_id", "cycle", "application_id", "anonymous",
-                          "audience"} for e in received)
+                          "applicant_name", "case_number", "audience"} for e in received)
 
     r = http.get(f"{url}/objections/{named['id']}/reporter", headers=sup)
     assert r.status_code == 200 and r.json()["name"] == "李举报"

@@ -207,6 +207,10 @@ def _build(stack: AppStack) -> World:
         "application_id": w.application, "anonymous": True,
         "text": "该企业申报材料中的质量指标与实际情况不符，请核查。"}), 201)
     w.objection, w.receipt = filed["id"], filed["receipt_code"]
+    # The decided packet's page shows the outcome once intake has learnt it from review.
+    decided = [r.event_id for r in stack.outbox("review", "award.decided")
+               if r.payload["payload"]["cycle"] == w.cycle]
+    poll(lambda: decided and stack.processed("intake", decided[0]), 60)
     http.close()
     return w
 
