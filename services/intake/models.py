@@ -42,6 +42,8 @@ class Cycle(Base):
     # The review stages the cycle holds, in order, with their planned dates:
     # [{"stage": "material" | "on-site" | "defence", "starts_on": iso | None, "ends_on": …}].
     stages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The last case number (办件编号) handed out in this cycle (`case_numbers.assign`).
+    case_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -61,8 +63,6 @@ class RecommendingUnit(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # the order lists show
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # The last case number (办件编号) handed out in this cycle (`case_numbers.assign`).
-    case_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RequirementList(Base):
