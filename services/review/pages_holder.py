@@ -11,9 +11,9 @@ from flask import Response
 from services.review import holder_documents
 from services.review.api_outcomes import verify_url
 from services.review.programme import Programme
-from services.review.watermark import watermark_font
 from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
+from shared.watermark import watermark_font
 from shared.web.pages import PageBlueprint
 
 blp = PageBlueprint("review_holder_pages", __name__)
