@@ -116,6 +116,11 @@ class Assessment:
     def missing(self) -> list[str]:
         return [i.requirement for i in self.items if i.status == "missing"]
 
+    @property
+    def missing_titles(self) -> list[dict[str, str]]:
+        """The missing items' names ({zh-CN, en}): messages name them, not their codes."""
+        return [i.title for i in self.items if i.status == "missing"]
+
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "counts": self.counts, "pending": self.pending,
                 "missing": self.missing, "items": [i.as_dict() for i in self.items],

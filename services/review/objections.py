@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.review.models import Objection, PublicList
+from services.review.models import Application, Objection, PublicList
 from services.review.registry import now
 from shared.audit import AuditLog
 from shared.crypto import FieldCipher
@@ -113,6 +113,7 @@ def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectS
         outbox.emit(session, "objection.received", {
             "objection_id": objection.id, "list_id": plist.id, "cycle": plist.cycle,
             "application_id": objection.application_id, "anonymous": objection.anonymous,
+            "list_kind": plist.kind, "applicant_name": _applicant_name(session, objection),
             "audience": [{"role": "supervisor"}, {"role": "operator"}]})
         # The audit names the objection, never the reporter.
         audit.append(session, actor="reporter", role=role, action="objection.received",
@@ -151,3 +152,11 @@ def evidence_file(objection: Objection, n: int) -> dict[str, Any]:
         if int(f["n"]) == n:
             return dict(f)
     raise NotFound()
+
+
+def _applicant_name(session: Session, objection: Objection) -> str | None:
+    """The name the objection concerns, so its message names it rather than an id."""
+    if not objection.application_id:
+        return None
+    app = session.get(Application, objection.application_id)
+    return app.applicant_name if app is not None else None

@@ -212,7 +212,8 @@ def decide(session: Session, outbox: Outbox, calendar: WorkCalendar, programme: 
         results_payload.append({
             "application_id": award.application_id, "owner": app.owner,  # type: ignore[union-attr]
             "kind": app.kind, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
-            "id_index": profile.get("id_index"), "tier": award.tier, "amount": award.amount})
+            "id_index": profile.get("id_index"), "tier": award.tier, "amount": award.amount,
+            "applicant_name": app.applicant_name})  # type: ignore[union-attr]
     outbox.emit(session, "award.decided", {
         "cycle": cycle, "year": year, "results": results_payload,
         "audience": [{"role": "operator"}, {"role": "supervisor"}]
@@ -257,7 +258,7 @@ def revoke(session: Session, outbox: Outbox, programme: Programme, award: Award,
         "cycle": award.cycle, "application_id": award.application_id,
         "owner": app.owner, "credit_code": profile.get("credit_code"),  # type: ignore[union-attr]
         "id_index": profile.get("id_index"), "year": year, "ground": ground,
-        "barred_cycles": record.barred_cycles,
+        "barred_cycles": record.barred_cycles, "applicant_name": app.applicant_name,  # type: ignore[union-attr]
         "audience": [{"role": "operator"}, {"role": "supervisor"},
                      {"subject": app.owner}]})  # type: ignore[union-attr]
     return record

@@ -191,6 +191,7 @@ def recuse(session: Session, outbox: Outbox, record: ConflictRecord) -> list[Ass
         outbox.emit(session, "recusal.recorded", {
             "cycle": application.cycle, "expert": expert.subject,  # type: ignore[union-attr]
             "application_id": record.application_id, "ground": record.ground,
+            "applicant_name": application.applicant_name,
             "source": record.source, "replacement": replacement,
             "audience": [{"role": "operator"}, {"role": "supervisor"},
                          {"subject": expert.subject}],  # type: ignore[union-attr]

@@ -57,6 +57,8 @@ class PacketChecked(EventPayload):
     # quietly whenever it changes), and the recommending unit.
     submission = fields.Integer()
     unit = fields.String(allow_none=True)
+    # Optional extra: the missing items' names ({zh-CN, en}), for messages that name them.
+    missing_titles = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
 
 
 class Title(PayloadSchema):

@@ -26,6 +26,7 @@ class RecusalRecorded(EventPayload):
     cycle = _S(required=True)
     expert = _S(required=True)
     application_id = _S(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional addition
     ground = _S(required=True)
     source = _S(required=True)
     replacement = _S(allow_none=True, load_default=None)
@@ -37,6 +38,9 @@ class ObjectionReceived(EventPayload):
     cycle = _S(required=True)
     application_id = _S(allow_none=True, load_default=None)
     anonymous = fields.Boolean(required=True)
+    # Optional additions: the names behind the ids, for messages.
+    applicant_name = _S(allow_none=True, load_default=None)
+    list_kind = _S(allow_none=True, load_default=None)
 
 
 class OpinionsCompleted(EventPayload):
@@ -68,6 +72,7 @@ class AwardResult(PayloadSchema):
     id_index = _S(allow_none=True, load_default=None)
     tier = _S(required=True, validate=validate.OneOf(["award", "nomination"]))
     amount = fields.Integer(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional addition
 
 
 class AwardDecided(EventPayload):
@@ -84,6 +89,7 @@ class AwardRevoked(EventPayload):
     id_index = _S(allow_none=True, load_default=None)
     year = fields.Integer(required=True)
     ground = _S(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional addition
     # Optional addition to docs/events.md: cycles barred, counted from `year` (3 by default).
     barred_cycles = fields.Integer(load_default=None, allow_none=True)
 

@@ -111,7 +111,7 @@ def test_the_owner_reads_their_own_result_and_others_the_summary() -> None:
     own = render("award.decided", sample, extra={"recipient": {"subject": "u1"}})
     other = render("award.decided", sample, extra={"recipient": {"subject": "op"}})
     assert own is not None and other is not None
-    assert own.body["zh-CN"] == "您的申报获评奖项。"
+    assert own.body["zh-CN"] == "您的申报获评 2026 年度市长质量奖。"
     assert "共 1 个" in other.body["zh-CN"]
 
 
