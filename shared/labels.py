@@ -83,7 +83,8 @@ LABELS: dict[str, dict[str, Words]] = {
         "industry": ("市级行业主管部门", "City industry authority"),
     },
     "relation": {
-        "same-organisation": ("同一单位（含同一统一社会信用代码）", "Same organisation or legal entity"),
+        "same-organisation": ("同一单位（含同一统一社会信用代码）",
+                              "Same organisation or legal entity"),
         "former-employment": ("近年曾在申报单位任职", "Former employment or board seat"),
         "ownership": ("控股、实际控制或投资关系", "Ownership or investment relationship"),
         "relative": ("近亲属关系", "Close relative"),
@@ -111,7 +112,8 @@ LABELS: dict[str, dict[str, Words]] = {
         "docx.pages_from_properties": ("页数取自文档属性，可能与实际页数不同",
                                        "Page count taken from the document's properties"),
         "docx.properties_unreadable": ("文档属性无法读取", "Document properties unreadable"),
-        "pdf.details_truncated": ("文件过大，只检查了部分内容", "Only part of the file was checked"),
+        "pdf.details_truncated": ("文件过大，只检查了部分内容",
+                                  "Only part of the file was checked"),
         "pdf.encrypted_opens_without_password": ("文件设有权限加密，但无需密码即可打开",
                                                  "Encrypted, but opens without a password"),
         "pdf.outline_unreadable": ("书签目录无法读取", "Bookmarks unreadable"),
@@ -248,6 +250,21 @@ def title_in(titles: object, lang: str = "zh-CN") -> str:
         return str(titles or "")
     keys = ("en",) if lang == "en" else ("zh-CN", "zh")
     return next((str(titles[k]) for k in keys if titles.get(k)), "")
+
+
+# Formats by what people call them, not by MIME type.
+FORMATS = {"application/pdf": "PDF", "application/ofd": "OFD", "application/zip": "ZIP",
+           "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+           "application/msword": "DOC", "image/jpeg": "JPEG", "image/png": "PNG",
+           "text/plain": "TXT", "text/csv": "CSV"}
+
+
+def format_name(content_type: object) -> str:
+    """"PDF" for application/pdf; a format nobody named is given by its subtype in capitals."""
+    text = str(content_type or "").split(";")[0].strip().lower()
+    if not text:
+        return ""
+    return FORMATS.get(text) or text.rsplit("/", 1)[-1].rsplit(".", 1)[-1].upper()[:8]
 
 
 def knows(group: str, code: object) -> bool:

@@ -18,12 +18,12 @@ from docx.shared import Pt
 
 STATUS = {
     "met": ("符合", "Met"), "missing": ("缺失", "Missing"), "invalid": ("不符合", "Invalid"),
-    "attention": ("需关注", "Needs attention"), "pending": ("检查中", "Being inspected"),
+    "attention": ("需人工核对", "Needs checking"), "pending": ("检查中", "Being inspected"),
     "optional": ("选报未交", "Optional, not provided"),
     "not_due": ("推荐环节补充", "Added at recommendation"),
 }
 OVERALL = {"complete": ("材料齐全", "Complete"), "incomplete": ("材料不齐全", "Incomplete"),
-           "attention": ("基本齐全，有需关注事项", "Complete, with points needing attention")}
+           "attention": ("基本齐全，有需人工核对的事项", "Complete, with points needing attention")}
 LABELS = {
     "title": ("形式审查意见表", "Formal review sheet"),
     "applicant": ("申报单位/个人", "Applicant"),

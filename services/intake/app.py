@@ -8,10 +8,11 @@ from flask import Flask
 
 from services.intake import api_uploads, pages_account, pages_applicant, pages_office, standing
 from services.intake.api import blp
-from services.intake.models import metadata
+from services.intake.models import Account, Application, Cycle, metadata
 from shared.config import Settings
 from shared.http import make_app
 from shared.service import ServiceContext
+from shared.web.names import name_records
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -21,3 +22,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     return make_app(ctx, "Dossier intake", [blp, api_uploads.blp],
                     pages=[pages_account.blp, pages_applicant.blp, pages_office.blp],
                     web_dir=Path(__file__).parent / "web")
+
+
+# The names behind the ids intake stores (pages and the audit log show names, not ids).
+name_records("intake", people=[(Account.subject, Account.name)],
+             targets={"application": (Application.id, Application.name),
+                      "account": (Account.subject, Account.name)},
+             cycles=(Cycle.id, Cycle.title))

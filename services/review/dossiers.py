@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,8 +33,7 @@ from shared.outages import dependency_outage
 from shared.storage import ObjectNotFound, ObjectStore
 
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
-          "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "
-          "applicant and will keep its trade secrets and personal data confidential.")
+          "不复制、不外传、不用于评审以外的用途。")
 
 
 class NotAcknowledged(DossierError):
@@ -164,7 +164,8 @@ def check_readable(store: ObjectStore, documents: list[dict[str, Any]]) -> None:
 
 
 def stamp_for(reader: Reader | Expert, at: datetime | None = None) -> str:
-    when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = (at or datetime.now(UTC)).astimezone(ZoneInfo("Asia/Shanghai")).strftime(
+        "%Y-%m-%d %H:%M 北京时间")  # the time the pages show
     return stamp_text(reader.name, reader.subject, when)
 
 

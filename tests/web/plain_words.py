@@ -8,7 +8,8 @@ belongs, and any English word outside a short allow-list of Latin that Chinese t
 
 `visible_text(html)` is what a reader meets on a page: text, titles, labels and placeholders,
 leaving out scripts, styles and whatever sits inside an element marked `data-raw` (the raw
-record a page keeps one click away for those who need it).
+record a page keeps one click away for those who need it) or marked `translate="no"` (what a
+person quotes verbatim: a login name, a checksum).
 """
 
 from __future__ import annotations
@@ -22,22 +23,28 @@ import yaml
 
 UNITS_FILE = Path(__file__).resolve().parents[2] / "services/intake/data/units.yaml"
 
+# \w is ASCII in these patterns: an id runs into Chinese text without a space ("第c-1f2e届").
 # Latin that belongs in Chinese text: formats, sizes, the product, ID/QR, the English switch.
 ALLOWED_WORDS = frozenset({
     "PDF", "DOCX", "DOC", "OFD", "ZIP", "CSV", "XLSX", "PNG", "JPEG", "JPG", "ID", "QR",
     "B", "KB", "MB", "GB", "KiB", "MiB", "GiB", "px", "Dossier", "English", "DB", "T", "X",
-    "GB/T", "No",
+    "GB/T", "No", "mm", "cm", "dpi", "Word", "Excel", "UTF",
 })
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _FILENAME = re.compile(r"[\w\u4e00-\u9fff().（）\-]+\.(?:pdf|docx?|ofd|zip|csv|xlsx|png|jpe?g)\b",
                        re.IGNORECASE)
+# What people quote: a certificate serial (2026-A001-f92c305a). A literal glossed at once in
+# Chinese ("subject（账号）", a CSV column's name) is explained, not untranslated.
+_SERIAL = re.compile(r"\b\d{4}-[A-Z]\d{3}-[0-9a-f]{8}\b", re.A)
+_GLOSSED = re.compile(r"[A-Za-z_][\w.-]*（[^）]*[\u4e00-\u9fff][^）]*）", re.A)
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 # A cut UUID ("4d24a04b-…") or any other hex token of 8+ characters mixing digits and letters.
-_HEX = re.compile(r"(?<![\w-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}(?![\w])", re.I)
+_HEX = re.compile(r"(?<![\w-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}(?![\w])",
+                  re.I | re.A)
 # A code: Latin words joined by `.`, `_` or `-` with at least one lower-case letter (upper-case
 # serials such as XZ-2026-0001 and credit codes are what people quote, and stay).
-_CODE = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)+(?![\w@/-])")
+_CODE = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)+(?![\w@/-])", re.A)
 _WORD = re.compile(r"[A-Za-z]+(?:/[A-Za-z]+)?")
 
 
@@ -53,17 +60,20 @@ def raw_codes(text: str) -> list[str]:
 
     def hit(kind: str, match: re.Match[str], source: str) -> None:
         start, end = max(0, match.start() - 20), match.end() + 20
-        found.append(f"{kind} {match.group(0)!r} in …{source[start:end]}…")
+        where = source[start:end].replace("\n", " ⏎ ")
+        found.append(f"{kind} {match.group(0)!r} in …{where}…")
 
     text = _URL.sub(" ", _EMAIL.sub(" ", text))
+    text = _GLOSSED.sub(" ", _SERIAL.sub(" ", text))
     for m in _UUID.finditer(text):
         hit("UUID", m, text)
     text = _UUID.sub(" ", text)
     text = _FILENAME.sub(" ", text)
     for m in _HEX.finditer(text):
         hit("hex id", m, text)
+    text = _HEX.sub(" ", text)
     for code in unit_codes():
-        for m in re.finditer(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text):
+        for m in re.finditer(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text, re.A):
             hit("unit code", m, text)
     for m in _CODE.finditer(text):
         if any(c.islower() for c in m.group(0)):
@@ -95,7 +105,8 @@ class _Visible(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         named = dict(attrs)
-        skip = tag in _SKIP_TAGS or "data-raw" in named
+        # translate="no" marks what is quoted verbatim (a login name, a checksum): not prose.
+        skip = tag in _SKIP_TAGS or "data-raw" in named or named.get("translate") == "no"
         if not skip and not self.skipping:
             self.parts += [str(named[a]) for a in _READ_ATTRS if named.get(a)]
         if tag not in _VOID:
