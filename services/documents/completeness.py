@@ -215,7 +215,8 @@ def _check_sections(req: Requirement, doc: DocumentFacts, v: dict[str, Any], has
         if hit is False:
             missing.append(section)
         else:
-            evidence.append({**_evidence(doc, hit), "section": section.id})
+            evidence.append({**_evidence(doc, hit), "section": section.id,
+                             "section_title": section.title})
     if not missing:
         return
     names_zh = "、".join(s.title["zh-CN"] for s in missing)
