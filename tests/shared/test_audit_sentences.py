@@ -14,7 +14,7 @@ from dossier.localstack import BackingServers
 from services.notify.models import Recipient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from plain_words import raw_codes, visible_text  # noqa: E402
+from plain_words import raw_codes, visible_text
 
 
 def test_the_audit_log_names_who_did_what_to_whom(backing: BackingServers,
