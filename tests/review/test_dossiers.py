@@ -68,7 +68,7 @@ def test_trade_secret_pdfs_are_watermarked_on_every_page_after_the_pledge_and_pu
     assert len(stamped) == 4
     for i, page in enumerate(stamped, start=1):
         assert f"secret formula page {i}" in page
-        assert expert["subject"] in page and "刘评审" in page and "UTC" in page
+        assert expert["subject"] in page and "刘评审" in page and "北京时间" in page
     if any(os.path.isfile(p) for p in FONT_CANDIDATES):
         # The name is drawn in an embedded CJK subset, not a font the viewer has to supply.
         for page in PdfReader(io.BytesIO(archive.read("evidence/v1-工艺配方.pdf"))).pages:
