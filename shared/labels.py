@@ -102,11 +102,11 @@ LABELS: dict[str, dict[str, Words]] = {
         "declared": ("专家申报回避", "Declared by the expert"),
     },
     "revocation_ground": {
-        "fraud": ("弄虚作假或以不正当手段获得", "Fraud or improper means"),
-        "accident": ("发生重大质量、安全、环境事故", "A major quality, safety or environmental "
+        "fraud": ("弄虚作假或以不正当手段获奖", "Fraud or improper means"),
+        "accident": ("发生重大质量、安全、环境事故", "Major quality, safety or environmental "
                      "accident"),
-        "misuse": ("违规使用标志或不履行义务", "Misuse of the mark or refusal of duties"),
-        "other": ("其他严重违法违规行为", "Other serious violation"),
+        "misuse": ("违规使用标志或拒不履行义务", "Misuse of the mark or refusal of duties"),
+        "violation": ("其他严重违法违规行为", "Other serious violation"),
     },
     "hint": {
         "docx.pages_from_properties": ("页数取自文档属性，可能与实际页数不同",
