@@ -396,7 +396,7 @@ GLOSSARY: tuple[Term, ...] = (
     Term("材料项", "requirement (of the catalogue)"),
     Term("商业秘密", "trade secret", note="第 15 条、第 28 条"),
     Term("符合", "met"),
-    Term("缺少", "missing", ("缺 %(missing)s",)),
+    Term("缺少", "missing", ("缺 %(missing)s", "缺失（指材料项）")),
     Term("不符合", "invalid", ("不合格",)),
     Term("需人工核对", "needs checking", ("需关注", "待核"), ("needs attention",),
          note="检查无法自动判定、须由人核对的一项"),
