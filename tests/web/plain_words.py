@@ -37,6 +37,8 @@ _FILENAME = re.compile(r"[\w\u4e00-\u9fff().（）\-]+\.(?:pdf|docx?|ofd|zip|csv
 # What people quote: a certificate serial (2026-A001-f92c305a). A literal glossed at once in
 # Chinese ("subject（账号）", a CSV column's name) is explained, not untranslated.
 _SERIAL = re.compile(r"\b\d{4}-[A-Z]\d{3}-[0-9a-f]{8}\b", re.A)
+# A unified social credit code (18 characters: 2, then a 6-digit area code, then 10).
+_CREDIT_CODE = re.compile(r"\b[0-9A-Z]{2}\d{6}[0-9A-Z]{10}\b", re.A)
 _GLOSSED = re.compile(r"[A-Za-z_][\w.-]*（[^）]*[\u4e00-\u9fff][^）]*）", re.A)
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 # A cut UUID ("4d24a04b-…") or any other hex token of 8+ characters mixing digits and letters.
@@ -64,7 +66,7 @@ def raw_codes(text: str) -> list[str]:
         found.append(f"{kind} {match.group(0)!r} in …{where}…")
 
     text = _URL.sub(" ", _EMAIL.sub(" ", text))
-    text = _GLOSSED.sub(" ", _SERIAL.sub(" ", text))
+    text = _GLOSSED.sub(" ", _SERIAL.sub(" ", _CREDIT_CODE.sub(" ", text)))
     for m in _UUID.finditer(text):
         hit("UUID", m, text)
     text = _UUID.sub(" ", text)
