@@ -192,7 +192,7 @@ LABELS: dict[str, dict[str, Words]] = {
         "score.draft_saved": ("暂存了评分", "saved a draft score"),
         "opinion.recorded": ("登记了征求意见", "recorded an opinion"),
         "list.published": ("公示了名单", "published a list"),
-        "objection.received": ("收到了异议", "received an objection"),
+        "objection.received": ("提出了异议", "lodged an objection"),  # the actor is the objector
         "objection.reporter_read": ("查看了异议人身份", "read an objector's identity"),
         "objection.evidence_read": ("查看了异议证据", "read an objection's evidence"),
         "objection.resolved": ("办结了异议", "resolved an objection"),

@@ -343,7 +343,7 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         supervisor.goto("/review/audit")
         chain = supervisor.locator('[data-chain="ok"]')
         assert chain.count() == 1 and "哈希链完整" in chain.inner_text()
-        assert "objection.received" in supervisor.locator("main").inner_text()
+        assert "异议人 于 " in supervisor.locator("main").inner_text()  # a sentence, not a code
         journey.shot(supervisor, "08-audit-log")
 
         # -- 9. the decision, its certificate, and the serial verified by anyone -----------

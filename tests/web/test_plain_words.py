@@ -117,7 +117,8 @@ def test_the_check_finds_what_the_issue_found() -> None:
     for text in bad:
         assert raw_codes(text), text
     good = ("张三 于 2026年12月6日 受理了 山西示例重工有限公司 的申报。请上传 PDF 或 DOCX 文件，"
-            "不超过 20 MB；证书编号 XZ-2026-0001，统一社会信用代码 91140900MA0000000X、911409020N3EKMXTMM；"
+            "不超过 20 MB；证书编号 XZ-2026-0001，"
+            "统一社会信用代码 91140900MA0000000X、911409020N3EKMXTMM；"
             "联系 office@example.gov.cn 或访问 https://www.example.gov.cn/a_b-c；"
             "文件 自评报告_v2.pdf；Dossier 评审系统；English")
     assert raw_codes(good) == []
