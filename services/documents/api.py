@@ -37,6 +37,7 @@ from shared.filenames import content_disposition
 from shared.http import current_principal, request_language, roles, service_context
 from shared.pagination import PageQuery, paginate
 from shared.tasks import task_sender
+from shared.web.names import cycle_name
 
 blp = Blueprint("documents", __name__, url_prefix="/api",
                 description="Inspections, completeness reports, requirement catalogue")
@@ -133,6 +134,7 @@ def _docx(report: CompletenessReport, packet: Packet | None) -> Response:
     info = {"applicant_name": packet.applicant_name if packet else None,
             "kind": report.kind}
     lang = request_language()
+    info["cycle_title"] = cycle_name(report.cycle, lang)
     body = render(data, info, lang)
     _audit_read("report.downloaded", f"report:{report.id}", report.application_id, report.owner)
     name = f"completeness-{report.application_id}-{report.submission}.docx"

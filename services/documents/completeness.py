@@ -136,6 +136,11 @@ class Assessment:
     def missing(self) -> list[str]:
         return [i.requirement for i in self.items if i.status == "missing"]
 
+    @property
+    def missing_titles(self) -> list[dict[str, str]]:
+        """The missing items' names ({zh-CN, en}): messages name them, not their codes."""
+        return [i.title for i in self.items if i.status == "missing"]
+
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "counts": self.counts, "pending": self.pending,
                 "missing": self.missing, "items": [i.as_dict() for i in self.items],
@@ -229,7 +234,8 @@ def _check_sections(req: Requirement, doc: DocumentFacts, v: dict[str, Any], has
         if hit is False:
             missing.append(section)
         else:
-            evidence.append({**_evidence(doc, hit), "section": section.id})
+            evidence.append({**_evidence(doc, hit), "section": section.id,
+                             "section_title": section.title})
     if not missing:
         return
     names_zh = "、".join(s.title["zh-CN"] for s in missing)

@@ -264,6 +264,7 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": draft.status, "counts": draft.counts,
             "missing": draft.missing, "report_id": checklist.id, "submission": 0,
+            "missing_titles": draft.missing_titles,
             "unit": packet.unit, "items": items, "settled": was_pending, "audience": []})
     if packet.submission <= 0:
         return
@@ -279,6 +280,7 @@ def recompute(session: Session, outbox: Outbox, application_id: str, *,
             "application_id": packet.application_id, "cycle": packet.cycle,
             "owner": packet.owner, "status": result.status, "counts": result.counts,
             "missing": result.missing, "report_id": report.id,
+            "missing_titles": result.missing_titles,
             "submission": packet.submission, "unit": packet.unit,
             "items": checked_items([i.as_dict() for i in result.items]),
             "applicant_name": packet.applicant_name, "audience": audience})

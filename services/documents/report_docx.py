@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -17,13 +18,13 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 STATUS = {
-    "met": ("符合", "Met"), "missing": ("缺失", "Missing"), "invalid": ("不符合", "Invalid"),
-    "attention": ("需关注", "Needs attention"), "pending": ("检查中", "Being inspected"),
+    "met": ("符合", "Met"), "missing": ("缺少", "Missing"), "invalid": ("不符合", "Invalid"),
+    "attention": ("需人工核对", "Needs checking"), "pending": ("检查中", "Being inspected"),
     "optional": ("选报未交", "Optional, not provided"),
     "not_due": ("推荐环节补充", "Added at recommendation"),
 }
 OVERALL = {"complete": ("材料齐全", "Complete"), "incomplete": ("材料不齐全", "Incomplete"),
-           "attention": ("基本齐全，有需关注事项", "Complete, with points needing attention")}
+           "attention": ("基本齐全，有需人工核对的事项", "Complete, with points needing attention")}
 LABELS = {
     "title": ("形式审查意见表", "Formal review sheet"),
     "applicant": ("申报单位/个人", "Applicant"),
@@ -91,8 +92,9 @@ def render(report: dict[str, Any], packet: dict[str, Any], lang: str = "zh-CN") 
         doc.add_paragraph(_t("draft", lang)).alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     computed = report.get("computed_at")
-    if isinstance(computed, datetime):
-        computed = computed.strftime("%Y-%m-%d %H:%M")
+    if isinstance(computed, datetime):  # Beijing time, as the pages show it
+        computed = (computed.astimezone(ZoneInfo("Asia/Shanghai")) if computed.tzinfo
+                    else computed).strftime("%Y-%m-%d %H:%M")
     kind = packet.get("kind")
     head = doc.add_table(rows=0, cols=4)
     head.style = "Table Grid"
@@ -100,7 +102,7 @@ def render(report: dict[str, Any], packet: dict[str, Any], lang: str = "zh-CN") 
         ("applicant", packet.get("applicant_name") or "—"),
         ("application", report.get("application_id", "")),
         ("kind", _t(kind, lang) if kind in ("organisation", "individual") else "—"),
-        ("cycle", str(report.get("cycle", ""))),
+        ("cycle", str(packet.get("cycle_title") or report.get("cycle", ""))),
         ("submission", str(report.get("submission") or "—")),
         ("catalogue", report.get("catalogue", "")),
         ("computed", str(computed or "")),

@@ -15,10 +15,11 @@ from services.intake import (
     standing,
 )
 from services.intake.api import blp
-from services.intake.models import metadata
+from services.intake.models import Account, Application, Cycle, metadata
 from shared.config import Settings
 from shared.http import make_app
 from shared.service import ServiceContext
+from shared.web.names import name_records
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,3 +30,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                     pages=[pages_account.blp, pages_applicant.blp, pages_office.blp,
                            pages_setup.blp],
                     web_dir=Path(__file__).parent / "web")
+
+
+# The names behind the ids intake stores (pages and the audit log show names, not ids).
+name_records("intake", people=[(Account.subject, Account.name)],
+             targets={"application": (Application.id, Application.name),
+                      "account": (Account.subject, Account.name)},
+             cycles=(Cycle.id, Cycle.title))

@@ -161,7 +161,7 @@ def ensure_unique(session: Session, app: Application) -> None:
         return
     if session.execute(query.limit(1)).first():
         raise Conflict("application.duplicate",
-                       zh="该申报主体在本届已有申报，请勿重复申报。",
+                       zh="该申报者在本届已有申报，请勿重复申报。",
                        en="This applicant already has an application in this cycle.")
 
 

@@ -70,7 +70,7 @@ def _sign_in_response(account: Account, scope: dict[str, Any], to: str) -> Respo
 
 def _unit_options() -> list[tuple[str, str]]:
     en = language() == "en"
-    return [(u.code, f"{u.code} {u.name_en if en else u.name}") for u in units().units]
+    return [(u.code, u.name_en if en else u.name) for u in units().units]
 
 
 def _role_options() -> list[tuple[str, str]]:

@@ -259,7 +259,7 @@ def office_list() -> Any:
     unit_options = [("", _("All units"))] + [(u.code, unit_name(u.code)) for u in units().units]
     status_options = [("", _("All statuses"))] + [(k, _(v)) for k, v in STATUS_LABELS.items()
                                                   if k in STATUS.choices and k != "draft"]
-    cycle_options = [("", _("All cycles"))] + [(c.id, f"{c.title} ({c.id})") for c in cycles]
+    cycle_options = [("", _("All cycles"))] + [(c.id, c.title) for c in cycles]
     return render("intake/office/applications.html", found=found, waiting=waiting,
                   filters=filters, page=page, more=page * PER_PAGE < found["total"],
                   unit_options=unit_options, status_options=status_options,

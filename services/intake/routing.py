@@ -131,7 +131,7 @@ def check_submittable(session: Session, calendar: WorkCalendar, app: Application
     missing = [f for f in REQUIRED_FOR_SUBMISSION[app.kind] if getattr(app, f) in (None, "")]
     if missing:
         raise DossierError("application.profile_incomplete", status=422,
-                           zh="申报主体信息不完整：{fields}。",
+                           zh="申报者信息不完整：{fields}。",
                            en="The applicant's details are incomplete: {fields}.",
                            fields=", ".join(m.replace("_cipher", "") for m in missing),
                            errors={m.replace("_cipher", ""): ["required"] for m in missing})

@@ -17,6 +17,7 @@ from jinja2 import ChainableUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notify.confidentiality import safe_context
+from shared import labels
 
 TEMPLATES = Path(__file__).parent / "templates" / "messages.yaml"
 LANGUAGES = ("zh-CN", "en")
@@ -37,6 +38,11 @@ class Rendered:
 # sandbox keeps an operator's template from reaching Python internals.
 _env = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False,
                             trim_blocks=True, lstrip_blocks=True)
+# Words for codes (shared/labels.py), as on the pages: `{{ stage | label('stage') }}` in zh-CN,
+# `{{ stage | label('stage', 'en') }}` in English.
+_env.filters.update(label=lambda code, group, lang="zh-CN": labels.label(group, code, lang),
+                    unit_name=lambda code, lang="zh-CN": labels.unit_name(code, lang),
+                    title_in=lambda titles, lang="zh-CN": labels.title_in(titles, lang))
 
 
 def _read(path: Path) -> dict[str, Any]:

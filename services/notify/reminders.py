@@ -119,7 +119,8 @@ def learn(session: Session, event_type: str, p: dict[str, Any]) -> None:
                 due_on=closes.closes_on if closes else None,
                 audience=[{"subject": p.get("owner")}] if p.get("owner") else [],
                 data={"application_id": ref, "cycle": p.get("cycle"),
-                      "missing": list(p.get("missing") or [])})
+                      "missing": list(p.get("missing") or []),
+                      "missing_titles": list(p.get("missing_titles") or [])})
     elif event_type in {"packet.accepted", "packet.rejected"} and p.get("application_id"):
         _deactivate(session, "documents_missing", str(p["application_id"]))
     elif event_type == "cycle.saved" and p.get("cycle"):

@@ -16,10 +16,11 @@ from services.review import (
     pages_outcomes,
     pages_public,
 )
-from services.review.models import metadata
+from services.review.models import Application, Cycle, Expert, metadata
 from shared.config import Settings
 from shared.http import make_app
 from shared.service import ServiceContext
+from shared.web.names import name_records
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -28,3 +29,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                     pages=[pages_office.blp, pages_outcomes.blp, pages_expert.blp,
                            pages_public.blp, pages_holder.blp],
                     web_dir=Path(__file__).parent / "web")
+
+
+# The names behind the ids review stores (pages and the audit log show names, not ids).
+name_records("review", people=[(Expert.subject, Expert.name)],
+             targets={"application": (Application.id, Application.applicant_name),
+                      "expert": (Expert.id, Expert.name)},
+             cycles=(Cycle.id, Cycle.title))

@@ -104,11 +104,11 @@ class Party:
 def applicant_parties(profile: Mapping[str, Any]) -> list[Party]:
     """The applicant itself, its employer (individuals), legal representative."""
     parties = [Party(str(profile.get("name") or ""), normalise_code(profile.get("credit_code")),
-                     "申报者 applicant")]
+                     "申报者")]
     if profile.get("employer") or profile.get("employer_credit_code"):
         parties.append(Party(str(profile.get("employer") or ""),
                              normalise_code(profile.get("employer_credit_code")),
-                             "申报者所在单位 applicant's employer"))
+                             "申报者所在单位"))
     return parties
 
 
@@ -116,9 +116,9 @@ def _same_party(name: str, code: str | None, party: Party) -> str | None:
     """How an organisation/person matches `party`: by credit code or by name, else None."""
     code = normalise_code(code)
     if code and party.credit_code and code == party.credit_code:
-        return f"统一社会信用代码相同 same credit code {code}"
+        return f"统一社会信用代码相同：{code}"
     if name and party.name and normalise_name(name) == normalise_name(party.name):
-        return f"名称相同 same name {party.name}"
+        return f"名称相同：{party.name}"
     return None
 
 
@@ -149,7 +149,7 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
             how = _same_party(str(past.get("organisation") or ""), past.get("credit_code"),
                               party)
             if how and within("former-employment", ended):
-                until = ended.isoformat() if ended else "至今 ongoing"
+                until = ended.isoformat() if ended else "至今"
                 found.append(Finding("former-employment",
                                      f"专家曾任职于{party.role}（至 {until}）：{how}"))
 
@@ -165,23 +165,32 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
         for party in parties:
             hit = hit or _same_party(str(rel.get("name") or ""), rel.get("credit_code"), party)
         if not hit and normalise_name(rel.get("name")) in people:
-            hit = f"姓名相同 same name {rel.get('name')}"
+            hit = f"姓名相同：{rel.get('name')}"
         if hit:
-            found.append(Finding(ground, f"专家申报的关系（{rel.get('relation')}）：{hit}"))
+            found.append(Finding(ground, f"专家申报的关系（{_said(rel, ground, rules)}）：{hit}"))
 
     # Relations the applicant declared towards the expert or the expert's organisation.
     expert_party = Party(expert.organisation, normalise_code(expert.organisation_credit_code),
-                         "专家单位 expert's organisation")
+                         "专家单位")
     for rel in profile.get("related") or []:
         ground = ground_for_relation(str(rel.get("relation") or ""), rules)
         name = str(rel.get("name") or "")
         hit = _same_party(name, rel.get("credit_code"), expert_party)
         if not hit and name and normalise_name(name) == normalise_name(expert.name):
-            hit = f"与专家同名 names the expert {expert.name}"
+            hit = f"与专家同名：{expert.name}"
         if hit:
-            found.append(Finding(ground, f"申报者申报的关系（{rel.get('relation')}）：{hit}"))
+            found.append(Finding(ground, f"申报者申报的关系（{_said(rel, ground, rules)}）：{hit}"))
 
     return _unique(found)
+
+
+def _said(rel: Mapping[str, Any], ground: str, rules: Rules) -> str:
+    """The relation as declared when it is in Chinese; otherwise the ground's name, so a word
+    typed in English ("relative") does not land in a Chinese reason."""
+    word = str(rel.get("relation") or "").strip()
+    if word and not word.isascii():
+        return word
+    return str(rules["grounds"].get(ground, {}).get("zh") or word)
 
 
 def _keys(names: Iterable[Any], codes: Iterable[Any]) -> set[str]:

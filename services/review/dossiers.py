@@ -32,8 +32,7 @@ from shared.storage import ObjectNotFound, ObjectStore
 from shared.watermark import beijing_minute, stamp_text
 
 PLEDGE = ("本人承诺：与该申报者无利害关系；对评审材料中的商业秘密和个人信息严格保密，"
-          "不复制、不外传、不用于评审以外的用途。 I declare no conflict of interest with this "
-          "applicant and will keep its trade secrets and personal data confidential.")
+          "不复制、不外传、不用于评审以外的用途。")
 
 
 class NotAcknowledged(DossierError):

@@ -161,6 +161,7 @@ def file_objection(db: Database, outbox: Outbox, audit: AuditLog, store: ObjectS
             "application_id": objection.application_id, "anonymous": objection.anonymous,
             "applicant_name": concerned.applicant_name if concerned else None,
             "case_number": concerned.case_number if concerned else None,
+            "list_kind": plist.kind,
             "audience": [{"role": "supervisor"}, {"role": "operator"}]})
         # The audit names the objection, never the reporter.
         audit.append(session, actor="reporter", role=role, action="objection.received",

@@ -74,6 +74,8 @@ class PacketChecked(EventPayload):
     applicant_name = fields.String(allow_none=True)  # so a recommender's message names it
     # A draft's checklist right after the last pending inspection finished (one digest).
     settled = fields.Boolean()
+    # Optional extra: the missing items' names ({zh-CN, en}), for messages that name them.
+    missing_titles = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
 
 
 class Title(PayloadSchema):

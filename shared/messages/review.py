@@ -26,6 +26,7 @@ class RecusalRecorded(EventPayload):
     cycle = _S(required=True)
     expert = _S(required=True)
     application_id = _S(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional addition
     ground = _S(required=True)
     source = _S(required=True)
     replacement = _S(allow_none=True, load_default=None)
@@ -41,6 +42,7 @@ class ObjectionReceived(EventPayload):
     anonymous = fields.Boolean(required=True)
     applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id
     case_number = _S(allow_none=True, load_default=None)
+    list_kind = _S(allow_none=True, load_default=None)
 
 
 class OpinionsCompleted(EventPayload):
@@ -97,6 +99,7 @@ class AwardRevoked(EventPayload):
     id_index = _S(allow_none=True, load_default=None)
     year = fields.Integer(required=True)
     ground = _S(required=True)
+    applicant_name = _S(allow_none=True, load_default=None)  # optional addition
     # Optional addition to docs/events.md: cycles barred, counted from `year` (3 by default).
     barred_cycles = fields.Integer(load_default=None, allow_none=True)
     applicant_name = _S(allow_none=True, load_default=None)  # optional: named, not an id

@@ -44,11 +44,12 @@ from flask import (
 )
 from flask import session as flask_session
 
+from shared import labels
 from shared.auth import Principal
 from shared.errors import DossierError
 from shared.pagecache import Lookup
 from shared.service import ServiceContext
-from shared.web import i18n
+from shared.web import i18n, names
 from shared.web.forwarded import TrustedProxyFix
 from shared.web.nav import N_, SIGN_IN_PATH, nav_for  # noqa: F401  (N_ re-exported)
 from shared.web.sessions import COOKIE, BrowserSession, SessionStore, session_key
@@ -480,6 +481,15 @@ def install_web(app: Flask, ctx: ServiceContext, pages: Iterable[Blueprint],
         lambda s: web_state().catalogues.gettext(language(), s),
         lambda s, p, n: web_state().catalogues.ngettext(language(), s, p, n), newstyle=True)
     app.context_processor(_page_context)
+    # Words for codes, one registry for every page (shared/labels.py): `{{ stage|label("stage") }}`.
+    units_file = ctx.settings.intake_units_file
+    app.jinja_env.filters.update(
+        label=lambda code, group: labels.label(group, code, language()),
+        unit_name=lambda code: labels.unit_name(code, language(), units_file),
+        cycle_name=lambda code: names.cycle_name(code, language()),
+        person=lambda subject, role=None: names.person(subject, role, language()),
+        format_name=lambda content_type: labels.format_name(content_type),
+        title_in=lambda titles: labels.title_in(titles, language()))
     app.register_blueprint(Blueprint("web", __name__, static_folder=str(WEB_DIR / "static"),
                                      static_url_path="/static/web"))
     for bp in pages:

@@ -64,7 +64,7 @@ class Intake:
                    programme: str | None = None, **fields: Any) -> dict[str, Any]:
         cycle = cycle or unique("c")[:20]
         today = date.today()
-        body = {"year": year or today.year, "title": f"第{cycle}届市长质量奖",
+        body = {"year": year or today.year, "title": "第三届忻州市市长质量奖",
                 "opens_on": (today - timedelta(days=30)).isoformat(),
                 "closes_on": (today + timedelta(days=60)).isoformat(), "status": "open",
                 "programme": programme or unique("prog"), **fields}
@@ -84,7 +84,7 @@ class Intake:
     def recommender(self, unit: str, subject: str | None = None) -> dict[str, str]:
         subject = subject or unique("rec")
         r = self.call("PUT", f"/accounts/{subject}", self.operator,
-                      json={"role": "recommender", "name": f"推荐单位 {unit}", "unit": unit})
+                      json={"role": "recommender", "name": "李娜", "unit": unit})
         assert r.status_code == 200, r.text
         return self.as_("recommender", subject)
 

@@ -63,7 +63,7 @@ def test_submission_and_award_notices_carry_no_secret_pages_credit_codes_or_iden
     poll(lambda: len(smtp.to(f"{owner}@example.cn")) == 2
          and len(webhooks.at(f"/{owner}")) == 2, 30)
     sent = everything_sent_to(notify, smtp, webhooks, owner, "applicant")
-    assert "忻州保密测试有限公司" in sent and "您的申报获评2026 年度奖项。" in sent
+    assert "忻州保密测试有限公司" in sent and "您的申报获评2026 年度市长质量奖。" in sent
     for secret in SECRETS:
         assert secret not in sent
 

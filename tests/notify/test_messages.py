@@ -117,7 +117,7 @@ def test_the_owner_reads_their_own_result_and_others_the_summary() -> None:
     # The winner reads which award of which cycle, and where the certificate is (issue 15:
     # it used to say only 您的申报获评奖项。).
     assert own.body["zh-CN"].startswith("您的申报（办件编号 2026-0001）获评第三届忻州市市长质量奖"
-                                        "“忻州市市长质量奖”（奖项）。")
+                                        "“忻州市市长质量奖”。")
     assert "荣誉证书" in own.body["zh-CN"]
     assert own.title["zh-CN"] == "第三届忻州市市长质量奖评选结果"
     assert "共 1 个" in other.body["zh-CN"]

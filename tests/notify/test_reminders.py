@@ -71,7 +71,8 @@ def test_reminders_reach_the_right_people_once_on_the_right_day(
         "application_id": unique("app"), "cycle": cycle, "owner": owner,
         "status": "incomplete", "counts": {"met": 8, "missing": 1, "invalid": 0,
                                            "attention": 0},
-        "missing": ["quality-report"], "report_id": "r", "submission": 0, "audience": []},
+        "missing": ["quality-report"], "report_id": "r", "submission": 0, "audience": [],
+        "missing_titles": [{"zh-CN": "质量报告", "en": "Quality report"}]},
         source="documents")  # a draft's checklist, as documents announces it
     notify.send_and_wait("assignment.made", {
         "cycle": cycle, "stage": "materials", "expert": expert, "deadline": "2025-10-10",
@@ -100,7 +101,9 @@ def test_reminders_reach_the_right_people_once_on_the_right_day(
                 if m.message["Subject"] == "申报即将截止，材料尚未补齐"]
 
     [mail] = poll(reminder_mails, 30)
-    assert "quality-report" in mail.text and "2025-10-09" in mail.text
+    # The missing item by its name, never its code.
+    assert "质量报告" in mail.text and "quality-report" not in mail.text
+    assert "2025-10-09" in mail.text
     # The review deadline (Friday 10 October) is reminded on Thursday 9, the first working day
     # after the holiday, in the expert's language.
     run_reminders(notify, "2025-09-30")

@@ -100,3 +100,12 @@ def test_the_operators_grounds_file_sets_windows_and_relation_words(tmp_path: Pa
         {"name": "王建国", "relation": "表亲"}])
     assert {f.ground for f in detect(left, PROFILE, TODAY)} == {"former-employment", "other"}
     assert {f.ground for f in detect(left, PROFILE, TODAY, rules)} == {"relative"}
+
+
+def test_a_reason_reads_in_chinese_whatever_language_the_relation_was_typed_in() -> None:
+    """Issue 15: a relation typed in English showed as "（relative）" inside the reason."""
+    expert = ExpertFacts("李四", "山西大学", relations=[{"name": "王建国", "relation": "relative"}])
+    [finding] = detect(expert, PROFILE, TODAY)
+    assert finding.reason == "专家申报的关系（近亲属关系）：姓名相同：王建国"
+    declared = ExpertFacts("李四", "山西大学", relations=[{"name": "王建国", "relation": "配偶"}])
+    assert "（配偶）" in detect(declared, PROFILE, TODAY)[0].reason

@@ -155,8 +155,10 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
     anonymous = r.json()
     received = [e for e in review.outbox("objection.received") if e["list_id"] == acceptance]
     assert {e["objection_id"] for e in received} == {named["id"], anonymous["id"]}
+    # Nothing of the reporter: the list and the application by name, for the message.
     assert all(set(e) <= {"objection_id", "list_id", "cycle", "application_id", "anonymous",
-                          "applicant_name", "case_number", "audience"} for e in received)
+                          "applicant_name", "case_number", "list_kind", "audience"}
+               for e in received)
 
     r = http.get(f"{url}/objections/{named['id']}/reporter", headers=sup)
     assert r.status_code == 200 and r.json()["name"] == "李举报"

@@ -94,7 +94,7 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         # -- 1. the applicant registers with the organisation's credit code -----------------
         applicant = journey.person()
         applicant.goto("/intake/register?kind=organisation")
-        assert h1(applicant) == "申报人注册"
+        assert h1(applicant) == "申报者注册"
         applicant.fill("#f-credit_code", credit_code)
         applicant.fill("#f-name", name)
         applicant.fill("#f-email", "quality@example.org")
@@ -251,7 +251,7 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         operator.wait_for_url(re.compile(r".*/review/panels/[0-9a-f-]{36}$"))
         operator.click("[data-run-solver]")
         operator.wait_for_load_state()
-        assert "已完成分配：1 对" in operator.locator("main").inner_text()
+        assert "已分配 1 项评审任务" in operator.locator("main").inner_text()
         assert operator.locator("[data-why]").count() == 1
         journey.shot(operator, "04-assigned")
 
@@ -345,7 +345,7 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         supervisor.goto("/review/audit")
         chain = supervisor.locator('[data-chain="ok"]')
         assert chain.count() == 1 and "哈希链完整" in chain.inner_text()
-        assert "objection.received" in supervisor.locator("main").inner_text()
+        assert "异议人 于 " in supervisor.locator("main").inner_text()  # a sentence, not a code
         journey.shot(supervisor, "08-audit-log")
 
         # -- 8b. the operator investigates and answers; the objector follows the case -------

@@ -533,5 +533,5 @@ def test_sign_in_start_page_and_sign_out_in_chromium(
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
     page.get_by_role("button", name="退出登录").click()
     page.wait_for_url("**/intake/")
-    assert page.get_by_role("link", name="申报人注册").first.is_visible()
+    assert page.get_by_role("link", name="申报者注册").first.is_visible()
     assert not any(c["name"] == COOKIE for c in page.context.cookies())

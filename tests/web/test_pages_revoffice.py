@@ -281,7 +281,7 @@ def test_ranking_opinions_objections_decision_and_revocation(
                 {"starts_on": start, "reason": "已在报刊公示"})
     assert r.status_code == 303, r.text[:1500]
     page = _both(op, f"/review/ranking?cycle={office.cycle}")
-    assert "推荐名单" in page and "公示期已结束" in page
+    assert "拟表彰名单" in page and "公示期已结束" in page
 
     # Objections on the acceptance list: one real-name, one anonymous.
     reporter = office.driver.auth("applicant", f"reporter-{secrets.token_hex(3)}")
@@ -406,7 +406,7 @@ def test_running_the_assignment_in_chromium(
     assert page.get_by_role("heading", level=1).inner_text().startswith("材料评审")
     page.get_by_role("button", name="运行分配").click()
     page.wait_for_url(f"**/review/panels/{panel['id']}")
-    assert "已完成分配：2 对" in page.locator("main").inner_text()
+    assert "已分配 2 项评审任务" in page.locator("main").inner_text()
     why = page.locator("[data-why]")
     assert why.count() == 2
     assert "专业领域覆盖申报者的领域（+100）" in why.first.inner_text()

@@ -191,7 +191,7 @@ def _build(stack: AppStack) -> World:
                                    headers=operator))["missing"]:
         _ok(http.post(f"{review}/applications/{w.application}/opinions", headers=operator,
                       json={"department": department, "favourable": True,
-                            "reference": f"{department}〔{date.today().year}〕2号"}), 201)
+                            "reference": f"忻州函〔{date.today().year}〕{len(department)}号"}), 201)
     start = date.today() - timedelta(days=30)
     w.lists["recommendation"] = _ok(http.post(
         f"{review}/cycles/{w.cycle}/recommendation", headers=operator,
