@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from services.intake.identifiers import (
 )
 from services.intake.models import Application, AwardRecord, Cycle, Transition, Waiver
 from services.intake.units import UnitList
+from shared import clock
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.crypto import FieldCipher, mask
@@ -29,7 +29,6 @@ from shared.errors import Concealed, Conflict, DossierError, NotFound
 KINDS = ("organisation", "individual")
 EDITABLE = ("draft", "returned")
 STAFF_ALL = ("operator", "supervisor", "admin")
-_BEIJING = ZoneInfo("Asia/Shanghai")
 ID_PURPOSE = "intake.id_number"
 INDEX_PURPOSE = "person.id_number"  # shared by every service that matches people
 PROFILE_FIELDS = ("name", "credit_code", "county", "industry", "founded_on",
@@ -46,8 +45,8 @@ def now() -> datetime:
 
 
 def today() -> date:
-    # The award runs on Beijing time; a day boundary in UTC would be 8 hours off.
-    return datetime.now(UTC).astimezone(_BEIJING).date()
+    """The office's today (shared/clock: Beijing time unless configured)."""
+    return clock.today()
 
 
 class Identities:
@@ -199,7 +198,9 @@ def past_results(session: Session, app: Application, programme: str
 def check_eligibility(session: Session, app: Application, cycle: Cycle, *,
                       complete: bool) -> None:
     apply_waiver(session, app)
-    ctx = eligibility.Context(on=today(), cycle_year=cycle.year,
+    # Operating years are counted to the cycle's application deadline, not to the day of the
+    # check: a cycle replayed on any day gives the same verdict.
+    ctx = eligibility.Context(on=cycle.closes_on, cycle_year=cycle.year,
                               programme_years=programme_years(session, cycle.programme),
                               history=past_results(session, app, cycle.programme))
     eligibility.ensure_eligible(candidate(app), ctx, complete=complete)
