@@ -57,6 +57,12 @@ FAILURES: dict[str, Failure] = {f.code: f for f in (
 )}
 
 
+def described(failures: Sequence[tuple[str, dict[str, object]]]) -> list[dict[str, str]]:
+    """Each failure with its words in both languages."""
+    return [{"code": c, "zh-CN": FAILURES[c].zh.format(**p), "en": FAILURES[c].en.format(**p)}
+            for c, p in failures]
+
+
 class NotEligible(DossierError):
     status = 422
 
@@ -65,9 +71,7 @@ class NotEligible(DossierError):
         f = FAILURES[code]
         super().__init__(
             code, zh=f.zh, en=f.en,
-            errors={"eligibility": [
-                {"code": c, "zh-CN": FAILURES[c].zh.format(**p), "en": FAILURES[c].en.format(**p)}
-                for c, p in failures]},
+            errors={"eligibility": described(failures)},
             **params)
 
 

@@ -76,3 +76,25 @@ def test_moving_the_deadline_moves_the_verdict(intake: InProcess) -> None:
             **CYCLE_BODY, "closes_on": "2027-06-30"}, headers=intake.auth("operator", "op-1"))
         assert r.status_code == 200, r.get_data(as_text=True)
         assert _apply(intake, "2024-06-15").status_code == 201
+
+
+def test_the_application_shows_its_verdict_with_the_date_and_follows_a_moved_deadline(
+        intake: InProcess) -> None:
+    with clock.frozen(date(2027, 4, 1)):
+        r = _apply(intake, "2024-05-31")
+        assert r.status_code == 201, r.get_data(as_text=True)
+        app_id = r.get_json()["id"]
+        read = intake.client.get(f"/api/applications/{app_id}",
+                                 headers=intake.auth("operator", "op-1")).get_json()
+        assert read["eligibility"]["eligible"] is True
+        assert read["eligibility"]["counted_to"] == "2027-05-31"
+        assert read["eligibility"]["basis"]["zh-CN"] == "按申报截止日 2027-05-31 计算"
+        r = intake.client.put(f"/api/cycles/{CYCLE}", json={
+            **CYCLE_BODY, "closes_on": "2027-05-30"}, headers=intake.auth("operator", "op-1"))
+        assert r.status_code == 200, r.get_data(as_text=True)
+        read = intake.client.get(f"/api/applications/{app_id}",
+                                 headers=intake.auth("operator", "op-1")).get_json()
+    verdict = read["eligibility"]
+    assert verdict["eligible"] is False and verdict["counted_to"] == "2027-05-30"
+    assert [f["code"] for f in verdict["failures"]] == ["eligibility.operating_years"]
+    assert "按申报截止日 2027-05-30 计算" in verdict["failures"][0]["zh-CN"]
