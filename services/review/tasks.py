@@ -42,7 +42,8 @@ def on_cycle_saved(session: Session, event: Event, rules: Any = None,
     cycle.updated_at = datetime.now(UTC)
     cycle = session.merge(cycle)
     session.flush()
-    if before is not None and registry.review_date(cycle) != before:
+    # A packet accepted before its cycle was heard of was counted to today: count it again.
+    if before is None or registry.review_date(cycle) != before:
         found = registry.refresh_for_cycle(session, cycle.id, rules)
         log.info("cycle %s: review date moved, %d conflict(s) newly detected", cycle.id, found)
         if outbox is not None:

@@ -120,3 +120,22 @@ def test_an_objection_window_follows_beijing_days(review: InProcess) -> None:
         # 00:30 on 8 June in Beijing is still 7 June in UTC: the window has closed.
         with clock.frozen(datetime(2027, 6, 7, 16, 30, tzinfo=UTC)):
             assert not objections.in_window(plist, clock.today())
+
+
+def test_a_packet_accepted_before_its_cycle_is_counted_again_when_the_cycle_arrives(
+        backing: BackingServers, tmp_path: Path) -> None:
+    review = service_app(backing, tmp_path, "review")
+    with review.ctx.db.session() as session:
+        session.add(Application(id="app-1", cycle=CYCLE, kind="organisation", owner="owner-1",
+                                applicant_name="忻州精工机械有限公司", unit="140902",
+                                profile={"name": "忻州精工机械有限公司", "credit_code": CODE},
+                                documents=[], accepted_at=datetime.now(UTC)))
+        session.add(Expert(id="e-in", subject="e-in", name="专家", organisation="山西大学",
+                           fields=[], created_at=datetime.now(UTC), relations=[],
+                           past_affiliations=[{"organisation": "忻州精工机械有限公司",
+                                               "credit_code": CODE, "ended_on": "2024-07-10"}],
+                           language="zh-CN", active=True))
+    with clock.frozen(date(2028, 1, 1)):  # today: more than 3 years after e-in left
+        assert _detect(review) == set()
+        _cycle_saved(review, _stages(REVIEW_DAY.isoformat()))
+    assert {e for e, _ in _live(review)} == {"e-in"}
