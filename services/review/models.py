@@ -61,6 +61,8 @@ class Cycle(Base):
     # stage's planned dates ({stage, starts_on, ends_on}, ISO strings), as intake announced them.
     closes_on: Mapped[date | None] = mapped_column(Date)
     stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # When intake announced what is kept: an older `cycle.saved` arriving late changes nothing.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RequirementList(Base):

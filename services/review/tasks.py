@@ -29,6 +29,11 @@ def on_cycle_saved(session: Session, event: Event, rules: Any = None,
     again to the new date (and experts now conflicted are recused)."""
     p = event.payload
     known = session.get(Cycle, str(p["cycle"]))
+    when = _moment(event.occurred_at)
+    if known is not None and known.announced_at is not None and _moment(
+            known.announced_at) > when:
+        log.info("cycle %s: an older announcement arrived late, ignored", known.id)
+        return
     before = registry.review_date(known) if known is not None else None
     cycle = known or Cycle(id=str(p["cycle"]))
     cycle.year, cycle.title = int(p["year"]), str(p.get("title") or p["cycle"])
@@ -39,7 +44,7 @@ def on_cycle_saved(session: Session, event: Event, rules: Any = None,
     cycle.stages = [{"stage": str(s["stage"]),
                      "starts_on": _iso(s.get("starts_on")), "ends_on": _iso(s.get("ends_on"))}
                     for s in p.get("stages") or []]
-    cycle.updated_at = datetime.now(UTC)
+    cycle.updated_at, cycle.announced_at = datetime.now(UTC), when
     cycle = session.merge(cycle)
     session.flush()
     # A packet accepted before its cycle was heard of was counted to today: count it again.
@@ -48,6 +53,11 @@ def on_cycle_saved(session: Session, event: Event, rules: Any = None,
         log.info("cycle %s: review date moved, %d conflict(s) newly detected", cycle.id, found)
         if outbox is not None:
             panels.sweep(session, outbox)
+
+
+def _moment(value: str | datetime) -> datetime:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite gives naive UTC back
 
 
 def _iso(value: Any) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from dossier.localstack import BackingServers
 from services.review import objections, registry, tasks
-from services.review.models import Application, ConflictRecord, Expert, PublicList
+from services.review.models import Application, ConflictRecord, Cycle, Expert, PublicList
 from shared import clock
 from shared.events import Event
 
@@ -28,9 +28,10 @@ MOMENTS = [date(2027, 4, 1), REVIEW_DAY, date(2028, 7, 20),
            datetime(2027, 7, 9, 16, 30, tzinfo=UTC)]  # 00:30 on 10 July in Beijing
 
 
-def _cycle_saved(review: InProcess, stages: list[dict[str, Any]]) -> None:
+def _cycle_saved(review: InProcess, stages: list[dict[str, Any]],
+                 at: datetime | None = None) -> None:
     event = Event(id=str(uuid.uuid4()), type="cycle.saved", source="intake",
-                  occurred_at=datetime.now(UTC).isoformat(), payload={
+                  occurred_at=(at or datetime.now(UTC)).isoformat(), payload={
                       "cycle": CYCLE, "year": 2027, "title": "第三届忻州市市长质量奖",
                       "opens_on": "2027-03-01", "closes_on": "2027-05-31", "status": "open",
                       "caps": {"awards": 3, "nominations": 10}, "stages": stages})
@@ -139,3 +140,12 @@ def test_a_packet_accepted_before_its_cycle_is_counted_again_when_the_cycle_arri
         assert _detect(review) == set()
         _cycle_saved(review, _stages(REVIEW_DAY.isoformat()))
     assert {e for e, _ in _live(review)} == {"e-in"}
+
+
+def test_an_older_announcement_arriving_late_does_not_move_the_review_day(
+        review: InProcess) -> None:
+    _detect(review)
+    _cycle_saved(review, _stages("2027-07-11"), at=datetime(2020, 1, 1, tzinfo=UTC))
+    assert {e for e, _ in _live(review)} == {"e-in"}
+    with review.ctx.db.reader() as session:
+        assert registry.review_date(session.get(Cycle, CYCLE)).on == REVIEW_DAY

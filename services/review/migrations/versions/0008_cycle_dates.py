@@ -21,9 +21,12 @@ def upgrade() -> None:
     with op.batch_alter_table("cycles", schema=None) as batch_op:
         batch_op.add_column(sa.Column("closes_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("stages", sa.JSON(), nullable=False, server_default="[]"))
+        batch_op.add_column(sa.Column("announced_at", sa.DateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cycles", schema=None) as batch_op:
+        batch_op.drop_column("announced_at")
         batch_op.drop_column("stages")
         batch_op.drop_column("closes_on")
