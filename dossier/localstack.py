@@ -271,8 +271,11 @@ class BackingServers:
         data.mkdir(parents=True, exist_ok=True)
         config = s3_identity_file(self.root / "s3-identities.json", self.access_key,
                                   self.secret_key)
+        # SeaweedFS writes S3 times in its process's zone ("+08:00" under TZ=Asia/Shanghai),
+        # which the minio SDK cannot parse (it expects "Z"): the gateway runs in UTC.
         proc = Proc("s3", weed_argv(weed_binary(), data, self.s3_base_port, config),
-                    self.root / "logs" / "s3.log", cwd=data).start()
+                    self.root / "logs" / "s3.log", env={**os.environ, "TZ": "UTC"},
+                    cwd=data).start()
         self.procs["s3"] = proc
 
         def bucket_api() -> bool:

@@ -324,6 +324,7 @@ def _load_detail(session: Any, application_id: str) -> Application:
     for document in app.documents:
         _ = document.versions  # load inside the session
     _ = app.history
+    app.eligibility = domain.eligibility_verdict(session, app)  # type: ignore[attr-defined]
     return app
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from services.intake.identifiers import (
 )
 from services.intake.models import Application, AwardRecord, Cycle, Transition, Waiver
 from services.intake.units import UnitList
+from shared import clock
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.crypto import FieldCipher, mask
@@ -29,7 +30,6 @@ from shared.errors import Concealed, Conflict, DossierError, NotFound
 KINDS = ("organisation", "individual")
 EDITABLE = ("draft", "returned")
 STAFF_ALL = ("operator", "supervisor", "admin")
-_BEIJING = ZoneInfo("Asia/Shanghai")
 ID_PURPOSE = "intake.id_number"
 INDEX_PURPOSE = "person.id_number"  # shared by every service that matches people
 PROFILE_FIELDS = ("name", "credit_code", "county", "industry", "founded_on",
@@ -46,8 +46,8 @@ def now() -> datetime:
 
 
 def today() -> date:
-    # The award runs on Beijing time; a day boundary in UTC would be 8 hours off.
-    return datetime.now(UTC).astimezone(_BEIJING).date()
+    """The office's today (shared/clock: Beijing time unless configured)."""
+    return clock.today()
 
 
 class Identities:
@@ -199,13 +199,36 @@ def past_results(session: Session, app: Application, programme: str
             for r in rows]
 
 
+def _context(session: Session, app: Application, cycle: Cycle) -> eligibility.Context:
+    # Operating years are counted to the cycle's application deadline, not to the day of the
+    # check: a cycle replayed on any day gives the same verdict.
+    return eligibility.Context(on=cycle.closes_on, cycle_year=cycle.year,
+                               programme_years=programme_years(session, cycle.programme),
+                               history=past_results(session, app, cycle.programme))
+
+
 def check_eligibility(session: Session, app: Application, cycle: Cycle, *,
                       complete: bool) -> None:
     apply_waiver(session, app)
-    ctx = eligibility.Context(on=today(), cycle_year=cycle.year,
-                              programme_years=programme_years(session, cycle.programme),
-                              history=past_results(session, app, cycle.programme))
-    eligibility.ensure_eligible(candidate(app), ctx, complete=complete)
+    eligibility.ensure_eligible(candidate(app), _context(session, app, cycle), complete=complete)
+
+
+def eligibility_verdict(session: Session, app: Application) -> dict[str, Any]:
+    """The application's eligibility as the cycle's dates stand now (judged again on every
+    read, so a moved deadline moves it), with the date it was counted to. Read-only: the
+    waiver is looked up, not copied onto the application."""
+    cycle = get_cycle(session, app.cycle)
+    waiver = app.kind == "organisation" and app.credit_code is not None and session.execute(
+        select(Waiver.cycle).where(Waiver.cycle == app.cycle,
+                                   Waiver.credit_code == app.credit_code)).first() is not None
+    failures = eligibility.check(replace(candidate(app), waiver=waiver),
+                                 _context(session, app, cycle),
+                                 complete=app.status not in EDITABLE)
+    day = cycle.closes_on.isoformat()
+    return {"eligible": not failures, "counted_to": day,
+            "basis": {"zh-CN": f"按申报截止日 {day} 计算",
+                      "en": f"counted to the application deadline {day}"},
+            "failures": eligibility.described(failures)}
 
 
 def visible_applications(session: Session, who: Principal) -> Select[tuple[Application]]:

@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis
 from argon2 import PasswordHasher
@@ -47,6 +46,7 @@ from services.intake.identifiers import (
 from services.intake.models import Account, Credential, PasswordLink
 from services.intake.password_strength import weaknesses
 from services.intake.units import UnitList
+from shared import clock
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.config import Settings
@@ -56,8 +56,6 @@ from shared.errors import DossierError
 from shared.events import Outbox
 from shared.messages.intake import INVITATION_LINK_PURPOSE
 from shared.web.nav import N_
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 HASHER = PasswordHasher()  # argon2id
 MIN_LENGTH = 10
@@ -452,7 +450,7 @@ def _issue(session: Session, outbox: Outbox, account: Account, links: LinkForm, 
         PasswordLink.revoked_at.is_(None)).values(revoked_at=at))
     token = secrets.token_urlsafe(32)
     expires = at + (RESET_TTL if reset else LINK_TTL)
-    shown = expires.astimezone(BEIJING).isoformat()  # what the e-mail quotes
+    shown = expires.astimezone(clock.current().zone).isoformat()  # what the e-mail quotes
     session.add(PasswordLink(token_hash=_token_hash(token), subject=account.subject,
                              issued_by=issued_by, created_at=at, expires_at=expires))
     link = links.url(token)

@@ -28,10 +28,11 @@ class Failure:
 
 FAILURES: dict[str, Failure] = {f.code: f for f in (
     Failure("eligibility.operating_years",
-            "组织依法设立并正常运营须满 3 年（成立于 {founded}，截至 {on} 未满 3 年）；"
-            "如经市政府同意放宽，请由受理机构登记。",
-            "An organisation must have operated for at least 3 years (founded {founded}, "
-            "not 3 years by {on}) unless the operator records a city-government waiver."),
+            "组织依法设立并正常运营须满 3 年（成立于 {founded}，"
+            "按申报截止日 {on} 计算未满 3 年）；如经市政府同意放宽，请由受理机构登记。",
+            "An organisation must have operated for at least 3 years (founded {founded}; "
+            "counted to the application deadline {on}, under 3 years) unless the operator "
+            "records a city-government waiver."),
     Failure("eligibility.founding_date_missing", "请填写组织成立日期。",
             "The organisation's founding date is required."),
     Failure("eligibility.quality_years",
@@ -56,6 +57,12 @@ FAILURES: dict[str, Failure] = {f.code: f for f in (
 )}
 
 
+def described(failures: Sequence[tuple[str, dict[str, object]]]) -> list[dict[str, str]]:
+    """Each failure with its words in both languages."""
+    return [{"code": c, "zh-CN": FAILURES[c].zh.format(**p), "en": FAILURES[c].en.format(**p)}
+            for c, p in failures]
+
+
 class NotEligible(DossierError):
     status = 422
 
@@ -64,9 +71,7 @@ class NotEligible(DossierError):
         f = FAILURES[code]
         super().__init__(
             code, zh=f.zh, en=f.en,
-            errors={"eligibility": [
-                {"code": c, "zh-CN": FAILURES[c].zh.format(**p), "en": FAILURES[c].en.format(**p)}
-                for c, p in failures]},
+            errors={"eligibility": described(failures)},
             **params)
 
 
@@ -91,7 +96,7 @@ class PastResult:
 
 @dataclass(frozen=True)
 class Context:
-    on: date  # the day of the check
+    on: date  # the day the rule is counted to: the cycle's application deadline
     cycle_year: int
     programme_years: Sequence[int] = field(default_factory=tuple)  # all cycles' years
     history: Sequence[PastResult] = field(default_factory=tuple)

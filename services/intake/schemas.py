@@ -250,6 +250,11 @@ class ApplicationOut(ma.Schema):
 
 class ApplicationDetail(ApplicationOut):
     history = ma.fields.List(ma.fields.Nested(TransitionOut))
+    eligibility = ma.fields.Dict(metadata={
+        "description": "Eligibility as the cycle's dates stand now: `eligible`, `counted_to` "
+                       "(the application deadline operating years count to), `basis` (that "
+                       "date in words), `failures` (code, zh-CN, en); the full check after "
+                       "submission, attestations not yet given are no failure in a draft"})
 
 
 class StageOut(ma.Schema):

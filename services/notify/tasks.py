@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from celery import Celery, Task, signals
 from celery.schedules import crontab
@@ -17,11 +16,11 @@ from services.notify.audience import worth_telling
 from services.notify.directory import parse_day, save_account, save_cycle
 from services.notify.dispatcher import EMAIL_QUEUE, WEBHOOK_QUEUE, DeliveryRelay
 from services.notify.fanout import Channels, fan_out
+from shared import clock
 from shared.events import SUBSCRIPTIONS, Event
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def _channels(ctx: ServiceContext) -> Channels:
@@ -29,9 +28,9 @@ def _channels(ctx: ServiceContext) -> Channels:
 
 
 def today(ctx: ServiceContext, given: str | None = None) -> date:
-    """The reminder run's date: an explicit argument, the injected clock, or Beijing's today."""
+    """The reminder run's date: an explicit argument, the setting, or the office's today."""
     day = parse_day(given or ctx.settings.notify_today)
-    return day or datetime.now(LOCAL).date()
+    return day or clock.today()
 
 
 def handle(ctx: ServiceContext, session: Session, event: Event) -> None:

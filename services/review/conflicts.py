@@ -22,6 +22,10 @@ _LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "
                    "co.ltd", "ltd.", "ltd", "inc.", "inc")
 
 
+# Separates a finding from the date its window was counted to ("…；按现场评审日 2026-07-01 计算").
+DATE_MARK = "；按"
+
+
 @dataclass(frozen=True)
 class Finding:
     ground: str
@@ -85,11 +89,11 @@ def _parse_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _years_before(today: date, years: int) -> date:
+def _years_before(on: date, years: int) -> date:
     try:
-        return today.replace(year=today.year - years)
+        return on.replace(year=on.year - years)
     except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
+        return on.replace(year=on.year - years, day=28)
 
 
 @dataclass(frozen=True)
@@ -122,19 +126,36 @@ def _same_party(name: str, code: str | None, party: Party) -> str | None:
     return None
 
 
-def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
-           rules: Rules | None = None) -> list[Finding]:
-    """Every ground on which `expert` must not review the applicant described by `profile`."""
+def dated(reason: str, on: date, basis: str) -> str:
+    """A windowed finding's reason with the date its window was counted to."""
+    return f"{reason}{DATE_MARK}{basis} {on.isoformat()} 计算"
+
+
+def undated(reason: str) -> str:
+    """The finding without its date: the same finding counted to another date."""
+    return reason.split(DATE_MARK, 1)[0]
+
+
+def detect(expert: ExpertFacts, profile: Mapping[str, Any], on: date,
+           rules: Rules | None = None, basis: str = "评审日") -> list[Finding]:
+    """Every ground on which `expert` must not review the applicant described by `profile`.
+    Time windows (former employment, ended relations) are counted back from `on`, the review
+    date the cycle names (`basis` says which, in words); never from the wall clock."""
     rules = rules or grounds()
     windows = {code: g.get("window_years") for code, g in rules["grounds"].items()}
     parties = applicant_parties(profile)
     found: list[Finding] = []
 
+    def windowed(ground: str, ended: date | None) -> bool:
+        return ended is not None and windows.get(ground) is not None
+
     def within(ground: str, ended: date | None) -> bool:
-        years = windows.get(ground)
-        if ended is None or years is None:
+        if ended is None or not windowed(ground, ended):
             return True
-        return ended >= _years_before(today, int(years))
+        return ended >= _years_before(on, int(windows[ground]))
+
+    def stamp(ground: str, ended: date | None, reason: str) -> str:
+        return dated(reason, on, basis) if windowed(ground, ended) else reason
 
     # Same organisation: the expert works for the applicant or its employer (same legal entity).
     for party in parties:
@@ -150,8 +171,8 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
                               party)
             if how and within("former-employment", ended):
                 until = ended.isoformat() if ended else "至今"
-                found.append(Finding("former-employment",
-                                     f"专家曾任职于{party.role}（至 {until}）：{how}"))
+                found.append(Finding("former-employment", stamp(
+                    "former-employment", ended, f"专家曾任职于{party.role}（至 {until}）：{how}")))
 
     # Relations the expert declared towards the applicant, its employer or its representative.
     people = {normalise_name(profile.get("name")), normalise_name(
@@ -167,7 +188,8 @@ def detect(expert: ExpertFacts, profile: Mapping[str, Any], today: date,
         if not hit and normalise_name(rel.get("name")) in people:
             hit = f"姓名相同：{rel.get('name')}"
         if hit:
-            found.append(Finding(ground, f"专家申报的关系（{_said(rel, ground, rules)}）：{hit}"))
+            found.append(Finding(ground, stamp(
+                ground, ended, f"专家申报的关系（{_said(rel, ground, rules)}）：{hit}")))
 
     # Relations the applicant declared towards the expert or the expert's organisation.
     expert_party = Party(expert.organisation, normalise_code(expert.organisation_credit_code),

@@ -57,6 +57,12 @@ class Cycle(Base):
     status: Mapped[str] = mapped_column(String(30))
     caps: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The dates the cycle's rules are counted to: the application deadline and each review
+    # stage's planned dates ({stage, starts_on, ends_on}, ISO strings), as intake announced them.
+    closes_on: Mapped[date | None] = mapped_column(Date)
+    stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # When intake announced what is kept: an older `cycle.saved` arriving late changes nothing.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RequirementList(Base):

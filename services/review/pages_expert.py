@@ -8,7 +8,6 @@ the expert cannot see answers 404, never 403, so its existence is not confirmed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from flask import Response, request, url_for
@@ -27,6 +26,7 @@ from services.review.models import (
 )
 from services.review.programme import Programme
 from services.review.scoring import NOT_A_NUMBER, ScoreInvalid
+from shared import clock
 from shared import pagerender as pdfpages
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
@@ -98,7 +98,7 @@ def dossier_list() -> Any:
         except NotFound:
             # Signed in as an expert but not (or no longer) in the registry: nothing to review.
             return render("review/expert/list.html", expert=None, stages={})
-        stages = worklist.worklist(session, expert.id, date.today())
+        stages = worklist.worklist(session, expert.id, clock.today())
     body, _status = render("review/expert/list.html", expert=expert, stages=stages,
                            dossier_path=url_for(".dossier", application_id="~").rstrip("~"))
     return keep_page(page, body, depends=worklist.depends_on(expert.id))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -30,6 +29,7 @@ from services.review.models import (
 )
 from services.review.programme import Programme
 from services.review.schemas import ConflictIn, ExpertIn, PanelIn, PanelSettingsIn, WithdrawIn
+from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.textsearch import contains_text
@@ -566,7 +566,7 @@ def _panels_page(problem: str = "", errors: dict[str, str] | None = None,
                   panels=rows, counts=counts, scored=scored, apps=apps, pool=pool,
                   stages=STAGES, free_stages=free, values=values,
                   problem=problem, errors=errors or {}, writer=can_write(),
-                  today=date.today())
+                  today=clock.today())
 
 
 @blp.get("/panels")
@@ -634,7 +634,7 @@ def _panel_page(panel_id: str, problem: str = "", diagnosis: list[Any] | None = 
         panel = _find_panel(session, panel_id)
         data = _assignment_rows(session, panel)
         pool_size = len(panels.pool(session, panel))
-    overdue = bool(panel.deadline and date.today() > panel.deadline
+    overdue = bool(panel.deadline and clock.today() > panel.deadline
                    and data["scored"] < data["active"])
     return render("review/office/panel.html", status, panel=panel, stages=STAGES,
                   assignment_status=ASSIGNMENT_STATUS, why=WHY, problem=problem,

@@ -9,6 +9,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review.conflicts import (
+    DATE_MARK,
     ExpertFacts,
     Finding,
     Rules,
@@ -23,8 +25,10 @@ from services.review.conflicts import (
     detect,
     expert_keys,
     ground_codes,
+    undated,
 )
-from services.review.models import Application, Assignment, ConflictRecord, Expert
+from services.review.models import Application, Assignment, ConflictRecord, Cycle, Expert
+from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.events import Outbox
 
@@ -106,16 +110,79 @@ def parse_expert_csv(text: str) -> list[dict[str, Any]]:
 
 # -- conflicts --------------------------------------------------------------------------------
 
+STAGE_DAYS = {"material": "材料评审日", "on-site": "现场评审日", "defence": "答辩评审日"}
+SYSTEM = "system"
+OUTDATED = ("周期日期变更后按新的评审日不再构成回避 "
+            "no longer a conflict at the cycle's new review date")
+
+
+@dataclass(frozen=True)
+class ReviewDate:
+    """The day a conflict window is counted back from, and what that day is, in words."""
+
+    on: date
+    basis: str
+
+
+def review_date(cycle: Cycle | None) -> ReviewDate:
+    """The cycle's first review day: the earliest date of its stages (a start, else an end);
+    without stage dates the application deadline (earlier than any review, so no conflict is
+    missed); only a cycle review has not heard of yet falls back to the office's today.
+    Conflicts are kept per expert and applicant, not per stage: the earliest review counts,
+    so an expert conflicted at any stage is recused from the applicant."""
+    days = []
+    for stage in (cycle.stages or []) if cycle else []:
+        day = stage.get("starts_on") or stage.get("ends_on")
+        if day:
+            days.append((date.fromisoformat(str(day)[:10]),
+                         STAGE_DAYS.get(str(stage.get("stage")), "评审日")))
+    if days:
+        return ReviewDate(*min(days))
+    if cycle is not None and cycle.closes_on is not None:
+        return ReviewDate(cycle.closes_on, "申报截止日")
+    return ReviewDate(clock.today(), "今日")
+
+
+class ReviewDates:
+    """Review dates per cycle, read once per batch."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.known: dict[str, ReviewDate] = {}
+
+    def of(self, application: Application) -> ReviewDate:
+        if application.cycle not in self.known:
+            self.known[application.cycle] = review_date(
+                self.session.get(Cycle, application.cycle))
+        return self.known[application.cycle]
+
+
 def _store_findings(session: Session, expert: Expert, application: Application,
                     findings: Iterable[Finding]) -> list[ConflictRecord]:
-    existing = {(c.ground, c.reason) for c in session.scalars(
+    """Keep the pair's detections in step with `findings`. A finding counted to another date
+    is the same finding: its record keeps its standing and takes the new date in its reason.
+    A dated finding that no longer holds (the cycle's dates moved) is withdrawn by the system,
+    and comes back if the dates move back; one the operator withdrew stays withdrawn."""
+    findings = list(findings)
+    records = list(session.scalars(
         select(ConflictRecord).where(ConflictRecord.expert_id == expert.id,
                                      ConflictRecord.application_id == application.id,
-                                     ConflictRecord.source == "detected"))}
+                                     ConflictRecord.source == "detected")))
+    existing = {(c.ground, undated(c.reason)): c for c in records}
+    current = {(f.ground, undated(f.reason[:500])) for f in findings}
+    for key, c in existing.items():
+        if key not in current and DATE_MARK in c.reason and c.withdrawn_at is None:
+            c.withdrawn_at, c.withdrawn_by, c.withdrawal_reason = now(), SYSTEM, OUTDATED
     added = []
     for f in findings:
-        # A detection the operator withdrew (with a reason) stays withdrawn: never re-added.
-        if (f.ground, f.reason[:500]) in existing:
+        record = existing.get((f.ground, undated(f.reason[:500])))
+        if record is not None:
+            # A detection the operator withdrew (with a reason) stays withdrawn: never re-added.
+            if record.withdrawn_at is None or record.withdrawn_by == SYSTEM:
+                if record.withdrawn_at is not None:
+                    added.append(record)
+                record.reason = f.reason[:500]
+                record.withdrawn_at = record.withdrawn_by = record.withdrawal_reason = None
             continue
         record = ConflictRecord(id=str(uuid.uuid4()), expert_id=expert.id,
                                 application_id=application.id, ground=f.ground,
@@ -144,26 +211,42 @@ class ApplicationIndex:
         return [seen[k] for k in sorted(seen)]
 
 
-def refresh_for_expert(session: Session, expert: Expert, today: date | None = None,
-                       index: ApplicationIndex | None = None, rules: Rules | None = None
-                       ) -> int:
-    """Detect the expert's conflicts with every application (only pairs sharing a key)."""
+def _detect(expert: Expert, application: Application, on: ReviewDate,
+            rules: Rules | None) -> list[Finding]:
+    return detect(facts(expert), application.profile, on.on, rules, on.basis)
+
+
+def refresh_for_expert(session: Session, expert: Expert, index: ApplicationIndex | None = None,
+                       rules: Rules | None = None) -> int:
+    """Detect the expert's conflicts with every application (only pairs sharing a key), each
+    counted to its cycle's review date."""
     count = 0
+    dates = ReviewDates(session)
     for application in (index or ApplicationIndex(session)).candidates(expert):
-        found = detect(facts(expert), application.profile, today or date.today(), rules)
+        found = _detect(expert, application, dates.of(application), rules)
         count += len(_store_findings(session, expert, application, found))
     return count
 
 
 def refresh_for_application(session: Session, application: Application,
-                            today: date | None = None, rules: Rules | None = None) -> int:
+                            rules: Rules | None = None) -> int:
     keys = applicant_keys(application.profile or {})
+    on = ReviewDates(session).of(application)
     count = 0
     for expert in session.scalars(select(Expert).order_by(Expert.subject)):
         if not keys & expert_keys(facts(expert)):
             continue
-        found = detect(facts(expert), application.profile, today or date.today(), rules)
-        count += len(_store_findings(session, expert, application, found))
+        count += len(_store_findings(session, expert, application,
+                                     _detect(expert, application, on, rules)))
+    return count
+
+
+def refresh_for_cycle(session: Session, cycle: str, rules: Rules | None = None) -> int:
+    """Count every application's conflicts of `cycle` again (its review dates changed)."""
+    count = 0
+    for application in session.scalars(select(Application).where(Application.cycle == cycle)
+                                       .order_by(Application.id)):
+        count += refresh_for_application(session, application, rules)
     return count
 
 

@@ -23,14 +23,45 @@ def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def on_cycle_saved(session: Session, event: Event) -> None:
+def on_cycle_saved(session: Session, event: Event, rules: Any = None,
+                   outbox: Outbox | None = None) -> None:
+    """Keep the cycle and its dates; when its review date moves, its conflicts are counted
+    again to the new date (and experts now conflicted are recused)."""
     p = event.payload
-    cycle = session.get(Cycle, str(p["cycle"])) or Cycle(id=str(p["cycle"]))
+    known = session.get(Cycle, str(p["cycle"]))
+    when = _moment(event.occurred_at)
+    if known is not None and known.announced_at is not None and _moment(
+            known.announced_at) > when:
+        log.info("cycle %s: an older announcement arrived late, ignored", known.id)
+        return
+    before = registry.review_date(known) if known is not None else None
+    cycle = known or Cycle(id=str(p["cycle"]))
     cycle.year, cycle.title = int(p["year"]), str(p.get("title") or p["cycle"])
     cycle.status = str(p.get("status") or "open")
     cycle.caps = dict(p.get("caps") or {"awards": 3, "nominations": 10})
-    cycle.updated_at = datetime.now(UTC)
-    session.merge(cycle)
+    if p.get("closes_on"):
+        cycle.closes_on = _date(p["closes_on"])
+    cycle.stages = [{"stage": str(s["stage"]),
+                     "starts_on": _iso(s.get("starts_on")), "ends_on": _iso(s.get("ends_on"))}
+                    for s in p.get("stages") or []]
+    cycle.updated_at, cycle.announced_at = datetime.now(UTC), when
+    cycle = session.merge(cycle)
+    session.flush()
+    # A packet accepted before its cycle was heard of was counted to today: count it again.
+    if before is None or registry.review_date(cycle) != before:
+        found = registry.refresh_for_cycle(session, cycle.id, rules)
+        log.info("cycle %s: review date moved, %d conflict(s) newly detected", cycle.id, found)
+        if outbox is not None:
+            panels.sweep(session, outbox)
+
+
+def _moment(value: str | datetime) -> datetime:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite gives naive UTC back
+
+
+def _iso(value: Any) -> str | None:
+    return _date(value).isoformat() if value not in (None, "") else None
 
 
 def on_packet_accepted(session: Session, event: Event, rules: Any = None,
@@ -75,8 +106,12 @@ def on_requirements_published(session: Session, event: Event) -> None:
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    ctx.inbox.on("cycle.saved")(on_cycle_saved)
     programme = Programme(ctx.settings.review_data_dir)
+
+    def cycle_saved(session: Session, event: Event) -> None:
+        on_cycle_saved(session, event, programme.grounds(), ctx.outbox)
+
+    ctx.inbox.on("cycle.saved")(cycle_saved)
 
     def packet_accepted(session: Session, event: Event) -> None:
         on_packet_accepted(session, event, programme.grounds(), ctx.outbox)

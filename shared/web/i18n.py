@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -29,12 +28,13 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
+from shared import clock
+
 log = logging.getLogger(__name__)
 
 # Language tag used in URLs, cookies and the API (`request_language`) → Babel locale.
 LOCALES: dict[str, Locale] = {"zh-CN": Locale.parse("zh_Hans_CN"), "en": Locale.parse("en")}
 DEFAULT_LANGUAGE = "zh-CN"
-TIMEZONE = ZoneInfo("Asia/Shanghai")
 SHARED_DIR = Path(__file__).parent / "translations"
 DOMAIN = "messages"
 
@@ -114,7 +114,7 @@ def fmt_date(value: date | datetime | str | None, lang: str, style: str = "mediu
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
-        value = value.astimezone(TIMEZONE).date() if value.tzinfo else value.date()
+        value = value.astimezone(clock.current().zone).date() if value.tzinfo else value.date()
     return format_date(value, format=style, locale=locale_of(lang))
 
 
@@ -123,7 +123,7 @@ def fmt_datetime(value: datetime | str | None, lang: str, style: str = "medium")
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return format_datetime(value, format=style, tzinfo=TIMEZONE, locale=locale_of(lang))
+    return format_datetime(value, format=style, tzinfo=clock.current().zone, locale=locale_of(lang))
 
 
 def fmt_number(value: Any, lang: str, digits: int | None = None) -> str:

@@ -23,7 +23,6 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +43,7 @@ from flask import (
 )
 from flask import session as flask_session
 
-from shared import labels
+from shared import clock, labels
 from shared.auth import Principal
 from shared.errors import DossierError
 from shared.pagecache import Lookup
@@ -346,7 +345,7 @@ def _cache_parts() -> list[str] | None:
             or flask_session.get("_flashes")):
         return None
     return [web_state().build, request.script_root, request.full_path, language(),
-            date.today().isoformat()]
+            clock.today().isoformat()]
 
 
 def cached_page() -> Lookup | None:

@@ -12,13 +12,20 @@ from dossier.localstack import AppStack
 from .flows import Intake, deliver, new_id_number, new_uscc, unique
 
 
-def years_ago(years: int, days: int = 0) -> str:
-    today = date.today()
+def years_ago(years: int, days: int = 0, on: date | None = None) -> str:
+    """`years` before `on` (the cycle's application deadline: operating years count to it)."""
+    today = on or date.today()
     try:
         then = today.replace(year=today.year - years)
     except ValueError:  # 29 February
         then = today.replace(year=today.year - years, day=28)
     return (then + timedelta(days=days)).isoformat()
+
+
+def deadline(intake: Intake, cycle: str) -> date:
+    r = intake.call("GET", f"/cycles/{cycle}", intake.operator)
+    assert r.status_code == 200, r.text
+    return date.fromisoformat(r.json()["closes_on"])
 
 
 def problem(r, status: int, code: str) -> dict:
@@ -38,15 +45,18 @@ def ready_to_submit(intake: Intake, me: dict[str, str], app_id: str) -> None:
 
 def test_an_organisation_founded_exactly_three_years_ago_may_apply(
         intake: Intake, cycle: str) -> None:
-    r = intake.create(intake.as_("applicant", unique("a")), cycle, founded_on=years_ago(3))
+    r = intake.create(intake.as_("applicant", unique("a")), cycle,
+                      founded_on=years_ago(3, on=deadline(intake, cycle)))
     assert r.status_code == 201, r.text
 
 
 def test_an_organisation_one_day_short_of_three_years_is_refused_at_creation(
         intake: Intake, cycle: str) -> None:
     r = intake.create(intake.as_("applicant", unique("a")), cycle,
-                      founded_on=years_ago(3, days=1))
+                      founded_on=years_ago(3, days=1, on=deadline(intake, cycle)))
     body = problem(r, 422, "eligibility.operating_years")
+    # The verdict names the date it was counted to.
+    assert f"按申报截止日 {deadline(intake, cycle).isoformat()} 计算" in body["messages"]["zh-CN"]
     assert body["errors"]["eligibility"][0]["code"] == "eligibility.operating_years"
 
 
