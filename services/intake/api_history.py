@@ -1,0 +1,52 @@
+"""The award-history import over intake's API: a file of past awards, nominations and
+revocations, previewed or committed (`award_history.import_history`, which the page calls too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from services.intake import applications, award_history
+from services.intake.api import identities, units
+from services.intake.schemas import AwardHistoryFileIn, AwardHistoryModeIn, AwardHistoryReportOut
+from shared.errors import DossierError
+from shared.http import current_principal, roles, service_context
+
+blp = Blueprint("intake_history", __name__, url_prefix="/api",
+                description="Award history: past awards, nominations and revocations imported")
+IMPORTERS = ("operator", "admin")
+
+
+def run_import(filename: str, data: bytes, *, commit: bool) -> award_history.ImportReport:
+    """The one call behind the API and the page: preview in a reader, commit in a writer."""
+    parsed = award_history.parse(filename, data)
+    ctx = service_context()
+    args = (units(), identities().index.blind_index, parsed, applications.today())
+    if not commit:
+        with ctx.db.reader() as session:
+            return award_history.import_history(session, ctx.audit, current_principal(),
+                                                *args, commit=False)
+    with ctx.db.session() as session:
+        return award_history.import_history(session, ctx.audit, current_principal(), *args,
+                                            commit=True)
+
+
+@blp.post("/award-history")
+@blp.arguments(AwardHistoryModeIn, location="query", as_kwargs=True)
+@blp.arguments(AwardHistoryFileIn, location="files")
+@blp.response(200, AwardHistoryReportOut)
+@roles(*IMPORTERS)
+def import_award_history(files: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Check (`mode=preview`, the default) or import (`mode=commit`) a file of past outcomes.
+
+    A preview answers 200 with every row's status and errors; a commit with any bad row answers
+    422 `award_history.invalid` and writes nothing. Importing the same file again writes nothing.
+    """
+    upload = request.files.get("file")
+    if upload is None:
+        raise DossierError("validation.failed", errors={"file": ["A file is required."]})
+    data = upload.stream.read(award_history.MAX_BYTES + 1)
+    report = run_import(upload.filename or "upload", data, commit=mode == "commit")
+    return report.as_dict()
