@@ -17,6 +17,14 @@ from shared.http import current_principal, roles, service_context
 blp = Blueprint("intake_history", __name__, url_prefix="/api",
                 description="Award history: past awards, nominations and revocations imported")
 IMPORTERS = ("operator", "admin")
+BODY_BYTES = award_history.MAX_BYTES + 64 * 1024  # the file and the form around it
+
+
+@blp.url_value_preprocessor
+def _allow_history_file(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    # Runs before the body is parsed: a history file may exceed the JSON limit.
+    if endpoint == "intake_history.import_award_history":
+        request.max_content_length = BODY_BYTES
 
 
 def run_import(filename: str, data: bytes, *, commit: bool) -> award_history.ImportReport:

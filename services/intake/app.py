@@ -11,6 +11,7 @@ from services.intake import (
     api_uploads,
     pages_account,
     pages_applicant,
+    pages_history,
     pages_office,
     pages_setup,
     standing,
@@ -28,5 +29,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     standing.try_publish_all(ctx)
     return make_app(ctx, "Dossier intake", [blp, api_uploads.blp, api_history.blp],
                     pages=[pages_account.blp, pages_applicant.blp, pages_office.blp,
-                           pages_setup.blp],
+                           pages_setup.blp, pages_history.blp],
                     web_dir=Path(__file__).parent / "web")

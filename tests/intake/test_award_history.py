@@ -5,6 +5,7 @@ that cite the imported record."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,53 @@ def test_bans_are_enforced_from_imported_records_and_cite_them(intake: InProcess
     assert "该申报人曾获第五届" in r.get_json()["errors"]["eligibility"][0]["zh-CN"]
 
     assert _apply(intake, cycle, credit_code=nominee, name="nominee").status_code == 201
+
+
+def test_the_office_page_previews_errors_in_chinese_then_imports_what_it_checked(
+        intake: InProcess) -> None:
+    from intake.test_setup_pages import Office
+
+    office = Office(intake)
+    setup = office.get("/office/setup").get_data(as_text=True)
+    assert 'href="/office/award-history"' in setup and "导入历史获奖记录" in setup
+    page = office.get("/office/award-history")
+    assert page.status_code == 200 and "<h1>历史获奖记录</h1>" in page.get_data(as_text=True)
+
+    winner = new_uscc()
+    bad = _csv(f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{winner},忻州市甲公司,获奖,,",
+               f"{PROGRAMME},第五届,,{winner[:-1]}X,忻州市乙公司,优秀奖,,")
+    r = office.client.post("/office/award-history", content_type="multipart/form-data",
+                           data={"csrf_token": office.csrf,
+                                 "file": (io.BytesIO(bad), "往届名单.csv")})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html[:2000]
+    assert "[[untranslated" not in html
+    assert "“往届名单.csv”的检查结果" in html and 'data-counts="1 0 0 1"' in html
+    assert "等次「优秀奖」无法识别" in html and "没有年度" in html and "校验位" in html
+    assert "确认导入以上记录" not in html and "须每一行都正确才能导入" in html
+
+    good = _csv(f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{winner},忻州市甲公司,获奖,,")
+    r = office.client.post("/office/award-history", content_type="multipart/form-data",
+                           data={"csrf_token": office.csrf,
+                                 "file": (io.BytesIO(good), "往届名单.csv")})
+    html = r.get_data(as_text=True)
+    assert "确认导入以上记录" in html and _records(intake) == []
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', html).group(1)
+    r = office.post("/office/award-history/import", {"sha256": sha, "filename": "往届名单.csv"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:2000]
+    assert len(_records(intake)) == 1 and _audits(intake) == 1
+    listed = office.get("/office/award-history").get_data(as_text=True)
+    assert "第五届忻州市市长质量奖" in listed and "忻州市甲公司" in listed
+    assert "往届名单.csv" in listed and "[[untranslated" not in listed
+
+    # The same file again: the check says nothing would change, and offers no import.
+    r = office.client.post("/office/award-history", content_type="multipart/form-data",
+                           data={"csrf_token": office.csrf,
+                                 "file": (io.BytesIO(good), "往届名单.csv")})
+    html = r.get_data(as_text=True)
+    assert "各行均已导入" in html and "确认导入以上记录" not in html
+
+    # A supervisor reads the page but has no upload form.
+    reader = Office(intake, role="supervisor", subject="sup-1")
+    html = reader.get("/office/award-history").get_data(as_text=True)
+    assert "忻州市甲公司" in html and 'name="file"' not in html
