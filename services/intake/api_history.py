@@ -5,18 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.intake import applications, award_history
 from services.intake.api import identities, units
-from services.intake.schemas import AwardHistoryFileIn, AwardHistoryModeIn, AwardHistoryReportOut
-from shared.errors import DossierError
+from services.intake.models import AwardRecord
+from services.intake.schemas import (
+    AwardHistoryFileIn,
+    AwardHistoryModeIn,
+    AwardHistoryRecordOut,
+    AwardHistoryReportOut,
+)
+from shared.errors import Conflict, DossierError
 from shared.http import current_principal, roles, service_context
+from shared.pagination import PageQuery, page_schema, paginate
 
 blp = Blueprint("intake_history", __name__, url_prefix="/api",
                 description="Award history: past awards, nominations and revocations imported")
 IMPORTERS = ("operator", "admin")
+READERS = ("operator", "supervisor", "admin")
+AwardHistoryPage = page_schema(AwardHistoryRecordOut, "AwardHistoryPage")
 BODY_BYTES = award_history.MAX_BYTES + 64 * 1024  # the file and the form around it
 
 
@@ -36,9 +47,26 @@ def run_import(filename: str, data: bytes, *, commit: bool) -> award_history.Imp
         with ctx.db.reader() as session:
             return award_history.import_history(session, ctx.audit, current_principal(),
                                                 *args, commit=False)
-    with ctx.db.session() as session:
-        return award_history.import_history(session, ctx.audit, current_principal(), *args,
-                                            commit=True)
+    try:
+        with ctx.db.session() as session:
+            return award_history.import_history(session, ctx.audit, current_principal(),
+                                                *args, commit=True)
+    except IntegrityError:
+        # Two imports of overlapping files at once: the second finds the first's rows only at
+        # commit. Nothing of it was written; a fresh check shows them as stored.
+        raise Conflict("award_history.concurrent",
+                       zh="另一次导入同时写入了相同的记录，本次未导入任何内容。请重新检查文件。",
+                       en="Another import wrote the same records at the same time; nothing was "
+                          "imported. Check the file again.") from None
+
+
+def template_csv() -> Response:
+    """The columns the import reads, with one example row; UTF-8 with a BOM so that Excel
+    opens the Chinese headings correctly."""
+    return Response(award_history.template_csv().encode("utf-8-sig"), mimetype="text/csv",
+                    headers={"Content-Disposition":
+                             "attachment; filename=award-history-template.csv; "
+                             "filename*=UTF-8''award-history-template.csv"})
 
 
 @blp.post("/award-history")
@@ -58,3 +86,16 @@ def import_award_history(files: dict[str, Any], mode: str) -> dict[str, Any]:
     data = upload.stream.read(award_history.MAX_BYTES + 1)
     report = run_import(upload.filename or "upload", data, commit=mode == "commit")
     return report.as_dict()
+
+
+@blp.get("/award-history")
+@blp.arguments(PageQuery, location="query", as_kwargs=True)
+@blp.response(200, AwardHistoryPage)
+@roles(*READERS)
+def list_award_history(page: int, per_page: int) -> dict[str, Any]:
+    """The imported records, newest cycle first (outcomes decided here are not listed)."""
+    query = (select(AwardRecord)
+             .where(AwardRecord.application_id.startswith(award_history.HISTORY_PREFIX))
+             .order_by(AwardRecord.year.desc(), AwardRecord.seq))
+    with service_context().db.reader() as session:
+        return paginate(session, query, page, per_page)

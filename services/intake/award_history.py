@@ -175,6 +175,14 @@ def _header_map(header: list[str]) -> dict[str, int]:
     return found
 
 
+def template_csv() -> str:
+    """The import's headings only: an example row left in by mistake would import a fake
+    award, so the formats are explained on the page instead."""
+    out = io.StringIO()
+    csv.writer(out).writerow([aliases[0] for aliases in COLUMNS.values()])
+    return out.getvalue()
+
+
 # -- checking one row -------------------------------------------------------------------------
 
 def _programme_of(value: str, units: UnitList) -> str | None:

@@ -15,7 +15,7 @@ from flask import request, url_for
 from sqlalchemy import select
 
 from services.intake import award_history
-from services.intake.api_history import BODY_BYTES, IMPORTERS, run_import
+from services.intake.api_history import BODY_BYTES, IMPORTERS, run_import, template_csv
 from services.intake.models import AwardRecord
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
@@ -68,6 +68,12 @@ def history() -> Any:
     return _show()
 
 
+@blp.get("/office/award-history/template.csv")
+@roles(*READERS)
+def history_template() -> Any:
+    return template_csv()
+
+
 @blp.post("/office/award-history")
 @roles(*IMPORTERS)
 def history_preview() -> Any:
@@ -101,9 +107,9 @@ def history_import() -> Any:
     try:
         report = run_import(filename, base64.b64decode(held), commit=True)
     except DossierError as exc:
-        if exc.status != 422:
+        if exc.status not in (409, 422):
             raise
-        return _show(status=422, problem=problem_text(exc))
+        return _show(status=exc.status, problem=problem_text(exc))
     service_context().redis.delete(_stash_key(sha256))
     counts = report.counts
     return done(_("Award history imported: %(new)s new, %(updated)s changed, %(unchanged)s "

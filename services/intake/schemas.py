@@ -363,3 +363,19 @@ class AwardHistoryReportOut(ma.Schema):
     committed = ma.fields.Boolean()
     counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     rows = ma.fields.List(ma.fields.Nested(AwardHistoryRowOut))
+
+
+class AwardHistoryRecordOut(ma.Schema):
+    programme = ma.fields.String()
+    year = ma.fields.Integer()
+    cycle_title = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "organisation | individual"})
+    credit_code = ma.fields.String(allow_none=True,
+                                   metadata={"description": "Organisations only; a person's "
+                                             "identity number is not stored"})
+    tier = ma.fields.String(metadata={"description": "award | nomination"})
+    revoked_on = ma.fields.Date(allow_none=True)
+    ground = ma.fields.String(allow_none=True)
+    source = ma.fields.String(metadata={"description": "File, import date and row"})
+    imported_at = ma.fields.DateTime()

@@ -105,6 +105,14 @@ def test_a_valid_file_is_previewed_committed_and_a_second_import_changes_nothing
     with intake.ctx.db.reader() as session:  # the identity number itself is never stored
         assert person not in str(list(session.execute(text("SELECT * FROM award_records"))))
 
+    listed = intake.client.get("/api/award-history?per_page=10",
+                               headers=intake.auth("supervisor", "sup")).get_json()
+    assert listed["total"] == 4
+    assert {i["name"]: i["credit_code"] for i in listed["items"]}["李四"] is None
+    assert "id_index" not in listed["items"][0]
+    assert any(i["revoked_on"] == f"{THIS_YEAR - 1}-03-01" and i["ground"] == "弄虚作假"
+               for i in listed["items"])
+
     r = _send(intake, data, "commit", filename="history-again.csv")
     assert r.status_code == 200
     assert r.get_json()["counts"] == {"new": 0, "updated": 0, "unchanged": 4, "invalid": 0}
@@ -241,6 +249,9 @@ def test_the_office_page_previews_errors_in_chinese_then_imports_what_it_checked
     assert 'href="/office/award-history"' in setup and "导入历史获奖记录" in setup
     page = office.get("/office/award-history")
     assert page.status_code == 200 and "<h1>历史获奖记录</h1>" in page.get_data(as_text=True)
+    template = office.get("/office/award-history/template.csv")
+    assert template.headers["Content-Type"].startswith("text/csv")
+    assert template.data.decode("utf-8-sig") == HEADER.replace("\n", "\r\n")
 
     winner = new_uscc()
     bad = _csv(f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{winner},忻州市甲公司,获奖,,",
