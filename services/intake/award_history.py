@@ -52,10 +52,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "tier": ("等次", "类别", "tier"),
     "revoked_on": ("撤销日期", "revoked_on", "revocation date"),
     "ground": ("撤销理由", "撤销原因", "ground", "revocation ground"),
+    "kind": ("类型", "单位或个人", "kind"),
 }
 REQUIRED = ("programme", "cycle", "identifier", "name", "tier")
 TIERS = {"获奖": "award", "奖": "award", "award": "award", "提名": "nomination",
          "提名奖": "nomination", "nomination": "nomination"}
+KINDS = {"单位": "organisation", "组织": "organisation", "企业": "organisation",
+         "organisation": "organisation", "个人": "individual", "individual": "individual"}
 _ORDINAL = re.compile(r"第[〇零一二三四五六七八九十百\d]+届")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
@@ -66,6 +69,7 @@ class RowReport:
     values: dict[str, str]
     status: str = "new"  # new | updated | unchanged | invalid
     errors: list[dict[str, str]] = field(default_factory=list)  # {"zh-CN": …, "en": …}
+    changes: list[dict[str, str]] = field(default_factory=list)  # of an `updated` row, ditto
     record: dict[str, Any] = field(default_factory=dict)
 
     def fail(self, zh: str, en: str) -> None:
@@ -95,7 +99,7 @@ class ImportReport:
         return {"filename": self.filename, "sha256": self.sha256, "committed": self.committed,
                 "counts": self.counts,
                 "rows": [{"line": r.line, "status": r.status, "errors": r.errors,
-                          "values": r.values} for r in self.rows]}
+                          "changes": r.changes, "values": r.values} for r in self.rows]}
 
 
 def _file_error(zh: str, en: str, **params: Any) -> DossierError:
@@ -212,11 +216,35 @@ def _cycle_year(row: RowReport) -> tuple[int | None, str | None]:
 def _subject(row: RowReport, blind_index: Callable[[str], str]) -> tuple[str, str] | None:
     """(kind, key): an organisation by its credit code, a person by the identity number's
     blind index (the number itself is never stored)."""
-    raw = row.values["identifier"]
-    if is_valid_uscc(raw):
+    raw, said = row.values["identifier"], row.values["kind"]
+    kind = KINDS.get(said.lower()) if said else None
+    if said and kind is None:
+        row.fail(f"类型「{said}」无法识别，应为“单位”或“个人”。",
+                 f"The kind “{said}” is neither “organisation” nor “individual”.")
+        return None
+    as_org, as_person = is_valid_uscc(raw), is_valid_id_number(raw)
+    if as_org and as_person and kind is None:
+        # An all-digit identity number passes GB 32100's check about once in 31: a person must
+        # never be stored under a credit code (in clear), so the file has to say which it is.
+        row.fail(f"「{raw}」既符合统一社会信用代码也符合身份证号码的校验规则，"
+                 "请在“类型”列填写“单位”或“个人”。",
+                 f"“{raw}” passes the checks of both a credit code and an identity number; "
+                 "fill in the kind column (单位 or 个人).")
+        return None
+    if as_org and kind != "individual":
         return "organisation", normalise_uscc(raw)
-    if is_valid_id_number(raw):
+    if as_person and kind != "organisation":
         return "individual", blind_index(normalise_id_number(raw))
+    if kind == "organisation":
+        row.fail(f"「{raw}」不是有效的统一社会信用代码（位数、格式或校验位不符）。",
+                 f"“{raw}” is not a valid unified social credit code (length, format or "
+                 "check character).")
+        return None
+    if kind == "individual":
+        row.fail(f"「{raw}」不是有效的居民身份证号码（位数、出生日期或校验位不符）。",
+                 f"“{raw}” is not a valid identity number (length, birth date or check "
+                 "character).")
+        return None
     row.fail(f"「{raw}」既不是有效的统一社会信用代码，也不是有效的居民身份证号码"
              "（位数、格式或校验位不符）。",
              f"“{raw}” is neither a valid unified social credit code nor a valid identity "
@@ -296,9 +324,29 @@ def _stored(session: Session, rec: dict[str, Any]) -> list[AwardRecord]:
         AwardRecord.programme == rec["programme"])).scalars())
 
 
-def _same(row: AwardRecord, rec: dict[str, Any]) -> bool:
-    return (row.name, row.tier, row.cycle_title, row.revoked_on, row.ground) == (
-        rec["name"], rec["tier"], rec["cycle_title"], rec["revoked_on"], rec["ground"])
+# What an `updated` row changes, named for the person who confirms it: a file that drops a
+# revocation would lift a ban, so the preview says so before anything is written.
+_FIELDS = (("name", "名称", "name"), ("tier", "等次", "tier"), ("cycle_title", "届次", "cycle"),
+           ("revoked_on", "撤销日期", "revocation date"), ("ground", "撤销理由", "ground"))
+_SHOWN = {"award": ("获奖", "award"), "nomination": ("提名", "nomination")}
+
+
+def _shown(value: Any, lang: int) -> str:
+    if value is None or value == "":
+        return ("（空）", "(empty)")[lang]
+    if isinstance(value, date):
+        return value.isoformat()
+    return _SHOWN[value][lang] if value in _SHOWN else str(value)
+
+
+def _changes(row: AwardRecord, rec: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for name, zh, en in _FIELDS:
+        old, new = getattr(row, name), rec[name]
+        if old != new:
+            out.append({"zh-CN": f"{zh}：{_shown(old, 0)} → {_shown(new, 0)}",
+                        "en": f"{en}: {_shown(old, 1)} → {_shown(new, 1)}"})
+    return out
 
 
 def _compare(session: Session, rows: list[RowReport]) -> None:
@@ -316,11 +364,14 @@ def _compare(session: Session, rows: list[RowReport]) -> None:
         stored = _stored(session, rec)
         decided = [r for r in stored if not r.application_id.startswith(HISTORY_PREFIX)]
         if decided:
-            row.fail(f"本系统已有 {rec['year']} 年对该单位或个人的评审结果，不能再导入。",
+            row.fail(f"本系统已有 {rec['year']} 年对该单位或个人的评审结果，不能再导入；"
+                     "本系统评出的奖项如需撤销，请在“评选结果与证书”中办理。",
                      f"This installation already holds the {rec['year']} result for this "
-                     "holder; it cannot be imported.")
+                     "holder; it cannot be imported (revoke an award decided here on "
+                     "“Decision and certificates”).")
         elif stored:
-            row.status = "unchanged" if _same(stored[0], rec) else "updated"
+            row.changes = _changes(stored[0], rec)
+            row.status = "updated" if row.changes else "unchanged"
 
 
 # -- the use case -----------------------------------------------------------------------------

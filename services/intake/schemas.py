@@ -354,6 +354,8 @@ class AwardHistoryRowOut(ma.Schema):
     line = ma.fields.Integer(metadata={"description": "Row number as a spreadsheet shows it"})
     status = ma.fields.String(metadata={"description": "new | updated | unchanged | invalid"})
     errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "{zh-CN, en} each"})
+    changes = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "What an `updated` row changes in the stored record, {zh-CN, en} each"})
     values = ma.fields.Dict()
 
 

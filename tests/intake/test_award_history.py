@@ -16,9 +16,10 @@ from sqlalchemy import select, text
 
 from dossier.localstack import BackingServers
 from intake.flows import new_id_number, new_uscc
+from services.intake.identifiers import is_valid_uscc
 from services.intake.models import AwardRecord
 
-HEADER = "奖项,届次,年度,统一社会信用代码或身份证号,名称,等次,撤销日期,撤销理由\n"
+HEADER = "奖项,届次,年度,统一社会信用代码或身份证号,名称,等次,撤销日期,撤销理由,类型\n"
 PROGRAMME = "忻州市市长质量奖"
 THIS_YEAR = date.today().year
 
@@ -81,7 +82,7 @@ def test_a_valid_file_is_previewed_committed_and_a_second_import_changes_nothing
         intake: InProcess) -> None:
     winner, person, revoked, nominee = new_uscc(), new_id_number(), new_uscc(), new_uscc()
     data = _csv(f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{winner},忻州市甲公司,获奖,,",
-                f"{PROGRAMME},第五届,{THIS_YEAR - 2},{person},李四,获奖,,",
+                f"{PROGRAMME},第五届,{THIS_YEAR - 2},{person},李四,获奖,,,个人",
                 f"xinzhou-mayor-quality-award,{THIS_YEAR - 6},,{revoked},忻州市乙公司,获奖,"
                 f"{THIS_YEAR - 1}-03-01,弄虚作假",
                 f"{PROGRAMME},第五届（{THIS_YEAR - 2}年）,,{nominee},忻州市丙公司,提名,,")
@@ -122,6 +123,10 @@ def test_a_valid_file_is_previewed_committed_and_a_second_import_changes_nothing
     r = _send(intake, _csv(f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{winner},忻州市甲公司,获奖,"
                            f"{THIS_YEAR}-01-05,冒用标志"), "commit")
     assert r.get_json()["counts"]["updated"] == 1
+    assert r.get_json()["rows"][0]["changes"] == [
+        {"zh-CN": f"撤销日期：（空） → {THIS_YEAR}-01-05", "en": f"revocation date: (empty) → "
+         f"{THIS_YEAR}-01-05"},
+        {"zh-CN": "撤销理由：（空） → 冒用标志", "en": "ground: (empty) → 冒用标志"}]
     assert _records(intake)[0][4] == date(THIS_YEAR, 1, 5) and len(_records(intake)) == 4
 
 
@@ -142,6 +147,13 @@ def test_an_xlsx_file_is_read_like_a_csv(intake: InProcess) -> None:
     assert r.get_json()["counts"]["new"] == 2, r.get_json()
 
 
+def _both() -> str:
+    """An identity number that also passes the credit code's check (about one in 31 do)."""
+    while not is_valid_uscc(number := new_id_number()):
+        pass
+    return number
+
+
 def _errors(report: dict[str, Any], line: int) -> str:
     row = next(r for r in report["rows"] if r["line"] == line)
     assert row["status"] == "invalid"
@@ -153,7 +165,9 @@ def test_each_kind_of_bad_row_gets_its_own_message_and_a_commit_writes_nothing(
     good, decided = new_uscc(), new_uscc()
     bad_uscc = good[:-1] + ("0" if good[-1] != "0" else "1")
     person = new_id_number()
-    bad_id = person[:-1] + ("0" if person[-1] != "0" else "1")
+    # A wrong check digit, and not one that happens to pass the credit code's check instead.
+    bad_id = next(person[:-1] + d for d in "0123456789X" if d != person[-1]
+                  and not is_valid_uscc(person[:-1] + d))
     with intake.ctx.db.session() as session:  # an outcome decided in this installation
         session.add(AwardRecord(cycle="c-old", programme="xinzhou-mayor-quality-award",
                                 year=THIS_YEAR - 2, application_id="a-decided", owner="o",
@@ -173,10 +187,12 @@ def test_each_kind_of_bad_row_gets_its_own_message_and_a_commit_writes_nothing(
                 f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{new_uscc()},某公司,获奖,"
                 f"{THIS_YEAR - 1}-01-01,",                                                 # 12
                 f"{PROGRAMME},第七届（{THIS_YEAR + 2}）,,{new_uscc()},某公司,获奖,,",       # 13
-                f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{new_uscc()},,获奖,,")            # 14
+                f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{new_uscc()},,获奖,,",            # 14
+                f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{_both()},赵六,获奖,,",           # 15
+                f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{new_uscc()},某公司,获奖,,,个人")  # 16
 
     report = _send(intake, data).get_json()
-    assert report["counts"] == {"new": 1, "updated": 0, "unchanged": 0, "invalid": 12}
+    assert report["counts"] == {"new": 1, "updated": 0, "unchanged": 0, "invalid": 14}
     assert "既不是有效的统一社会信用代码，也不是有效的居民身份证号码" in _errors(report, 3)
     assert "校验位" in _errors(report, 4)
     assert "未知的奖项「太原市市长质量奖」" in _errors(report, 5)
@@ -189,12 +205,14 @@ def test_each_kind_of_bad_row_gets_its_own_message_and_a_commit_writes_nothing(
     assert "须同时填写撤销日期和撤销理由" in _errors(report, 12)
     assert "尚未到来" in _errors(report, 13)
     assert "请填写“名称”" in _errors(report, 14)
+    assert "请在“类型”列填写“单位”或“个人”" in _errors(report, 15)
+    assert "不是有效的居民身份证号码" in _errors(report, 16)
 
     r = _send(intake, data, "commit")
     assert r.status_code == 422
     body = r.get_json()
     assert body["code"] == "award_history.invalid"
-    assert [row["line"] for row in body["errors"]["rows"]] == list(range(3, 15))
+    assert [row["line"] for row in body["errors"]["rows"]] == list(range(3, 17))
     assert [rec[0] for rec in _records(intake)] == ["a-decided"] and _audits(intake) == 0
 
 
@@ -219,7 +237,7 @@ def test_bans_are_enforced_from_imported_records_and_cite_them(intake: InProcess
                 f"{PROGRAMME},第二届（{THIS_YEAR - 8}）,,{revoked},忻州市乙公司,获奖,"
                 f"{THIS_YEAR - 1}-03-01,弄虚作假",
                 f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{nominee},忻州市丙公司,提名,,",
-                f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{person},李四,获奖,,")
+                f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{person},李四,获奖,,,个人")
     assert _send(intake, data, "commit").status_code == 200
 
     r = _apply(intake, cycle, credit_code=winner, name="winner")
@@ -255,7 +273,8 @@ def test_the_office_page_previews_errors_in_chinese_then_imports_what_it_checked
 
     winner = new_uscc()
     bad = _csv(f"{PROGRAMME},第五届（{THIS_YEAR - 2}）,,{winner},忻州市甲公司,获奖,,",
-               f"{PROGRAMME},第五届,,{winner[:-1]}X,忻州市乙公司,优秀奖,,")
+               f"{PROGRAMME},第五届,,{winner[:-1]}{'X' if winner[-1] != 'X' else 'Y'},"
+               "忻州市乙公司,优秀奖,,")
     r = office.client.post("/office/award-history", content_type="multipart/form-data",
                            data={"csrf_token": office.csrf,
                                  "file": (io.BytesIO(bad), "往届名单.csv")})
