@@ -7,9 +7,11 @@ from pathlib import Path
 from flask import Flask
 
 from services.intake import (
+    api_history,
     api_uploads,
     pages_account,
     pages_applicant,
+    pages_history,
     pages_office,
     pages_setup,
     standing,
@@ -26,9 +28,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("intake", metadata, settings)
     standing.install(ctx)
     standing.try_publish_all(ctx)
-    return make_app(ctx, "Dossier intake", [blp, api_uploads.blp],
+    return make_app(ctx, "Dossier intake", [blp, api_uploads.blp, api_history.blp],
                     pages=[pages_account.blp, pages_applicant.blp, pages_office.blp,
-                           pages_setup.blp],
+                           pages_setup.blp, pages_history.blp],
                     web_dir=Path(__file__).parent / "web")
 
 

@@ -192,18 +192,47 @@ def past_results(session: Session, app: Application, programme: str
         keys.append(AwardRecord.id_index == app.id_index)
     if not keys:
         return []
-    rows = session.execute(select(AwardRecord).where(
+    rows = list(session.execute(select(AwardRecord).where(
         or_(*keys), or_(AwardRecord.programme == programme, AwardRecord.programme.is_(None)))
-    ).scalars()
-    return [eligibility.PastResult(year=r.year, tier=r.tier, revoked_year=r.revoked_year)
+    ).scalars())
+    titles = dict(session.execute(select(Cycle.id, Cycle.title).where(
+        Cycle.id.in_([r.cycle for r in rows]))).all())
+    return [eligibility.PastResult(year=r.year, tier=r.tier, revoked_year=r.revoked_year,
+                                   record=_cite_zh(r, titles.get(r.cycle)),
+                                   record_en=_cite_en(r, titles.get(r.cycle)))
             for r in rows]
+
+
+def _cite_zh(row: AwardRecord, title: str | None) -> str:
+    """The record behind a ban, in the words of the office: which award, when, from where."""
+    who = "该单位" if row.kind == "organisation" else "该申报人"
+    what = row.cycle_title or title or f"{row.year} 年度评选"
+    won = "提名" if row.tier == "nomination" else "获"
+    origin = f"历史记录导入：{row.source}" if row.source else "本系统评审结果"
+    if row.revoked_year is None:
+        return f"{who}曾{won}{what}（{row.year} 年，{origin}）"
+    when = row.revoked_on.isoformat() if row.revoked_on else f"{row.revoked_year} 年"
+    why = f"因“{row.ground}”" if row.ground else ""
+    return f"{who}曾{won}{what}（{row.year} 年），{when}{why}被撤销（{origin}）"
+
+
+def _cite_en(row: AwardRecord, title: str | None) -> str:
+    what = row.cycle_title or title or f"the {row.year} cycle"
+    origin = f"imported history: {row.source}" if row.source else "decided in this system"
+    if row.revoked_year is None:
+        return f"{row.tier} in {what} ({row.year}, {origin})"
+    return f"award in {what} ({row.year}) revoked in {row.revoked_year} ({origin})"
 
 
 def _context(session: Session, app: Application, cycle: Cycle) -> eligibility.Context:
     # Operating years are counted to the cycle's application deadline, not to the day of the
-    # check: a cycle replayed on any day gives the same verdict.
+    # check: a cycle replayed on any day gives the same verdict. Imported history names cycles
+    # held before this installation: they count among the "next two (three) cycles" as much
+    # as the cycles set up here.
+    years = {*programme_years(session, cycle.programme), *session.execute(
+        select(AwardRecord.year).where(AwardRecord.programme == cycle.programme)).scalars()}
     return eligibility.Context(on=cycle.closes_on, cycle_year=cycle.year,
-                               programme_years=programme_years(session, cycle.programme),
+                               programme_years=sorted(years),
                                history=past_results(session, app, cycle.programme))
 
 

@@ -48,12 +48,12 @@ FAILURES: dict[str, Failure] = {f.code: f for f in (
             "The applicant must attest to no major quality, safety or environmental accident "
             "in the last 3 years."),
     Failure("eligibility.winner_barred",
-            "获奖者在其后两届内不得再次申报（{year} 年获奖）。",
-            "A winner may not apply in the next two cycles (award of {year})."),
+            "获奖者在其后两届内不得再次申报（{year} 年获奖）：{record}。",
+            "A winner may not apply in the next two cycles (award of {year}): {record_en}."),
     Failure("eligibility.revoked_barred",
-            "奖项被撤销者自撤销年度起三届内不得申报（{year} 年撤销）。",
+            "奖项被撤销者自撤销年度起三届内不得申报（{year} 年撤销）：{record}。",
             "A holder whose award was revoked may not apply for three cycles counted from the "
-            "revocation year ({year})."),
+            "revocation year ({year}): {record_en}."),
 )}
 
 
@@ -92,6 +92,9 @@ class PastResult:
     year: int  # the cycle's year
     tier: str  # award | nomination
     revoked_year: int | None = None
+    # The record behind a ban, cited in its message (该单位曾获第二届…（2023 年，历史记录导入…）).
+    record: str = ""
+    record_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,18 @@ def _bans(ctx: Context) -> list[tuple[str, dict]]:
             if (past.revoked_year <= ctx.cycle_year
                     and cycles_in(years, past.revoked_year, ctx.cycle_year)
                     <= REVOKED_BARRED_CYCLES):
-                found.append(("eligibility.revoked_barred", {"year": past.revoked_year}))
+                found.append(("eligibility.revoked_barred", _cite(past, past.revoked_year)))
             continue  # a revoked award is no longer an award
         if past.tier != "award" or past.year > ctx.cycle_year:
             continue  # nominees may apply again
         if cycles_in(years, past.year + 1, ctx.cycle_year) <= WINNER_BARRED_CYCLES:
-            found.append(("eligibility.winner_barred", {"year": past.year}))
+            found.append(("eligibility.winner_barred", _cite(past, past.year)))
     return found
+
+
+def _cite(past: PastResult, year: int) -> dict[str, object]:
+    return {"year": year, "record": past.record or f"{past.year} 年的评审结果",
+            "record_en": past.record_en or f"the result of {past.year}"}
 
 
 def ensure_eligible(candidate: Candidate, ctx: Context, *, complete: bool) -> None:

@@ -275,7 +275,8 @@ class Transition(Base):
 
 
 class AwardRecord(Base):
-    """Past outcomes (from review's `award.decided` / `award.revoked`) that bans are read from."""
+    """Past outcomes that bans are read from: from review's `award.decided` / `award.revoked`,
+    or imported by the operator (`application_id` then starts with `history:`)."""
 
     __tablename__ = "award_records"
     __table_args__ = (UniqueConstraint("cycle", "application_id",
@@ -293,6 +294,14 @@ class AwardRecord(Base):
     tier: Mapped[str] = mapped_column(String(20))
     revoked_year: Mapped[int | None] = mapped_column(Integer)
     ground: Mapped[str | None] = mapped_column(Text)
+    # Imported history (the operator's file of past outcomes): the holder's name, the cycle's
+    # title as the office writes it (第二届忻州市市长质量奖), the revocation's date, and where the
+    # record came from (file and row), so a ban can cite it.
+    name: Mapped[str | None] = mapped_column(String(200))
+    cycle_title: Mapped[str | None] = mapped_column(String(200))
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(300))
+    imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Waiver(Base):

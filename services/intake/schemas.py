@@ -359,3 +359,50 @@ class AcceptanceOut(ma.Schema):
     entries = ma.fields.List(ma.fields.Dict())
     published_by = ma.fields.String()
     published_at = ma.fields.DateTime()
+
+
+class AwardHistoryModeIn(ma.Schema):
+    mode = ma.fields.String(load_default="preview", validate=validate.OneOf(("preview",
+                                                                                 "commit")),
+                            metadata={"description": "preview: check and show what would "
+                                      "change, write nothing; commit: all rows or none"})
+
+
+class AwardHistoryFileIn(ma.Schema):
+    file = ma.fields.Raw(required=True, metadata={
+        "type": "string", "format": "binary",
+        "description": "CSV (UTF-8 or GBK) or XLSX; columns 奖项, 届次, 年度 (optional), "
+                       "统一社会信用代码或身份证号, 名称, 等次 (获奖/提名), 撤销日期, 撤销理由"})
+
+
+class AwardHistoryRowOut(ma.Schema):
+    line = ma.fields.Integer(metadata={"description": "Row number as a spreadsheet shows it"})
+    status = ma.fields.String(metadata={"description": "new | updated | unchanged | invalid"})
+    errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "{zh-CN, en} each"})
+    changes = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "What an `updated` row changes in the stored record, {zh-CN, en} each"})
+    values = ma.fields.Dict()
+
+
+class AwardHistoryReportOut(ma.Schema):
+    filename = ma.fields.String()
+    sha256 = ma.fields.String()
+    committed = ma.fields.Boolean()
+    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    rows = ma.fields.List(ma.fields.Nested(AwardHistoryRowOut))
+
+
+class AwardHistoryRecordOut(ma.Schema):
+    programme = ma.fields.String()
+    year = ma.fields.Integer()
+    cycle_title = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "organisation | individual"})
+    credit_code = ma.fields.String(allow_none=True,
+                                   metadata={"description": "Organisations only; a person's "
+                                             "identity number is not stored"})
+    tier = ma.fields.String(metadata={"description": "award | nomination"})
+    revoked_on = ma.fields.Date(allow_none=True)
+    ground = ma.fields.String(allow_none=True)
+    source = ma.fields.String(metadata={"description": "File, import date and row"})
+    imported_at = ma.fields.DateTime()

@@ -53,6 +53,8 @@ class UnitList:
     programme: str
     units: tuple[Unit, ...]
     retired: tuple[Unit, ...] = ()
+    programme_name: str = ""  # as people write it, e.g. 忻州市市长质量奖
+    programme_name_en: str = ""
 
     def get(self, code: str | None) -> Unit | None:
         return next((u for u in self.units if u.code == code), None)
@@ -78,7 +80,9 @@ def load_units(path: str | None = None) -> UnitList:
     codes = [u.code for u in units]
     if len(codes) != len(set(codes)):
         raise ValueError("unit codes must be unique")
-    return UnitList(programme=str(raw.get("programme", "default")), units=tuple(units))
+    return UnitList(programme=str(raw.get("programme", "default")), units=tuple(units),
+                    programme_name=str(raw.get("programme_name") or ""),
+                    programme_name_en=str(raw.get("programme_name_en") or ""))
 
 
 def current(session: Session, units_file: str | None) -> UnitList:
@@ -87,9 +91,12 @@ def current(session: Session, units_file: str | None) -> UnitList:
         RecommendingUnit.position, RecommendingUnit.code)).scalars()
     units = [Unit(code=r.code, kind=r.kind, name=r.name, name_en=r.name_en, active=r.active)
              for r in rows]
-    return UnitList(programme=load_units(units_file).programme,
+    shipped = load_units(units_file)
+    return UnitList(programme=shipped.programme,
                     units=tuple(u for u in units if u.active),
-                    retired=tuple(u for u in units if not u.active))
+                    retired=tuple(u for u in units if not u.active),
+                    programme_name=shipped.programme_name,
+                    programme_name_en=shipped.programme_name_en)
 
 
 def _invalid(errors: dict[str, list[str]]) -> DossierError:

@@ -84,6 +84,7 @@ PAGES: list[WalkPage] = [
     WalkPage("operator", at("/intake/office/cycles/{cycle}/waivers"), "waivers",
              subject=OPERATOR),
     WalkPage("operator", "/intake/office/units", "units", subject=OPERATOR),
+    WalkPage("operator", "/intake/office/award-history", "award-history", subject=OPERATOR),
     WalkPage("operator", f"/intake/office/units/{UNIT}", "unit", subject=OPERATOR),
     WalkPage("operator", at("/review/experts"), "experts", subject=OPERATOR),
     WalkPage("operator", "/review/experts/new", "expert-new", subject=OPERATOR),
