@@ -57,6 +57,10 @@ def save_account(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
     if account is None:
         account = Account(subject=subject, created_at=now)
         session.add(account)
+    if account.role is not None and account.role != role:
+        # A token made for the old role is refused anyway (`auth.account_changed`): say so on
+        # the person's list.
+        revoke_personal_tokens(session, subject, now)
     account.role = role
     account.name = fields["name"]
     account.email = fields.get("email")

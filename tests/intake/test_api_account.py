@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,24 @@ def test_the_account_page_makes_shows_once_and_revokes_a_token(intake: InProcess
     assert revoked.status_code == 303
     assert intake.client.get("/api/me", headers=_bearer(token)).status_code == 401
     assert "已撤销" in page.get("/account").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("change", [{"active": False}, {"role": "supervisor"}])
+def test_disabling_or_changing_the_role_ends_personal_tokens_on_the_list(
+        intake: InProcess, change: dict[str, Any]) -> None:
+    office = intake.auth("operator", "op-tokens")
+    subject = f"expert-{uuid.uuid4().hex[:8]}"
+    body = {"role": "expert", "name": "王力", "email": None, "language": "zh-CN"}
+    assert intake.client.put(f"/api/accounts/{subject}", json=body,
+                             headers=office).status_code == 200
+    made = intake.client.post("/api/me/tokens", json={"name": "评审脚本"},
+                              headers=intake.auth("expert", subject))
+    assert made.status_code == 201, made.get_json()
+    personal = _bearer(made.get_json()["token"])
+    assert intake.client.get("/api/me", headers=personal).status_code == 200
+    assert intake.client.put(f"/api/accounts/{subject}", json={**body, **change},
+                             headers=office).status_code == 200
+    assert intake.client.get("/api/me", headers=personal).status_code == 401
+    with intake.ctx.db.reader() as session:
+        revoked_at = session.execute(text("SELECT revoked_at FROM personal_tokens")).scalar_one()
+    assert revoked_at is not None
