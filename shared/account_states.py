@@ -13,7 +13,11 @@ heals. The auth guard (`shared.http`) reads the record on every request — one 
   (`auth.token_revoked`): sign out everywhere, a password change or reset, a disable;
 - the scope (a recommender's unit) is the record's, never the token's: a token naming another
   unit, or a browser session with other claims (pages are kept per session claims), is refused
-  (`auth.account_changed`); a token naming none acts for the account's unit.
+  (`auth.account_changed`); a token naming none acts for the account's unit;
+- a personal API token is honoured only while its id is among the record's `tokens` (the
+  account's live personal tokens): revoked, expired or unknown ids are refused
+  (`auth.personal_token_revoked`). An allow-list rather than a list of revoked ids, so a record
+  stays small (live tokens only, capped per account) and a token is refused when in doubt.
 
 A subject with no record has no account at intake: a scripting identity minted with
 `dossier token` by someone holding the signing secret. Its token keeps its own claims.
@@ -67,10 +71,12 @@ class AccountState:
     scope: Mapping[str, Any] = field(default_factory=dict)
     not_before: float = 0.0  # epoch seconds; tokens and sessions that began earlier are void
     version: int = 0  # grows with every change at intake
+    tokens: tuple[str, ...] = ()  # ids of the account's live personal API tokens
 
     def to_json(self) -> str:
         return json.dumps({"role": self.role, "active": self.active, "scope": dict(self.scope),
-                           "not_before": self.not_before, "version": self.version},
+                           "not_before": self.not_before, "version": self.version,
+                           "tokens": sorted(self.tokens)},
                           ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -79,7 +85,8 @@ class AccountState:
         return cls(subject=subject, role=str(data["role"]), active=bool(data["active"]),
                    scope=dict(data.get("scope") or {}),
                    not_before=float(data.get("not_before") or 0),
-                   version=int(data.get("version") or 0))
+                   version=int(data.get("version") or 0),
+                   tokens=tuple(str(t) for t in data.get("tokens") or ()))
 
 
 class Unavailable(DossierError):
@@ -126,6 +133,8 @@ def admit(who: Principal, state: AccountState | None, *, session: bool = False) 
     """`who` as the account's record lets it act now (its scope the record's), or the refusal.
     `session`: a browser session, whose scope must still be the record's."""
     if state is None:
+        if who.personal:  # a personal token belongs to an account; none means it is gone
+            raise DossierError("auth.personal_token_revoked")
         return who
     if not state.active:
         raise DossierError("auth.account_disabled")
@@ -133,6 +142,8 @@ def admit(who: Principal, state: AccountState | None, *, session: bool = False) 
         raise DossierError("auth.account_changed")
     if who.issued_at < state.not_before:
         raise DossierError("auth.token_revoked")
+    if who.personal and who.token_id not in state.tokens:
+        raise DossierError("auth.personal_token_revoked")
     return replace(who, scope=dict(state.scope))
 
 

@@ -32,6 +32,10 @@ class Principal:
     # When the token was issued or the browser session began (epoch seconds): an account's
     # "sign out everywhere" refuses whatever began before it (`shared.account_states`).
     issued_at: float = 0.0
+    # A personal API token a person made on their account page: honoured only while its id is
+    # among the account's live tokens (`shared.account_states`), so revoking it takes effect on
+    # every service at once.
+    personal: bool = False
 
     def is_(self, *roles: str) -> bool:
         return self.role in roles
@@ -45,6 +49,8 @@ def issue_token(
     ttl_seconds: int,
     scope: Mapping[str, Any] | None = None,
     now: float | None = None,
+    token_id: str | None = None,
+    personal: bool = False,
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -57,8 +63,10 @@ def issue_token(
         "role": role,
         "iat": issued,
         "exp": issued + ttl_seconds,
-        "jti": uuid.uuid4().hex,
+        "jti": token_id or uuid.uuid4().hex,
     }
+    if personal:
+        claims["pat"] = True
     if scope:
         claims["scope"] = dict(scope)
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
@@ -87,4 +95,5 @@ def verify_token(secret: str, token: str) -> Principal:
         token_id=str(claims.get("jti", "")),
         scope=claims.get("scope") or {},
         issued_at=float(claims["iat"]),
+        personal=claims.get("pat") is True,
     )

@@ -21,6 +21,10 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "auth.token_revoked": (401, "该账号已退出所有设备或更改了密码，此前的登录已失效，请重新登录。",
                            "This account was signed out everywhere or its password changed; "
                            "sign in again."),
+    "auth.personal_token_revoked": (401, "该个人 API 令牌已被撤销或已过期，"
+                                          "请在“我的账号”页面新建令牌。",
+                                     "This personal API token was revoked or has expired; "
+                                     "create a new one on your account page."),
     "auth.account_changed": (401, "该账号的角色或所属单位已变更，请重新登录。",
                              "This account's role or unit has changed; sign in again."),
     "auth.accounts_unavailable": (503, "暂时无法核验账号状态，请稍后重试。",

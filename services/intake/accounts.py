@@ -12,14 +12,15 @@ every service's auth guard honours it within a request.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.intake.models import Account
+from services.intake.models import Account, PersonalToken
 from services.intake.units import UnitList
 from shared import account_states
 from shared.account_states import AccountState
@@ -56,6 +57,10 @@ def save_account(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
     if account is None:
         account = Account(subject=subject, created_at=now)
         session.add(account)
+    if account.role is not None and account.role != role:
+        # A token made for the old role is refused anyway (`auth.account_changed`): say so on
+        # the person's list.
+        revoke_personal_tokens(session, subject, now)
     account.role = role
     account.name = fields["name"]
     account.email = fields.get("email")
@@ -67,6 +72,7 @@ def save_account(session: Session, outbox: Outbox, audit: AuditLog, who: Princip
     if was_active and not account.active:
         # Tokens and sessions from before a disable stay void if the account is enabled again.
         account.signed_out_at = now
+        revoke_personal_tokens(session, subject, now)
     standing_changed(session, account)
     session.flush()
     outbox.emit(session, "account.saved", {
@@ -102,20 +108,43 @@ def scope_of(account: Account) -> dict[str, Any]:
     return {"unit": account.unit} if account.role == "recommender" and account.unit else {}
 
 
-def standing(account: Account) -> AccountState:
+def standing(account: Account, tokens: Iterable[str] = ()) -> AccountState:
+    """`tokens`: the ids of the account's live personal API tokens."""
     signed_out = account.signed_out_at
     if signed_out is not None and signed_out.tzinfo is None:
         signed_out = signed_out.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     return AccountState(subject=account.subject, role=account.role, active=bool(account.active),
                         scope=scope_of(account),
                         not_before=signed_out.timestamp() if signed_out else 0.0,
-                        version=account.state_version or 0)
+                        version=account.state_version or 0, tokens=tuple(sorted(tokens)))
+
+
+def _live_tokens(session: Session, subjects: Iterable[str] | None = None
+                 ) -> dict[str, list[str]]:
+    query = select(PersonalToken.subject, PersonalToken.id).where(
+        PersonalToken.revoked_at.is_(None), PersonalToken.expires_at > datetime.now(UTC))
+    if subjects is not None:
+        query = query.where(PersonalToken.subject.in_(list(subjects)))
+    live: dict[str, list[str]] = defaultdict(list)
+    for subject, token_id in session.execute(query):
+        live[subject].append(token_id)
+    return live
 
 
 def standing_changed(session: Session, account: Account) -> None:
     """Count a change to the account's standing and publish it when the transaction commits."""
     account.state_version = (account.state_version or 0) + 1
-    account_states.stage(session, standing(account))
+    session.flush()  # so the live tokens read below include this transaction's changes
+    tokens = _live_tokens(session, [account.subject]).get(account.subject, [])
+    account_states.stage(session, standing(account, tokens))
+
+
+def revoke_personal_tokens(session: Session, subject: str, at: datetime) -> None:
+    """Mark every live personal token of the account revoked, so the account page lists what
+    the standing already refuses (a sign-out everywhere, a password change, a disable)."""
+    session.execute(update(PersonalToken).where(
+        PersonalToken.subject == subject, PersonalToken.revoked_at.is_(None)
+    ).values(revoked_at=at))
 
 
 def sign_out_everywhere(session: Session, subject: str, at: datetime | None = None
@@ -126,11 +155,14 @@ def sign_out_everywhere(session: Session, subject: str, at: datetime | None = No
     if account is None:
         return None
     account.signed_out_at = at or datetime.now(UTC)
+    revoke_personal_tokens(session, subject, account.signed_out_at)
     standing_changed(session, account)
     return account
 
 
 def every_standing(session: Session) -> Iterator[AccountState]:
-    """Every account's standing, for the full rewrite at start-up and every few seconds."""
+    """Every account's standing, for the full rewrite at start-up and every few seconds
+    (expired personal tokens drop out of the records here)."""
+    live = _live_tokens(session)
     for account in session.execute(select(Account).execution_options(yield_per=500)).scalars():
-        yield standing(account)
+        yield standing(account, live.get(account.subject, ()))

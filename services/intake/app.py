@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from services.intake import (
+    api_account,
     api_history,
     api_uploads,
     pages_account,
@@ -28,7 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext.create("intake", metadata, settings)
     standing.install(ctx)
     standing.try_publish_all(ctx)
-    return make_app(ctx, "Dossier intake", [blp, api_uploads.blp, api_history.blp],
+    return make_app(ctx, "Dossier intake", [blp, api_uploads.blp, api_history.blp,
+                                            api_account.blp],
                     pages=[pages_account.blp, pages_applicant.blp, pages_office.blp,
                            pages_setup.blp, pages_history.blp],
                     web_dir=Path(__file__).parent / "web")

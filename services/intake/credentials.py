@@ -33,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from marshmallow import ValidationError
 from marshmallow.validate import Email
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.intake.accounts import save_account, scope_of, sign_out_everywhere
@@ -638,6 +639,28 @@ def register_applicant(session: Session, outbox: Outbox, audit: AuditLog, ids: I
     audit.append(session, actor=subject, role="applicant", action="account.registered",
                  target=f"account:{subject}", detail={"kind": kind})
     return account
+
+
+def register_throttled(db: Database, outbox: Outbox, audit: AuditLog, ids: Identities,
+                       units: UnitList, throttle: Throttle, address: str,
+                       fields: dict[str, Any]) -> Account:
+    """Registration as the page and the API offer it: `register_applicant` in its own
+    transaction, behind the sign-in throttle of the client's address. "Already registered"
+    tells whether an identity number has an account: those answers count against the address
+    like failed sign-ins, so nobody can test numbers in bulk."""
+    wait = throttle.blocked_for(None, address)
+    if wait:
+        raise Throttled(wait)
+    try:
+        with db.session() as session:
+            return register_applicant(session, outbox, audit, ids, units, fields)
+    except IntegrityError:
+        # Two registrations for the same code at once: the other one won.
+        throttle.failed(None, address)
+        raise AlreadyRegistered(what="账号", what_en="login name") from None
+    except AlreadyRegistered:
+        throttle.failed(None, address)
+        raise
 
 
 # -- the first operator on a fresh installation ----------------------------------------------

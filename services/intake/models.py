@@ -143,6 +143,23 @@ class PasswordLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class PersonalToken(Base):
+    """A personal API token a person made on their account page. Only the SHA-256 of the token
+    is kept; the token itself is shown once. Live (not revoked, not expired) ids are published
+    with the account's standing, which every service checks (`shared.account_states`)."""
+
+    __tablename__ = "personal_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the token's `jti`
+    subject: Mapped[str] = mapped_column(ForeignKey("accounts.subject"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Application(Base):
     """One applicant's packet in one cycle, with the applicant's details as declared for it."""
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from flask import Response, flash, redirect, request
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from services.intake import accounts, credentials
+from services.intake import accounts, credentials, personal_tokens
 from services.intake.api import identities, units
 from services.intake.models import Account, Credential
 from shared.auth import ROLES
@@ -43,6 +42,7 @@ blp = PageBlueprint("intake_account_pages", __name__)
 SIGNED_IN = tuple(ROLES)
 MANAGERS = ("operator", "admin")
 PER_PAGE = 50
+TOKEN_DAYS = (30, 90, 180, 365)
 ROLE_LABELS = {"applicant": N_("Applicant"), "recommender": N_("Recommending unit"),
                "expert": N_("Expert"), "operator": N_("Award office operator"),
                "supervisor": N_("Supervisor"), "admin": N_("Administrator")}
@@ -142,28 +142,13 @@ def register() -> Any:
     form = {k: request.form.get(k, "") for k in ("name", "credit_code", "id_number", "email",
                                                   "password", "password_again")}
     ctx = service_context()
-    address = request.remote_addr or "-"
-    # "Already registered" tells whether an identity number has an account: those answers count
-    # against the address like failed sign-ins, so nobody can test numbers in bulk.
-    wait = throttle().blocked_for(None, address)
-    if wait:
-        return _register_error(kind, form, credentials.Throttled(wait))
     try:
-        with ctx.db.session() as session:
-            account = credentials.register_applicant(
-                session, ctx.outbox, ctx.audit, identities(), units(),
-                {**form, "kind": kind, "language": language()})
-            scope = credentials.session_scope(account)
-    except IntegrityError:
-        # Two registrations for the same code at once: the other one won.
-        throttle().failed(None, address)
-        exc = credentials.AlreadyRegistered(what="账号", what_en="login name")
-        return _register_error(kind, form, exc)
-    except credentials.AlreadyRegistered as exc:
-        throttle().failed(None, address)
-        return _register_error(kind, form, exc)
+        account = credentials.register_throttled(
+            ctx.db, ctx.outbox, ctx.audit, identities(), units(), throttle(),
+            request.remote_addr or "-", {**form, "kind": kind, "language": language()})
     except DossierError as exc:
         return _register_error(kind, form, exc)
+    scope = credentials.session_scope(account)
     response = _sign_in_response(account, scope, HOME_PATH)
     flash(_("Your account is ready; you are signed in."), "success")
     return response
@@ -247,8 +232,11 @@ def _my_account() -> tuple[Account | None, bool]:
 
 def _account_page(status: int = 200, **extra: Any) -> Any:
     account, has_password = _my_account()
+    with service_context().db.reader() as session:
+        tokens = personal_tokens.mine(session, current_principal())
     return render("intake/account/account.html", status, account=account,
-                  has_password=has_password,
+                  has_password=has_password, tokens=tokens, is_live=personal_tokens.is_live,
+                  token_days_options=[(str(d), _("%(n)s days", n=d)) for d in TOKEN_DAYS],
                   login=credentials.login_name(account) if account else "",
                   role_label=_(ROLE_LABELS.get(current_principal().role,
                                                current_principal().role)), **extra)
@@ -329,6 +317,40 @@ def sign_out_everywhere() -> Any:
                          detail={"sessions": ended,
                                  "session": session_info.public_id if session_info else ""})
     return response
+
+
+@blp.post("/account/tokens")
+@roles(*SIGNED_IN)
+def create_token() -> Any:
+    """A personal API token, shown on the answer page once (the same domain function as the
+    API's `POST /api/me/tokens`)."""
+    ctx = service_context()
+    name = (request.form.get("token_name") or "").strip()
+    try:
+        days = int(request.form.get("token_days") or personal_tokens.DEFAULT_DAYS)
+    except ValueError:
+        days = 0  # refused with the field's message below
+    try:
+        with ctx.db.session() as session:
+            made = personal_tokens.create(session, ctx.audit, ctx.settings.secret_key,
+                                          current_principal(), name, days)
+    except DossierError as exc:
+        # The token form's fields carry a prefix: the details form on the same page has `name`.
+        errors = {f"token_{k}": v for k, v in field_errors(exc).items()}
+        return _account_page(exc.status, problem=problem_text(exc), errors=errors,
+                             token_form={"name": name, "days": days})
+    return _account_page(201, made=made.row, made_token=made.token)
+
+
+@blp.post("/account/tokens/<token_id>/revoke")
+@roles(*SIGNED_IN)
+def revoke_token(token_id: str) -> Any:
+    ctx = service_context()
+    with ctx.db.session() as session:
+        row = personal_tokens.revoke(session, ctx.audit, current_principal(), token_id)
+        name = row.name
+    return done(_("The token %(name)s is revoked; every service refuses it now.", name=name),
+                "/intake/account")
 
 
 # -- operators manage staff accounts ------------------------------------------------------------

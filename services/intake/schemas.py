@@ -9,6 +9,7 @@ from services.intake.accounts import ACCOUNT_ROLES
 from services.intake.applications import KINDS
 from services.intake.cycles import STAGES, STATUSES, stages_of
 from services.intake.material import CONFIDENTIALITY
+from services.intake.personal_tokens import is_live
 
 CYCLE_ID = validate.Regexp(r"^[0-9A-Za-z_-]{1,20}$")
 STATUS = validate.OneOf(("draft", "submitted", "returned", "recommended", "accepted",
@@ -406,3 +407,69 @@ class AwardHistoryRecordOut(ma.Schema):
     ground = ma.fields.String(allow_none=True)
     source = ma.fields.String(metadata={"description": "File, import date and row"})
     imported_at = ma.fields.DateTime()
+
+
+# -- signing in and personal tokens through the API --------------------------------------------
+
+class RegisterIn(ma.Schema):
+    """What the registration page asks for; `password_again` is the page's, not the API's."""
+
+    kind = ma.fields.String(required=True, validate=validate.OneOf(("organisation",
+                                                                     "individual")))
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    credit_code = ma.fields.String(load_default="", validate=validate.Length(max=30))
+    id_number = ma.fields.String(load_default="", validate=validate.Length(max=30))
+    email = ma.fields.String(required=True, validate=validate.Length(max=200))
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(max=256))
+    language = ma.fields.String(load_default="zh-CN", validate=validate.OneOf(("zh-CN", "en")))
+
+
+class SignInIn(ma.Schema):
+    login = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(max=256))
+
+
+class SignInOut(ma.Schema):
+    token = ma.fields.String(metadata={"description": "Bearer token for every service"})
+    token_type = ma.fields.String()
+    expires_in = ma.fields.Integer(metadata={"description": "seconds"})
+    subject = ma.fields.String()
+    role = ma.fields.String()
+
+
+class MeOut(ma.Schema):
+    subject = ma.fields.String()
+    role = ma.fields.String()
+    name = ma.fields.String(allow_none=True)
+    kind = ma.fields.String(allow_none=True, metadata={
+        "description": "organisation | individual for applicants; null otherwise"})
+    unit = ma.fields.String(allow_none=True)
+    unit_name = ma.fields.String(allow_none=True)
+    login = ma.fields.String(allow_none=True, metadata={
+        "description": "what the person signs in with (an identity number masked)"})
+    email = ma.fields.String(allow_none=True)
+    language = ma.fields.String(allow_none=True)
+    personal_token = ma.fields.String(allow_none=True, metadata={
+        "description": "id of the personal token this request carries, if any"})
+
+
+class TokenIn(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    days = ma.fields.Integer(load_default=90, validate=validate.Range(min=1, max=365))
+
+
+class TokenOut(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    live = ma.fields.Function(lambda row: is_live(row), metadata={
+        "description": "neither revoked nor expired"})
+
+
+class TokenMade(TokenOut):
+    token = ma.fields.String(metadata={"description": "shown this once; only its hash is kept"})

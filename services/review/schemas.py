@@ -93,7 +93,10 @@ class WithdrawIn(ma.Schema):
 class ConflictOut(ma.Schema):
     id = S()
     expert_id = S()
+    expert_subject = S(metadata={"description": "the expert's account (sign-in) subject"})
+    expert_name = S()
     application_id = S()
+    applicant_name = S()
     ground = S()
     source = S()
     reason = S()

@@ -218,7 +218,11 @@ def _load_browser() -> None:
         g.principal = Principal(subject=session.subject, role=session.role,
                                 token_id=f"session:{session.public_id}", scope=session.scope,
                                 issued_at=session.started)
-    if request.method not in SAFE_METHODS:
+    # A write riding on a session cookie, or a page's form, must prove it came from our pages.
+    # An API request carrying neither cookie nor bearer token has no ambient authority to abuse
+    # (registration and sign-in through the API answer with a token in the body, never a
+    # cookie), and a cross-site page cannot send it JSON without a CORS preflight.
+    if request.method not in SAFE_METHODS and (session is not None or is_page_request()):
         _check_csrf()
 
 

@@ -79,6 +79,32 @@ def test_a_subject_without_an_account_keeps_its_own_claims() -> None:
     assert admit(who, None) is who
 
 
+
+def test_a_personal_token_is_honoured_only_while_its_id_is_among_the_live_ones() -> None:
+    from dataclasses import replace
+
+    who = replace(token_of(), token_id="t-1", personal=True)
+    assert admit(who, state(tokens=("t-1", "t-2"))).subject == "rec-1"
+    for standing in (state(tokens=("t-2",)), state(), None):  # revoked, none live, no account
+        with pytest.raises(DossierError) as refused:
+            admit(who, standing)
+        assert refused.value.code == "auth.personal_token_revoked"
+    # A sign-in token with the same id is not personal: the list does not concern it.
+    assert admit(replace(who, personal=False), state()).subject == "rec-1"
+
+
+def test_the_personal_mark_and_the_id_survive_signing_and_the_record_round_trips() -> None:
+    from shared.auth import verify_token
+
+    token = issue_token(SECRET, subject="rec-1", role="recommender", ttl_seconds=60,
+                        token_id="t-9", personal=True)
+    who = verify_token(SECRET, token)
+    assert (who.personal, who.token_id) == (True, "t-9")
+    assert verify_token(SECRET, issue_token(SECRET, subject="rec-1", role="recommender",
+                                            ttl_seconds=60)).personal is False
+    record = state(tokens=("t-9", "t-3"))
+    assert AccountState.from_json("rec-1", record.to_json()).tokens == ("t-3", "t-9")
+
 # -- the records in Redis ----------------------------------------------------------------------
 
 @pytest.fixture
