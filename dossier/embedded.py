@@ -175,7 +175,10 @@ def supervisor_config(data_dir: Path, env: dict[str, str]) -> Path:
             f"priority={priority}", "autostart=true", "autorestart=true", "startsecs=2",
             "startretries=20", "stopasgroup=true", "killasgroup=true", "stopwaitsecs=30",
             "redirect_stderr=true", f"stdout_logfile={logs / (name + '.log')}",
-            "stdout_logfile_maxbytes=20MB", "stdout_logfile_backups=3", "",
+            "stdout_logfile_maxbytes=20MB", "stdout_logfile_backups=3",
+            # SeaweedFS writes S3 times in its own zone; "+08:00" is a date the minio SDK
+            # cannot read, so it runs in UTC whatever zone the machine is set to.
+            *(['environment=TZ="UTC"'] if name == "s3" else []), "",
         ]
     path = run / "supervisord.conf"
     path.write_text("\n".join(lines))
