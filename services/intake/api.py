@@ -200,7 +200,7 @@ def publish_acceptance(body: dict[str, Any], cycle_id: str) -> AcceptanceList:
     with ctx.db.session() as session:
         return routing.publish_acceptance(session, ctx.calendar, ctx.outbox, ctx.audit,
                                           current_principal(), cycle_id, body["starts_on"],
-                                          body["ends_on"])
+                                          body["ends_on"], body.get("reason"))
 
 
 @blp.get("/cycles/<cycle_id>/acceptance-lists")

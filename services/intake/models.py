@@ -348,6 +348,8 @@ class AcceptanceList(Base):
     entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     published_by: Mapped[str] = mapped_column(String(120))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Why the publicity started before the day it was published (audited; shown with it).
+    deviation_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Outcome(Base):

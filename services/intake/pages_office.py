@@ -352,14 +352,14 @@ def acceptance() -> Any:
 def acceptance_publish() -> Any:
     ctx = service_context()
     cycle_id = request.form.get("cycle", "").strip()
-    values = {k: request.form.get(k, "").strip() for k in ("starts_on", "ends_on")}
+    values = {k: request.form.get(k, "").strip() for k in ("starts_on", "ends_on", "reason")}
     try:
         body = _validated(AcceptanceIn(), values)
         starts_on: date = body["starts_on"]
         with ctx.db.session() as session:
             routing.publish_acceptance(session, ctx.calendar, ctx.outbox, ctx.audit,
                                        current_principal(), cycle_id, starts_on,
-                                       body.get("ends_on"))
+                                       body.get("ends_on"), body.get("reason"))
     except DossierError as exc:
         if exc.status not in FIXABLE:
             raise

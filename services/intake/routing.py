@@ -28,7 +28,12 @@ from shared.db import Database
 from shared.errors import Conflict, DossierError
 from shared.events import Outbox
 from shared.storage import ObjectStore
+from shared.web.nav import N_
 from shared.workdays import CalendarYearUnknown, WorkCalendar
+
+MIN_REASON = 4  # "已在报刊公示" is 6: a reason is a sentence fragment, not a tick
+# An English msgid: the page shows it translated next to the reason field.
+PAST_NEEDS_REASON = N_("A start in the past needs a reason.")
 
 PUBLICITY_WORKDAYS = 5  # Art. 13 (internal) and Art. 15/17 (lists): at least 5 working days
 
@@ -337,14 +342,29 @@ def reject(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
 
 def publish_acceptance(session: Session, calendar: WorkCalendar, outbox: Outbox,
                        audit: AuditLog, who: Principal, cycle_id: str, starts_on: date,
-                       ends_on: date | None) -> AcceptanceList:
-    """The acceptance list (Art. 15): every accepted packet of the cycle, publicised."""
+                       ends_on: date | None, reason: str | None = None) -> AcceptanceList:
+    """The acceptance list (Art. 15): every accepted packet of the cycle, publicised. A start
+    before today would cut the window people have to object: it needs a recorded reason (say,
+    the list already ran in the press), kept on the list and in the audit."""
     get_cycle(session, cycle_id)
     if ends_on is None:
         ends_on = publicity_end(calendar, starts_on)
     counted = workdays(calendar, starts_on, ends_on)
     if counted < PUBLICITY_WORKDAYS:
         raise too_short(counted)
+    reason = (reason or "").strip() or None
+    if starts_on < today() and (reason is None or len(reason) < MIN_REASON):
+        over = ends_on < today()
+        raise DossierError(
+            "list.start_in_past", status=409,
+            zh="公示开始日期 {start} 早于今天，公示期将于 {ends} 结束{closed}。如确已通过其他渠道"
+               "公示（例如已在报刊公示），请填写理由后确认；理由将记入审计日志并在名单上注明。",
+            en="The publicity would start on {start}, before today, and end on {ends}"
+               "{closed_en}. If it was already published elsewhere (in the press, say), give "
+               "the reason and confirm; the reason is audited and shown with the list.",
+            errors={"reason": [PAST_NEEDS_REASON]}, start=starts_on.isoformat(),
+            ends=ends_on.isoformat(), closed="，即已结束，异议将无法提出" if over else "",
+            closed_en=", that is already over, leaving no time for objections" if over else "")
     accepted = session.execute(select(Application).where(
         Application.cycle == cycle_id, Application.status == "accepted")
         .order_by(Application.name)).scalars().all()
@@ -355,14 +375,18 @@ def publish_acceptance(session: Session, calendar: WorkCalendar, outbox: Outbox,
                 "unit": a.unit or "", "case_number": a.case_number} for a in accepted]
     listing = AcceptanceList(id=str(uuid.uuid4()), cycle=cycle_id, starts_on=starts_on,
                              ends_on=ends_on, entries=entries, published_by=who.subject,
-                             published_at=now())
+                             published_at=now(),
+                             deviation_reason=reason if starts_on < today() else None)
     session.add(listing)
     session.flush()
     outbox.emit(session, "acceptance.published", {
         "list_id": listing.id, "cycle": cycle_id, "starts_on": starts_on.isoformat(),
         "ends_on": ends_on.isoformat(), "entries": entries,
+        "reason": listing.deviation_reason,
         "audience": [{"role": "operator"}, *({"subject": a.owner} for a in accepted)]})
     audit.append(session, actor=who.subject, role=who.role, action="acceptance.published",
                  target=f"acceptance-list:{listing.id}",
-                 detail={"cycle": cycle_id, "entries": len(entries)})
+                 detail={"cycle": cycle_id, "entries": len(entries),
+                         **({"reason": listing.deviation_reason}
+                            if listing.deviation_reason else {})})
     return listing

@@ -350,6 +350,9 @@ class AcceptanceIn(ma.Schema):
     starts_on = ma.fields.Date(required=True)
     ends_on = ma.fields.Date(load_default=None,
                              metadata={"description": "Default: 5 working days"})
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500), metadata={
+        "description": "Required (4+ characters) when starts_on is before today, e.g. "
+                       "已在报刊公示; audited and shown with the list"})
 
 
 class AcceptanceOut(ma.Schema):
@@ -360,6 +363,7 @@ class AcceptanceOut(ma.Schema):
     entries = ma.fields.List(ma.fields.Dict())
     published_by = ma.fields.String()
     published_at = ma.fields.DateTime()
+    deviation_reason = ma.fields.String(allow_none=True)
 
 
 class AwardHistoryModeIn(ma.Schema):

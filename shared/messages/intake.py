@@ -201,6 +201,8 @@ class AcceptancePublished(EventPayload):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     entries = fields.List(fields.Nested(AcceptanceEntry), required=True)
+    # Optional: why the publicity started before the day it was published.
+    reason = fields.String(allow_none=True, load_default=None)
 
 
 SCHEMAS: dict[str, type[Schema]] = {

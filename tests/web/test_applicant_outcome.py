@@ -82,7 +82,8 @@ def _decided_cycle(stack: AppStack, http: requests.Session, applicant: str, reco
                           "government_reference": "忻府政函〔2026〕9号"}))
     _ok(intake.call("POST", f"/applications/{app_id}/accept", operator, json={}))
     _ok(intake.call("POST", f"/cycles/{cycle}/acceptance-lists", operator,
-                    json={"starts_on": (date.today() - timedelta(days=40)).isoformat()}), 201)
+                    json={"starts_on": (date.today() - timedelta(days=40)).isoformat(),
+                          "reason": "已在报刊公示"}), 201)
     poll(lambda: _ok(http.get(f"{review}/applications", headers=operator,
                               params={"cycle": cycle}))["items"], 60)
     experts = [_ok(http.post(f"{review}/experts", headers=operator, json={
