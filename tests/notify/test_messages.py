@@ -125,7 +125,8 @@ def test_the_owner_reads_their_own_result_and_others_the_summary() -> None:
     bare = render("award.decided", {"cycle": "2026", "year": 2026, "results": [
         {"application_id": "a1", "owner": "u1", "tier": "nomination"}]},
         extra={"recipient": {"subject": "u1"}})
-    assert bare is not None and bare.body["zh-CN"].startswith("您的申报获评2026 年度市长质量奖提名奖。")
+    assert bare is not None
+    assert bare.body["zh-CN"].startswith("您的申报获评2026 年度市长质量奖提名奖。")
 
 
 def test_an_operator_file_overrides_one_language_of_one_event(tmp_path: Path) -> None:
