@@ -1,27 +1,41 @@
 """The whole journey through the pages alone, in headless Chromium, one browser per person.
 
-An organisation registers, answers the eligibility questions, uploads three files at once (one a
-200 MB PDF) with a progress bar each, marks one a trade secret with a page range, records its
-internal publicity and submits with the state-secret attestation; the recommender approves with
-an opinion; the operator accepts, publishes the acceptance list, registers the expert and runs
-the assignment; the expert makes the declaration, reads the watermarked trade-secret page and
-scores; the operator records the department opinions and publishes the recommendation list; a
-member of the public files an anonymous objection; the supervisor reads it (no reporter) and
-the audit log (hash chain intact); the decision issues a certificate whose serial verifies on
-the public page.
+The operator signs in for the first time and, from the office home, follows 届次设置 to the
+set-up checklist and creates the award cycle on /intake/office/cycles/new (its name, windows,
+caps, catalogue, status 开放申报), then makes the recommender's account on /intake/accounts.
+An organisation registers, answers the eligibility questions on the cycle chosen by its name,
+uploads three files at once (one a 200 MB PDF) with a progress bar each, marks one a trade
+secret with a page range, records its internal publicity and submits with the state-secret
+attestation. The recommender opens the trade-secret file (查看, watermarked) before approving
+with an opinion; the operator opens the publicity proof (查看) in formal review and returns the
+packet once with a reason; the applicant uploads a new version of that file (上传为 ... 的新版本)
+and resubmits; the recommender approves again and the operator accepts, publishes the
+acceptance list, registers the expert and runs the assignment; the expert makes the
+declaration, reads the watermarked trade-secret page and scores; the operator records the
+department opinions and publishes the recommendation list (a start in the past, with the
+reason 已在报刊公示); a member of the public files an anonymous objection against the
+acceptance list and keeps the receipt code; the supervisor reads it (no reporter) and the
+audit log (hash chain intact); the operator answers it and the objector follows the case to
+the answer on /review/public/objections/follow; the decision issues a certificate whose
+serial verifies on the public page; the applicant's own page shows the timeline through to
+获奖 and hands over the certificate and the decision letter as PDFs.
 
-Set-up that is no page action of the issue goes through the API or the command line: the award
-cycle is opened with an operator's bearer token, and the first operator is created by
-`dossier invite`. Nothing else: every staff account is made on /intake/accounts and signed in
-through its set-password link, in that person's own browser. No clock is moved: the
-recommendation list's publicity is dated to have ended already (the page allows a start in the
-past, a publicity run in the press), so the objection is filed against the acceptance list,
-which is under publicity from today.
+No step uses the JSON API. What is not a page: the very first operator account is made by
+`dossier invite` (what the installer runs; `dossier run` prints the same kind of one-time
+link for a fresh data folder) and signed in through its set-password link, because the test
+runs on the shared stack, whose data folder other tests have already used; one check (not a
+step) reads the stored file's sha256 through the API to prove the 200 MB upload arrived
+whole. Every other account is made on /intake/accounts and signed in through its link, in
+that person's own browser. Addresses typed rather than clicked are the pages' own (a cycle
+chosen with ?cycle=). No clock is moved: the recommendation list's publicity is dated to have
+ended already, so the objection is filed against the acceptance list, under publicity from
+today.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import time
 import uuid
@@ -45,6 +59,7 @@ from journey_steps import (
     red_pixels,
     reload_until,
 )
+from pypdf import PdfReader
 from waiting import poll
 
 from dossier.localstack import AppStack
@@ -74,6 +89,7 @@ def _staff_account(page: Any, role: str, subject: str, name: str, unit: str = ""
     return str(page.input_value("#set-password-link"))
 
 
+@pytest.mark.timeout(600)  # the 200 MB upload and a whole cycle, on a shared machine
 def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         stack: AppStack, chromium: Any, tmp_path: Path,
         auth: Callable[[str, str], dict[str, str]]) -> None:
@@ -81,16 +97,44 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
     tag = uuid.uuid4().hex[:6]
     name = f"忻州旅程{tag}精密制造有限公司"
     credit_code = new_uscc(COUNTY)
-    with requests.Session() as http:  # set-up: the cycle (no page opens one)
-        cycle = str(Intake(stack, http).open_cycle()["id"])
-
+    title = f"第三届忻州市市长质量奖（{tag}）"
     # The files: a 200 MB PDF, the trade secret (two pages of text) and the publicity proof.
     big, secret, proof = (tmp_path / "质量成果证明材料.pdf", tmp_path / "核心工艺说明.pdf",
                           tmp_path / "内部公示证明.pdf")
     big_sha = large_pdf(big, 200 * MiB)
     secret.write_bytes(chinese_pdf(["核心工艺说明", "关键工艺参数"]))
     proof.write_bytes(chinese_pdf(["内部公示证明"]))
+    sealed = tmp_path / "内部公示证明（盖章）.pdf"
+    sealed.write_bytes(chinese_pdf(["内部公示证明", "忻州市市场监督管理局（盖章）"]))
     try:
+        # -- 0. the operator's first run: sign in, the set-up checklist, the cycle -----------
+        operator = journey.person()
+        journey.set_password(operator, invite(stack, "operator", f"op.journey.{tag}",
+                                              "市场监管局受理员"))
+        operator.get_by_role("link", name="届次设置").first.click()
+        operator.get_by_role("heading", level=1, name="评选届次设置向导").wait_for()
+        operator.get_by_role("link", name="设立新的评选届次").click()
+        today = date.today()
+        operator.get_by_label("届次名称").fill(title)
+        operator.get_by_label("年度").fill(str(today.year))
+        operator.get_by_label("状态").select_option(label="开放申报")
+        operator.get_by_label("申报开始日期").fill((today - timedelta(days=1)).isoformat())
+        operator.get_by_label("申报截止日期").fill((today + timedelta(days=60)).isoformat())
+        operator.get_by_label("市长质量奖最多").fill("3")
+        operator.get_by_label("申报材料目录").select_option(index=1)
+        operator.get_by_role("button", name="保存评选届次").click()
+        operator.get_by_text(f"评选届次“{title}”已保存。").wait_for()
+        step = operator.locator('[data-step="cycle"]')
+        assert step.get_attribute("data-done") == "yes" and "已完成" in step.inner_text()
+        found = re.search(r"cycle=([^&]+)", operator.url)
+        assert found, operator.url
+        cycle = found.group(1)
+        assert cycle not in h1(operator)  # named by its title, never its id
+        no_untranslated(operator)
+        journey.shot(operator, "00-cycle-set-up")
+        rec_link = _staff_account(operator, "recommender", f"rec.journey.{tag}",
+                                  "忻府区市场监督管理局", unit=COUNTY)
+
         # -- 1. the applicant registers with the organisation's credit code -----------------
         applicant = journey.person()
         applicant.goto("/intake/register?kind=organisation")
@@ -111,7 +155,8 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         applicant.locator("main").get_by_role("link", name="我的申报").click()
         applicant.get_by_role("link", name="开始申报").click()
         assert h1(applicant) == "开始申报"
-        applicant.select_option("#f-cycle", cycle)
+        offered = applicant.locator("#f-cycle option").filter(has_text=title)  # by its name
+        applicant.select_option("#f-cycle", offered.get_attribute("value"))
         applicant.check("#f-kind-organisation")
         applicant.fill("#f-name", name)
         applicant.select_option("#f-county", COUNTY)
@@ -127,6 +172,9 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         assert h1(applicant) == name
         assert applicant.locator("[data-status]").first.inner_text() == "草稿"
 
+        # The requirements list arrives from documents once the new cycle is saved.
+        reload_until(applicant, lambda: applicant.locator("select#u-requirement").count() > 0,
+                     60)
         applicant.select_option("#u-requirement", "evidence")
         applicant.set_input_files("#u-files", [str(big), str(secret), str(proof)])
         rows = applicant.locator("[data-upload-row]")
@@ -154,9 +202,10 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
 
         # The trade secret, pages 1-2 (the page reloads with the saved level).
         row = applicant.locator(f'#documents tr[data-filename="{secret.name}"]')
-        row.locator("select[name=confidentiality]").select_option("trade-secret")
-        row.locator("input[name=secret_pages]").fill("1-2")
-        row.locator("button[type=submit]").first.click()
+        row.get_by_text(f"修改《{secret.name}》的密级").click()  # the collapsed form opens
+        row.get_by_label("级别", exact=True).select_option("trade-secret")
+        row.get_by_label("商业秘密页码").fill("1-2")
+        row.locator("form.compact button[type=submit]").click()
         applicant.wait_for_load_state()
         row = applicant.locator(f'#documents tr[data-filename="{secret.name}"]')
         assert row.locator("select[name=confidentiality]").input_value() == "trade-secret"
@@ -182,33 +231,82 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         no_untranslated(applicant)
         journey.shot(applicant, "02-submitted")
 
-        # -- 3. the recommender: account by the operator, password in its own browser -------
-        operator = journey.person()
-        op_subject = f"op.journey.{tag}"
-        journey.set_password(operator, invite(stack, "operator", op_subject, "市场监管局受理员"))
-        rec_link = _staff_account(operator, "recommender", f"rec.journey.{tag}",
-                                  "忻府区市场监督管理局", unit=COUNTY)
+        # -- 3. the recommender opens the trade secret (watermarked), then recommends -------
         recommender = journey.person()
         journey.set_password(recommender, rec_link)
+
+        def recommend(opinion: str) -> None:
+            recommender.goto("/intake/queue")
+            assert h1(recommender) == "推荐审核"
+            recommender.get_by_role("link", name=name).click()
+            assert h1(recommender) == name
+            recommender.get_by_label("推荐意见").fill(opinion)
+            recommender.get_by_label("县级人民政府推荐文件文号").fill("忻府政函〔2026〕8号")
+            recommender.get_by_role("button", name="推荐", exact=True).click()
+            recommender.wait_for_url("**/intake/queue")
+            assert "已推荐" in flash(recommender)
+
         recommender.goto("/intake/queue")
-        assert h1(recommender) == "推荐审核"
         recommender.get_by_role("link", name=name).click()
-        assert h1(recommender) == name
         assert "商业秘密" in recommender.locator("main").inner_text()
-        recommender.get_by_label("推荐意见").fill("经核查，申报材料真实完整，同意推荐。")
-        recommender.get_by_label("县级人民政府推荐文件文号").fill("忻府政函〔2026〕8号")
-        recommender.get_by_role("button", name="推荐", exact=True).click()
-        recommender.wait_for_url("**/intake/queue")
-        assert "已推荐" in flash(recommender)
+        recommender.get_by_role("link", name=f"查看 {secret.name}").click()
+        assert h1(recommender) == secret.name
+        reload_until(recommender, lambda: recommender.locator(
+            "figure.page-view img").count() == 1, 60)
+        assert recommender.locator("[data-watermarked]").count() == 1
+        picture = recommender.request.get(
+            recommender.locator("figure.page-view img").get_attribute("src"))
+        assert picture.status == 200 and red_pixels(picture.body()) > 500  # its reader's name
+        journey.shot(recommender, "03a-recommender-reads")
+        recommender.get_by_role("link", name="返回申报详情").click()
+        assert h1(recommender) == name
+        recommend("经核查，申报材料真实完整，同意推荐。")
         journey.shot(recommender, "03-recommended")
 
-        # -- 4. the operator accepts, publishes the acceptance list, registers the expert and
-        #       runs the assignment ------------------------------------------------------------
+        # -- 4. formal review: the operator opens the proof and returns the packet once -------
         operator.goto(f"/intake/office/applications?cycle={cycle}&status=recommended")
         assert h1(operator) == "形式审查"
         operator.get_by_role("link", name=name).click()
+        packet_url = operator.url
         assert "经核查，申报材料真实完整，同意推荐。" in operator.locator("main").inner_text()
-        operator.locator('form[action$="/accept"] button[type=submit]').click()
+        operator.get_by_role("link", name=f"查看 {proof.name}").click()
+        assert h1(operator) == proof.name
+        reload_until(operator, lambda: operator.locator("figure.page-view img").count() == 1, 60)
+        journey.shot(operator, "04r-operator-reads")
+        operator.get_by_role("link", name="返回申报详情").click()
+        sending_back = operator.get_by_role("region", name="退回并说明理由")
+        sending_back.get_by_label("理由").fill("内部公示证明须加盖单位公章，请上传盖章后的新版本。")
+        sending_back.get_by_role("button", name="退回申报者").click()
+        operator.wait_for_load_state()
+        assert "申报已退回申报者。" in flash(operator)
+        assert operator.locator('[data-status="returned"]').count() > 0
+
+        # -- 4b. the applicant uploads a new version of the proof and resubmits ------------
+        applicant.goto("/intake/packets")
+        applicant.get_by_role("main").get_by_role("link", name=name).first.click()
+        assert "内部公示证明须加盖单位公章" in applicant.locator("main").inner_text()
+        applicant.get_by_label("材料项", exact=True).select_option("evidence")
+        applicant.get_by_label("上传为").select_option(label=f"{proof.name} 的新版本")
+        applicant.set_input_files("#u-files", [str(sealed)])
+        poll(lambda: applicant.locator("[data-upload-row][data-state=done]").count() == 1, 60)
+        applicant.reload()
+        row = applicant.locator(f'#documents tr[data-filename="{sealed.name}"]')
+        poll(lambda: row.count() == 1, 30)
+        assert applicant.locator("#documents [data-filename]").count() == 3  # a version, not
+        applicant.check("#f-attest_no_state_secrets")                       # a 4th file
+        applicant.check("#f-attest_authentic")
+        applicant.get_by_role("button", name="重新提交").click()
+        applicant.wait_for_load_state()
+        reload_until(applicant, lambda: applicant.locator(
+            '[data-status="submitted"]').count() > 0, 10)
+        journey.shot(applicant, "04b-resubmitted")
+        recommend("经复核，已补充盖章公示证明，同意推荐。")
+
+        # -- 4c. the operator accepts, publishes the acceptance list, registers the expert and
+        #       runs the assignment ------------------------------------------------------------
+        operator.goto(packet_url)
+        assert "经复核，已补充盖章公示证明，同意推荐。" in operator.locator("main").inner_text()
+        operator.get_by_role("button", name="受理", exact=True).click()
         operator.wait_for_load_state()
         assert "已受理该申报。" in flash(operator)
         assert operator.locator('[data-status="accepted"]').count() > 0
@@ -382,6 +480,28 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         assert "本证书真实有效" in public.locator("main").inner_text()
         assert name in public.locator("main").inner_text()
         journey.shot(public, "09-certificate-verified")
+
+        # -- 10. the applicant's own page: the timeline to 获奖, the certificate, the letter -
+        applicant.goto("/intake/packets")
+        applicant.get_by_role("main").get_by_role("link", name=name).first.click()
+        timeline = applicant.get_by_role("region", name="办理进度")
+        reload_until(applicant, lambda: timeline.locator('li[data-stage="award"]').count() == 1
+                     and timeline.locator('li[data-stage="award"]').get_attribute(
+                         "data-state") == "done", 60)
+        said = timeline.inner_text()
+        for label in ("已提交", "已推荐", "已受理", "评审中", "公示中", "获奖"):
+            assert label in said, said
+        outcome = applicant.get_by_role("region", name="评选结果")
+        assert "忻政发〔2026〕1号" in outcome.inner_text()
+        for link in ("荣誉证书（PDF）", "表彰决定通知书（PDF）"):
+            href = outcome.get_by_role("link", name=link).get_attribute("href")
+            got = applicant.request.get(href)
+            assert got.status == 200 and got.headers["content-type"] == "application/pdf"
+            text = "".join(page.extract_text() or ""
+                           for page in PdfReader(io.BytesIO(got.body())).pages)
+            assert serials[0] in text, (link, text[:200])
+        no_untranslated(applicant)
+        journey.shot(applicant, "10-applicant-award")
     except BaseException:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for i, context in enumerate(journey.contexts):
