@@ -9,16 +9,17 @@ secret with a page range, records its internal publicity and submits with the st
 attestation. The recommender opens the trade-secret file (查看, watermarked) before approving
 with an opinion; the operator opens the publicity proof (查看) in formal review and returns the
 packet once with a reason; the applicant uploads a new version of that file (上传为 ... 的新版本)
-and resubmits; the recommender approves again and the operator accepts, publishes the
-acceptance list, registers the expert and runs the assignment; the expert makes the
-declaration, reads the watermarked trade-secret page and scores; the operator records the
-department opinions and publishes the recommendation list (a start in the past, with the
-reason 已在报刊公示); a member of the public files an anonymous objection against the
-acceptance list and keeps the receipt code; the supervisor reads it (no reporter) and the
-audit log (hash chain intact); the operator answers it and the objector follows the case to
-the answer on /review/public/objections/follow; the decision issues a certificate whose
-serial verifies on the public page; the applicant's own page shows the timeline through to
-获奖 and hands over the certificate and the decision letter as PDFs.
+and resubmits; the recommender approves again and the operator, having opened the new
+version, accepts, publishes the acceptance list, registers the expert and runs the
+assignment; the expert makes the declaration, reads the watermarked trade-secret page and
+scores; the operator records the department opinions and publishes the recommendation list
+(a start in the past, with the reason 已在报刊公示); a member of the public files an
+anonymous objection against the acceptance list and keeps the receipt code; the supervisor
+reads it (no reporter) and the audit log (hash chain intact); the operator answers it and
+the objector follows the case to the answer on /review/public/objections/follow; the
+decision issues a certificate whose serial verifies on the public page; the applicant's own
+page shows the timeline through to 获奖 and hands over the certificate and the decision
+letter as PDFs.
 
 No step uses the JSON API. What is not a page: the very first operator account is made by
 `dossier invite` (what the installer runs; `dossier run` prints the same kind of one-time
@@ -75,15 +76,15 @@ COUNTY = "140902"  # 忻府区: the applicant's county, the recommender's unit o
 def _staff_account(page: Any, role: str, subject: str, name: str, unit: str = "") -> str:
     """The operator creates a staff account on /intake/accounts/new: the one-time link shown."""
     page.goto("/intake/accounts")
-    page.locator('a[href="/intake/accounts/new"]').first.click()
+    page.get_by_role("main").get_by_role("link", name="新建工作人员账号").click()
     assert h1(page) == "新建工作人员账号"
-    page.select_option("#f-role", role)
-    page.fill("#f-subject", subject)
-    page.fill("#f-name", name)
-    page.fill("#f-email", f"{subject}@example.org")
+    page.get_by_label("角色").select_option(role)
+    page.get_by_label("登录名").fill(subject)
+    page.get_by_label("姓名/名称").fill(name)
+    page.get_by_label("电子邮箱").fill(f"{subject}@example.org")
     if unit:
-        page.select_option("#f-unit", unit)
-    page.click("main form button[type=submit]")
+        page.get_by_label("所属单位（仅限推荐单位）").select_option(unit)
+    page.get_by_role("button", name="创建账号").click()
     assert h1(page) == "账号已创建"
     no_untranslated(page)
     return str(page.input_value("#set-password-link"))
@@ -306,6 +307,10 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         #       runs the assignment ------------------------------------------------------------
         operator.goto(packet_url)
         assert "经复核，已补充盖章公示证明，同意推荐。" in operator.locator("main").inner_text()
+        operator.get_by_role("link", name=f"查看 {sealed.name}").click()  # the new version
+        assert h1(operator) == sealed.name
+        reload_until(operator, lambda: operator.locator("figure.page-view img").count() == 1, 60)
+        operator.get_by_role("link", name="返回申报详情").click()
         operator.get_by_role("button", name="受理", exact=True).click()
         operator.wait_for_load_state()
         assert "已受理该申报。" in flash(operator)
