@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +17,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-
-from dossier.localstack import AppStack
 
 MiB = 1024 * 1024
 PASSWORD = "journey passphrase 42"
@@ -74,20 +70,11 @@ def red_pixels(png: bytes) -> int:
                if r > 150 and r - g > 40 and r - b > 40)
 
 
-def invite(stack: AppStack, role: str, subject: str, name: str) -> str:
-    """`dossier invite`, as the installer of a fresh system runs it: the one-time link."""
-    done = subprocess.run([sys.executable, "-m", "dossier.cli", "invite", "--role", role,
-                           "--subject", subject, "--name", name], env=stack.env(),
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
 @dataclass
 class Journey:
     """The people of the journey, each in a browser context of their own."""
 
-    stack: AppStack
+    public_url: str  # the one origin people open (the proxy)
     chromium: Any
     artifacts: Path
     contexts: list[Any] = field(default_factory=list)
@@ -96,9 +83,9 @@ class Journey:
 
     def person(self, lang: str = "zh-CN") -> Any:
         """A new browser (context) with nothing but the language cookie."""
-        context = self.chromium.new_context(base_url=self.stack.public_url, locale=lang,
+        context = self.chromium.new_context(base_url=self.public_url, locale=lang,
                                             viewport={"width": 1280, "height": 900})
-        context.add_cookies([{"name": "lang", "value": lang, "url": self.stack.public_url}])
+        context.add_cookies([{"name": "lang", "value": lang, "url": self.public_url}])
         self.contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -113,8 +100,8 @@ class Journey:
 
     def set_password(self, page: Any, link: str) -> None:
         """Open a set-password link in this person's browser and choose a password."""
-        assert link.startswith(self.stack.public_url + "/intake/set-password?token="), link
-        page.goto(link.removeprefix(self.stack.public_url))
+        assert link.startswith(self.public_url + "/intake/set-password?token="), link
+        page.goto(link.removeprefix(self.public_url))
         assert h1(page) == "设置登录密码"
         page.fill("#f-password", PASSWORD)
         page.fill("#f-password_again", PASSWORD)

@@ -21,16 +21,15 @@ decision issues a certificate whose serial verifies on the public page; the appl
 page shows the timeline through to 获奖 and hands over the certificate and the decision
 letter as PDFs.
 
-No step uses the JSON API. What is not a page: the very first operator account is made by
-`dossier invite` (what the installer runs; `dossier run` prints the same kind of one-time
-link for a fresh data folder) and signed in through its set-password link, because the test
-runs on the shared stack, whose data folder other tests have already used; one check (not a
-step) reads the stored file's sha256 through the API to prove the 200 MB upload arrived
-whole. Every other account is made on /intake/accounts and signed in through its link, in
-that person's own browser. Addresses typed rather than clicked are the pages' own (a cycle
+The test starts its own `make run` instance (`dossier run`, as tests/e2e/test_embedded_run.py
+does) on a new, empty data folder, and the operator's first sign-in is the one-time link that
+instance printed. No step uses the JSON API or the command line: every other account is made
+on /intake/accounts and signed in through its set-password link, in that person's own
+browser. One check (not a step) reads the stored file's sha256 through the API to prove the
+200 MB upload arrived whole. Addresses typed rather than clicked are the pages' own (a cycle
 chosen with ?cycle=). No clock is moved: the recommendation list's publicity is dated to have
-ended already, so the objection is filed against the acceptance list, under publicity from
-today.
+ended already (the page asks for the reason), so the objection is filed against the
+acceptance list, under publicity from today.
 """
 
 from __future__ import annotations
@@ -40,21 +39,22 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from intake.flows import CALENDAR, Intake, new_uscc
+from e2e.test_embedded_run import all_healthy, instance_env, secret_of, sign_in_link, start, stop
+from intake.flows import CALENDAR, new_uscc
 from journey_steps import (
     PASSWORD,
     Journey,
     chinese_pdf,
     flash,
     h1,
-    invite,
     large_pdf,
     no_untranslated,
     red_pixels,
@@ -63,10 +63,36 @@ from journey_steps import (
 from pypdf import PdfReader
 from waiting import poll
 
-from dossier.localstack import AppStack
 from services.review.programme import Programme
+from shared.auth import issue_token
 
 pytestmark = pytest.mark.stack
+
+@dataclass(frozen=True)
+class Fresh:
+    """A `make run` instance on a data folder of its own, new for this test."""
+
+    public_url: str
+    urls: dict[str, str]
+    first_link: str  # the first sign-in link it printed
+    secret: str
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Fresh]:
+    data = tmp_path / "var"
+    env, urls, proxy_port = instance_env(data)
+    log = tmp_path / "run.log"
+    proc = start(env, log)
+    try:
+        poll(lambda: all_healthy(urls), 90)
+        public = f"http://127.0.0.1:{proxy_port}"
+        poll(lambda: all_healthy({"origin": f"{public}/intake"}), 30)
+        link = poll(lambda: sign_in_link(log.read_text()), 60)
+        yield Fresh(public, urls, link, secret_of(data))
+    finally:
+        stop(proc)
+
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "journey"
 MiB = 1024 * 1024
@@ -92,9 +118,8 @@ def _staff_account(page: Any, role: str, subject: str, name: str, unit: str = ""
 
 @pytest.mark.timeout(600)  # the 200 MB upload and a whole cycle, on a shared machine
 def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
-        stack: AppStack, chromium: Any, tmp_path: Path,
-        auth: Callable[[str, str], dict[str, str]]) -> None:
-    journey = Journey(stack, chromium, ARTIFACTS)
+        fresh: Fresh, chromium: Any, tmp_path: Path) -> None:
+    journey = Journey(fresh.public_url, chromium, ARTIFACTS)
     tag = uuid.uuid4().hex[:6]
     name = f"忻州旅程{tag}精密制造有限公司"
     credit_code = new_uscc(COUNTY)
@@ -110,8 +135,7 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
     try:
         # -- 0. the operator's first run: sign in, the set-up checklist, the cycle -----------
         operator = journey.person()
-        journey.set_password(operator, invite(stack, "operator", f"op.journey.{tag}",
-                                              "市场监管局受理员"))
+        journey.set_password(operator, fresh.first_link)  # what `make run` printed
         operator.get_by_role("link", name="届次设置").first.click()
         operator.get_by_role("heading", level=1, name="评选届次设置向导").wait_for()
         operator.get_by_role("link", name="设立新的评选届次").click()
@@ -195,10 +219,13 @@ def test_an_award_from_registration_to_a_verified_certificate_through_the_pages(
         assert all("已保存" in text for text in rows.all_inner_texts())
         assert bar.evaluate("e => e.value / e.max") == 1
         poll(lambda: applicant.locator("#documents [data-filename]").count() == 3, 30)
-        with requests.Session() as http:  # a check, not a step: the stored bytes are the file's
-            versions = [v for d in Intake(stack, http).detail(
-                auth("applicant", f"org-{credit_code}"), app_id)["documents"]
-                for v in d["versions"]]
+        # A check, not a step: the stored bytes are the file's.
+        me = {"Authorization": "Bearer " + issue_token(
+            fresh.secret, subject=f"org-{credit_code}", role="applicant", ttl_seconds=600)}
+        detail = requests.get(f"{fresh.urls['intake']}/api/applications/{app_id}", headers=me,
+                              timeout=30)
+        assert detail.status_code == 200, detail.text
+        versions = [v for d in detail.json()["documents"] for v in d["versions"]]
         assert {v["filename"]: v["sha256"] for v in versions}[big.name] == big_sha
 
         # The trade secret, pages 1-2 (the page reloads with the saved level).
