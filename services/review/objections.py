@@ -56,7 +56,9 @@ BAD_CODE = N_("Check the receipt code: 12 letters and digits.")
 # Who may open the evidence files (Art. 6 and 16: the office handles, the supervision group
 # oversees); anyone else is told the file does not exist.
 EVIDENCE_READERS = ("operator", "supervisor")
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+# Crockford's symbols (no I, L, O, U) less Z: 31, a prime, so the weighted check below catches
+# every single wrong symbol and every swap of neighbours (with 32 symbols, 0 and Z collide).
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXY"
 CODE_DATA = 11
 # What people mistype for Crockford's symbols.
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -71,7 +73,7 @@ class EvidenceFile:
 def _check_symbol(data: str) -> str:
     # Weighted sum modulo the prime 31 with distinct weights: any one wrong character and any
     # swap of two neighbours changes it.
-    return ALPHABET[sum((i + 1) * ALPHABET.index(c) for i, c in enumerate(data)) % 31]
+    return ALPHABET[sum((i + 1) * ALPHABET.index(c) for i, c in enumerate(data)) % len(ALPHABET)]
 
 
 def new_receipt_code() -> str:

@@ -194,7 +194,7 @@ def test_the_decision_is_refused_while_an_acceptance_list_is_still_open(
 
 def test_receipt_codes_catch_every_typo_and_forgive_case_dashes_and_look_alikes() -> None:
     rng = random.Random(15)
-    for _ in range(300):
+    for _ in range(3000):
         code = objections.new_receipt_code()
         assert len(code) == 12 and objections.normalise_code(code) == code
         shown = objections.display_code(code)
@@ -203,8 +203,7 @@ def test_receipt_codes_catch_every_typo_and_forgive_case_dashes_and_look_alikes(
         i = rng.randrange(12)
         wrong = rng.choice([c for c in objections.ALPHABET if c != code[i]])
         typo = code[:i] + wrong + code[i + 1:]
-        if {code[i], wrong} != {"0", "Z"}:  # the one pair 31 apart, both valid symbols
-            assert objections.normalise_code(typo) is None, (code, typo)
+        assert objections.normalise_code(typo) is None, (code, typo)
         j = rng.randrange(11)
         if code[j] != code[j + 1]:
             swapped = code[:j] + code[j + 1] + code[j] + code[j + 2:]
