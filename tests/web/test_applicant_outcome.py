@@ -106,7 +106,8 @@ def _decided_cycle(stack: AppStack, http: requests.Session, applicant: str, reco
             "department": department, "favourable": True,
             "reference": f"{department}〔{date.today().year}〕2号"}), 201)
     _ok(http.post(f"{review}/cycles/{cycle}/recommendation", headers=operator,
-                  json={"starts_on": (date.today() - timedelta(days=30)).isoformat()}), 201)
+                  json={"starts_on": (date.today() - timedelta(days=30)).isoformat(),
+                        "reason": "已在报刊公示"}), 201)
     awards = _ok(http.post(f"{review}/cycles/{cycle}/decision", headers=operator,
                            json={"reference": "忻政发〔2026〕7号"}), 201)
     [award] = [a for a in awards if a["application_id"] == app_id]
@@ -180,7 +181,7 @@ def test_the_applicant_follows_the_timeline_to_the_award_and_opens_the_certifica
     page.get_by_role("link", name=award_title).click()
     message = page.get_by_role("main").inner_text()
     assert f"办件编号 {done['case_number']}" in message
-    assert "“忻州市市长质量奖”（奖项）" in message and "荣誉证书" in message
+    assert "“忻州市市长质量奖”。" in message and "荣誉证书" in message
     page.get_by_role("link", name="查看申报").click()  # to the page with the certificate
     assert page.get_by_role("link", name="荣誉证书（PDF）").is_visible()
 

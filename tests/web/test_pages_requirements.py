@@ -47,7 +47,7 @@ def options(page: str) -> list[tuple[str, str]]:
     select = re.search(r'<select id="u-requirement"[^>]*>(.*?)</select>', page, re.S)
     assert select, "no requirement choice in the upload form"
     return [(html.unescape(v), html.unescape(label)) for v, label in
-            re.findall(r'<option value="([^"]*)">([^<]*)</option>', select.group(1))]
+            re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))]
 
 
 def row(page: str, requirement: str) -> str:

@@ -97,7 +97,7 @@ def test_a_past_start_is_warned_about_and_published_only_with_a_reason_shown_on_
     public = open_page(width=360)
     public.goto("/review/public/lists")
     card = public.locator("[data-list]").filter(has_text=name).filter(
-        has_text="推荐名单").first
+        has_text="拟表彰名单").first
     notice = card.locator("[data-notice]").inner_text()
     assert "发布单位：忻州市市场监督管理局" in notice and REASON in notice
     assert "异议期已于" in notice
