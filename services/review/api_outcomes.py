@@ -5,7 +5,6 @@ Supervisors read everything here and change nothing: they appear only on GET rou
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +25,6 @@ from services.review.models import (
     ScoreDraft,
 )
 from services.review.programme import Programme
-from services.review.registry import now
 from services.review.schemas import (
     AwardOut,
     AwardPage,
@@ -344,27 +342,8 @@ def opinion_status(application_id: str) -> dict[str, Any]:
 def record_opinion(body: dict[str, Any], application_id: str) -> Opinion:
     ctx = service_context()
     with ctx.db.session() as session:
-        app = outcomes.find(session, Application, application_id)
-        if body["department"] not in outcomes.required_departments(_programme(), app):
-            raise DossierError("opinion.department_unknown", status=422,
-                               zh="该部门不在此类申报者的征求意见范围内。",
-                               en="This department is not consulted for this kind of applicant.")
-        if session.scalars(select(Opinion.id).where(
-                Opinion.application_id == app.id,
-                Opinion.department == body["department"])).first():
-            raise Conflict("opinion.exists", zh="该部门意见已登记。",
-                           en="This department's opinion is already recorded.")
-        opinion = Opinion(id=str(uuid.uuid4()), application_id=app.id, recorded_at=now(),
-                          recorded_by=current_principal().subject, **body)
-        session.add(opinion)
-        session.flush()
-        _audit(session, "opinion.recorded", f"application:{app.id}",
-               department=opinion.department, favourable=opinion.favourable)
-        if not outcomes.missing_opinions(session, _programme(), app):
-            ctx.outbox.emit(session, "opinions.completed", {
-                "cycle": app.cycle, "application_id": app.id,
-                "applicant_name": app.applicant_name, "audience": [{"role": "operator"}]})
-    return opinion
+        return outcomes.record_opinion(session, ctx.outbox, ctx.audit, current_principal(),
+                                       _programme(), application_id, body)
 
 
 # -- decision, awards, certificates, revocation -----------------------------------------------

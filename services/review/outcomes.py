@@ -392,6 +392,36 @@ def record_recovery(session: Session, revocation: Revocation, amount: int) -> Re
     return revocation
 
 
+def record_opinion(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
+                   programme: Programme, application_id: str, body: dict[str, Any]) -> Opinion:
+    """A department's written opinion on an applicant (Art. 17): only a department consulted
+    for this kind of applicant, once each; when the last one is in, the office is told."""
+    app = find(session, Application, application_id)
+    if body["department"] not in required_departments(programme, app):
+        raise DossierError("opinion.department_unknown", status=422,
+                           zh="该部门不在此类申报者的征求意见范围内。",
+                           en="This department is not consulted for this kind of applicant.",
+                           errors={"department": [N_("Choose a listed department.")]})
+    if session.scalars(select(Opinion.id).where(
+            Opinion.application_id == app.id,
+            Opinion.department == body["department"])).first():
+        raise Conflict("opinion.exists", zh="该部门意见已登记。",
+                       en="This department's opinion is already recorded.")
+    opinion = Opinion(id=str(uuid.uuid4()), application_id=app.id, recorded_at=now(),
+                      recorded_by=who.subject, **body)
+    session.add(opinion)
+    session.flush()
+    audit.append(session, actor=who.subject, role=who.role, action="opinion.recorded",
+                 target=f"application:{app.id}",
+                 detail={"department": opinion.department, "favourable": opinion.favourable})
+    if not missing_opinions(session, programme, app):
+        outbox.emit(session, "opinions.completed", {
+            "cycle": app.cycle, "application_id": app.id,
+            "applicant_name": app.applicant_name, "case_number": app.case_number,
+            "audience": [{"role": "operator"}]})
+    return opinion
+
+
 def find(session: Session, model: Any, key: str) -> Any:
     found = session.get(model, key)
     if found is None:

@@ -5,7 +5,6 @@ objections. Supervisors read every page; only they may unseal an objection's rep
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import marshmallow as ma
@@ -38,7 +37,6 @@ from services.review.pages_office import (
     programme,
     text,
 )
-from services.review.registry import now
 from services.review.schemas import (
     DecisionIn,
     ListIn,
@@ -188,29 +186,8 @@ def record_opinion(application_id: str) -> Any:
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
         with ctx.db.session() as session:
-            app = outcomes.find(session, Application, application_id)
-            if body["department"] not in outcomes.required_departments(programme(), app):
-                raise DossierError("opinion.department_unknown", status=422,
-                                   zh="该申报者不需要此部门的意见。",
-                                   en="This department's opinion is not required for this "
-                                      "applicant.",
-                                   errors={"department": "Choose a listed department."})
-            if session.scalars(select(Opinion.id).where(
-                    Opinion.application_id == app.id,
-                    Opinion.department == body["department"])).first():
-                raise Conflict("opinion.exists", zh="该部门意见已登记。",
-                               en="This department's opinion is already recorded.")
-            opinion = Opinion(id=str(uuid.uuid4()), application_id=app.id,
-                              recorded_at=now(),
-                              recorded_by=current_principal().subject, **body)
-            session.add(opinion)
-            session.flush()
-            audit(session, "opinion.recorded", f"application:{app.id}",
-                  department=opinion.department, favourable=opinion.favourable)
-            if not outcomes.missing_opinions(session, programme(), app):
-                ctx.outbox.emit(session, "opinions.completed", {
-                    "cycle": app.cycle, "application_id": app.id,
-                    "applicant_name": app.applicant_name, "audience": [{"role": "operator"}]})
+            outcomes.record_opinion(session, ctx.outbox, ctx.audit, current_principal(),
+                                    programme(), application_id, body)
     except DossierError as exc:
         if exc.status == 404:
             raise

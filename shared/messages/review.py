@@ -49,6 +49,7 @@ class OpinionsCompleted(EventPayload):
     cycle = _S(required=True)
     application_id = _S(required=True)
     applicant_name = _S(required=True)
+    case_number = _S(allow_none=True, load_default=None)
 
 
 class ListEntry(PayloadSchema):
