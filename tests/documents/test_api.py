@@ -127,8 +127,8 @@ def test_the_docx_sheet_lists_every_requirement_in_chinese_or_english(
     assert len(rows) == 1 + 13  # every organisation requirement
     by_title = {row[1]: row for row in rows[1:]}
     assert by_title["自评报告"][3] == "符合"
-    assert by_title["申报表"][3] == "缺失"
-    assert by_title["真实性承诺书（含不涉及国家秘密声明）"][3] == "需关注"
+    assert by_title["申报表"][3] == "缺少"
+    assert by_title["真实性承诺书（含不涉及国家秘密声明）"][3] == "需人工核对"
     assert "承诺书.pdf" in by_title["真实性承诺书（含不涉及国家秘密声明）"][5]
 
     english = get(http, stack, f"/reports/{report['id']}/docx", auth("operator", "op-docx"),

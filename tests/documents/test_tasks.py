@@ -87,6 +87,9 @@ def test_an_organisation_packet_is_checked_as_a_draft_and_again_on_submission(
         "application_id": app["id"], "cycle": "2025", "owner": app["owner"],
         "status": "incomplete", "counts": report["counts"], "missing": ["financials"],
         "report_id": report["id"], "submission": 1, "unit": "140902",
+        # Messages name what is missing, not its code.
+        "missing_titles": [{"zh-CN": "近三年审计报告",
+                            "en": "Audited accounts of the last three years"}],
         "applicant_name": app["name"],  # the recommender's message names the applicant
         "audience": [{"subject": app["owner"]}, {"role": "recommender", "unit": "140902"}]}
     inspected = outbox(stack, "document.inspected", app["id"])

@@ -74,15 +74,18 @@ def test_uploaded_pdf_is_inspected_and_the_applicant_is_told_in_the_inbox(
     def inbox_message() -> dict[str, Any] | None:
         res = http.get(f"{stack.url('notify')}/api/inbox", headers=me)
         assert res.status_code == 200, res.text
-        items = [m for m in res.json()["items"] if filename in m["title"]]
+        # No message per file: one digest once the upload's inspections have settled.
+        items = [m for m in res.json()["items"] if m["title"] == "上传的材料已检查完毕"]
         return {"inbox": res.json(), "message": items[0]} if items else None
 
     found = poll(inbox_message)
     assert found["inbox"]["unread"] >= 1
-    assert "7 页" in found["message"]["body"]
+    assert found["message"]["body"].startswith("您上传的材料已全部检查完毕")
     english = http.get(f"{stack.url('notify')}/api/inbox", headers={**me,
                        "Accept-Language": "en"}).json()
-    assert any("7 page(s)" in m["body"] for m in english["items"])
+    assert any(m["title"] == "Your uploads have been checked"
+               and m["body"].startswith("Every file you uploaded has been checked")
+               for m in english["items"])
     # One id traces the work through every service's logs.
     for log in ("documents-worker", "notify-worker"):
         assert b"[trace-skeleton-1]" in (stack.root / "logs" / f"{log}.log").read_bytes(), log

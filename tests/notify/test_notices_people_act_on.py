@@ -34,7 +34,7 @@ def test_no_message_per_file_but_one_when_the_uploads_inspections_settle() -> No
     digest = render("packet.checked", {**draft, "settled": True},
                     extra={"recipient": {"subject": "applicant-1", "role": "applicant"}})
     assert digest is not None and digest.title["zh-CN"] == "上传的材料已检查完毕"
-    assert "不合格 1 项" in digest.body["zh-CN"] and "尚有 1 项材料未上传" in digest.body["zh-CN"]
+    assert "不符合 1 项" in digest.body["zh-CN"] and "尚有 1 项材料未上传" in digest.body["zh-CN"]
 
 
 def test_a_failed_file_is_explained_in_words_not_by_its_code() -> None:
@@ -88,7 +88,9 @@ def test_the_award_message_names_the_award_tier_and_cycle_and_leads_to_the_appli
     with notify.ctx.db.reader() as session:
         [message] = session.execute(select(Notification)).scalars().all()
     assert "第三届忻州市市长质量奖" in message.title_zh
-    assert "“忻州市市长质量奖”（奖项）" in message.body_zh and "2026-0009" in message.body_zh
+    # The tier's own title names the tier (a nomination's ends in 提名奖, see awards.yaml).
+    assert "获评第三届忻州市市长质量奖“忻州市市长质量奖”" in message.body_zh
+    assert "2026-0009" in message.body_zh
     assert "荣誉证书" in message.body_zh and "年度" not in message.title_zh
     # The inbox links the winner's own application, whose page holds the certificate.
     assert message.refs["application_id"] == "app-9"
