@@ -48,7 +48,7 @@ def test_an_operator_sets_up_a_cycle_units_and_a_waiver_through_the_pages_alone(
     page.get_by_label("申报开始日期").fill((today - timedelta(days=1)).isoformat())
     page.get_by_label("申报截止日期").fill((today + timedelta(days=60)).isoformat())
     page.get_by_label("市长质量奖最多").fill("5")
-    page.get_by_label("安排答辩评审").check()
+    page.get_by_label("安排陈述答辩").check()
     _no_problems(page)
     page.get_by_role("button", name="保存评选届次").click()
     # The Measures allow 3 awards at most: said next to the field, nothing saved.
