@@ -106,7 +106,8 @@ def _decided_cycle(stack: AppStack, http: requests.Session, applicant: str, reco
             "department": department, "favourable": True,
             "reference": f"{department}〔{date.today().year}〕2号"}), 201)
     _ok(http.post(f"{review}/cycles/{cycle}/recommendation", headers=operator,
-                  json={"starts_on": (date.today() - timedelta(days=30)).isoformat()}), 201)
+                  json={"starts_on": (date.today() - timedelta(days=30)).isoformat(),
+                        "reason": "已在报刊公示"}), 201)
     awards = _ok(http.post(f"{review}/cycles/{cycle}/decision", headers=operator,
                            json={"reference": "忻政发〔2026〕7号"}), 201)
     [award] = [a for a in awards if a["application_id"] == app_id]
