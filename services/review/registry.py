@@ -110,7 +110,7 @@ def parse_expert_csv(text: str) -> list[dict[str, Any]]:
 
 # -- conflicts --------------------------------------------------------------------------------
 
-STAGE_DAYS = {"material": "材料评审日", "on-site": "现场评审日", "defence": "答辩评审日"}
+STAGE_DAYS = {"material": "材料评审日", "on-site": "现场评审日", "defence": "陈述答辩日"}
 SYSTEM = "system"
 OUTDATED = ("周期日期变更后按新的评审日不再构成回避 "
             "no longer a conflict at the cycle's new review date")

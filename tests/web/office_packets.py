@@ -4,6 +4,7 @@ test_pages_office.py and test_pages_report.py)."""
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 import requests
@@ -39,13 +40,19 @@ def ok(r: requests.Response, status: int = 200) -> Any:
     return r.json()
 
 
+def company_name(word: str) -> str:
+    """A unique company name in words and digits: it shows on pages that other tests read for
+    codes and English (test_plain_words), where a hex tag would read as one."""
+    return f"忻州{word}{uuid.uuid4().int % 10**8:08d}有限公司"
+
+
 def submitted(intake: Intake, cycle: str, county: str, *, name: str | None = None,
               secret_text: list[str] | None = None) -> dict[str, Any]:
     """A packet of a new applicant submitted on the county route to `county`: a publicity proof
     and a trade-secret evidence file. Returns ids and the applicant's bearer headers."""
     subject = unique("applicant-office")
     me = intake.as_("applicant", subject)
-    name = name or f"忻州{unique('测试')}有限公司"
+    name = name or company_name("测试")
     app = ok(intake.create(me, cycle, name=name, county=county), 201)
     proof = ok(intake.upload(me, app["id"], "内部公示证明.pdf", chinese_pdf(["内部公示证明"]),
                              requirement="publicity-proof"), 201)

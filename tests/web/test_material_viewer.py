@@ -13,7 +13,7 @@ import pytest
 import requests
 from intake.flows import Intake, unique
 from journey_steps import chinese_pdf, red_pixels, reload_until
-from office_packets import ok
+from office_packets import company_name, ok
 from waiting import poll
 
 from dossier.localstack import AppStack
@@ -64,7 +64,7 @@ def test_applicant_recommender_and_operator_open_the_files_from_their_pages(
     intake.recommender(UNIT, rec_subject)
     owner = unique("applicant-viewer")
     me = intake.as_("applicant", owner)
-    name = f"忻州{unique('查阅')}有限公司"
+    name = company_name("查阅")
     app = ok(intake.create(me, cycle, name=name, county=UNIT), 201)
     pdf, docx = tmp_path / PDF_NAME, tmp_path / DOCX_NAME
     pdf.write_bytes(chinese_pdf(["核心工艺说明", "关键工艺参数"]))
