@@ -87,7 +87,7 @@ def test_a_disabled_recommender_loses_its_jurisdiction_at_once(intake: Intake) -
     token = intake.recommender("140902", subject)
     assert intake.call("GET", "/applications", token).status_code == 200
     intake.call("PUT", f"/accounts/{subject}", intake.operator,
-                json={"role": "recommender", "name": "x", "unit": "140902", "active": False})
+                json={"role": "recommender", "name": "赵停用", "unit": "140902", "active": False})
     # The guard refuses the disabled account's token outright, before intake's own check.
     problem(intake.call("GET", "/applications", token), 401, "auth.account_disabled")
 
