@@ -82,7 +82,7 @@ class ReviewDriver:
             "unit": "140902", "documents": documents or [],
             "applicant": {"applicant_id": f"p-{app_id}", "kind": kind, "name": name,
                           "credit_code": credit_code, "county": "140902",
-                          "industry": profile.pop("industry", "machinery"),
+                          "industry": profile.pop("industry", "机械制造"),
                           "legal_representative": profile.pop("legal_representative", None),
                           "employer": None, "employer_credit_code": None,
                           "related": profile.pop("related", []), **profile},
@@ -100,8 +100,9 @@ class ReviewDriver:
         return poll(listed)
 
     def expert(self, subject: str, organisation: str, **extra: Any) -> dict[str, Any]:
-        body = {"subject": subject, "name": extra.pop("name", f"专家{subject[-4:]}"),
-                "organisation": organisation, "fields": extra.pop("fields", ["machinery"]),
+        digits = "".join(str(ord(c) % 10) for c in subject[-4:])  # names in words and digits
+        body = {"subject": subject, "name": extra.pop("name", f"专家{digits}"),
+                "organisation": organisation, "fields": extra.pop("fields", ["机械制造"]),
                 **extra}
         r = self.http.post(f"{self.url}/experts", headers=self.operator, json=body)
         assert r.status_code == 201, r.text

@@ -103,11 +103,11 @@ def test_dossier_assign_writes_an_optimal_assignment_and_detects_same_organisati
         tmp_path: Path) -> None:
     # Saved by Excel on Chinese Windows: GBK. The organisations must still match.
     (tmp_path / "E.csv").write_text(
-        "id,name,organisation,fields\ne1,甲,山西大学,machinery;food\ne2,乙,示例机械有限公司,"
-        "machinery\ne3,丙,太原理工,food\n", encoding="gbk")
+        "id,name,organisation,fields\ne1,甲,山西大学,机械制造;食品\ne2,乙,示例机械有限公司,"
+        "机械制造\ne3,丙,太原理工,食品\n", encoding="gbk")
     (tmp_path / "A.csv").write_text(
-        "id,applicant,organisation,field\na1,示例机械有限公司,示例机械有限公司,machinery\n"
-        "a2,张三,食品公司,food\n", encoding="gbk")
+        "id,applicant,organisation,field\na1,示例机械有限公司,示例机械有限公司,机械制造\n"
+        "a2,张三,食品公司,食品\n", encoding="gbk")
     (tmp_path / "C.csv").write_text("expert_id,application_id,reason\ne3,a2,relative\n",
                                     encoding="utf-8")
     (tmp_path / "F.csv").write_text(
@@ -174,7 +174,7 @@ def test_dossier_assign_reads_spreadsheet_exports_and_matches_fields_when_asked(
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     pairs = sorted(out.read_text(encoding="utf-8").splitlines()[1:])
-    # e3 scores best on a1 but knows no machinery: the field rule wins over the score.
+    # e3 scores best on a1 but knows no 机械制造: the field rule wins over the score.
     assert pairs[0] == "a1,e1"
     assert pairs[1] in {"a2,e2", "a2,e3"}
 

@@ -18,7 +18,7 @@ from services.review.programme import Programme
 
 TODAY = date(2026, 6, 1)
 PROFILE = {"applicant_id": "p1", "kind": "organisation", "name": "忻州示例机械有限公司",
-           "credit_code": "91140900MA0K000001", "county": "140902", "industry": "machinery",
+           "credit_code": "91140900MA0K000001", "county": "140902", "industry": "机械制造",
            "legal_representative": "王建国", "related": []}
 
 

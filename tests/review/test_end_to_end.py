@@ -62,7 +62,7 @@ def test_accepted_packets_go_through_review_publicity_opinions_decision_and_revo
         loads[p["expert_id"]] = loads.get(p["expert_id"], 0) + 1
         assert p["affinity"] == sum(p["explanation"]["terms"].values())
         assert p["explanation"]["terms"].get("field-match") == (
-            100 if p["application_id"] != org2 else None)  # org2 is health, experts machinery
+            100 if p["application_id"] != org2 else None)  # org2 is health, experts 机械制造
         assert p["explanation"]["eligible_experts"] >= 5
     assert max(loads.values()) <= 3
     made = [m for m in review.outbox("assignment.made") if m["cycle"] == review.cycle]

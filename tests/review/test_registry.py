@@ -12,8 +12,8 @@ def test_a_csv_import_is_all_or_nothing_and_announces_each_expert_account(
     http, url, op = review.http, review.url, review.operator
     tag = review.cycle
     bad = ("subject,name,organisation,fields,county\n"
-           f"imp1-{tag},甲,山西大学,machinery;food,140902\n"
-           f"imp2-{tag},,太原理工,food,\n")
+           f"imp1-{tag},甲,山西大学,机械制造;食品,140902\n"
+           f"imp2-{tag},,太原理工,食品,\n")
     r = http.post(f"{url}/experts/import", headers={**op, "Content-Type": "text/csv"},
                   data=bad.encode())
     assert r.status_code == 422
@@ -27,9 +27,9 @@ def test_a_csv_import_is_all_or_nothing_and_announces_each_expert_account(
     assert r.status_code == 201, r.text
     assert r.json()["imported"] == 2
     found = http.get(f"{url}/experts", headers=op,
-                     params={"field": "food", "q": tag}).json()["items"]
+                     params={"field": "食品", "q": tag}).json()["items"]
     assert {e["subject"] for e in found} == {f"imp1-{tag}", f"imp2-{tag}"}
-    assert http.get(f"{url}/experts", headers=op, params={"field": "machinery", "q": tag}
+    assert http.get(f"{url}/experts", headers=op, params={"field": "机械制造", "q": tag}
                     ).json()["total"] == 1
     saved = [e for e in review.outbox("account.saved") if e["subject"].endswith(tag)]
     assert {(e["role"], e["active"]) for e in saved} == {("expert", True)}
@@ -118,13 +118,13 @@ def test_an_infeasible_assignment_names_each_uncovered_application_and_why(
         review: ReviewDriver) -> None:
     http, url, op = review.http, review.url, review.operator
     review.cycle_saved()
-    covered = review.accept("忻州甲", app_id=f"if-a-{review.cycle}", industry="machinery")
+    covered = review.accept("忻州甲", app_id=f"if-a-{review.cycle}", industry="机械制造")
     short = review.accept("忻州乙", credit_code="91140900YI0000001", app_id=f"if-b-{review.cycle}",
-                          industry="food")
+                          industry="食品")
     review.wait_applications(2)
-    experts = [review.expert(f"if-{i}-{review.cycle}", f"单位{i}", fields=["machinery"])
+    experts = [review.expert(f"if-{i}-{review.cycle}", f"单位{i}", fields=["机械制造"])
                for i in range(3)]
-    insider = review.expert(f"if-in-{review.cycle}", "乙", fields=["food"],
+    insider = review.expert(f"if-in-{review.cycle}", "乙", fields=["食品"],
                             organisation_credit_code="91140900YI0000001")
     panel = review.panel("on-site", 2, 5, [e["id"] for e in [*experts, insider]],
                          require_field_match=True)
@@ -217,7 +217,7 @@ def test_a_csv_saved_by_excel_in_gbk_or_with_a_bom_keeps_its_chinese_names(
                                                    ("utf-8-sig", "text/csv"),
                                                    ("gb18030", "text/csv; charset=gb18030"))):
         body = ("subject,name,organisation,fields,county\n"
-                f"enc{n}-{tag},张质量,忻州市产品质量检验所,machinery,140902\n")
+                f"enc{n}-{tag},张质量,忻州市产品质量检验所,机械制造,140902\n")
         r = http.post(f"{url}/experts/import", headers={**op, "Content-Type": content_type},
                       data=body.encode(encoding))
         assert r.status_code == 201, r.text
