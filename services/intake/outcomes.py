@@ -4,17 +4,15 @@ tables). The applicant's timeline (`timeline.py`) reads what is kept here."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.intake import timeline
 from services.intake.models import AcceptanceList, Application, Outcome
-
-_BEIJING = ZoneInfo("Asia/Shanghai")
+from shared import clock
 
 
 def _day(value: Any, fallback: date | None = None) -> date | None:
@@ -34,7 +32,7 @@ def _accepted(session: Session, cycle: str) -> list[Application]:
 def _row(session: Session, app_id: str, cycle: str) -> Outcome:
     row = session.get(Outcome, app_id)
     if row is None:
-        row = Outcome(application_id=app_id, cycle=cycle, updated_at=datetime.now(UTC))
+        row = Outcome(application_id=app_id, cycle=cycle, updated_at=clock.now())
         session.add(row)
     return row
 
@@ -52,7 +50,7 @@ def record_list(session: Session, payload: dict[str, Any]) -> None:
         if row.listed:
             row.publicity_starts_on = _day(payload.get("starts_on"))
             row.publicity_ends_on = _day(payload.get("ends_on"))
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = clock.now()
 
 
 def record_decision(session: Session, payload: dict[str, Any],
@@ -61,7 +59,7 @@ def record_decision(session: Session, payload: dict[str, Any],
     other accepted application of the cycle."""
     cycle = str(payload["cycle"])
     decided_on = _day(payload.get("decided_on"),
-                      today or datetime.now(UTC).astimezone(_BEIJING).date())
+                      today or clock.today())
     results = {str(r["application_id"]): r for r in payload.get("results") or []}
     ids = {a.id for a in _accepted(session, cycle)} | set(results)
     for app_id in sorted(ids):
@@ -72,14 +70,14 @@ def record_decision(session: Session, payload: dict[str, Any],
         row.tier_title = dict(result["tier_title"]) if result.get("tier_title") else None
         row.cycle_title = payload.get("cycle_title")
         row.decision_reference = payload.get("reference")
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = clock.now()
 
 
 def record_revocation(session: Session, payload: dict[str, Any],
                       today: date | None = None) -> None:
     row = _row(session, str(payload["application_id"]), str(payload["cycle"]))
-    row.revoked_on = today or datetime.now(UTC).astimezone(_BEIJING).date()
-    row.updated_at = datetime.now(UTC)
+    row.revoked_on = today or clock.today()
+    row.updated_at = clock.now()
 
 
 def progress(session: Session, app: Application, today: date

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-_BEIJING = ZoneInfo("Asia/Shanghai")
+from shared import clock
+
 # How far the routing statuses have gone, in order: a later status has passed every earlier one.
 PROGRESS = {"draft": 0, "returned": 0, "submitted": 1, "recommended": 2, "accepted": 3,
             "rejected": 3}
@@ -43,7 +43,7 @@ class Decided(Protocol):
 
 
 def _last(history: Iterable[Step], action: str) -> date | None:
-    days = [s.at.astimezone(_BEIJING).date() if s.at.tzinfo else s.at.date()
+    days = [s.at.astimezone(clock.current().zone).date() if s.at.tzinfo else s.at.date()
             for s in history if s.action == action]
     return max(days) if days else None
 

@@ -176,3 +176,37 @@ def test_a_packet_returned_by_the_office_is_news_for_the_applicant_only(
             table.c.type == "packet.returned")).scalars().all()
     assert row["payload"]["audience"] == [{"subject": "owner-r"}]
     assert row["payload"]["case_number"] == "2033-0001"
+
+
+def test_dates_follow_the_one_clock_in_its_zone() -> None:
+    """A step taken at 01:00 Beijing time is dated that Beijing day, and a revocation that
+    arrives without a date is dated the clock's today, not the server's UTC day."""
+    from shared import clock
+
+    late_utc = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 2026-03-02 01:00 in Beijing
+    stages = timeline.derive("submitted", [_Step("submitted", late_utc)], None, None,
+                             date(2026, 3, 2))
+    assert stages[0].on == date(2026, 3, 2)
+    zone = str(clock.current().zone)
+    clock.configure("UTC")  # an office elsewhere: the same instant is still 1 March there
+    try:
+        stages = timeline.derive("submitted", [_Step("submitted", late_utc)], None, None,
+                                 date(2026, 3, 2))
+        assert stages[0].on == date(2026, 3, 1)
+    finally:
+        clock.configure(zone)
+
+    class _Session:
+        def __init__(self) -> None:
+            self.rows: dict[str, Outcome] = {}
+
+        def get(self, _model: object, key: str) -> Outcome | None:
+            return self.rows.get(key)
+
+        def add(self, row: Outcome) -> None:
+            self.rows[row.application_id] = row
+
+    session = _Session()
+    with clock.frozen(datetime(2026, 3, 1, 16, 30, tzinfo=UTC)):  # 00:30 Beijing, 2 March
+        outcomes.record_revocation(session, {"application_id": "a", "cycle": "c"})  # type: ignore[arg-type]
+    assert session.rows["a"].revoked_on == date(2026, 3, 2)
