@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import marshmallow as ma
 import redis
 from flask import Response, after_this_request, request
 
@@ -207,47 +206,64 @@ def etag_of(body: Any) -> str:
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
 
 
-class WaitQuery(ma.Schema):
-    """`?wait=` on a resource a client can wait for."""
+# For `@blp.doc(parameters=PARAMETERS)` on a waitable GET: both are read by `respond`, not
+# declared by a schema (flask-smorest's manual parameters would replace a schema's).
+PARAMETERS: list[dict[str, Any]] = [
+    {"in": "query", "name": "wait", "required": False,
+     "schema": {"type": "number", "minimum": 0},
+     "description": "With `If-None-Match`: hold the request up to this many seconds (at most "
+                    f"{WAIT_CAP_SECONDS}; more waits {WAIT_CAP_SECONDS}) until the "
+                    "representation differs from that ETag (200), else 304. For something not "
+                    "there yet (404 with a `_pending` code): until it is there"},
+    {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+     "description": "The `ETag` of the representation the client holds: 304 while it is "
+                    "current"},
+]
 
-    wait = ma.fields.Float(load_default=0.0, validate=ma.validate.Range(min=0), metadata={
-        "description": "With `If-None-Match`: hold the request up to this many seconds (at "
-                       f"most {WAIT_CAP_SECONDS}; more waits {WAIT_CAP_SECONDS}) until the "
-                       "representation differs from that ETag (200), else 304. Without it, "
-                       "for something not there yet (404 with a `_pending` code): until it "
-                       "is there"})
 
-
-# For `@blp.doc(parameters=[IF_NONE_MATCH])`: the header is read, not declared by a schema.
-IF_NONE_MATCH: dict[str, Any] = {
-    "in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
-    "description": "The `ETag` of the representation the client holds: 304 while it is current"}
+def requested_wait() -> float:
+    """`?wait=` in seconds: 0 when absent, at most `WAIT_CAP_SECONDS`."""
+    raw = request.args.get("wait", "0")
+    try:
+        asked = float(raw)
+    except ValueError:
+        asked = -1.0
+    if not 0 <= asked < float("inf"):  # also NaN
+        raise DossierError("validation.failed", errors={"query": {"wait": [
+            f"seconds to wait: a number from 0 (at most {WAIT_CAP_SECONDS} are waited)"]}})
+    return min(asked, float(WAIT_CAP_SECONDS))
 
 
 def _matches(etag: str) -> bool:
     return request.if_none_match.contains_weak(etag.strip('"'))
 
 
+# Kept by the client only to revalidate with its ETag (the API's default is `no-store`).
+_CACHE_CONTROL = "private, no-cache"
+
+
 def _json(body: Any, etag: str) -> Response:
     response = Response(json.dumps(body, ensure_ascii=False), status=200,
                         mimetype="application/json")
     response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = _CACHE_CONTROL
     return response
 
 
 def _not_modified(etag: str) -> Response:
     response = Response(status=304)
     response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = _CACHE_CONTROL
     return response
 
 
-def respond(feed: Callable[[], ChangeFeed], render: Callable[[], Any], depends: Iterable[str],
-            wait: float = 0.0) -> Response:
+def respond(feed: Callable[[], ChangeFeed], render: Callable[[], Any], depends: Iterable[str]
+            ) -> Response:
     """The JSON `render()` returns, with its ETag; 304 when it is the one `If-None-Match`
     names. With `?wait=`, a 304 (or a `NotYet` from `render`) is held until `depends` — the
     change tags (`shared.changes.on_rows`/`on_table`) of everything `render` reads — move and
     the representation differs, or the wait runs out."""
-    wait = min(wait, float(WAIT_CAP_SECONDS))
+    wait = requested_wait()
     deadline = time.monotonic() + wait
     if wait <= 0:
         return _once(render)

@@ -181,12 +181,11 @@ def get_cycle(cycle_id: str) -> Cycle:
 
 
 @blp.get("/cycles/<cycle_id>/requirements")
-@blp.arguments(longpoll.WaitQuery, location="query", as_kwargs=True)
 @blp.response(200, RequirementListOut)
 @blp.alt_response(304, description="Not modified (`If-None-Match`), also when `?wait=` ran out")
-@blp.doc(parameters=[longpoll.IF_NONE_MATCH])
+@blp.doc(parameters=longpoll.PARAMETERS)
 @roles(*EVERYONE)
-def get_cycle_requirements(cycle_id: str, wait: float) -> Any:
+def get_cycle_requirements(cycle_id: str) -> Any:
     """The cycle's requirement list (`requirements.published` from documents); 404
     `cycle.requirements_pending` until it has arrived, or, with `?wait=`, as soon as it arrives."""
     ctx = service_context()
@@ -203,7 +202,7 @@ def get_cycle_requirements(cycle_id: str, wait: float) -> Any:
             return RequirementListOut().dump(found)  # type: ignore[no-any-return]
 
     return longpoll.respond(lambda: ctx.change_feed, render,
-                            [*on_table(Cycle), *on_table(RequirementList)], wait)
+                            [*on_table(Cycle), *on_table(RequirementList)])
 
 
 @blp.post("/cycles/<cycle_id>/acceptance-lists")
@@ -368,12 +367,11 @@ def _audit_viewed(application_id: str) -> None:
 
 
 @blp.get("/applications/<application_id>")
-@blp.arguments(longpoll.WaitQuery, location="query", as_kwargs=True)
 @blp.response(200, ApplicationDetail)
 @blp.alt_response(304, description="Not modified (`If-None-Match`), also when `?wait=` ran out")
-@blp.doc(parameters=[longpoll.IF_NONE_MATCH])
+@blp.doc(parameters=longpoll.PARAMETERS)
 @roles(*READERS)
-def get_application(application_id: str, wait: float) -> Any:
+def get_application(application_id: str) -> Any:
     """The application with its documents, history, eligibility and `pending` (what the system
     is still working on); `ETag`, `If-None-Match` and `?wait=` to wait for a change."""
     ctx = service_context()
@@ -384,18 +382,17 @@ def get_application(application_id: str, wait: float) -> Any:
                 _load_detail(session, application_id))
 
     answer = longpoll.respond(lambda: ctx.change_feed, render,
-                              _application_tags(application_id), wait)
+                              _application_tags(application_id))
     _audit_viewed(application_id)
     return answer
 
 
 @blp.get("/applications/<application_id>/checklist")
-@blp.arguments(longpoll.WaitQuery, location="query", as_kwargs=True)
 @blp.response(200, ChecklistOut)
 @blp.alt_response(304, description="Not modified (`If-None-Match`), also when `?wait=` ran out")
-@blp.doc(parameters=[longpoll.IF_NONE_MATCH])
+@blp.doc(parameters=longpoll.PARAMETERS)
 @roles(*READERS)
-def get_checklist(application_id: str, wait: float) -> Any:
+def get_checklist(application_id: str) -> Any:
     """The requirement checklist as the applicant's page shows it (documents' verdict per
     requirement on the current versions), with `pending`; waits like the application."""
     ctx = service_context()
@@ -409,7 +406,7 @@ def get_checklist(application_id: str, wait: float) -> Any:
             return ChecklistOut().dump(view)  # type: ignore[no-any-return]
 
     answer = longpoll.respond(lambda: ctx.change_feed, render,
-                              _application_tags(application_id), wait)
+                              _application_tags(application_id))
     _audit_viewed(application_id)
     return answer
 

@@ -291,3 +291,22 @@ def test_redis_gone_before_or_during_a_wait_is_a_503_not_a_hang(
     assert again.get_json()["code"] == "dependency.broker_unavailable"
     assert time.monotonic() - started < 10
     feed.stop()
+
+
+def test_the_openapi_document_describes_waiting(intake: InProcess) -> None:
+    spec = intake.client.get("/openapi.json", headers=intake.auth("operator", "op")).get_json()
+    for path in ("/api/applications/{application_id}", "/api/applications/{application_id}/"
+                 "checklist", "/api/cycles/{cycle_id}/requirements"):
+        get = spec["paths"][path]["get"]
+        names = {p["name"] for p in get["parameters"]}
+        assert {"wait", "If-None-Match"} <= names, path
+        assert "304" in get["responses"], path
+    detail = spec["components"]["schemas"]["ApplicationDetail"]["properties"]
+    assert "pending" in detail
+
+
+def test_a_wait_that_is_no_number_is_refused(intake: InProcess) -> None:
+    app_id = _open(intake)
+    for bad in ("soon", "-1", "nan"):
+        r = intake.client.get(f"/api/applications/{app_id}?wait={bad}", headers=_owner(intake))
+        assert r.status_code == 422 and r.get_json()["code"] == "validation.failed", bad
