@@ -199,7 +199,8 @@ def get_cycle_requirements(cycle_id: str) -> Any:
                                       zh="材料目录尚未由材料服务发布。",
                                       en="The documents service has not announced this "
                                          "cycle's requirements yet.")
-            return RequirementListOut().dump(found)  # type: ignore[no-any-return]
+            body: dict[str, Any] = RequirementListOut().dump(found)
+            return body
 
     return longpoll.respond(lambda: ctx.change_feed, render,
                             [*on_table(Cycle), *on_table(RequirementList)])
@@ -378,8 +379,8 @@ def get_application(application_id: str) -> Any:
 
     def render() -> dict[str, Any]:
         with ctx.db.reader() as session:
-            return ApplicationDetail().dump(  # type: ignore[no-any-return]
-                _load_detail(session, application_id))
+            body: dict[str, Any] = ApplicationDetail().dump(_load_detail(session, application_id))
+            return body
 
     answer = longpoll.respond(lambda: ctx.change_feed, render,
                               _application_tags(application_id))
@@ -403,7 +404,8 @@ def get_checklist(application_id: str) -> Any:
             catalogue = checklist.catalogue_of(session, app.cycle)
             view = checklist.api_view(app, catalogue)
             view["pending"] = [p.as_dict() for p in pending.of_application(app, catalogue)]
-            return ChecklistOut().dump(view)  # type: ignore[no-any-return]
+            body: dict[str, Any] = ChecklistOut().dump(view)
+            return body
 
     answer = longpoll.respond(lambda: ctx.change_feed, render,
                               _application_tags(application_id))
