@@ -32,9 +32,17 @@ _SEQ = "~seq"
 # Every entry depends on this tag too: it moves on writes whose table could not be told.
 ANY = "*"
 
+# ARGV: the counter's field, the change channel, tags... The tags also go out on the channel
+# (`shared.longpoll`: requests waiting for a change wake up), in the same call, so a version
+# that moved is always announced, after an outage too.
 _BUMP = """
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-for i = 2, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], seq) end
+local tags = {}
+for i = 3, #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], seq)
+  tags[#tags + 1] = ARGV[i]
+end
+redis.call('PUBLISH', ARGV[2], cjson.encode(tags))
 return seq
 """
 
@@ -92,6 +100,11 @@ return {raw, key, false, redis.call('HGET', KEYS[2], ARGV[4]) or '0'}
 """
 
 
+def change_channel(service: str) -> str:
+    """The Redis channel on which every commit of `service` announces its change tags."""
+    return f"dossier:changes:{service}"
+
+
 @dataclass
 class Lookup:
     """The answer to one lookup: the stored page, or what storing a fresh one needs."""
@@ -111,6 +124,7 @@ class PageCache:
         self.ttl = ttl
         self.versions = f"dossier:pagecache:{service}:versions"
         self.prefix = f"dossier:pagecache:{service}:page:"
+        self.channel = change_channel(service)
         self._bump = client.register_script(_BUMP)
         self._lookup = client.register_script(_LOOKUP)
         self._store = client.register_script(_STORE)
@@ -156,7 +170,7 @@ class PageCache:
             pending = set(self._unpublished)
         if not pending:
             return
-        self._bump(keys=[self.versions], args=[_SEQ, *sorted(pending)])
+        self._bump(keys=[self.versions], args=[_SEQ, self.channel, *sorted(pending)])
         with self._lock:
             self._unpublished -= pending
 

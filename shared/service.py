@@ -19,6 +19,7 @@ from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.events import Inbox, Outbox
 from shared.logs import configure as configure_logging
+from shared.longpoll import ChangeFeed
 from shared.pagecache import PageCache
 from shared.storage import ObjectStore, S3ObjectStore
 from shared.workdays import WorkCalendar
@@ -68,6 +69,12 @@ class ServiceContext:
         client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=5,
                                       socket_connect_timeout=5)
         return PageCache(client, self.name, ttl=self.settings.page_cache_seconds)
+
+    @cached_property
+    def change_feed(self) -> ChangeFeed:
+        """What requests waiting for a change (`shared.longpoll`) are woken by: the tags every
+        commit publishes through `page_cache`."""
+        return ChangeFeed(self.redis, self.name)
 
     @cached_property
     def store(self) -> ObjectStore:

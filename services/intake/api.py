@@ -10,17 +10,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.http import parse_options_header
 
-from services.intake import accounts, cycles, material, outcomes, routing
+from services.intake import accounts, checklist, cycles, material, outcomes, pending, routing
 from services.intake import applications as domain
 from services.intake import units as unit_list
 from services.intake.models import (
     AcceptanceList,
     Account,
     Application,
+    AwardRecord,
     Cycle,
     Document,
+    DocumentVersion,
+    Outcome,
     RecommendingUnit,
     RequirementList,
+    Transition,
     Waiver,
 )
 from services.intake.schemas import (
@@ -33,6 +37,7 @@ from services.intake.schemas import (
     ApplicationIn,
     ApplicationOut,
     ApplicationQuery,
+    ChecklistOut,
     ConfidentialityIn,
     CycleIn,
     CycleOut,
@@ -62,6 +67,8 @@ from services.intake.uploads import (
     multipart_upload,
     raw_upload,
 )
+from shared import longpoll
+from shared.changes import on_rows, on_table
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, page_schema, paginate
@@ -175,19 +182,28 @@ def get_cycle(cycle_id: str) -> Cycle:
 
 @blp.get("/cycles/<cycle_id>/requirements")
 @blp.response(200, RequirementListOut)
+@blp.alt_response(304, description="Not modified (`If-None-Match`), also when `?wait=` ran out")
+@blp.doc(parameters=longpoll.PARAMETERS)
 @roles(*EVERYONE)
-def get_cycle_requirements(cycle_id: str) -> RequirementList:
-    """The cycle's requirement list (`requirements.published` from documents); 404 until it
-    has arrived."""
-    with service_context().db.reader() as session:
-        cycles.get_cycle(session, cycle_id)
-        found = session.get(RequirementList, cycle_id)
-        if found is None:
-            raise DossierError("cycle.requirements_pending", status=404,
-                               zh="材料目录尚未由材料服务发布。",
-                               en="The documents service has not announced this cycle's "
-                                  "requirements yet.")
-        return found
+def get_cycle_requirements(cycle_id: str) -> Any:
+    """The cycle's requirement list (`requirements.published` from documents); 404
+    `cycle.requirements_pending` until it has arrived, or, with `?wait=`, as soon as it arrives."""
+    ctx = service_context()
+
+    def render() -> dict[str, Any]:
+        with ctx.db.reader() as session:
+            cycles.get_cycle(session, cycle_id)
+            found = session.get(RequirementList, cycle_id)
+            if found is None:
+                raise longpoll.NotYet("cycle.requirements_pending",
+                                      zh="材料目录尚未由材料服务发布。",
+                                      en="The documents service has not announced this "
+                                         "cycle's requirements yet.")
+            body: dict[str, Any] = RequirementListOut().dump(found)
+            return body
+
+    return longpoll.respond(lambda: ctx.change_feed, render,
+                            [*on_table(Cycle), *on_table(RequirementList)])
 
 
 @blp.post("/cycles/<cycle_id>/acceptance-lists")
@@ -325,24 +341,76 @@ def _load_detail(session: Any, application_id: str) -> Application:
         _ = document.versions  # load inside the session
     _ = app.history
     app.eligibility = domain.eligibility_verdict(session, app)  # type: ignore[attr-defined]
+    catalogue = checklist.catalogue_of(session, app.cycle)
+    app.pending = [p.as_dict()  # type: ignore[attr-defined]
+                   for p in pending.of_application(app, catalogue)]
     return app
+
+
+def _application_tags(application_id: str) -> list[str]:
+    """The change tags of everything an application's detail and checklist are built from
+    (what a waiting request is woken by)."""
+    return [*on_table(Cycle), *on_table(RequirementList), *on_table(Waiver),
+            *on_table(AwardRecord), *on_rows(Application, id=application_id),
+            *(tag for model in (Document, DocumentVersion, Transition, Outcome)
+              for tag in on_rows(model, application_id=application_id))]
+
+
+def _audit_viewed(application_id: str) -> None:
+    """Someone other than the owner opened a packet: that access is on the record."""
+    ctx = service_context()
+    who = current_principal()
+    if who.role == "applicant":
+        return
+    with ctx.db.session() as session:
+        ctx.audit.append(session, actor=who.subject, role=who.role, action="application.viewed",
+                         target=f"application:{application_id}", detail={})
 
 
 @blp.get("/applications/<application_id>")
 @blp.response(200, ApplicationDetail)
+@blp.alt_response(304, description="Not modified (`If-None-Match`), also when `?wait=` ran out")
+@blp.doc(parameters=longpoll.PARAMETERS)
 @roles(*READERS)
-def get_application(application_id: str) -> Application:
+def get_application(application_id: str) -> Any:
+    """The application with its documents, history, eligibility and `pending` (what the system
+    is still working on); `ETag`, `If-None-Match` and `?wait=` to wait for a change."""
     ctx = service_context()
-    who = current_principal()
-    if who.role == "applicant":
+
+    def render() -> dict[str, Any]:
         with ctx.db.reader() as session:
-            return _load_detail(session, application_id)
-    # Someone other than the owner opened a packet: that access is on the record.
-    with ctx.db.session() as session:
-        app = _load_detail(session, application_id)
-        ctx.audit.append(session, actor=who.subject, role=who.role, action="application.viewed",
-                         target=f"application:{app.id}", detail={})
-        return app
+            body: dict[str, Any] = ApplicationDetail().dump(_load_detail(session, application_id))
+            return body
+
+    answer = longpoll.respond(lambda: ctx.change_feed, render,
+                              _application_tags(application_id))
+    _audit_viewed(application_id)
+    return answer
+
+
+@blp.get("/applications/<application_id>/checklist")
+@blp.response(200, ChecklistOut)
+@blp.alt_response(304, description="Not modified (`If-None-Match`), also when `?wait=` ran out")
+@blp.doc(parameters=longpoll.PARAMETERS)
+@roles(*READERS)
+def get_checklist(application_id: str) -> Any:
+    """The requirement checklist as the applicant's page shows it (documents' verdict per
+    requirement on the current versions), with `pending`; waits like the application."""
+    ctx = service_context()
+
+    def render() -> dict[str, Any]:
+        with ctx.db.reader() as session:
+            app = domain.get_application(session, current_principal(), application_id)
+            catalogue = checklist.catalogue_of(session, app.cycle)
+            view = checklist.api_view(app, catalogue)
+            view["pending"] = [p.as_dict() for p in pending.of_application(app, catalogue)]
+            body: dict[str, Any] = ChecklistOut().dump(view)
+            return body
+
+    answer = longpoll.respond(lambda: ctx.change_feed, render,
+                              _application_tags(application_id))
+    _audit_viewed(application_id)
+    return answer
 
 
 @blp.get("/applications/<application_id>/timeline")

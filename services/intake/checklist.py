@@ -309,3 +309,19 @@ def _row(requirement: str, label: str, required: bool, files: Sequence[DocumentV
     elif requirement in reported_missing:
         row.state = "missing"
     return row
+
+
+def api_view(app: Application, catalogue: Catalogue | None) -> dict[str, Any]:
+    """The checklist for the API: the page's rows, with titles and reasons in both languages."""
+    zh, en = build(app, "zh-CN", catalogue), build(app, "en", catalogue)
+    rows = [{"requirement": a.requirement, "title": {"zh-CN": a.label, "en": b.label},
+             "required": a.required, "state": a.state,
+             "files": [{"version_id": v.id, "document_id": v.document_id,
+                        "number": v.number, "filename": v.filename,
+                        "inspection": inspection_state(v)} for v in a.files],
+             "reasons": [{"zh-CN": ra.text, "en": rb.text}
+                         for ra, rb in zip(a.reasons, b.reasons, strict=True)],
+             "marks": list(a.marks)}
+            for a, b in zip(zh.rows, en.rows, strict=True)]
+    return {"application_id": app.id, "status": zh.status, "counts": zh.counts,
+            "submission": zh.submission, "known": zh.known, "rows": rows}

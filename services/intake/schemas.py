@@ -69,6 +69,10 @@ class RequirementListOut(ma.Schema):
         "description": "{organisation|individual: [{id, title {zh-CN, en}, required, "
                        "provided_by, formats, multiple}]}"})
     published_at = ma.fields.DateTime()
+    pending = ma.fields.Function(lambda _row: [], metadata={
+        "description": "Always empty: while the list is being prepared the answer is 404 "
+                       "`cycle.requirements_pending` (or, with `?wait=`, held until it is "
+                       "published)"})
 
 
 class CycleQuery(ma.Schema):
@@ -249,7 +253,64 @@ class ApplicationOut(ma.Schema):
     documents = ma.fields.List(ma.fields.Nested(DocumentOut))
 
 
+class PendingOut(ma.Schema):
+    """Work the system still has under way (`services/intake/pending.py`)."""
+
+    class Meta:
+        ordered = True
+
+    code = ma.fields.String(metadata={"description": "requirements.pending, "
+                                      "inspection.running or completeness.report"})
+    zh_cn = ma.fields.String(data_key="zh-CN", attribute="zh-CN")
+    en = ma.fields.String()
+    requirement = ma.fields.String(metadata={"description": "inspection.running: the "
+                                             "requirement whose files are being checked"})
+    versions = ma.fields.List(ma.fields.String(), metadata={"description": "inspection."
+                                                            "running: those versions' ids"})
+
+
+PENDING = ma.fields.List(ma.fields.Nested(PendingOut), metadata={
+    "description": "What the system is still working on (waiting with `?wait=` brings it); "
+                   "empty: nothing, what is left is for people to do"})
+
+
+class ChecklistFileOut(ma.Schema):
+    version_id = ma.fields.String()
+    document_id = ma.fields.String()
+    number = ma.fields.Integer()
+    filename = ma.fields.String()
+    inspection = ma.fields.String(metadata={"description": "pending, passed, failed, marked"})
+
+
+class ChecklistRowOut(ma.Schema):
+    requirement = ma.fields.String()
+    title = ma.fields.Dict(metadata={"description": "{zh-CN, en}; the id while the cycle's "
+                                     "list has not arrived"})
+    required = ma.fields.Boolean()
+    state = ma.fields.String(metadata={"description": "met, missing, invalid, attention, "
+                                       "pending (being checked) or optional"})
+    files = ma.fields.List(ma.fields.Nested(ChecklistFileOut))
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{zh-CN, en}]"})
+    marks = ma.fields.List(ma.fields.String())
+
+
+class ChecklistOut(ma.Schema):
+    """The applicant's checklist: documents' verdict per requirement on the current versions."""
+
+    application_id = ma.fields.String()
+    status = ma.fields.String(allow_none=True, metadata={
+        "description": "pending, complete, incomplete, attention; null before anything is "
+                       "uploaded or judged"})
+    counts = ma.fields.Dict()
+    submission = ma.fields.Integer(allow_none=True)
+    known = ma.fields.Boolean(metadata={"description": "false while the cycle's requirement "
+                                        "list has not arrived"})
+    rows = ma.fields.List(ma.fields.Nested(ChecklistRowOut))
+    pending = PENDING
+
+
 class ApplicationDetail(ApplicationOut):
+    pending = PENDING
     history = ma.fields.List(ma.fields.Nested(TransitionOut))
     eligibility = ma.fields.Dict(metadata={
         "description": "Eligibility as the cycle's dates stand now: `eligible`, `counted_to` "
