@@ -59,7 +59,6 @@ from services.intake.units import current as current_units
 from services.intake.uploads import (
     IncomingFile,
     MalformedUpload,
-    UploadTooLarge,
     multipart_files,
     multipart_upload,
     raw_upload,
@@ -476,40 +475,13 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     of storing a second version.
     """
     ctx = service_context()
-    who = current_principal()
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    with ctx.db.reader() as session:
-        app = domain.get_application(session, who, application_id)
-        if key:
-            # A retry answers with the first result even if the packet has moved on since.
-            replay = material.find_by_idempotency_key(session, app.id, key)
-            if replay is not None:
-                return replay, 200
-        domain.ensure_editable(app)
-        used = material.packet_size(session, app.id)
-    packet_limit = ctx.settings.intake_max_packet_bytes
-    limit = max(0, min(ctx.settings.max_upload_bytes, packet_limit - used))
     request.max_content_length = ctx.settings.max_upload_bytes + 1024 * 1024
-    incoming = _incoming_file(query, limit)
-    requirement, confidentiality, pages, document_id = material.validate_fields(incoming.fields)
-    try:
-        with ctx.db.reader() as session:
-            slot = material.choose_slot(session, app, requirement, document_id)
-        stored = material.stream_to_store(ctx.store, app, slot, incoming, confidentiality,
-                                          requirement, pages)
-    except UploadTooLarge:
-        if limit < ctx.settings.max_upload_bytes:
-            raise material.PacketTooLarge(limit=packet_limit) from None
-        raise
-    finally:
-        incoming.reader.close()
-    [version], recorded = material.save_versions(
-        ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id,
-        [material.NewVersion(slot, requirement, confidentiality, pages, incoming.filename,
-                             stored, key)])
-    if not recorded:
-        return version, 200
-    return version
+    version, recorded = material.upload_file(
+        ctx.db, ctx.store, ctx.outbox, ctx.audit, current_principal(), application_id,
+        lambda limit: _incoming_file(query, limit), max_file=ctx.settings.max_upload_bytes,
+        packet=ctx.settings.intake_max_packet_bytes,
+        idempotency_key=request.headers.get("Idempotency-Key", "").strip() or None)
+    return version, 201 if recorded else 200
 
 
 @blp.post("/applications/<application_id>/documents/batch")

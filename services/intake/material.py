@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +19,7 @@ from services.intake.applications import ensure_editable, get_application, now
 from services.intake.checklist import Catalogue
 from services.intake.filetypes import SNIFF_BYTES, check_upload
 from services.intake.models import Application, Document, DocumentVersion
-from services.intake.uploads import IncomingFile
+from services.intake.uploads import IncomingFile, UploadTooLarge
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.db import Database
@@ -292,6 +292,43 @@ def save_versions(db: Database, store: ObjectStore, outbox: Outbox, audit: Audit
     except BaseException:
         discard_stored(store, [item.stored for item in items])
         raise
+
+
+def upload_file(db: Database, store: ObjectStore, outbox: Outbox, audit: AuditLog,
+                who: Principal, application_id: str,
+                open_file: Callable[[int], IncomingFile], *, max_file: int, packet: int,
+                idempotency_key: str | None) -> tuple[DocumentVersion, bool]:
+    """One file streamed to the store and recorded (the API's single upload). The body is
+    opened (`open_file(limit)`) only once the application is known to take it: a retry with
+    a known idempotency key answers with the first version (False) even if the packet has
+    moved on since, before any byte of the body is read."""
+    with db.reader() as session:
+        app = get_application(session, who, application_id)
+        if idempotency_key:
+            replay = find_by_idempotency_key(session, app.id, idempotency_key)
+            if replay is not None:
+                return replay, False
+        ensure_editable(app)
+        used = packet_size(session, app.id)
+    limit = max(0, min(max_file, packet - used))
+    incoming = open_file(limit)
+    requirement, confidentiality, pages, document_id = validate_fields(incoming.fields)
+    try:
+        with db.reader() as session:
+            slot = choose_slot(session, app, requirement, document_id)
+        stored = stream_to_store(store, app, slot, incoming, confidentiality, requirement,
+                                 pages)
+    except UploadTooLarge:
+        if limit < max_file:
+            raise PacketTooLarge(limit=packet) from None
+        raise
+    finally:
+        incoming.reader.close()
+    [version], recorded = save_versions(
+        db, store, outbox, audit, who, application_id,
+        [NewVersion(slot, requirement, confidentiality, pages, incoming.filename, stored,
+                    idempotency_key)])
+    return version, recorded
 
 
 def refresh_flag(session: Session, application_id: str) -> None:
