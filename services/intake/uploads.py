@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
@@ -191,7 +191,7 @@ class IncomingFile:
     reader: HashingReader
 
 
-def _read_stream(stream: BinaryIO, expected: int | None = None) -> Iterator[bytes]:
+def _read_stream(stream: IO[bytes], expected: int | None = None) -> Iterator[bytes]:
     received = 0
     while True:
         chunk = stream.read(CHUNK)
@@ -292,7 +292,7 @@ def multipart_upload(stream: BinaryIO, boundary: str, limit: int,
     raise MalformedUpload(why="no file part in the form")
 
 
-def multipart_files(stream: BinaryIO, boundary: str, limit: int, max_files: int,
+def multipart_files(stream: IO[bytes], boundary: str, limit: int, max_files: int,
                     expected: int | None = None) -> Iterator[IncomingFile]:
     """Every file part of a form in turn, each with the fields sent since the file before it.
 

@@ -63,13 +63,15 @@ def test_a_batch_through_the_proxy_is_inspected_file_by_file_by_the_documents_se
         (name, sha256(data)) for name, data in files.items()]
     assert versions[0]["secret_pages"] == [[2, 2]]
 
-    def inspected(version: dict[str, Any]) -> dict[str, Any] | None:
-        res = http.get(f"{stack.public_url}/documents/api/inspections/{version['id']}",
-                       headers=me)
-        return res.json() if res.status_code == 200 else None
+    def inspected(version: dict[str, Any]) -> Callable[[], dict[str, Any] | None]:
+        def fetch() -> dict[str, Any] | None:
+            res = http.get(f"{stack.public_url}/documents/api/inspections/{version['id']}",
+                           headers=me)
+            return res.json() if res.status_code == 200 else None
+        return fetch
 
     # The documents service received each version's event and inspected that very file.
-    pages = [poll(lambda v=v: inspected(v), 120)["pages"] for v in versions]
+    pages = [poll(inspected(v), 120)["pages"] for v in versions]
     assert pages == [3, 1, 5]
 
     # Its verdicts came back to intake (document.inspected), one per version.
