@@ -44,8 +44,10 @@ def nginx_binary() -> str:
 
 
 # Routes taking files, streamed to the service: `<service>` → path patterns after the prefix.
-# Intake's API upload and the parts of a resumable upload (both need a signed-in user).
+# Intake's API upload, its batch upload and the parts of a resumable upload (all need a
+# signed-in user).
 STREAMED = {"intake": (r"/api/applications/[^/]+/documents",
+                       r"/api/applications/[^/]+/documents/batch",
                        r"/api/applications/[^/]+/uploads/[^/]+/parts/[0-9]+")}
 # Every other body is read whole by nginx first, up to this (the services' own limits are
 # smaller: DOSSIER_MAX_JSON_BYTES, 1 MiB by default).

@@ -162,6 +162,12 @@ SETTINGS: tuple[Setting, ...] = (
             "authorities); default: the Xinzhou list shipped with intake."),
     Setting("DOSSIER_INTAKE_MAX_PACKET_BYTES", "intake_max_packet_bytes", "10G",
             "Largest total size of one application's current material (413 above it).", _size),
+    Setting("DOSSIER_INTAKE_BATCH_MAX_FILES", "intake_batch_max_files", "50",
+            "Most files one batch upload (`POST …/documents/batch`) may carry (413 above it).",
+            int),
+    Setting("DOSSIER_INTAKE_BATCH_MAX_BYTES", "intake_batch_max_bytes", "512M",
+            "Largest total of the files of one batch upload (413 above it); larger files go "
+            "one by one or as resumable uploads.", _size),
     Setting("DOSSIER_INTAKE_RETENTION_DAYS", "intake_retention_days", "3650",
             "Days a submitted version stays under compliance retention (immutable).", int),
     # --- end of intake settings ---
@@ -298,6 +304,8 @@ class Settings:
     # --- intake fields ---
     intake_units_file: str | None
     intake_max_packet_bytes: int
+    intake_batch_max_files: int
+    intake_batch_max_bytes: int
     intake_retention_days: int
     # --- end of intake fields ---
     # --- documents fields ---

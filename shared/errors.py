@@ -96,6 +96,11 @@ class DossierError(Exception):
     def message(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
 
+    def problem_errors(self) -> dict[str, Any] | list[Any] | None:
+        """The problem body's `errors`: field → messages, or a list where a refusal names
+        items (a batch's refused files)."""
+        return self.errors
+
 
 class NotFound(DossierError):
     """Also used where the truth is 'forbidden' but admitting existence would leak it."""

@@ -74,8 +74,9 @@ def problem_response(error: DossierError, headers: dict[str, str] | None = None)
     }
     if error.detail:
         body["detail"] = error.detail
-    if error.errors:
-        body["errors"] = error.errors
+    errors = error.problem_errors()
+    if errors:
+        body["errors"] = errors
     response = Response(json.dumps(body, ensure_ascii=False), status=error.status,
                         mimetype="application/problem+json")
     response.headers["Content-Language"] = lang
@@ -149,7 +150,8 @@ class ProblemSchema(ma.Schema):
     code = ma.fields.String(metadata={"description": "Stable machine-readable code"})
     messages = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     detail = ma.fields.String()
-    errors = ma.fields.Dict()
+    errors = ma.fields.Raw(metadata={"description": "Field → messages; for a refused batch "
+                                                    "a list, one entry per refused item"})
     instance = ma.fields.String()
     request_id = ma.fields.String(metadata={"description": "Quote it when reporting a problem"})
 

@@ -37,6 +37,7 @@ def test_only_upload_routes_stream_their_bodies() -> None:
     assert "\n  proxy_request_buffering on;" in conf
     streamed = [m for m, body in locations(conf).items() if "proxy_request_buffering off" in body]
     assert streamed == [r"~ ^/intake(?<dossier_path>/api/applications/[^/]+/documents)$",
+                        r"~ ^/intake(?<dossier_path>/api/applications/[^/]+/documents/batch)$",
                         r"~ ^/intake(?<dossier_path>/api/applications/[^/]+/uploads/[^/]+/parts"
                         r"/[0-9]+)$"]
 

@@ -10,7 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.http import parse_options_header
 
-from services.intake import accounts, checklist, cycles, material, outcomes, pending, routing
+from services.intake import (
+    accounts,
+    batch_upload,
+    checklist,
+    cycles,
+    material,
+    outcomes,
+    pending,
+    routing,
+)
 from services.intake import applications as domain
 from services.intake import units as unit_list
 from services.intake.models import (
@@ -37,6 +46,7 @@ from services.intake.schemas import (
     ApplicationIn,
     ApplicationOut,
     ApplicationQuery,
+    BatchOut,
     ChecklistOut,
     ConfidentialityIn,
     CycleIn,
@@ -63,7 +73,7 @@ from services.intake.units import current as current_units
 from services.intake.uploads import (
     IncomingFile,
     MalformedUpload,
-    UploadTooLarge,
+    multipart_files,
     multipart_upload,
     raw_upload,
 )
@@ -542,40 +552,55 @@ def upload_document(query: dict[str, Any], application_id: str) -> Any:
     of storing a second version.
     """
     ctx = service_context()
-    who = current_principal()
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    with ctx.db.reader() as session:
-        app = domain.get_application(session, who, application_id)
-        if key:
-            # A retry answers with the first result even if the packet has moved on since.
-            replay = material.find_by_idempotency_key(session, app.id, key)
-            if replay is not None:
-                return replay, 200
-        domain.ensure_editable(app)
-        used = material.packet_size(session, app.id)
-    packet_limit = ctx.settings.intake_max_packet_bytes
-    limit = max(0, min(ctx.settings.max_upload_bytes, packet_limit - used))
     request.max_content_length = ctx.settings.max_upload_bytes + 1024 * 1024
-    incoming = _incoming_file(query, limit)
-    requirement, confidentiality, pages, document_id = material.validate_fields(incoming.fields)
-    try:
-        with ctx.db.reader() as session:
-            slot = material.choose_slot(session, app, requirement, document_id)
-        stored = material.stream_to_store(ctx.store, app, slot, incoming, confidentiality,
-                                          requirement, pages)
-    except UploadTooLarge:
-        if limit < ctx.settings.max_upload_bytes:
-            raise material.PacketTooLarge(limit=packet_limit) from None
-        raise
-    finally:
-        incoming.reader.close()
-    version, recorded = material.save_version(
-        ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id, slot=slot,
-        requirement=requirement, confidentiality=confidentiality, pages=pages,
-        filename=incoming.filename, stored=stored, idempotency_key=key)
-    if not recorded:
-        return version, 200
-    return version
+    version, recorded = material.upload_file(
+        ctx.db, ctx.store, ctx.outbox, ctx.audit, current_principal(), application_id,
+        lambda limit: _incoming_file(query, limit), max_file=ctx.settings.max_upload_bytes,
+        packet=ctx.settings.intake_max_packet_bytes,
+        idempotency_key=request.headers.get("Idempotency-Key", "").strip() or None)
+    return version, 201 if recorded else 200
+
+
+@blp.post("/applications/<application_id>/documents/batch")
+@blp.arguments(UploadQuery, location="query")
+@blp.response(201, BatchOut)
+@blp.alt_response(200, schema=BatchOut, description="Replay of an Idempotency-Key")
+@roles("applicant")
+def upload_documents(query: dict[str, Any], application_id: str) -> Any:
+    """Upload many files in one `multipart/form-data` request: all recorded, or none.
+
+    Each file part takes the fields sent before it since the previous file (`requirement`,
+    `confidentiality`, `secret_pages`, `document_id`, as for one upload); the query string may
+    give `requirement`, `confidentiality` and `secret_pages` for every file. Every file is
+    checked as a single upload is and against the cycle's requirement list; if any fails,
+    nothing is recorded or kept and 422 `upload.batch_refused` lists each refused file in
+    `errors` (`index` from 0, `filename`, `code`, `messages`). At most
+    DOSSIER_INTAKE_BATCH_MAX_FILES files and DOSSIER_INTAKE_BATCH_MAX_BYTES bytes together
+    (413 `upload.batch_too_many_files` / `upload.batch_too_large`). An `Idempotency-Key`
+    header makes a retried batch return the first result.
+    """
+    ctx = service_context()
+    settings = ctx.settings
+    limits = batch_upload.BatchLimits(
+        max_files=settings.intake_batch_max_files, max_bytes=settings.intake_batch_max_bytes,
+        max_file=settings.max_upload_bytes, packet=settings.intake_max_packet_bytes)
+    # Room for the parts' headers and fields beside the files' bytes.
+    body_limit = limits.max_bytes + (limits.max_files + 1) * 64 * 1024
+    if request.content_length is not None and request.content_length > body_limit:
+        raise batch_upload.BatchTooLarge(limit=limits.max_bytes)
+    request.max_content_length = body_limit
+    boundary = request.mimetype_params.get("boundary")
+    if request.mimetype != "multipart/form-data":
+        raise DossierError("http.unsupported_media_type", detail="send multipart/form-data")
+    if not boundary:
+        raise MalformedUpload(why="multipart body without a boundary")
+    files = multipart_files(request.stream, boundary, limits.max_file, limits.max_files,
+                            expected=request.content_length)
+    versions, recorded = batch_upload.upload_batch(
+        ctx.db, ctx.store, ctx.outbox, ctx.audit, current_principal(), application_id, files,
+        limits, defaults=query,
+        idempotency_key=request.headers.get("Idempotency-Key", "").strip() or None)
+    return {"versions": versions}, 201 if recorded else 200
 
 
 @blp.patch("/applications/<application_id>/documents/<document_id>")

@@ -185,11 +185,11 @@ def complete_upload(application_id: str, upload_id: str) -> Any:
                                en="A newer version of this document arrived meanwhile; reload "
                                   "and upload again.")
         stored = resumable.finish(ctx.store, pending)
-        version, _recorded = material.save_version(
-            ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id, slot=pending.slot,
-            requirement=pending.requirement, confidentiality=pending.confidentiality,
-            pages=pending.pages, filename=pending.filename, stored=stored,
-            idempotency_key=pending.idempotency_key)
+        [version], _recorded = material.save_versions(
+            ctx.db, ctx.store, ctx.outbox, ctx.audit, who, application_id,
+            [material.NewVersion(pending.slot, pending.requirement, pending.confidentiality,
+                                 pending.pages, pending.filename, stored,
+                                 pending.idempotency_key)])
         pendings().completed(pending, version.id)
         return version
 

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -15,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.intake.applications import ensure_editable, get_application, now
+from services.intake.checklist import Catalogue
 from services.intake.filetypes import SNIFF_BYTES, check_upload
 from services.intake.models import Application, Document, DocumentVersion
-from services.intake.uploads import IncomingFile
+from services.intake.uploads import IncomingFile, UploadTooLarge
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.db import Database
@@ -104,6 +106,24 @@ def _pages_need_secret() -> DossierError:
     return DossierError("document.secret_pages_need_trade_secret", status=422,
                         zh="只有标为商业秘密的文件才能标注商业秘密页码。",
                         en="Page ranges can only be given for a trade-secret document.")
+
+
+class RequirementUnknown(DossierError):
+    code = "upload.requirement_unknown"
+    status = 422
+    zh = "本届材料目录中没有所选的材料项（对此类申报人），请从材料目录中选择。"
+    en = "This cycle's list of requirements has no such item for this kind of applicant."
+
+
+def check_requirement(catalogue: Catalogue | None, kind: str, requirement: str,
+                      known: set[str]) -> None:
+    """Once the cycle's list has arrived, a file answers one of its items for the applicant's
+    kind, or an item the packet's documents already use (a new version keeps its item, as the
+    upload form offers). Before the list arrives any item is taken, as the form lets one type
+    it."""
+    if catalogue is None or requirement in known or catalogue.find(kind, requirement):
+        return
+    raise RequirementUnknown(detail=f"requirement {requirement!r}, applicant kind {kind!r}")
 
 
 def packet_size(session: Session, application_id: str) -> int:
@@ -213,39 +233,102 @@ def record_version(session: Session, outbox: Outbox, audit: AuditLog, who: Princ
     return version
 
 
-def save_version(db: Database, store: ObjectStore, outbox: Outbox, audit: AuditLog,
-                 who: Principal, application_id: str, *, slot: Slot, requirement: str,
-                 confidentiality: str, pages: list[list[int]], filename: str, stored: Stored,
-                 idempotency_key: str | None) -> tuple[DocumentVersion, bool]:
-    """Record a stored object as a version in its own short transaction, or undo the object:
-    no half records. (version, True) when recorded; (the first version, False) when a retry
-    with the same idempotency key lost the race. The API's upload and the page's resumable
-    upload both end here."""
+@dataclass(frozen=True)
+class NewVersion:
+    """An object already in the store, to be recorded as a version (the command every upload
+    form ends with: single, resumable and batch)."""
 
-    def record(session: Session) -> DocumentVersion:
+    slot: Slot
+    requirement: str
+    confidentiality: str
+    pages: list[list[int]]
+    filename: str
+    stored: Stored
+    idempotency_key: str | None
+
+
+def discard_stored(store: ObjectStore, objects: Sequence[Stored]) -> None:
+    """Delete objects no record will name. Every one is tried even if one fails, and a failure
+    is logged, never raised: the caller is already answering with the reason it undoes."""
+    for stored in objects:
+        try:
+            store.delete(stored.key, stored.object_version)
+        except Exception:
+            log.warning("could not remove unrecorded object %s", stored.key, exc_info=True)
+
+
+def save_versions(db: Database, store: ObjectStore, outbox: Outbox, audit: AuditLog,
+                  who: Principal, application_id: str, items: Sequence[NewVersion]
+                  ) -> tuple[list[DocumentVersion], bool]:
+    """Record stored objects as versions, all in one short transaction, or undo every object:
+    no half records and no unnamed objects. (versions, True) when recorded; (the first
+    versions, False) when a retry with the same idempotency keys lost the race. Every upload
+    ends here: the API's single and batch uploads and the resumable upload of the page."""
+
+    def record(session: Session) -> list[DocumentVersion]:
         app = get_application(session, who, application_id, lock=True)
-        return record_version(session, outbox, audit, who, app, slot=slot,
-                              requirement=requirement, confidentiality=confidentiality,
-                              pages=pages, filename=filename, stored=stored,
-                              idempotency_key=idempotency_key)
+        return [record_version(session, outbox, audit, who, app, slot=item.slot,
+                               requirement=item.requirement,
+                               confidentiality=item.confidentiality, pages=item.pages,
+                               filename=item.filename, stored=item.stored,
+                               idempotency_key=item.idempotency_key) for item in items]
 
     try:
         return db.transact(record), True
     except IntegrityError:
         # Lost a race (same idempotency key, or the same next version number): drop our copy.
-        store.delete(stored.key, stored.object_version)
-        if idempotency_key:
+        discard_stored(store, [item.stored for item in items])
+        keys = [item.idempotency_key for item in items]
+        if all(keys):
             with db.reader() as session:
-                replay = find_by_idempotency_key(session, application_id, idempotency_key)
-            if replay is not None:
-                return replay, False
+                replay = [find_by_idempotency_key(session, application_id, k or "")
+                          for k in keys]
+            if all(v is not None for v in replay):
+                return [v for v in replay if v is not None], False
         raise DossierError("upload.concurrent", status=409,
                            zh="同一文件正被同时上传，请刷新后重试。",
                            en="Another upload of this document won; reload and retry."
                            ) from None
     except BaseException:
-        store.delete(stored.key, stored.object_version)
+        discard_stored(store, [item.stored for item in items])
         raise
+
+
+def upload_file(db: Database, store: ObjectStore, outbox: Outbox, audit: AuditLog,
+                who: Principal, application_id: str,
+                open_file: Callable[[int], IncomingFile], *, max_file: int, packet: int,
+                idempotency_key: str | None) -> tuple[DocumentVersion, bool]:
+    """One file streamed to the store and recorded (the API's single upload). The body is
+    opened (`open_file(limit)`) only once the application is known to take it: a retry with
+    a known idempotency key answers with the first version (False) even if the packet has
+    moved on since, before any byte of the body is read."""
+    with db.reader() as session:
+        app = get_application(session, who, application_id)
+        if idempotency_key:
+            replay = find_by_idempotency_key(session, app.id, idempotency_key)
+            if replay is not None:
+                return replay, False
+        ensure_editable(app)
+        used = packet_size(session, app.id)
+    limit = max(0, min(max_file, packet - used))
+    incoming = open_file(limit)
+    requirement, confidentiality, pages, document_id = validate_fields(incoming.fields)
+    try:
+        with db.reader() as session:
+            slot = choose_slot(session, app, requirement, document_id)
+        stored = stream_to_store(store, app, slot, incoming, confidentiality, requirement,
+                                 pages)
+    except UploadTooLarge:
+        if limit < max_file:
+            raise PacketTooLarge(limit=packet) from None
+        raise
+    finally:
+        incoming.reader.close()
+    [version], recorded = save_versions(
+        db, store, outbox, audit, who, application_id,
+        [NewVersion(slot, requirement, confidentiality, pages, incoming.filename, stored,
+                    idempotency_key)])
+    return version, recorded
 
 
 def refresh_flag(session: Session, application_id: str) -> None:

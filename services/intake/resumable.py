@@ -8,7 +8,7 @@ can say which it has (ListParts), so intake keeps no part on disk and the state 
 small — one Redis hash per pending upload (append-only file on), with an expiry.
 
 The completed upload becomes a version exactly like a streamed one: its type is sniffed from the
-first bytes, its sha256 is computed by reading the object back, and `material.record_version`
+first bytes, its sha256 is computed by reading the object back, and `material.save_versions`
 writes the version, its `document.uploaded` event and the audit record.
 
 Pending uploads expire `UPLOAD_TTL` after their last part. Expired ones are aborted in the store

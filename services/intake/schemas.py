@@ -192,6 +192,11 @@ class VersionOut(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
+class BatchOut(ma.Schema):
+    versions = ma.fields.List(ma.fields.Nested(VersionOut),
+                              metadata={"description": "One per file part, in their order"})
+
+
 class DocumentOut(ma.Schema):
     id = ma.fields.String()
     requirement = ma.fields.String()

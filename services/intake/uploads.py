@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
@@ -101,11 +101,33 @@ class ReadAhead:
             self._thread.join(timeout=5)
 
 
+class Inline:
+    """ReadAhead's interface without its thread: each chunk is pulled when asked for.
+
+    For the batch upload, whose file parts share one request body: the next file's decoding
+    must not start while a thread may still be pulling the previous file's bytes."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self.sha = hashlib.sha256()
+
+    def __iter__(self) -> Inline:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = next(self._chunks)
+        self.sha.update(chunk)
+        return chunk
+
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
+
 class HashingReader:
     """File-like over a chunk iterator: sha256 and size on the way, hard size cap."""
 
-    def __init__(self, chunks: Iterator[bytes], limit: int) -> None:
-        self._ahead = ReadAhead(chunks)
+    def __init__(self, chunks: Iterator[bytes], limit: int, read_ahead: bool = True) -> None:
+        self._ahead: ReadAhead | Inline = ReadAhead(chunks) if read_ahead else Inline(chunks)
         self._pending: list[bytes] = []  # read from the request, not yet handed out
         self._pending_size = 0
         self._limit = limit
@@ -144,6 +166,10 @@ class HashingReader:
             raise UploadTooLarge(limit=self._limit)
         return out
 
+    def limit_to(self, limit: int) -> None:
+        """Lower the cap (a batch's remaining room); never raises it."""
+        self._limit = min(self._limit, limit)
+
     def peek(self, n: int) -> bytes:
         self._fill(n)
         return b"".join(self._pending)[:n]
@@ -165,7 +191,7 @@ class IncomingFile:
     reader: HashingReader
 
 
-def _read_stream(stream: BinaryIO, expected: int | None = None) -> Iterator[bytes]:
+def _read_stream(stream: IO[bytes], expected: int | None = None) -> Iterator[bytes]:
     received = 0
     while True:
         chunk = stream.read(CHUNK)
@@ -185,6 +211,61 @@ def raw_upload(stream: BinaryIO, filename: str, declared_type: str, fields: dict
                         HashingReader(_read_stream(stream, expected), limit))
 
 
+def _multipart_events(decoder: MultipartDecoder, body: Iterator[bytes]) -> Iterator[object]:
+    """The decoder's events over the body, fed in slices that fit its buffer cap."""
+    # The decoder refuses any receive_data() that would grow its buffer past its cap, so the
+    # body is fed in slices that fit; the cap then bounds what one part's headers can hold.
+    ended = False
+    pending = memoryview(b"")
+    while True:
+        try:
+            event = decoder.next_event()
+        except ValueError as exc:  # werkzeug's word for a body cut short
+            raise MalformedUpload(why="the body ended inside a part") from exc
+        if isinstance(event, NeedData):
+            if ended:
+                return
+            if not pending:
+                chunk = next(body, None)
+                if chunk is None:
+                    ended = True
+                    decoder.receive_data(None)
+                    continue
+                pending = memoryview(chunk)
+            room = DECODER_BYTES - len(decoder.buffer)
+            if room <= 0:
+                raise MalformedUpload(why="a part's headers are too large")
+            decoder.receive_data(bytes(pending[:room]))
+            pending = pending[room:]
+            continue
+        yield event
+        if isinstance(event, Epilogue):
+            return
+
+
+def _file_chunks(stream_events: Iterator[object]) -> Iterator[bytes]:
+    """The data of the file part just opened, up to its end."""
+    for inner in stream_events:
+        if not isinstance(inner, Data):
+            raise MalformedUpload(why="unexpected part inside the file")
+        if inner.data:
+            yield inner.data
+        if not inner.more_data:
+            return
+    raise MalformedUpload(why="the body ended inside the file")
+
+
+def _take_field(fields: dict[str, str], name: str, value: bytearray, event: Data) -> bool:
+    """Add a form field's data; True once the field is complete (and stored in `fields`)."""
+    value += event.data
+    if len(value) > MAX_FIELD_BYTES:
+        raise MalformedUpload(why=f"form field {name} is too large")
+    if event.more_data:
+        return False
+    fields[name] = value.decode("utf-8", errors="strict")
+    return True
+
+
 def multipart_upload(stream: BinaryIO, boundary: str, limit: int,
                      expected: int | None = None) -> IncomingFile:
     """Decode fields up to the first file part and hand back a reader for that part.
@@ -192,68 +273,51 @@ def multipart_upload(stream: BinaryIO, boundary: str, limit: int,
     Fields must come before the file (browsers keep FormData order); anything after the first
     file is ignored.
     """
-    # The decoder refuses any receive_data() that would grow its buffer past this cap, so the
-    # body is fed in slices that fit; the cap then bounds what one part's headers can hold.
     decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=DECODER_BYTES,
                                max_parts=50)
-    body = _read_stream(stream, expected)
+    stream_events = _multipart_events(decoder, _read_stream(stream, expected))
     fields: dict[str, str] = {}
     field_name: str | None = None
     field_value = bytearray()
-    ended = False
-    pending = memoryview(b"")
-
-    def events() -> Iterator[object]:
-        nonlocal ended, pending
-        while True:
-            try:
-                event = decoder.next_event()
-            except ValueError as exc:  # werkzeug's word for a body cut short
-                raise MalformedUpload(why="the body ended inside a part") from exc
-            if isinstance(event, NeedData):
-                if ended:
-                    return
-                if not pending:
-                    chunk = next(body, None)
-                    if chunk is None:
-                        ended = True
-                        decoder.receive_data(None)
-                        continue
-                    pending = memoryview(chunk)
-                room = DECODER_BYTES - len(decoder.buffer)
-                if room <= 0:
-                    raise MalformedUpload(why="a part's headers are too large")
-                decoder.receive_data(bytes(pending[:room]))
-                pending = pending[room:]
-                continue
-            yield event
-            if isinstance(event, Epilogue):
-                return
-
-    stream_events = events()
     for event in stream_events:
         if isinstance(event, Field):
             field_name, field_value = event.name, bytearray()
         elif isinstance(event, File):
-            filename = event.filename or ""
             declared = event.headers.get("Content-Type", "application/octet-stream")
-
-            def file_chunks() -> Iterator[bytes]:
-                for inner in stream_events:
-                    if not isinstance(inner, Data):
-                        raise MalformedUpload(why="unexpected part inside the file")
-                    if inner.data:
-                        yield inner.data
-                    if not inner.more_data:
-                        return
-                raise MalformedUpload(why="the body ended inside the file")
-
-            return IncomingFile(fields, filename, declared, HashingReader(file_chunks(), limit))
-        elif isinstance(event, Data) and field_name is not None:
-            field_value += event.data
-            if len(field_value) > MAX_FIELD_BYTES:
-                raise MalformedUpload(why=f"form field {field_name} is too large")
-            if not event.more_data:
-                fields[field_name] = field_value.decode("utf-8", errors="strict")
-                field_name = None
+            return IncomingFile(fields, event.filename or "", declared,
+                                HashingReader(_file_chunks(stream_events), limit))
+        elif (isinstance(event, Data) and field_name is not None
+              and _take_field(fields, field_name, field_value, event)):
+            field_name = None
     raise MalformedUpload(why="no file part in the form")
+
+
+def multipart_files(stream: IO[bytes], boundary: str, limit: int, max_files: int,
+                    expected: int | None = None) -> Iterator[IncomingFile]:
+    """Every file part of a form in turn, each with the fields sent since the file before it.
+
+    A file's reader must be done with (read, or given up) before the next file is asked for;
+    whatever of it was left unread is skipped then. Readers pull inline (no read-ahead thread),
+    so the body is only ever read by the caller's thread. More than `max_files` file parts
+    is not decoded further: the caller counts and refuses.
+    """
+    decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=DECODER_BYTES,
+                               max_parts=(max_files + 1) * 8)
+    stream_events = _multipart_events(decoder, _read_stream(stream, expected))
+    fields: dict[str, str] = {}
+    field_name: str | None = None
+    field_value = bytearray()
+    for event in stream_events:
+        if isinstance(event, Field):
+            field_name, field_value = event.name, bytearray()
+        elif isinstance(event, File):
+            declared = event.headers.get("Content-Type", "application/octet-stream")
+            chunks = _file_chunks(stream_events)
+            yield IncomingFile(fields, event.filename or "", declared,
+                               HashingReader(chunks, limit, read_ahead=False))
+            for _rest in chunks:  # what the caller left unread of this file
+                pass
+            fields = {}
+        elif (isinstance(event, Data) and field_name is not None
+              and _take_field(fields, field_name, field_value, event)):
+            field_name = None
