@@ -20,6 +20,7 @@ def main() -> int:
     logging.basicConfig(level=logging.CRITICAL)
     # Import the readers before the memory cap, so the cap measures the work, not the imports.
     import docx  # noqa: F401  (warm: every DOCX job needs it)
+    import pyhanko.sign.validation  # noqa: F401  (warm: every PDF's signatures are read)
 
     from services.documents.inspection import Options, inspect_file
     from services.documents.limits import ZipLimits

@@ -91,6 +91,8 @@ class Verdict:
     # The first paragraphs of a DOCX's text (at most PREVIEW_CHARACTERS), read here in the
     # sandbox so the viewer can show a preview without parsing the file in a web process.
     preview: list[str] = field(default_factory=list)
+    # Digital signatures (PDF signature fields, OFD 签章): `signatures.Signature.as_dict()` each.
+    signatures: list[dict[str, Any]] = field(default_factory=list)
 
     def fail(self, code: str, detail: str | None = None) -> Verdict:
         self.ok = False

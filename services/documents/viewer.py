@@ -30,7 +30,7 @@ from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
-_TYPES = {"pdf": "application/pdf",
+_TYPES = {"pdf": "application/pdf", "ofd": "application/ofd",
           "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
