@@ -49,6 +49,11 @@ def _image(path: Path, fmt: str) -> Verdict:
     return verdict
 
 
+# WPS Office's own formats: named so by whoever saved them (the worker's copy has no name; intake
+# refuses these names before upload). An office checking a folder learns how to export them.
+WPS_SUFFIXES = (".wps", ".wpt", ".et", ".ett", ".dps", ".dpt")
+
+
 def _inspect_zip(path: Path, options: Options) -> Verdict:
     from services.documents.ofd_inspect import inspect_ofd, is_ofd, zip_names
 
@@ -59,6 +64,8 @@ def _inspect_zip(path: Path, options: Options) -> Verdict:
 
 def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     options = options or Options()
+    if path.suffix.lower() in WPS_SUFFIXES:
+        return failed("inspect.wps_format", "wps")
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
