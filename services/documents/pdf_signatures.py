@@ -24,6 +24,8 @@ from services.documents.signatures import (
 )
 from services.documents.verdict import Verdict
 
+# The warning of a PDF whose signatures were not read (encrypted, or pyHanko failed on it).
+NOT_READ = "pdf.signatures_not_read"
 # Signatures of a packet document are few; a file claiming more is not checked past this.
 MAX_SIGNATURES = 50
 
@@ -34,12 +36,15 @@ logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
 def with_signatures(path: Path, verdict: Verdict) -> Verdict:
     """The PDF's verdict with its signatures; a signature layer we cannot read is a warning,
     never the file's failure."""
-    if not verdict.ok or verdict.encrypted:
+    if not verdict.ok:
+        return verdict
+    if verdict.encrypted:  # the signature dictionaries are encrypted too
+        verdict.warnings.append(NOT_READ)
         return verdict
     try:
         verdict.signatures = read_signatures(path)
     except Exception:  # pyHanko on a damaged or hostile file: the inspection still stands
-        verdict.warnings.append("pdf.signatures_unreadable")
+        verdict.warnings.append(NOT_READ)
     return verdict
 
 
@@ -50,8 +55,6 @@ def read_signatures(path: Path) -> list[dict[str, Any]]:
 
     with path.open("rb") as fh:
         reader = PdfFileReader(fh, strict=False)
-        if reader.encrypted:
-            return []  # the signature dictionaries are encrypted too; not read without a key
         found = []
         for index, (name, _value, field_ref) in enumerate(
                 enumerate_sig_fields(reader, filled_status=True)):

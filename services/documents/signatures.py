@@ -108,3 +108,15 @@ def words(signature: dict[str, Any], lang: str = "zh-CN") -> str:
     if signature.get("state") == VALID and not signature.get("trusted"):
         parts.append(UNTRUSTED[i])
     return ("；" if i == 0 else "; ").join(p.rstrip("。.") for p in parts if p)
+
+
+def printed(found: list[dict[str, Any]], checked: bool = True, lang: str = "zh-CN"
+            ) -> list[str]:
+    """The lines `dossier inspect` prints under a file: one per signature, or that none was
+    found (or that none could be looked for, when `checked` is false)."""
+    if not checked:
+        return ["未能检查数字签名" if lang.startswith("zh") else "digital signatures not checked"]
+    if not found:
+        return ["无数字签名" if lang.startswith("zh") else "no digital signature"]
+    return [f"{'签名' if lang.startswith('zh') else 'signature'} {i}: {words(s, lang)}"
+            for i, s in enumerate(found, 1)]
