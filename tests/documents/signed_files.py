@@ -1,16 +1,13 @@
-"""Signed PDFs and OFD files for the signature tests, built here with a self-made certificate."""
+"""Signed PDFs for the signature tests, signed here with a self-made certificate."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import io
-import zipfile
-from xml.sax.saxutils import escape
 
 from asn1crypto import keys as akeys
 from asn1crypto import x509 as ax509
+from builders import text_pdf
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -18,8 +15,6 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
-
-from tests.documents.builders import text_pdf
 
 SIGNER_NAME = "示例科技有限公司"
 _KEY = ec.generate_private_key(ec.SECP256R1())
@@ -53,12 +48,8 @@ def signed_pdf(page: int = 2, pages: int = 2, base: bytes | None = None,
 
 
 def tampered(signed: bytes) -> bytes:
-    """The signed file with one byte of its signed page text changed in place."""
-    at = signed.index("申报书".encode("utf-16-be").hex().upper().encode()) \
-        if "申报书".encode("utf-16-be").hex().upper().encode() in signed else None
-    if at is None:
-        # reportlab writes the text compressed: change a byte inside the first stream instead
-        at = signed.index(b"stream\n") + 20
+    """The signed file with one byte inside its first stream (signed bytes) changed in place."""
+    at = signed.index(b"stream\n") + 20
     changed = bytearray(signed)
     changed[at] = (changed[at] + 1) % 256
     return bytes(changed)
@@ -112,82 +103,4 @@ def gm_signed_pdf() -> bytes:
     writer.update_root()
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue()
-
-
-# ---- OFD (GB/T 33190) --------------------------------------------------------------------
-
-OFD_NS = "http://www.ofdspec.org/2016"
-SM3 = "1.2.156.10197.1.401"
-SM2_WITH_SM3 = "1.2.156.10197.1.501"
-
-
-def _content(lines: list[str]) -> bytes:
-    objects = "".join(
-        f'<ofd:TextObject ID="{10 + i}" Boundary="20 {30 + i * 10} 170 8" Font="3" Size="5">'
-        f'<ofd:TextCode X="0" Y="5">{escape(line)}</ofd:TextCode></ofd:TextObject>'
-        for i, line in enumerate(lines))
-    return (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{OFD_NS}">'
-            f'<ofd:Content><ofd:Layer ID="2">{objects}</ofd:Layer></ofd:Content>'
-            f'</ofd:Page>').encode()
-
-
-def ofd_parts(pages: list[list[str]], signed: bool = False) -> dict[str, bytes]:
-    """The parts of an OFD file: one list of text lines per page; with an SM2 seal if signed."""
-    page_list = "".join(f'<ofd:Page ID="{100 + i}" BaseLoc="Pages/Page_{i}/Content.xml"/>'
-                        for i in range(len(pages)))
-    signatures = "<ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures>" if signed else ""
-    parts = {
-        "OFD.xml": (f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{OFD_NS}" '
-                    f'Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo>'
-                    f'<ofd:DocID>0C1D4F7159954EEEDE517F7285E84DC4</ofd:DocID>'
-                    f'<ofd:Title>电子证照</ofd:Title></ofd:DocInfo>'
-                    f'<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>{signatures}'
-                    f'</ofd:DocBody></ofd:OFD>').encode(),
-        "Doc_0/Document.xml": (
-            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{OFD_NS}">'
-            f'<ofd:CommonData><ofd:MaxUnitID>200</ofd:MaxUnitID><ofd:PageArea>'
-            f'<ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData>'
-            f'<ofd:Pages>{page_list}</ofd:Pages></ofd:Document>').encode(),
-    }
-    for i, lines in enumerate(pages):
-        parts[f"Doc_0/Pages/Page_{i}/Content.xml"] = _content(lines)
-    if signed:
-        parts.update(_ofd_seal(parts))
-    return parts
-
-
-def _ofd_seal(parts: dict[str, bytes]) -> dict[str, bytes]:
-    refs = "".join(
-        f'<ofd:Reference FileRef="/{name}"><ofd:CheckValue>'
-        f'{base64.b64encode(hashlib.new("sm3", data).digest()).decode()}</ofd:CheckValue>'
-        f'</ofd:Reference>' for name, data in parts.items())
-    signature = (
-        f'<?xml version="1.0" encoding="UTF-8"?><ofd:Signature xmlns:ofd="{OFD_NS}">'
-        f'<ofd:SignedInfo><ofd:Provider ProviderName="示例签章系统" Version="1.0"/>'
-        f'<ofd:SignatureMethod>{SM2_WITH_SM3}</ofd:SignatureMethod>'
-        f'<ofd:SignatureDateTime>20261130093000Z</ofd:SignatureDateTime>'
-        f'<ofd:References CheckMethod="{SM3}">{refs}</ofd:References>'
-        f'<ofd:StampAnnot ID="1" PageRef="100" Boundary="120 220 42 42"/>'
-        f'</ofd:SignedInfo><ofd:SignedValue>/Doc_0/Signs/Sign_0/SignedValue.dat'
-        f'</ofd:SignedValue></ofd:Signature>').encode()
-    return {
-        "Doc_0/Signs/Signatures.xml": (
-            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Signatures xmlns:ofd="{OFD_NS}">'
-            f'<ofd:MaxSignId>1</ofd:MaxSignId><ofd:Signature ID="1" Type="Seal" '
-            f'BaseLoc="Sign_0/Signature.xml"/></ofd:Signatures>').encode(),
-        "Doc_0/Signs/Sign_0/Signature.xml": signature,
-        "Doc_0/Signs/Sign_0/SignedValue.dat": b"\x30\x03\x02\x01\x01",
-    }
-
-
-def ofd_file(pages: list[list[str]], signed: bool = False,
-             replace: dict[str, bytes] | None = None) -> bytes:
-    """An OFD file (a ZIP of the parts); `replace` swaps parts after signing (tampering)."""
-    parts = ofd_parts(pages, signed)
-    parts.update(replace or {})
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
     return out.getvalue()
