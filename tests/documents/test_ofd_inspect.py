@@ -9,6 +9,8 @@ import ofd_files as of
 import pytest
 from conftest import Inspect
 
+from services.documents.catalogue import get
+from services.documents.completeness import DocumentFacts, assess
 from services.documents.sandbox import SandboxPool
 
 PAGES = [["关于申报质量奖的承诺书 机密★1年", "一、领导", "本单位承诺所报材料真实。"],
@@ -101,3 +103,30 @@ def test_a_wps_file_is_refused_with_how_to_export_it(inspect: Inspect, name: str
     assert "另存为" in v["error"]["messages"]["zh-CN"]
     assert "PDF 或 DOCX" in v["error"]["messages"]["zh-CN"]
     assert "Save As" in v["error"]["messages"]["en"]
+
+
+def test_a_requirement_that_accepts_pdf_accepts_an_ofd(inspect: Inspect) -> None:
+    catalogue = get("quality-award-2025")
+    pdf_only = [r for r in catalogue.requirements("organisation")
+                if "pdf" in r.formats and "docx" not in r.formats and not r.sections]
+    assert pdf_only and all("ofd" in r.formats for r in pdf_only)
+    verdict = inspect(of.ofd_file([["营业执照"]], signed=True), "营业执照.ofd")
+    facts = [DocumentFacts(document_id="d1", version_id="v1", requirement=pdf_only[0].id,
+                           filename="营业执照.ofd", verdict=verdict)]
+    result = assess(catalogue, "organisation", facts, submitted=False)
+    found = next(i for i in result.items if i.requirement == pdf_only[0].id)
+    assert found.status == "met", found.reasons
+
+
+def test_an_ofd_without_an_electronic_seal_needs_attention_where_a_seal_is_expected(
+        inspect: Inspect) -> None:
+    catalogue = get("quality-award-2025")
+    sealed = next(r for r in catalogue.requirements("organisation") if r.sealed_scan)
+    verdict = inspect(of.ofd_file([["申报表"]]), "申报表.ofd")
+    facts = [DocumentFacts(document_id="d1", version_id="v1", requirement=sealed.id,
+                           filename="申报表.ofd", verdict=verdict)]
+    found = next(i for i in assess(catalogue, "organisation", facts, submitted=False).items
+                 if i.requirement == sealed.id)
+    assert found.status == "attention"
+    assert [r["code"] for r in found.reasons] == ["ofd_not_sealed"]
+    assert "没有电子签章" in found.reasons[0]["zh-CN"]
