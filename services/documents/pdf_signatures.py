@@ -9,8 +9,8 @@ Nothing is fetched from the network (no revocation or certificate fetching).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from services.documents.verdict import Verdict
 NOT_READ = "pdf.signatures_not_read"
 # Signatures of a packet document are few; a file claiming more is not checked past this.
 MAX_SIGNATURES = 50
+MAX_PAGES = 100_000  # the page-tree walk that places widgets stops here
 
 logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
 logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
@@ -55,17 +56,15 @@ def read_signatures(path: Path) -> list[dict[str, Any]]:
 
     with path.open("rb") as fh:
         reader = PdfFileReader(fh, strict=False)
-        found = []
-        for index, (name, _value, field_ref) in enumerate(
-                enumerate_sig_fields(reader, filled_status=True)):
-            if index >= MAX_SIGNATURES:
-                break
-            found.append(_one(reader, str(name), field_ref).as_dict())
-        return found
+        fields = list(itertools.islice(enumerate_sig_fields(reader, filled_status=True),
+                                       MAX_SIGNATURES))
+        widget_pages = _widget_pages(reader) if fields else {}
+        return [_one(reader, str(name), field_ref, widget_pages).as_dict()
+                for name, _value, field_ref in fields]
 
 
-def _one(reader: Any, name: str, field_ref: Any) -> Signature:
-    pages = _pages_of(reader, field_ref)
+def _one(reader: Any, name: str, field_ref: Any, widget_pages: dict[int, int]) -> Signature:
+    pages = sorted({widget_pages[i] for i in _widget_ids(field_ref) if i in widget_pages})
     raw = _raw_contents(field_ref)
     if raw is not None and GM_ARC_DER in raw:
         return Signature("pdf", UNVERIFIABLE, "signature.sm2", name, pages, algorithm="SM2/SM3")
@@ -171,22 +170,27 @@ def _widget_ids(field_ref: Any) -> set[int]:
     return ids
 
 
-def _page_refs(reader: Any) -> Iterator[tuple[int, Any]]:
-    count = int(reader.root["/Pages"].get("/Count", 0))
-    for index in range(min(count, 5000)):
-        page, _ = reader.find_page_for_modification(index)
-        yield index + 1, page
-
-
-def _pages_of(reader: Any, field_ref: Any) -> list[int]:
-    """The pages whose annotations hold one of the field's widgets (none: invisible)."""
-    widgets = _widget_ids(field_ref)
-    pages: list[int] = []
-    try:
-        for number, page_ref in _page_refs(reader):
-            annots = page_ref.get_object().get("/Annots") or []
-            if any(getattr(a, "idnum", None) in widgets for a in annots):
-                pages.append(number)
-    except Exception:  # a damaged page tree: the signature is still reported, without pages
-        return pages
-    return pages
+def _widget_pages(reader: Any) -> dict[int, int]:
+    """Object number of each annotation → the page (1-based) that lists it. One walk of the
+    page tree for the whole file, visited nodes remembered (a hostile tree may loop)."""
+    found: dict[int, int] = {}
+    seen: set[int] = set()
+    stack: list[Any] = [reader.root.raw_get("/Pages")]
+    number = 0
+    with contextlib.suppress(Exception):  # a damaged tree: the pages found so far stand
+        while stack and number < MAX_PAGES:
+            ref = stack.pop()
+            idnum = getattr(ref, "idnum", None)
+            if idnum is not None:
+                if idnum in seen:
+                    continue
+                seen.add(idnum)
+            node = ref.get_object()
+            if "/Kids" in node:
+                stack.extend(reversed(list(node["/Kids"])))
+                continue
+            number += 1
+            for annot in node.get("/Annots") or []:
+                if getattr(annot, "idnum", None) is not None:
+                    found.setdefault(annot.idnum, number)
+    return found
