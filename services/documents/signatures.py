@@ -17,7 +17,9 @@ Plain data and words; no reader here. A signature is one of three states:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 VALID, INVALID, UNVERIFIABLE = "valid", "invalid", "unverifiable"
 
@@ -91,6 +93,17 @@ class Signature:
         return asdict(self)
 
 
+def _beijing(stamp: str) -> str:
+    """A stated signing time as people read it: Beijing time to the minute, if it has a zone."""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)
+    if when.tzinfo is None:
+        return when.strftime("%Y-%m-%d %H:%M")
+    return when.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
 def words(signature: dict[str, Any], lang: str = "zh-CN") -> str:
     """One line a person reads: state, reason, signer, time, pages, trust."""
     i = 0 if lang.startswith("zh") else 1
@@ -100,7 +113,7 @@ def words(signature: dict[str, Any], lang: str = "zh-CN") -> str:
     if signature.get("signer"):
         parts.append(("签名人：" if i == 0 else "signer: ") + str(signature["signer"]))
     if signature.get("signing_time"):
-        parts.append(("签名时间：" if i == 0 else "signed: ") + str(signature["signing_time"]))
+        parts.append(("签名时间：" if i == 0 else "signed: ") + _beijing(signature["signing_time"]))
     pages = signature.get("pages") or []
     if pages:
         listed = "、".join(str(p) for p in pages) if i == 0 else ", ".join(map(str, pages))

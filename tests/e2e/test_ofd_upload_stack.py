@@ -71,6 +71,9 @@ def test_an_ofd_is_accepted_inspected_and_its_text_shown(
             f"/documents/packets/{app_id}/documents/{version['document_id']}?lang=zh-CN")
         assert page.status_code == 200, page.text
         assert "data-preview" in page.text and PAGES[0][0] in page.text
+        # Its seal is listed in words: found, not verifiable here, never "valid".
+        assert "data-signatures" in page.text and "签名无法验证" in page.text
+        assert "2026-11-30 17:30" in page.text  # the seal's time, in Beijing time
 
         refused = intake.upload(me, app_id, "申报书.wps", b"\xd0\xcf\x11\xe0" + b"\x00" * 600,
                                 requirement="application-form")
