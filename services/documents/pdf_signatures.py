@@ -42,11 +42,27 @@ def with_signatures(path: Path, verdict: Verdict) -> Verdict:
     if verdict.encrypted:  # the signature dictionaries are encrypted too
         verdict.warnings.append(NOT_READ)
         return verdict
+    if not _mentions_byte_range(path):
+        return verdict  # no signature dictionary anywhere: pyHanko need not parse the file
     try:
         verdict.signatures = read_signatures(path)
     except Exception:  # pyHanko on a damaged or hostile file: the inspection still stands
         verdict.warnings.append(NOT_READ)
     return verdict
+
+
+def _mentions_byte_range(path: Path) -> bool:
+    """Whether the file holds `/ByteRange` anywhere. A signature dictionary is patched in place
+    after signing, so writers never put it in a compressed object stream: a file without the
+    key has no signature to read."""
+    key = b"/ByteRange"
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if key in tail + chunk:
+                return True
+            tail = chunk[-len(key):]
+    return False
 
 
 def read_signatures(path: Path) -> list[dict[str, Any]]:
