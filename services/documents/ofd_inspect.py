@@ -141,7 +141,7 @@ def _read(package: Package, verdict: Verdict, text: str) -> Verdict:
     pages = _pages(document, posixpath.dirname(document_name))
     verdict.pages = len(pages)
     _page_size(document, verdict)
-    _text(package, pages, verdict, text)
+    _text(package, pages, _templates(document, posixpath.dirname(document_name)), verdict, text)
     signatures_name = text_of(bodies[0], "Signatures")
     if signatures_name:
         from services.documents.ofd_signatures import read_signatures
@@ -159,6 +159,14 @@ def _pages(document: etree._Element, base_dir: str) -> list[Page]:
         found.append(Page(number, page.get("ID"),
                           resolve(location, base_dir) if location else None))
     return found
+
+
+def _templates(document: etree._Element, base_dir: str) -> dict[str, str]:
+    """Template page id → its part: the fixed text many pages share (an invoice's labels)."""
+    common = first(document, "CommonData")
+    return {t.get("ID", ""): resolve(t.get("BaseLoc", ""), base_dir)
+            for t in (children(common, "TemplatePage") if common is not None else [])
+            if t.get("ID") and t.get("BaseLoc")}
 
 
 def _page_size(document: etree._Element, verdict: Verdict) -> None:
@@ -186,7 +194,22 @@ def _page_text(content: etree._Element) -> tuple[str, bool]:
     return "\n".join(lines), image
 
 
-def _text(package: Package, pages: list[Page], verdict: Verdict, text: str) -> None:
+def _full_text(package: Package, content: etree._Element, templates: dict[str, str]
+               ) -> tuple[str, bool]:
+    """The page's text after the text of the templates it draws on, and whether it has an
+    image (a template's images count: a scan is often laid down as the template)."""
+    parts: list[tuple[str, bool]] = []
+    for template in children(content, "Template"):
+        part = templates.get(template.get("TemplateID", ""))
+        found = package.xml(part) if part else None
+        if found is not None:
+            parts.append(_page_text(found))
+    parts.append(_page_text(content))
+    return "\n".join(t for t, _ in parts if t), any(image for _, image in parts)
+
+
+def _text(package: Package, pages: list[Page], templates: dict[str, str], verdict: Verdict,
+          text: str) -> None:
     if text == "none":
         return
     limit = len(pages) if text == "full" else SAMPLE_PAGES
@@ -196,7 +219,7 @@ def _text(package: Package, pages: list[Page], verdict: Verdict, text: str) -> N
         if content is None:
             verdict.warnings.append("ofd.page_missing")
             continue
-        page_text, image = _page_text(content)
+        page_text, image = _full_text(package, content, templates)
         c, w = textscan.count(page_text)
         characters += c
         words += w

@@ -127,3 +127,19 @@ def ofd_billion_laughs() -> bytes:
                 f'<ofd:Document xmlns:ofd="{OFD_NS}"><ofd:Pages>&l9;</ofd:Pages>'
                 f'</ofd:Document>').encode()
     return ofd_file([["正文"]], replace={"Doc_0/Document.xml": document})
+
+
+def ofd_with_template(labels: list[str], values: list[str]) -> bytes:
+    """One page that draws on a template page (as e-invoices do: labels in the template)."""
+    parts = ofd_parts([values])
+    parts["Doc_0/Document.xml"] = parts["Doc_0/Document.xml"].replace(
+        b"</ofd:PageArea>",
+        b'</ofd:PageArea><ofd:TemplatePage ID="5" BaseLoc="Tpls/Tpl_0/Content.xml"/>')
+    parts["Doc_0/Pages/Page_0/Content.xml"] = parts["Doc_0/Pages/Page_0/Content.xml"].replace(
+        b"<ofd:Content>", b'<ofd:Template TemplateID="5"/><ofd:Content>')
+    parts["Doc_0/Tpls/Tpl_0/Content.xml"] = _content(labels)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out.getvalue()

@@ -130,3 +130,11 @@ def test_an_ofd_without_an_electronic_seal_needs_attention_where_a_seal_is_expec
     assert found.status == "attention"
     assert [r["code"] for r in found.reasons] == ["ofd_not_sealed"]
     assert "没有电子签章" in found.reasons[0]["zh-CN"]
+
+
+def test_the_text_of_a_template_page_counts_for_the_pages_drawn_on_it(
+        inspect: Inspect) -> None:
+    v = inspect(of.ofd_with_template(["电子发票（普通发票）", "机密★"], ["金额：壹佰元整"]))
+    assert v["pages"] == 1
+    assert v["preview"] == ["电子发票（普通发票）", "机密★", "金额：壹佰元整"]
+    assert v["classification_marks"] == [{"mark": "机密★", "page": 1}]
