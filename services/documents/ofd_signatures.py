@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import posixpath
 import re
 from typing import TYPE_CHECKING, Any
@@ -73,7 +74,9 @@ def _one(package: Package, signature: Any, part: str, name: str | None, kind: st
     found.pages = sorted({page_numbers[ref] for stamp in children(info, "StampAnnot")
                           if (ref := stamp.get("PageRef")) in page_numbers})
     provider = first(info, "Provider")
-    found.signer = None  # the signer is inside SignedValue, which we do not decode
+    value = text_of(signature, "SignedValue")
+    found.signer = _signer(package.raw(_located(package, value, posixpath.dirname(part)))) \
+        if value else None
     if provider is not None and provider.get("ProviderName"):
         found.algorithm = f"{found.algorithm or '?'} ({provider.get('ProviderName')})"
     intact, covered = _references(package, info, posixpath.dirname(part))
@@ -103,7 +106,7 @@ def _references(package: Package, info: Any, base_dir: str) -> tuple[bool | None
         return None, None
     covered: set[str] = set()
     for reference in list(children(references, "Reference"))[:MAX_REFERENCES]:
-        target = resolve(reference.get("FileRef") or "", base_dir)
+        target = _located(package, reference.get("FileRef") or "", base_dir)
         data = package.raw(target)
         expected = _decoded(text_of(reference, "CheckValue"))
         if data is None or expected is None:
@@ -117,6 +120,38 @@ def _references(package: Package, info: Any, base_dir: str) -> tuple[bool | None
     content = {n for n in package.names if n == n.lower() and not n.endswith("/")
                and "/signs/" not in f"/{n}"}
     return True, content <= covered
+
+
+def _located(package: Package, location: str, base_dir: str) -> str:
+    """A location as the standard reads it, or from the package root where writers meant that."""
+    relative = resolve(location, base_dir)
+    rooted = resolve(location, "")
+    known = relative in package.names or relative.lower() in package.names
+    return relative if known or rooted == relative else rooted
+
+
+def _signer(value: bytes | None) -> str | None:
+    """The signer's name from the signer certificate a GB/T 38540 SES_Signature carries
+    (v4: its second field; v1: the sixth field of `toSign`). Read for people only: the
+    signature itself stays unverified."""
+    from asn1crypto import core
+    from asn1crypto import x509 as ax509
+
+    if not value:
+        return None
+    try:
+        top = core.load(value)
+        candidates = [top[1]]
+        with contextlib.suppress(Exception):
+            candidates.append(top[0][5])
+        for candidate in candidates:
+            if isinstance(candidate, core.OctetString):
+                subject = ax509.Certificate.load(candidate.native).subject.native
+                names = [subject.get("organization_name"), subject.get("common_name")]
+                return " / ".join(dict.fromkeys(str(n) for n in names if n)) or None
+    except Exception:  # not an SES_Signature we can read: no name, the state says the rest
+        return None
+    return None
 
 
 def _iso(stamp: str | None) -> str | None:

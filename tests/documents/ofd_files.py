@@ -6,15 +6,20 @@ Self-contained (standard library and `cryptography` only), so the stack tests im
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import zipfile
 from xml.sax.saxutils import escape
 
-from cryptography.hazmat.primitives import hashes
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 OFD_NS = "http://www.ofdspec.org/2016"
 SM3 = "1.2.156.10197.1.401"
 SM2_WITH_SM3 = "1.2.156.10197.1.501"
+SEAL_UNIT = "忻州市示例机械有限公司"
 
 
 def _sm3(data: bytes) -> bytes:
@@ -78,8 +83,30 @@ def _ofd_seal(parts: dict[str, bytes]) -> dict[str, bytes]:
             f'<ofd:MaxSignId>1</ofd:MaxSignId><ofd:Signature ID="1" Type="Seal" '
             f'BaseLoc="Sign_0/Signature.xml"/></ofd:Signatures>').encode(),
         "Doc_0/Signs/Sign_0/Signature.xml": signature,
-        "Doc_0/Signs/Sign_0/SignedValue.dat": b"\x30\x03\x02\x01\x01",
+        "Doc_0/Signs/Sign_0/SignedValue.dat": ses_signature(),
     }
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    length = bytes([size]) if size < 128 else \
+        bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes((size.bit_length() + 7) // 8)
+    return bytes([tag]) + length + body
+
+
+def ses_signature(unit: str = SEAL_UNIT) -> bytes:
+    """The shape of a GB/T 38540 v4 SES_Signature: toSign, the signer's certificate (a
+    self-made one naming `unit`), the SM2 algorithm and a signature value (not a real one)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, unit)])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(9).not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=365)).sign(key, hashes.SHA256()))
+    to_sign = _der(0x30, _der(0x02, b"\x04"))
+    sm2 = _der(0x06, bytes.fromhex("2a811ccf55018375"))  # 1.2.156.10197.1.501
+    return _der(0x30, to_sign + _der(0x04, cert.public_bytes(serialization.Encoding.DER)) +
+                sm2 + _der(0x03, b"\x00" + b"\x01" * 64))
 
 
 def ofd_file(pages: list[list[str]], signed: bool = False,

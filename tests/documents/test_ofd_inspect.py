@@ -55,6 +55,7 @@ def test_an_sm2_seal_with_intact_digests_cannot_be_verified_never_valid(
     assert seal["intact"] is True and seal["covers_whole_file"] is True
     assert seal["pages"] == [1]
     assert seal["signing_time"] == "2026-11-30T09:30:00+00:00"
+    assert seal["signer"] == of.SEAL_UNIT  # read from the SES_Signature, for people only
     assert seal["trusted"] is False
 
 
