@@ -12,7 +12,7 @@ import yaml
 from shared.errors import DossierError
 
 SHIPPED = Path(__file__).resolve().parent / "catalogues"
-FORMATS = frozenset({"pdf", "docx", "image"})
+FORMATS = frozenset({"pdf", "docx", "image", "ofd"})
 KINDS = ("organisation", "individual")
 
 
@@ -85,6 +85,11 @@ def _requirement(raw: dict[str, Any], where: str) -> Requirement:
     formats = tuple(raw.get("formats") or ("pdf", "docx", "image"))
     if not set(formats) <= FORMATS:
         raise BadCatalogue(f"{where}: formats must be among {sorted(FORMATS)}")
+    if "pdf" in formats and "ofd" not in formats:
+        # OFD (GB/T 33190) is the national fixed-layout format that stands in for PDF (electronic
+        # licences, invoices, official documents): what accepts PDF accepts OFD, also in the
+        # catalogue versions written before OFD was accepted (a used version is never edited).
+        formats = (*formats, "ofd")
     sections = tuple(Section(id=str(s["id"]), title=_title(s.get("title"), f"{where}.{s['id']}"),
                              keywords=tuple(str(k) for k in s.get("keywords") or ()))
                      for s in raw.get("sections") or ())

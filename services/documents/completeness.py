@@ -53,6 +53,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "not_sealed_scan": ("《{file}》应为签字盖章后的扫描件，但文件中没有扫描页。",
                         "\u201c{file}\u201d should be a signed and sealed scan but has no "
                         "scanned page."),
+    "ofd_not_sealed": ("《{file}》应加盖单位印章，但该 OFD 文件没有电子签章。",
+                       "\u201c{file}\u201d should carry the unit's seal but this OFD file has "
+                       "no electronic seal."),
     "classified": ("《{file}》第 {page} 页含密级标志“{mark}”，涉密材料不得报送。",
                    "\u201c{file}\u201d carries the classification mark \u201c{mark}\u201d on page "
                    "{page}; classified material must not be submitted."),
@@ -75,7 +78,8 @@ REASONS: dict[str, tuple[str, str]] = {
 # Format names as people say them (the catalogue's codes stay in the data, not in the text).
 FORMAT_NAMES: dict[str, tuple[str, str]] = {
     "pdf": ("PDF", "PDF"), "docx": ("Word（DOCX）", "Word (DOCX)"),
-    "image": ("扫描图片", "scanned image"), "?": ("无法识别的格式", "an unknown format"),
+    "image": ("扫描图片", "scanned image"), "ofd": ("OFD", "OFD"),
+    "?": ("无法识别的格式", "an unknown format"),
 }
 
 
@@ -199,6 +203,9 @@ def check_document(req: Requirement, doc: DocumentFacts, paper: str | None
         _check_sections(req, doc, v, has_text, invalid, attention, evidence)
     if req.sealed_scan and (fmt == "docx" or (fmt == "pdf" and not v.get("scanned_pages"))):
         attention.append(reason("not_sealed_scan", file=file))
+    if req.sealed_scan and fmt == "ofd" and not v.get("signatures"):
+        # An OFD's seal is electronic (its Signatures.xml), never a scanned page.
+        attention.append(reason("ofd_not_sealed", file=file))
     for mark in v.get("classification_marks") or []:
         invalid.append(reason("classified", file=file, mark=mark["mark"],
                               page=mark.get("page") or "?"))

@@ -17,45 +17,25 @@ from lxml import etree
 from services.documents import textscan
 from services.documents.limits import ZipLimits
 from services.documents.paper import paper_name
+from services.documents.safezip import (
+    Refused,
+    check_limits,
+    has_directory_end,
+    read_capped,
+    refuse_entities,
+    safe_parser,
+)
 from services.documents.verdict import PREVIEW_CHARACTERS, Verdict
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 WORD_TEMPLATE = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
 MACRO_MAIN = ("application/vnd.ms-word.document.macroEnabled.main+xml",
               "application/vnd.ms-word.template.macroEnabledTemplate.main+xml")
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _NS = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
        "ep": "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
        "ct": "http://schemas.openxmlformats.org/package/2006/content-types",
        "r": "http://schemas.openxmlformats.org/package/2006/relationships"}
 _HEADING_STYLE = re.compile(r"^(?:heading|标题|title)\s*(\d?)$", re.IGNORECASE)
-
-
-def safe_parser() -> etree.XMLParser:
-    """Entities never resolved, no DTD, no network, no huge trees."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_comments=True)
-
-
-def _xml_bytes(data: bytes) -> bytes:
-    """The part as UTF-8 bytes for the DOCTYPE scan (OOXML allows UTF-16 parts)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace").encode("utf-8")
-    return data
-
-
-def _has_directory_end(path: Path) -> bool:
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        fh.seek(max(0, size - 65_557))  # the end record plus the longest comment
-        return b"PK\x05\x06" in fh.read()
-
-
-def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    # zipfile stops at the declared size and then fails the CRC, so a header that lies about
-    # the size cannot make this read more than the checks above allowed.
-    with zf.open(info) as fh:
-        return fh.read(info.file_size + 1)
 
 
 def inspect_ole(path: Path) -> Verdict:
@@ -80,34 +60,24 @@ def inspect_zip(path: Path, limits: ZipLimits) -> Verdict:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         # A ZIP is read from its end (the central directory); an upload cut short loses it.
-        return verdict.fail("inspect.corrupt" if _has_directory_end(path)
+        return verdict.fail("inspect.corrupt" if has_directory_end(path)
                             else "inspect.truncated", str(exc))
     with zf:
         infos = zf.infolist()
-        if len(infos) > limits.max_entries:
-            return verdict.fail("inspect.zip_bomb", f"{len(infos)} entries")
-        total = sum(i.file_size for i in infos)
-        packed = sum(i.compress_size for i in infos)
-        if total > limits.max_total_bytes:
-            return verdict.fail("inspect.zip_bomb", f"{total} bytes uncompressed")
-        for info in infos:
-            # Small parts compress well legitimately; judge the ratio only where it matters.
-            if info.file_size > 1024 * 1024 and \
-                    info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                return verdict.fail("inspect.zip_bomb", f"{info.filename} ratio")
-        if total > 16 * 1024 * 1024 and total > limits.max_ratio * max(packed, 1):
-            return verdict.fail("inspect.zip_bomb", "archive ratio")
+        try:
+            check_limits(infos, limits)
+        except Refused as refused:
+            return verdict.fail(refused.code, refused.detail)
         names = {i.filename: i for i in infos}
         if "[Content_Types].xml" not in names:
             verdict.format = "zip"
             return verdict.fail("inspect.unsupported_format", "a ZIP archive, not a document")
         try:
-            for info in infos:
-                if info.filename.endswith((".xml", ".rels")) and \
-                        _DOCTYPE.search(_xml_bytes(_read_capped(zf, info))):
-                    return verdict.fail("inspect.xml_entities", info.filename)
-            types = etree.fromstring(_read_capped(zf, names["[Content_Types].xml"]),
+            refuse_entities(zf, infos, (".xml", ".rels"))
+            types = etree.fromstring(read_capped(zf, names["[Content_Types].xml"]),
                                      safe_parser())
+        except Refused as refused:
+            return verdict.fail(refused.code, refused.detail)
         except (zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError) as exc:
             return verdict.fail("inspect.corrupt", str(exc))
         overrides = {o.get("PartName", "").lstrip("/"): o.get("ContentType", "")
@@ -123,13 +93,13 @@ def inspect_zip(path: Path, limits: ZipLimits) -> Verdict:
         verdict.embedded_files = sum(1 for n in names if n.startswith("word/embeddings/"))
         for name, info in names.items():
             if name.endswith(".rels"):
-                rels = etree.fromstring(_read_capped(zf, info), safe_parser())
+                rels = etree.fromstring(read_capped(zf, info), safe_parser())
                 verdict.external_links += sum(
                     1 for r in rels.iterfind("r:Relationship", _NS)
                     if r.get("TargetMode") == "External")
         if "docProps/app.xml" in names:
             try:
-                app = etree.fromstring(_read_capped(zf, names["docProps/app.xml"]),
+                app = etree.fromstring(read_capped(zf, names["docProps/app.xml"]),
                                        safe_parser())
                 pages = app.findtext("ep:Pages", namespaces=_NS)
                 if pages and pages.strip().isdigit():

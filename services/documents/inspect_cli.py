@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from services.documents.sandbox import SandboxPool, limits_from
+from services.documents.signatures import printed
 from shared.config import SETTINGS
 
 
@@ -52,7 +53,18 @@ def summary(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
         [m["mark"] for m in verdict.get("classification_marks", [])],
         "page_size": (verdict.get("page_size") or {}).get("name"),
         "reader": verdict.get("reader"), "warnings": verdict.get("warnings", []),
+        "signatures": verdict.get("signatures", []),
     }
+
+
+def print_signatures(line: Mapping[str, Any]) -> None:
+    """The file's digital signatures, one indented line each (zh-CN, as an office reads);
+    nothing for a file that was refused (its signatures were never looked for)."""
+    if not line.get("ok"):
+        return
+    checked = "pdf.signatures_not_read" not in (line.get("warnings") or [])
+    for text in printed(list(line.get("signatures") or []), checked):
+        print(f"    {text}")
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -65,6 +77,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                              "layer from the content operators), sample (first pages: also "
                              "classification marks) or full (what the service does: counts, "
                              "headings and marks over every page)")
+    parser.add_argument("--signatures", action="store_true",
+                        help="print each file's digital signatures (PDF, OFD) under it: valid, "
+                             "invalid, or not verifiable (SM2); --json always has them")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="inspector processes (default: every core)")
     args = parser.parse_args(argv)
@@ -81,5 +96,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                 status = "ok" if line["ok"] else line["error"]["code"]
                 print(f"{status:24} {line['format'] or '-':8} "
                       f"{line['pages'] if line['pages'] is not None else '-':>6}  {path}")
+                if args.signatures:
+                    print_signatures(line)
     sys.stdout.flush()
     return 1 if unreadable else 0

@@ -49,8 +49,23 @@ def _image(path: Path, fmt: str) -> Verdict:
     return verdict
 
 
+# WPS Office's own formats: named so by whoever saved them (the worker's copy has no name; intake
+# refuses these names before upload). An office checking a folder learns how to export them.
+WPS_SUFFIXES = (".wps", ".wpt", ".et", ".ett", ".dps", ".dpt")
+
+
+def _inspect_zip(path: Path, options: Options) -> Verdict:
+    from services.documents.ofd_inspect import inspect_ofd, is_ofd, zip_names
+
+    if is_ofd(zip_names(path)):
+        return inspect_ofd(path, options.zip, options.text)
+    return inspect_zip(path, options.zip)
+
+
 def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     options = options or Options()
+    if path.suffix.lower() in WPS_SUFFIXES:
+        return failed("inspect.wps_format", "wps")
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)
@@ -61,10 +76,12 @@ def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     kind = formats.sniff(head)
     if kind == "pdf":
         from services.documents.pdf_inspect import inspect_pdf
+        from services.documents.pdf_signatures import with_signatures
 
-        return inspect_pdf(path, options.text, options.text_seconds, options.max_pages)
+        return with_signatures(path, inspect_pdf(path, options.text, options.text_seconds,
+                                                 options.max_pages))
     if kind == "zip":
-        verdict = inspect_zip(path, options.zip)
+        verdict = _inspect_zip(path, options)
         if verdict.ok and 0 < options.max_pages < (verdict.pages or 0):
             return verdict.fail("inspect.too_many_pages",
                                 f"{verdict.pages} pages, limit {options.max_pages}")

@@ -22,6 +22,7 @@ from flask import Response, request
 
 from services.documents import access, viewer
 from services.documents.access import READERS
+from services.documents.signatures import words
 from shared import pagerender
 from shared.auth import Principal
 from shared.errors import DossierError, NotFound
@@ -92,6 +93,7 @@ def document_page(application_id: str, document_id: str) -> Any:
                   owner=viewer.is_owner(who, opened),
                   refused=problem_text(refused) if refused else None,
                   requirement=_local(opened.requirement_title),
+                  signatures=[words(s, language()) for s in opened.signatures],
                   back_url=back_url, back_text=back_text)
 
 

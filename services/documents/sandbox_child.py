@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ def main() -> int:
     logging.basicConfig(level=logging.CRITICAL)
     # Import the readers before the memory cap, so the cap measures the work, not the imports.
     import docx  # noqa: F401  (warm: every DOCX job needs it)
+    with warnings.catch_warnings():  # pyHanko imports cryptography's deprecated DSA
+        warnings.simplefilter("ignore")
+        import pyhanko.sign.validation  # noqa: F401  (warm: every PDF's signatures are read)
 
     from services.documents.inspection import Options, inspect_file
     from services.documents.limits import ZipLimits

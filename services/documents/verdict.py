@@ -21,6 +21,10 @@ CODES: dict[str, tuple[str, str]] = {
                            "The file is an executable or script, not a document; refused."),
     "inspect.legacy_doc": ("不接受旧版 Word（.doc）文件，请另存为 .docx 或 PDF 后上传。",
                            "Legacy Word (.doc) files are not accepted; save as .docx or PDF."),
+    "inspect.wps_format": ("不接受 WPS 格式文件（.wps、.et、.dps）：请在 WPS 中点击"
+                           "「文件 → 另存为」，保存为 PDF 或 DOCX 后再检查或上传。",
+                           "WPS Office files (.wps, .et, .dps) are not accepted: in WPS choose "
+                           "File → Save As and save as PDF or DOCX, then check or upload that."),
     "inspect.macros": ("文件含宏（.docm 或 VBA 工程），已拒收，请另存为不含宏的 .docx 或 PDF。",
                        "The file contains macros (.docm or a VBA project); save it as a plain "
                        ".docx or PDF."),
@@ -91,6 +95,8 @@ class Verdict:
     # The first paragraphs of a DOCX's text (at most PREVIEW_CHARACTERS), read here in the
     # sandbox so the viewer can show a preview without parsing the file in a web process.
     preview: list[str] = field(default_factory=list)
+    # Digital signatures (PDF signature fields, OFD 签章): `signatures.Signature.as_dict()` each.
+    signatures: list[dict[str, Any]] = field(default_factory=list)
 
     def fail(self, code: str, detail: str | None = None) -> Verdict:
         self.ok = False

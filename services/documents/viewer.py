@@ -30,7 +30,7 @@ from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
-_TYPES = {"pdf": "application/pdf",
+_TYPES = {"pdf": "application/pdf", "ofd": "application/ofd",
           "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
@@ -52,6 +52,8 @@ class Opened:
     format: str | None
     pages: int | None
     preview: list[str] = field(default_factory=list)
+    # The digital signatures the inspection found (`signatures.Signature` dicts).
+    signatures: list[dict[str, Any]] = field(default_factory=list)
     marked_secret: bool = False
     secret_pages: list[list[int]] = field(default_factory=list)
     # What `shared.pagerender` needs: object key and version, name, type, size, pages.
@@ -124,6 +126,7 @@ def open_document(ctx: ServiceContext, who: Principal, application_id: str,
             format=inspection.format if inspection is not None else None,
             pages=inspection.pages if inspection is not None else None,
             preview=[str(p) for p in details.get("preview") or []],
+            signatures=[dict(s) for s in details.get("signatures") or []],
             marked_secret=recorded == "trade-secret" or bool(row.secret_pages),
             secret_pages=[list(r) for r in row.secret_pages or []], source=source)
 

@@ -14,6 +14,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
     "image/tiff": (".tif", ".tiff"),  # what office scanners write by default
+    "application/ofd": (".ofd",),  # GB/T 33190: electronic licences, invoices, documents
 }
 # What a person reads for each type (msgids, translated where shown); never the raw type.
 TYPE_LABELS: dict[str, str] = {
@@ -22,8 +23,13 @@ TYPE_LABELS: dict[str, str] = {
     "image/jpeg": N_("JPEG image"),
     "image/png": N_("PNG image"),
     "image/tiff": N_("TIFF image"),
+    "application/ofd": N_("OFD document"),
 }
 ALLOWED_ZIP = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+OFD = "application/ofd"
+# WPS Office's own formats (writer, spreadsheets, presentations and their templates): refused by
+# name, with how to export, before a byte is sent.
+WPS_SUFFIXES = (".wps", ".wpt", ".et", ".ett", ".dps", ".dpt")
 SNIFF_BYTES = 8192
 
 
@@ -36,6 +42,17 @@ class UploadRefused(DossierError):
     status = 415
 
 
+def refuse_wps(filename: str) -> None:
+    """Refuses a WPS Office file (upload.wps_format) with the way to export it."""
+    if PurePosixPath(filename).suffix.lower() in WPS_SUFFIXES:
+        raise UploadRefused(
+            "upload.wps_format",
+            zh="不接受 WPS 格式文件（.wps、.et、.dps）：请在 WPS 中点击「文件 → 另存为」，"
+               "保存为 PDF 或 DOCX 后重新上传。",
+            en="WPS Office files (.wps, .et, .dps) are not accepted: in WPS choose "
+               "File → Save As and save the file as PDF or DOCX, then upload that.")
+
+
 def sniff(head: bytes) -> str | None:
     """Content type from magic bytes; "zip" for a ZIP that does not show itself as a Word
     package in `head`; None when it is nothing we accept."""
@@ -45,6 +62,8 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"PK\x03\x04"):
         # OOXML is a ZIP whose first member is normally [Content_Types].xml; the documents
         # service inspects the package properly, here we only refuse what is plainly not one.
+        if b"OFD.xml" in head:
+            return OFD
         return ALLOWED_ZIP if b"[Content_Types].xml" in head or b"word/" in head else "zip"
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
@@ -60,17 +79,18 @@ def check_upload(filename: str, head: bytes) -> str:
     if not head:
         raise DossierError("upload.empty", status=422, zh="文件为空（0 字节），请重新选择文件。",
                            en="The file is empty (0 bytes).")
+    refuse_wps(filename)
     detected = sniff(head)
     suffix = PurePosixPath(filename).suffix.lower()
     if detected == "zip":
         # Some writers put thumbnails or properties first, so the package's own parts can lie
-        # beyond the bytes seen here. A ZIP named .docx goes on to the documents service, which
-        # opens the package and refuses it with a reason if it is not a Word document.
-        detected = ALLOWED_ZIP if suffix == ".docx" else None
+        # beyond the bytes seen here. A ZIP named .docx or .ofd goes on to the documents service,
+        # which opens the package and refuses it with a reason if it is not such a document.
+        detected = {".docx": ALLOWED_ZIP, ".ofd": OFD}.get(suffix)
     if detected is None:
         raise UploadRefused("upload.type_not_allowed",
-                            zh="不支持的文件类型：仅接受 PDF、DOCX、JPEG、PNG、TIFF。",
-                            en="File type not allowed: only PDF, DOCX, JPEG, PNG and TIFF.")
+                            zh="不支持的文件类型：仅接受 PDF、DOCX、OFD、JPEG、PNG、TIFF。",
+                            en="File type not allowed: only PDF, DOCX, OFD, JPEG, PNG and TIFF.")
     if suffix and suffix not in ALLOWED[detected]:
         raise UploadRefused(
             "upload.type_mismatch",

@@ -39,7 +39,13 @@ import redis
 
 from services.intake import material
 from services.intake.applications import ensure_editable
-from services.intake.filetypes import ALLOWED, SNIFF_BYTES, UploadRefused, check_upload
+from services.intake.filetypes import (
+    ALLOWED,
+    SNIFF_BYTES,
+    UploadRefused,
+    check_upload,
+    refuse_wps,
+)
 from services.intake.models import Application
 from services.intake.uploads import MalformedUpload, UploadTooLarge
 from shared.audit import AuditLog
@@ -233,13 +239,14 @@ def content_type_for(filename: str) -> str:
 
     Known before any byte arrives, so a wrong file is refused before it is sent, and the object
     is created with the type it will have."""
+    refuse_wps(filename)
     suffix = PurePosixPath(filename).suffix.lower()
     for content_type, suffixes in ALLOWED.items():
         if suffix in suffixes:
             return content_type
     raise UploadRefused("upload.type_not_allowed",
-                        zh="不支持的文件类型：仅接受 PDF、DOCX、JPEG、PNG、TIFF。",
-                        en="File type not allowed: only PDF, DOCX, JPEG, PNG and TIFF.")
+                        zh="不支持的文件类型：仅接受 PDF、DOCX、OFD、JPEG、PNG、TIFF。",
+                        en="File type not allowed: only PDF, DOCX, OFD, JPEG, PNG and TIFF.")
 
 
 @dataclass(frozen=True)
