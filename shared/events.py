@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -83,8 +83,8 @@ class Event:
 class Publisher(Protocol):
     """What the relay needs from Celery: send a task by name to a queue."""
 
-    def send_task(self, name: str, args: Any = ..., queue: str | None = ...,
-                  **options: Any) -> Any: ...
+    def send_task(self, name: str, args: Sequence[Any] | None = ..., *,
+                  queue: str | None = ..., **options: Any) -> Any: ...
 
 
 class Outbox:

@@ -130,15 +130,16 @@ def audit_denial(ctx: ServiceContext, error: DossierError) -> None:
         log.exception("could not audit a denied access to %s", target)
 
 
-class ServiceApi(Api):
+class ServiceApi(Api):  # type: ignore[misc]  # flask-smorest ships no types: `Api` is Any
     """flask-smorest's Api with our problem+json instead of its own error payload."""
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         if is_page_request():
             return error_page(_from_http_exception(error))
         headers = dict(getattr(error, "data", {}).get("headers") or {})
-        if error.code == 405 and isinstance(getattr(error, "valid_methods", None), list):
-            headers["Allow"] = ", ".join(error.valid_methods or [])
+        allowed = getattr(error, "valid_methods", None)  # a MethodNotAllowed's
+        if error.code == 405 and isinstance(allowed, list):
+            headers["Allow"] = ", ".join(allowed)
         return problem_response(_from_http_exception(error), headers)
 
 
@@ -182,7 +183,7 @@ def install_dependency_errors(app: Flask) -> None:
 # -- auth -------------------------------------------------------------------------------------
 
 def current_principal() -> Principal:
-    principal = g.get("principal")
+    principal: Principal | None = g.get("principal")
     if principal is None:  # the guard runs first; reaching this is a wiring bug
         raise DossierError("auth.token_missing")
     return principal
@@ -375,4 +376,5 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
 
 def service_context() -> ServiceContext:
     from flask import current_app
-    return current_app.extensions["dossier"]
+    ctx: ServiceContext = current_app.extensions["dossier"]
+    return ctx

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from shared.pagination import PageQuery, page_schema
 
 S = ma.fields.String
-_OPT = {"load_default": None, "allow_none": True}
+_OPT: dict[str, Any] = {"load_default": None, "allow_none": True}
 
 
 class Affiliation(ma.Schema):

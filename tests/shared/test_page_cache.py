@@ -10,17 +10,23 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import ForeignKey, String, delete, insert, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from waiting import poll
 
 from dossier.localstack import BackingServers
 from shared import changes
 from shared.audit import AuditKey, AuditLog
-from shared.db import Database, declarative_base, service_metadata
+from shared.db import Database, service_metadata
 from shared.pagecache import PageCache
 
-metadata = service_metadata()
-Base = declarative_base(metadata)
+
+class Base(DeclarativeBase):
+    """The ORM base of this service's tables, on its own MetaData."""
+
+    metadata = service_metadata()
+
+
+metadata = Base.metadata
 
 
 class Shelf(Base):
