@@ -89,7 +89,7 @@ def units() -> UnitList:
         ctx = service_context()
         with ctx.db.reader() as session:
             g.intake_units = current_units(session, ctx.settings.intake_units_file)
-    return g.intake_units  # type: ignore[no-any-return]
+    return g.intake_units
 
 
 def identities() -> domain.Identities:

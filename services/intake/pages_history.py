@@ -80,7 +80,7 @@ def history_preview() -> Any:
     request.max_content_length = award_history.MAX_BYTES + 64 * 1024
     upload = request.files.get("file")
     data = upload.stream.read(award_history.MAX_BYTES + 1) if upload else b""
-    if not data:
+    if upload is None or not data:
         return _show(status=422, problem=_("Choose a CSV or XLSX file to check."))
     try:
         report = run_import(upload.filename or "upload.csv", data, commit=False)

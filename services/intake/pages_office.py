@@ -320,7 +320,7 @@ def _show_acceptance(cycle_id: str, status: int = 200, problem: DossierError | N
             cycle_id = cycles[0].id
         accepted = worklists.accepted(session, cycle_id) if cycle_id else []
         lists = worklists.published(session, cycle_id) if cycle_id else []
-    windows = {}
+    windows: dict[Any, worklists.Window | None] = {}
     for listing in lists:
         try:
             windows[listing.id] = worklists.window(calendar, listing.starts_on,

@@ -79,11 +79,12 @@ def register(celery: Celery, ctx: ServiceContext) -> None:
 
     @celery.task(name="notify.send_email", bind=True)
     def send_email(self: Task, ids: list[int]) -> int:
-        return sending.send_emails(ctx.db, ctx.settings, [int(i) for i in ids], self.request.id)
+        return sending.send_emails(ctx.db, ctx.settings, [int(i) for i in ids],
+                                   self.request.id or "")
 
     @celery.task(name="notify.send_webhook", bind=True)
     def send_webhook(self: Task, delivery_id: int) -> bool:
-        return sending.send_webhook(ctx.db, ctx.settings, int(delivery_id), self.request.id)
+        return sending.send_webhook(ctx.db, ctx.settings, int(delivery_id), self.request.id or "")
 
     @celery.task(name="notify.send_reminders", bind=True)
     def send_reminders_task(self: Task, day: str | None = None) -> int:

@@ -210,7 +210,8 @@ def new_objection() -> Any:
     if errors:
         return again(422, _("Correct the fields marked below."), errors)
     who = optional_principal()
-    body = {"application_id": form["application_id"] or None, "anonymous": anonymous,
+    body: dict[str, Any] = {"application_id": form["application_id"] or None,
+                            "anonymous": anonymous,
             "reporter_name": None if anonymous else form["reporter_name"][:100],
             "reporter_contact": None if anonymous else form["reporter_contact"][:200],
             "text": form["text"][:10000], "evidence": []}

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from shared import labels
 
-NameColumns = tuple[ColumnElement[Any], ColumnElement[Any]]  # (key, name)
+NameColumns = tuple[QueryableAttribute[Any], QueryableAttribute[Any]]  # (key, name) of a model
 
 
 @dataclass(frozen=True)
