@@ -66,7 +66,7 @@ from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, page_schema, paginate
 from shared.textsearch import contains_text
-from shared.web.pages import sessions
+from shared.web.state import sessions
 
 blp = Blueprint("intake", __name__, url_prefix="/api",
                 description="Award cycles, applicants, applications, material and routing")

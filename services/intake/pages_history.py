@@ -19,7 +19,10 @@ from services.intake.api_history import BODY_BYTES, IMPORTERS, run_import, templ
 from services.intake.models import AwardRecord
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import N_, PageBlueprint, _, done, language, problem_text, render
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, problem_text, render
 
 blp = PageBlueprint("intake_history_pages", __name__)
 

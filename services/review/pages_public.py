@@ -27,18 +27,12 @@ from services.review.programme import Programme
 from shared import clock
 from shared.errors import DossierError, NotFound
 from shared.http import service_context
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    _,
-    field_errors,
-    language,
-    optional_principal,
-    problem_text,
-    public,
-    render,
-    sessions,
-)
+from shared.web.blueprint import PageBlueprint, public
+from shared.web.browser import optional_principal
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import field_errors, problem_text, render
+from shared.web.state import sessions
 
 blp = PageBlueprint("review_public_pages", __name__)
 STATIC = Path(__file__).parent / "web" / "static"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from shared import labels
+from shared.web.state import web_state
 
 NameColumns = tuple[QueryableAttribute[Any], QueryableAttribute[Any]]  # (key, name) of a model
 
@@ -65,9 +66,7 @@ def _find(kind: str, key: str) -> str:
         return ""
     cache = _cache()[kind]
     if key not in cache:
-        from shared.http import service_context  # shared.http installs the pages: bind late
-
-        ctx = service_context()
+        ctx = web_state().ctx
         spec = names_of(ctx.name)
         columns = list(spec.people) if kind == "people" else (
             [spec.cycles] if spec.cycles is not None else [])

@@ -182,7 +182,7 @@ def test_a_session_and_its_accounts_page_come_back_in_one_call(cache: PageCache)
 
 
 def test_the_code_version_moves_with_any_template_or_module(tmp_path: Path) -> None:
-    from shared.web.pages import code_version
+    from shared.web.state import code_version
 
     (tmp_path / "web").mkdir()
     page = tmp_path / "web" / "list.html"
