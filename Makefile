@@ -25,8 +25,10 @@ run: install
 test: install
 	@$(BIN)/python -m pytest
 
+## ruff, then mypy (settings and the strict part in pyproject.toml; cache in .venv/mypy-cache).
 lint: install
 	@$(BIN)/ruff check .
+	@$(BIN)/python -m mypy
 
 ## Starts its own stack and prints `<name>: ratio=<x> ...` per benchmark under bench/.
 bench: install

@@ -195,7 +195,7 @@ def _assignments(stack: AppStack, http: requests.Session) -> list[str]:
 
     def arrived() -> bool:
         r = _ok(http.get(f"{url}/applications", headers=op,
-                         params={"cycle": cycle, "per_page": 1}, timeout=30), "applications")
+                         params={"cycle": cycle, "per_page": "1"}, timeout=30), "applications")
         return r.json()["total"] >= ASSIGNMENTS
 
     wait_until(arrived, 300, "accepted applications in review")

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,16 +97,6 @@ def service_metadata() -> MetaData:
         Column("retried_at", DateTime(timezone=True), nullable=True),
     )
     return metadata
-
-
-def declarative_base(metadata: MetaData) -> type[DeclarativeBase]:
-    """An ORM base bound to one service's MetaData."""
-
-    class Base(DeclarativeBase):
-        pass
-
-    Base.metadata = metadata
-    return Base
 
 
 BUSY_TIMEOUT_MS = 10_000

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.logs import correlation_id
-from shared.messages import check_payload
+from shared.messages import check_payload, load_payload
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ class Event:
 class Publisher(Protocol):
     """What the relay needs from Celery: send a task by name to a queue."""
 
-    def send_task(self, name: str, args: Any = ..., queue: str | None = ...,
-                  **options: Any) -> Any: ...
+    def send_task(self, name: str, args: Sequence[Any] | None = ..., *,
+                  queue: str | None = ..., **options: Any) -> Any: ...
 
 
 class Outbox:
@@ -234,6 +234,23 @@ class Subscription:
     slow: SlowStep | None = None
 
 
+Step = Callable[[Session, dict[str, Any]], None]  # a domain function: (session, payload)
+# A service's events in one table (its `tasks.events(ctx)`): event type → the handler that calls
+# the domain, or a Subscription when the handler has a slow step to run first.
+EventTable = Mapping[str, Handler | Subscription]
+
+
+def with_payload(*steps: Step) -> Handler:
+    """A handler that hands the event's payload, as its schema loads it, to each domain step in
+    turn, in the one transaction that marks the event handled."""
+    def handle(session: Session, event: Event) -> None:
+        payload = load_payload(event.type, event.payload)
+        for step in steps:
+            step(session, payload)
+
+    return handle
+
+
 class Inbox:
     """Dispatches incoming events to handlers, exactly once per event id per service.
 
@@ -254,6 +271,12 @@ class Inbox:
             self.handlers[type_] = Subscription(fn, slow)
             return fn
         return register
+
+    def subscribe(self, table: EventTable) -> None:
+        """Register a service's whole event table (see `EventTable`)."""
+        for type_, entry in table.items():
+            sub = entry if isinstance(entry, Subscription) else Subscription(entry)
+            self.on(type_, slow=sub.slow)(sub.handler)
 
     def handle(self, db: Database, envelope: Mapping[str, Any]) -> bool:
         """Handle one delivery; False if the event was already handled."""

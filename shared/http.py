@@ -1,4 +1,5 @@
-"""The HTTP layer every service shares: app factory, auth guard, problem+json, health probes.
+"""The HTTP layer every service shares: auth guard, problem+json, error handlers (installed by
+the app factory, `shared.app`).
 
 One declaration per endpoint (flask-smorest + marshmallow) validates input, serialises output and
 documents `/openapi.json`. Views stay thin: they call domain code, which raises `DossierError`s,
@@ -11,15 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import marshmallow as ma
-import redis
-from flask import Blueprint as FlaskBlueprint
-from flask import Flask, Response, after_this_request, g, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask import Flask, Response, after_this_request, current_app, g, request
+from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from shared.account_states import Unavailable as AccountsUnavailable
@@ -29,7 +27,11 @@ from shared.errors import Concealed, DossierError, Forbidden
 from shared.logs import correlation_id, new_id
 from shared.outages import DEPENDENCY_OUTAGES, dependency_outage
 from shared.service import ServiceContext
-from shared.web.pages import error_page, install_web, is_page_request, is_public_view
+from shared.web.blueprint import is_page_request, is_public_view
+from shared.web.browser import browser_session
+from shared.web.language import request_language
+from shared.web.rendering import error_page
+from shared.web.state import sessions
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,17 +48,6 @@ _HTTP_CODES = {
     415: "http.unsupported_media_type",
     422: "validation.failed",
 }
-
-
-# -- language ---------------------------------------------------------------------------------
-
-def request_language() -> str:
-    """zh-CN unless the caller asks for English (query, cookie, then Accept-Language)."""
-    asked = request.args.get("lang") or request.cookies.get("lang")
-    if asked:
-        return "en" if asked.lower().startswith("en") else "zh-CN"
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
-    return "en" if best == "en" else "zh-CN"
 
 
 # -- problems ---------------------------------------------------------------------------------
@@ -131,15 +122,16 @@ def audit_denial(ctx: ServiceContext, error: DossierError) -> None:
         log.exception("could not audit a denied access to %s", target)
 
 
-class ServiceApi(Api):
+class ServiceApi(Api):  # type: ignore[misc]  # flask-smorest ships no types: `Api` is Any
     """flask-smorest's Api with our problem+json instead of its own error payload."""
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         if is_page_request():
             return error_page(_from_http_exception(error))
         headers = dict(getattr(error, "data", {}).get("headers") or {})
-        if error.code == 405 and isinstance(getattr(error, "valid_methods", None), list):
-            headers["Allow"] = ", ".join(error.valid_methods or [])
+        allowed = getattr(error, "valid_methods", None)  # a MethodNotAllowed's
+        if error.code == 405 and isinstance(allowed, list):
+            headers["Allow"] = ", ".join(allowed)
         return problem_response(_from_http_exception(error), headers)
 
 
@@ -184,7 +176,7 @@ def install_dependency_errors(app: Flask) -> None:
 # -- auth -------------------------------------------------------------------------------------
 
 def current_principal() -> Principal:
-    principal = g.get("principal")
+    principal: Principal | None = g.get("principal")
     if principal is None:  # the guard runs first; reaching this is a wiring bug
         raise DossierError("auth.token_missing")
     return principal
@@ -210,7 +202,7 @@ def _authenticate(ctx: ServiceContext) -> None:
     if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
         return  # unknown routes answer 404/405; health probes are open
     if g.get("principal") is not None:
-        _admit_session(ctx, g.principal)  # a browser session (shared.web.pages)
+        _admit_session(ctx, g.principal)  # a browser session (loaded by shared.web.pages)
         return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -238,15 +230,14 @@ def _retry_after(response: Response, seconds: int) -> Response:
 
 def _admit_session(ctx: ServiceContext, who: Principal) -> None:
     """A refused browser session ends; a public page then carries on for a visitor."""
-    from shared.web.pages import browser_session, sessions
-
     try:
         g.principal = _standing(ctx, who, session=True)
         return
     except DossierError as exc:
         refused = exc
-    if refused.status == 401 and browser_session() is not None:
-        sessions().drop(browser_session().sid)  # type: ignore[union-attr]
+    session = browser_session()
+    if refused.status == 401 and session is not None:
+        sessions().drop(session.sid)
     g.pop("principal", None)
     g.pop("browser_session", None)
     g.page_lookup = None
@@ -254,55 +245,11 @@ def _admit_session(ctx: ServiceContext, who: Principal) -> None:
         raise refused
 
 
-# -- health -----------------------------------------------------------------------------------
+# -- installing it in an app (`shared.app.make_app`) -----------------------------------------
 
-def readiness(ctx: ServiceContext) -> dict[str, str]:
-    """Probe every dependency; the value is 'ok' or the failure in one line."""
-    checks: dict[str, str] = {}
-    probes: dict[str, Callable[[], Any]] = {
-        "database": ctx.db.ping,
-        "broker": lambda: redis.Redis.from_url(
-            ctx.settings.redis_url, socket_timeout=2, socket_connect_timeout=2).ping(),
-        "object_store": ctx.store.ping,
-    }
-    for name, probe in probes.items():
-        try:
-            probe()
-            checks[name] = "ok"
-        except Exception as exc:  # a probe reports, it never raises
-            checks[name] = f"{type(exc).__name__}: {exc}"[:300]
-    return checks
-
-
-# -- the factory ------------------------------------------------------------------------------
-
-def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
-             pages: Iterable[FlaskBlueprint] = (), web_dir: Path | None = None) -> Flask:
-    """A service's Flask app: settings, error handling, auth guard, probes, OpenAPI, and its
-    pages (`web_dir` holds the service's `templates/` and `translations/`)."""
-    app = Flask(f"dossier.{ctx.name}")
-    app.config.update(
-        SECRET_KEY=ctx.settings.secret_key,
-        MAX_CONTENT_LENGTH=ctx.settings.max_json_bytes,
-        API_TITLE=title,
-        API_VERSION="1.0",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/",
-        OPENAPI_JSON_PATH="openapi.json",
-        API_SPEC_OPTIONS={
-            "components": {"securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-            "security": [{"bearerAuth": []}],
-        },
-        JSON_AS_ASCII=False,
-    )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["dossier"] = ctx
-
-    api = ServiceApi(app)
-    from shared.ops import blp as ops_blueprint  # imports this module: bind late
-    for bp in [*blueprints, ops_blueprint]:
-        api.register_blueprint(bp)
+def install_request_ids(app: Flask) -> None:
+    """Every request gets an id (the caller's `X-Request-ID` if sane) that logs carry and the
+    response returns, with the headers every answer gets."""
 
     @app.before_request
     def _correlate() -> None:
@@ -314,11 +261,22 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
         if "correlation_token" in g:
             correlation_id.reset(g.correlation_token)
 
-    from shared.web.audit_pages import audit_pages  # imports this module: bind late
-    install_web(app, ctx, [*pages, audit_pages],
-                templates=web_dir / "templates" if web_dir else None,
-                translations=web_dir / "translations" if web_dir else None)
-    app.before_request(lambda: _authenticate(ctx))  # after install_web's session loader
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+
+def install_guard(app: Flask, ctx: ServiceContext) -> None:
+    """The auth guard; installed after the pages' session loader, which it relies on."""
+    app.before_request(lambda: _authenticate(ctx))
+
+
+def install_error_handlers(app: Flask, ctx: ServiceContext, api: ServiceApi) -> None:
+    """Every failure answered as problem+json on the API, as the error page on pages."""
 
     @app.errorhandler(DossierError)
     def _dossier_error(exc: DossierError) -> Response:
@@ -353,28 +311,7 @@ def make_app(ctx: ServiceContext, title: str, blueprints: Iterable[Blueprint],
 
     install_dependency_errors(app)
 
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
-    @app.get("/healthz", endpoint="healthz")
-    def healthz() -> Response:
-        return jsonify(status="ok", service=ctx.name)
-
-    @app.get("/readyz", endpoint="readyz")
-    def readyz() -> Response | tuple[Response, int]:
-        checks = readiness(ctx)
-        ready = all(v == "ok" for v in checks.values())
-        return jsonify(status="ready" if ready else "not-ready", service=ctx.name,
-                       checks=checks), (200 if ready else 503)
-
-    return app
-
 
 def service_context() -> ServiceContext:
-    from flask import current_app
-    return current_app.extensions["dossier"]
+    ctx: ServiceContext = current_app.extensions["dossier"]
+    return ctx

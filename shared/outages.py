@@ -18,7 +18,7 @@ from minio.error import S3Error, ServerError
 from shared.errors import DossierError
 
 # Exception class → the stable code a caller sees and the seconds to wait before trying again.
-DEPENDENCY_OUTAGES: tuple[tuple[type[BaseException], str, int], ...] = (
+DEPENDENCY_OUTAGES: tuple[tuple[type[Exception], str, int], ...] = (
     (urllib3.exceptions.HTTPError, "dependency.object_store_unavailable", 30),
     (ServerError, "dependency.object_store_unavailable", 30),
     (S3Error, "dependency.object_store_unavailable", 30),  # 5xx answers only, see _is_outage

@@ -7,11 +7,13 @@ Each consumer keeps the list in its own table (a model with the columns `cycle`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -45,9 +47,10 @@ def _locked_row(session: Session, model: Any, cycle: str, when: datetime) -> Any
     Two announcements of a new cycle handled at once would both insert; an insert that
     ignores its concurrent twin, then a row lock, puts them one after the other.
     """
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(
-        session.get_bind().dialect.name)
-    values = {"cycle": cycle, "catalogue": "", "catalogue_title": None, "kinds": {},
+    inserts: dict[str, Callable[[Any], PgInsert | SqliteInsert]] = {
+        "postgresql": pg_insert, "sqlite": sqlite_insert}
+    insert = inserts.get(session.get_bind().dialect.name)
+    values: dict[str, Any] = {"cycle": cycle, "catalogue": "", "catalogue_title": None, "kinds": {},
               "published_at": when, "received_at": datetime.now(UTC)}
     if insert is not None:
         session.execute(insert(model).values(**values).on_conflict_do_nothing())

@@ -82,7 +82,7 @@ class ServiceContext:
         store = S3ObjectStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, s.s3_bucket,
                               secure=s.s3_secure, region=s.s3_region,
                               public_url=s.s3_public_url)
-        return txnguard.GuardedStore(store) if s.txn_guard else store  # type: ignore[return-value]
+        return txnguard.GuardedStore(store) if s.txn_guard else store
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -7,6 +7,7 @@ implementation must pass the same contract tests (`tests/shared/test_storage_con
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import mmap
 import queue
@@ -23,7 +24,7 @@ from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE, Tags
 from minio.datatypes import Part
 from minio.error import S3Error
-from minio.helpers import MAX_MULTIPART_COUNT, genheaders
+from minio.helpers import MAX_MULTIPART_COUNT, DictType, genheaders
 from minio.retention import Retention
 
 from shared.errors import DossierError
@@ -89,7 +90,10 @@ class PendingMultipart:
 
 
 class ObjectStore(Protocol):
-    """What the services need from an object store."""
+    """What the services need from an object store.
+
+    `list` is one of the contract's verbs, so inside this class (and its implementations) the
+    name is the method: annotations spell the built-in `builtins.list`."""
 
     def ensure_bucket(self) -> None: ...
 
@@ -111,7 +115,7 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str, *, every_version: bool = False) -> list[StoredObject]: ...
 
-    def versions(self, key: str) -> list[StoredObject]: ...
+    def versions(self, key: str) -> builtins.list[StoredObject]: ...
 
     def retain(self, key: str, until: datetime, version_id: str | None = None, *,
                compliance: bool = True) -> None: ...
@@ -134,14 +138,14 @@ class ObjectStore(Protocol):
     def upload_part(self, key: str, upload_id: str, number: int,
                     data: bytes | memoryview) -> str: ...
 
-    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]: ...
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[PartInfo]: ...
 
     def complete_multipart(self, key: str, upload_id: str,
-                           parts: list[tuple[int, str]]) -> StoredObject: ...
+                           parts: builtins.list[tuple[int, str]]) -> StoredObject: ...
 
     def abort_multipart(self, key: str, upload_id: str) -> None: ...
 
-    def pending_multiparts(self, prefix: str = "") -> list[PendingMultipart]: ...
+    def pending_multiparts(self, prefix: str = "") -> builtins.list[PendingMultipart]: ...
 
 
 def _tags(mapping: Mapping[str, str] | None) -> Tags | None:
@@ -184,7 +188,7 @@ class _Multipart:
     which the storage contract tests catch.
     """
 
-    def __init__(self, client: Minio, bucket: str, key: str, headers: dict[str, str],
+    def __init__(self, client: Minio, bucket: str, key: str, headers: DictType,
                  upload_id: str | None = None) -> None:
         self.client, self.bucket, self.key = client, bucket, key
         self.upload_id: str = upload_id or self._create(dict(headers))
@@ -194,18 +198,20 @@ class _Multipart:
         """An upload started earlier (perhaps by another process), by its id."""
         return cls(client, bucket, key, {}, upload_id=upload_id)
 
-    def _create(self, headers: dict[str, str]) -> str:
+    def _create(self, headers: DictType) -> str:
         return self.client._create_multipart_upload(self.bucket, self.key, headers)
 
     def upload(self, number: int, data: bytes | memoryview) -> str:
-        return self.client._upload_part(self.bucket, self.key, data, None, self.upload_id,
-                                        number)
+        # Typed `bytes`, but the SDK only hashes and sends the buffer; bytes() would copy
+        # every part of an upload that is kept in shared memory to avoid copies.
+        return self.client._upload_part(self.bucket, self.key, data,  # type: ignore[arg-type]
+                                        None, self.upload_id, number)
 
     upload_part = upload
 
     def list_parts(self) -> list[PartInfo]:
         """Every part the store has, in number order (follows ListParts' pages)."""
-        found: list[PartInfo] = []
+        found: list[Part] = []
         marker: str | None = None
         while True:
             result = self.client._list_parts(self.bucket, self.key, self.upload_id,
@@ -491,7 +497,7 @@ class S3ObjectStore:
             if not o.is_delete_marker
         ]
 
-    def versions(self, key: str) -> list[StoredObject]:
+    def versions(self, key: str) -> builtins.list[StoredObject]:
         """Every version of exactly this key, newest first."""
         self.ensure_bucket()
         found = [
@@ -526,7 +532,7 @@ class S3ObjectStore:
 
     def presigned_get(self, key: str, expires: timedelta, version_id: str | None = None,
                       filename: str | None = None) -> str:
-        headers = None
+        headers: DictType | None = None
         if filename:
             # RFC 5987 so Chinese file names survive the download.
             headers = {"response-content-disposition": content_disposition(filename)}
@@ -569,14 +575,14 @@ class S3ObjectStore:
         except S3Error as exc:
             raise self._translate(exc, key) from exc
 
-    def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[PartInfo]:
         try:
             return _Multipart.resume(self.client, self.bucket, key, upload_id).list_parts()
         except S3Error as exc:
             raise self._translate(exc, key) from exc
 
     def complete_multipart(self, key: str, upload_id: str,
-                           parts: list[tuple[int, str]]) -> StoredObject:
+                           parts: builtins.list[tuple[int, str]]) -> StoredObject:
         """Join the parts (number, ETag) into the object; the size is read back from it."""
         try:
             version_id, etag = _Multipart.resume(self.client, self.bucket, key,
@@ -597,11 +603,11 @@ class S3ObjectStore:
             if exc.code != "NoSuchUpload":
                 raise self._translate(exc, key) from exc
 
-    def pending_multiparts(self, prefix: str = "") -> list[PendingMultipart]:
+    def pending_multiparts(self, prefix: str = "") -> builtins.list[PendingMultipart]:
         """Every unfinished multipart upload under `prefix` (ListMultipartUploads), so a sweeper
         can abort the ones nobody remembers any more."""
         self.ensure_bucket()
-        found: list[PendingMultipart] = []
+        found: builtins.list[PendingMultipart] = []
         key_marker: str | None = None
         id_marker: str | None = None
         while True:

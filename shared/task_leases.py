@@ -57,7 +57,7 @@ def renew(client: redis.Redis, tags: Iterable[str], *, index_key: str = UNACKED_
     mapping = {tag: now if now is not None else time.time() for tag in tags}
     if not mapping:
         return 0
-    return int(client.zadd(index_key, mapping, xx=True, ch=True))
+    return int(client.zadd(index_key, mapping, xx=True, ch=True) or 0)
 
 
 class LeaseKeeper(threading.Thread):

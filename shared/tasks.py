@@ -65,7 +65,7 @@ def heartbeat_path(service: str) -> Path:
     return Path(tempfile.gettempdir()) / f"dossier-{service}-worker.heartbeat"
 
 
-class DossierTask(Task):
+class DossierTask(Task[Any, Any]):
     """Base for every task: retry policy, poison-message cap, dead letters."""
 
     abstract = True
@@ -98,11 +98,13 @@ class DossierTask(Task):
             # and would then drop the delivery: neither retried nor dead-lettered. Hand it back
             # instead; if the broker cannot take even that, its lease lapses and it is queued
             # again once the broker is back. Its deliveries are counted, so it cannot loop.
-            if exc.requeue:
+            # celery-types declares Reject's arguments but not the attributes that keep them.
+            requeue, reason = exc.requeue, exc.reason  # type: ignore[attr-defined]
+            if requeue:
                 raise
             log.warning("task %s %s: retry could not be queued (%s); handing it back",
-                        self.name, self.request.id, exc.reason)
-            raise Reject(exc.reason, requeue=True) from exc
+                        self.name, self.request.id, reason)
+            raise Reject(reason, requeue=True) from exc
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                    einfo: Any) -> None:
@@ -201,7 +203,7 @@ def make_celery(ctx: ServiceContext) -> Celery:
     app.Task = BoundTask  # type: ignore[misc]
 
     @app.task(name=f"{ctx.name}.handle_event", bind=True)
-    def handle_event(self: Task, envelope: dict[str, Any]) -> bool:
+    def handle_event(self: Task[Any, Any], envelope: dict[str, Any]) -> bool:
         return ctx.inbox.handle(ctx.db, envelope)
 
     _wire_worker_signals(app, ctx)

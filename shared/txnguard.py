@@ -24,7 +24,7 @@ import subprocess
 import threading
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -40,7 +40,7 @@ _state: dict[str, Any] = {"report": None, "patched": False, "db_peers": set(),
 def _open_writers() -> set[int]:
     if not hasattr(_local, "writers"):
         _local.writers = set()
-    return _local.writers
+    return cast("set[int]", _local.writers)
 
 
 def in_writer_transaction() -> bool:
@@ -122,8 +122,9 @@ def _patch_process() -> None:
             check(f"socket connect to {address!r}")
         return connect_ex(self, address)
 
-    sock.connect = guarded_connect  # type: ignore[method-assign]
-    sock.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    # Patching the class's methods on purpose (every socket of the process is guarded).
+    sock.connect = guarded_connect  # type: ignore[method-assign,assignment]
+    sock.connect_ex = guarded_connect_ex  # type: ignore[method-assign,assignment]
     for name in ("send", "sendall", "sendto", "sendmsg"):
         original = getattr(sock, name)
         setattr(sock, name, _guard_send(original, name))

@@ -1,5 +1,5 @@
 """Deny by default: every route but the probes must name the roles it serves, or say it is one of
-the few public pages (`shared.web.pages.public`)."""
+the few public pages (`shared.web.blueprint.public`)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ No Flask here: callers pass the service context and the principal of the request
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, select
 
@@ -23,6 +23,7 @@ from shared.service import ServiceContext
 
 # The roles that read reports and inspections (each sees what `scoped` leaves them).
 READERS = ("applicant", "recommender", "operator", "supervisor", "admin")
+Row = TypeVarTuple("Row")
 
 
 def unit_of(who: Principal) -> str | None:
@@ -30,7 +31,8 @@ def unit_of(who: Principal) -> str | None:
     return str(value) if value else None
 
 
-def scoped(query: Select[Any], who: Principal, owner_col: Any, app_col: Any) -> Select[Any]:
+def scoped(query: Select[*Row], who: Principal, owner_col: Any,
+           app_col: Any) -> Select[*Row]:
     """`query` narrowed to the rows `who` may read; `owner_col` and `app_col` are the owner
     and application columns of the table it selects from."""
     if who.role == "applicant":

@@ -34,9 +34,10 @@ from services.documents.schemas import (
 )
 from shared.errors import Concealed, NotFound
 from shared.filenames import content_disposition
-from shared.http import current_principal, request_language, roles, service_context
+from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, paginate
 from shared.tasks import task_sender
+from shared.web.language import request_language
 from shared.web.names import cycle_name
 
 blp = Blueprint("documents", __name__, url_prefix="/api",

@@ -9,8 +9,8 @@ from flask import Flask
 from services.documents import pages_report, pages_viewer
 from services.documents.api import blp
 from services.documents.models import Cycle, Packet, metadata
+from shared.app import make_app
 from shared.config import Settings
-from shared.http import make_app
 from shared.service import ServiceContext
 from shared.web.names import name_records
 

@@ -149,10 +149,10 @@ def _read_document(path: Path, verdict: Verdict) -> Verdict:
     with contextlib.suppress(Exception):
         section = document.sections[0]
         if section.page_width and section.page_height:
-            w = section.page_width / 36000  # EMU → mm
-            h = section.page_height / 36000
-            verdict.page_size = {"width_mm": round(w, 1), "height_mm": round(h, 1),
-                                 "name": paper_name(w, h)}
+            width = section.page_width / 36000  # EMU → mm (`w` above counts words)
+            height = section.page_height / 36000
+            verdict.page_size = {"width_mm": round(width, 1), "height_mm": round(height, 1),
+                                 "name": paper_name(width, height)}
             verdict.mixed_page_sizes = len({(round(s.page_width or 0), round(
                 s.page_height or 0)) for s in document.sections}) > 1
     return verdict

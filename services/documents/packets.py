@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -81,7 +84,9 @@ def _packet(session: Session, p: dict[str, Any]) -> Packet:
     handler (and the recomputation) runs one packet at a time.
     """
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    inserts: dict[str, Callable[[Any], PgInsert | SqliteInsert]] = {
+        "postgresql": pg_insert, "sqlite": sqlite_insert}
+    insert = inserts.get(dialect)
     values = {"application_id": p["application_id"], "cycle": str(p.get("cycle") or ""),
               "owner": p["owner"], "submission": 0, "manifest": [], "updated_at": _now()}
     if insert is not None:

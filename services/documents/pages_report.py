@@ -21,7 +21,10 @@ from services.documents.models import CompletenessReport, Inspection
 from shared.errors import NotFound
 from shared.http import current_principal, roles, service_context
 from shared.tasks import task_sender
-from shared.web.pages import N_, PageBlueprint, _, done, language, render
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, render
 
 blp = PageBlueprint("documents_report_pages", __name__)
 

@@ -30,7 +30,10 @@ from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
 from shared.pagerender import ViewLimits
 from shared.watermark import reading_stamp
-from shared.web.pages import PageBlueprint, _, browser_session, language, problem_text, render
+from shared.web.blueprint import PageBlueprint
+from shared.web.browser import browser_session
+from shared.web.language import _, language
+from shared.web.rendering import problem_text, render
 
 blp = PageBlueprint("documents_viewer_pages", __name__)
 CHUNK = 256 * 1024

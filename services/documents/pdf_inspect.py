@@ -319,7 +319,7 @@ def inspect_pdf(path: Path, text: str = "full", text_seconds: float | None = Non
             if result.ok and text != "none":
                 _text(path, result, text == "full", text_seconds)
             return result
-        declared = pdf.Root.get("/Pages", {}).get("/Count")
+        declared = pdf.Root.get("/Pages", pikepdf.Dictionary()).get("/Count")
         with contextlib.suppress(TypeError, ValueError):
             declared_n = int(declared) if declared is not None else verdict.pages
             if declared_n != verdict.pages:

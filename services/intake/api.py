@@ -83,7 +83,7 @@ from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, page_schema, paginate
 from shared.textsearch import contains_text
-from shared.web.pages import sessions
+from shared.web.state import sessions
 
 blp = Blueprint("intake", __name__, url_prefix="/api",
                 description="Award cycles, applicants, applications, material and routing")
@@ -106,7 +106,7 @@ def units() -> UnitList:
         ctx = service_context()
         with ctx.db.reader() as session:
             g.intake_units = current_units(session, ctx.settings.intake_units_file)
-    return g.intake_units  # type: ignore[no-any-return]
+    return g.intake_units
 
 
 def identities() -> domain.Identities:

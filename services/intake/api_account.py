@@ -30,7 +30,8 @@ from shared.auth import ROLES, issue_token
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, page_schema, paginate
-from shared.web.pages import public, sessions
+from shared.web.blueprint import public
+from shared.web.state import sessions
 
 blp = Blueprint("intake_account", __name__, url_prefix="/api",
                 description="One's own account: registration, sign-in, personal API tokens")

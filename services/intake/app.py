@@ -19,8 +19,8 @@ from services.intake import (
 )
 from services.intake.api import blp
 from services.intake.models import Account, Application, Cycle, metadata
+from shared.app import make_app
 from shared.config import Settings
-from shared.http import make_app
 from shared.service import ServiceContext
 from shared.web.names import name_records
 

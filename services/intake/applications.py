@@ -116,8 +116,8 @@ def apply_profile(app: Application, units: UnitList, ids: Identities,
                     en="Unified social credit code {value} is invalid (format or check "
                        "character, GB 32100).", value=entry["credit_code"],
                     errors={"related": ["invalid credit code"]})
-    if fields.get("county") and (units.get(fields["county"]) is None
-                                 or units.get(fields["county"]).route != "county"):
+    if fields.get("county") and ((county := units.get(fields["county"])) is None
+                                 or county.route != "county"):
         raise DossierError("applicant.county_unknown", status=422,
                            zh="所在县（市、区）代码 {county} 不在名录中。",
                            en="County or district {county} is not in the list of units.",
@@ -260,7 +260,7 @@ def eligibility_verdict(session: Session, app: Application) -> dict[str, Any]:
             "failures": eligibility.described(failures)}
 
 
-def visible_applications(session: Session, who: Principal) -> Select[tuple[Application]]:
+def visible_applications(session: Session, who: Principal) -> Select[Application]:
     """Applicants: their own; recommenders: their unit's routed packets; staff: all."""
     query = select(Application).order_by(Application.created_at.desc())
     if who.role == "applicant":

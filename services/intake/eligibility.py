@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from shared.errors import DossierError
 
@@ -66,7 +67,7 @@ def described(failures: Sequence[tuple[str, dict[str, object]]]) -> list[dict[st
 class NotEligible(DossierError):
     status = 422
 
-    def __init__(self, failures: Sequence[tuple[str, dict[str, object]]]) -> None:
+    def __init__(self, failures: Sequence[tuple[str, dict[str, Any]]]) -> None:
         code, params = failures[0]
         f = FAILURES[code]
         super().__init__(

@@ -19,24 +19,12 @@ from shared.auth import ROLES
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.textsearch import contains_text
+from shared.web.blueprint import PageBlueprint, public
+from shared.web.browser import browser_session, end_session, optional_principal, start_session
+from shared.web.language import LANG_COOKIE, _, language
 from shared.web.nav import HOME_PATH, N_, nav_for
-from shared.web.pages import (
-    LANG_COOKIE,
-    PageBlueprint,
-    _,
-    browser_session,
-    done,
-    end_session,
-    field_errors,
-    language,
-    optional_principal,
-    problem_text,
-    public,
-    render,
-    safe_next,
-    sessions,
-    start_session,
-)
+from shared.web.rendering import done, field_errors, problem_text, render, safe_next
+from shared.web.state import sessions
 
 blp = PageBlueprint("intake_account_pages", __name__)
 SIGNED_IN = tuple(ROLES)

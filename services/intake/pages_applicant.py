@@ -38,19 +38,12 @@ from services.intake.schemas import ApplicationIn, ProfileIn
 from shared.changes import on_rows, on_table
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    cacheable,
-    cached_page,
-    done,
-    field_errors,
-    keep_page,
-    language,
-    problem_text,
-    render,
-)
-from shared.web.pages import gettext as _
+from shared.web.blueprint import PageBlueprint, cacheable
+from shared.web.kept_pages import cached_page, keep_page
+from shared.web.language import gettext as _
+from shared.web.language import language
+from shared.web.nav import N_
+from shared.web.rendering import done, field_errors, problem_text, render
 
 blp = PageBlueprint("intake_applicant_pages", __name__)
 

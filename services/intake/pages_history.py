@@ -19,7 +19,10 @@ from services.intake.api_history import BODY_BYTES, IMPORTERS, run_import, templ
 from services.intake.models import AwardRecord
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import N_, PageBlueprint, _, done, language, problem_text, render
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, problem_text, render
 
 blp = PageBlueprint("intake_history_pages", __name__)
 
@@ -80,7 +83,7 @@ def history_preview() -> Any:
     request.max_content_length = award_history.MAX_BYTES + 64 * 1024
     upload = request.files.get("file")
     data = upload.stream.read(award_history.MAX_BYTES + 1) if upload else b""
-    if not data:
+    if upload is None or not data:
         return _show(status=422, problem=_("Choose a CSV or XLSX file to check."))
     try:
         report = run_import(upload.filename or "upload.csv", data, commit=False)

@@ -26,16 +26,10 @@ from services.intake.models import Application
 from services.intake.schemas import STATUS, AcceptanceIn, OpinionIn, ReasonsIn
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    _,
-    done,
-    field_errors,
-    language,
-    problem_text,
-    render,
-)
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, field_errors, problem_text, render
 
 blp = PageBlueprint("intake_office_pages", __name__)
 
@@ -320,7 +314,7 @@ def _show_acceptance(cycle_id: str, status: int = 200, problem: DossierError | N
             cycle_id = cycles[0].id
         accepted = worklists.accepted(session, cycle_id) if cycle_id else []
         lists = worklists.published(session, cycle_id) if cycle_id else []
-    windows = {}
+    windows: dict[Any, worklists.Window | None] = {}
     for listing in lists:
         try:
             windows[listing.id] = worklists.window(calendar, listing.starts_on,

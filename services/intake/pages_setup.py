@@ -22,16 +22,10 @@ from services.intake.models import Application, Cycle, RecommendingUnit, Waiver
 from services.intake.schemas import CycleIn
 from shared.errors import DossierError
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    _,
-    done,
-    field_errors,
-    language,
-    problem_text,
-    render,
-)
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, field_errors, problem_text, render
 
 blp = PageBlueprint("intake_setup_pages", __name__)
 

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import quote
 
 import redis
@@ -329,7 +329,7 @@ def check_part_request(pending: Pending, number: int, length: int | None) -> int
 
 
 def receive_part(store: ObjectStore, pendings: PendingUploads, pending: Pending, number: int,
-                 stream: BinaryIO, length: int) -> PartInfo:
+                 stream: IO[bytes], length: int) -> PartInfo:
     """Read the part once into one buffer and send it to the store as that part."""
     buffer = mmap.mmap(-1, length)  # returned to the system when closed (see shared.storage)
     try:

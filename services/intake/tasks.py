@@ -1,36 +1,29 @@
-"""Intake's event handlers (thin: load the payload, call the domain)."""
+"""Intake's Celery side: the table of events it consumes (docs/events.md), each to the domain
+functions it calls (thin: load the payload, call the domain), and its worker threads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
 from sqlalchemy.orm import Session
 
 from services.intake import awards, checklist, outcomes, resumable, standing
-from shared.events import Event, Handler
+from shared.events import Event, EventTable, with_payload
 from shared.messages import load_payload
 from shared.service import ServiceContext
 
-Step = Callable[[Session, dict[str, Any]], None]
-# Each event's steps, in order, in the one transaction that marks the event handled.
-HANDLERS: dict[str, tuple[Step, ...]] = {
-    "document.inspected": (awards.record_inspection,),
-    "packet.checked": (awards.record_completeness,),
-    "list.published": (outcomes.record_list,),
-    "award.decided": (awards.record_decision, outcomes.record_decision),
-    "award.revoked": (awards.record_revocation, outcomes.record_revocation),
-}
 
-
-def _bind(steps: tuple[Step, ...]) -> Handler:
-    def handle(session: Session, event: Event) -> None:
-        payload = load_payload(event.type, event.payload)
-        for step in steps:
-            step(session, payload)
-
-    return handle
+def events(ctx: ServiceContext) -> EventTable:
+    """Each event → its domain steps, in order, in the one transaction that marks it handled."""
+    return {
+        "document.inspected": with_payload(awards.record_inspection),
+        "packet.checked": with_payload(awards.record_completeness),
+        "list.published": with_payload(outcomes.record_list),
+        "award.decided": with_payload(awards.record_decision, outcomes.record_decision),
+        "award.revoked": with_payload(awards.record_revocation, outcomes.record_revocation),
+        "requirements.published": on_requirements_published,
+    }
 
 
 def on_requirements_published(session: Session, event: Event) -> None:
@@ -40,9 +33,7 @@ def on_requirements_published(session: Session, event: Event) -> None:
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    for event_type, handler in HANDLERS.items():
-        ctx.inbox.on(event_type)(_bind(handler))
-    ctx.inbox.on("requirements.published")(on_requirements_published)
+    ctx.inbox.subscribe(events(ctx))
     standing.install(ctx)
     start_upload_sweeper(ctx)
     start_standing_republisher(ctx)

@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO
 
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
@@ -204,7 +204,7 @@ def _read_stream(stream: IO[bytes], expected: int | None = None) -> Iterator[byt
         yield chunk
 
 
-def raw_upload(stream: BinaryIO, filename: str, declared_type: str, fields: dict[str, str],
+def raw_upload(stream: IO[bytes], filename: str, declared_type: str, fields: dict[str, str],
                limit: int, expected: int | None = None) -> IncomingFile:
     """A body that is the file itself (PUT/POST with the file's content type)."""
     return IncomingFile(fields, filename, declared_type,
@@ -266,7 +266,7 @@ def _take_field(fields: dict[str, str], name: str, value: bytearray, event: Data
     return True
 
 
-def multipart_upload(stream: BinaryIO, boundary: str, limit: int,
+def multipart_upload(stream: IO[bytes], boundary: str, limit: int,
                      expected: int | None = None) -> IncomingFile:
     """Decode fields up to the first file part and hand back a reader for that part.
 

@@ -33,7 +33,7 @@ def queue(session: Session, who: Principal, filters: dict[str, str], page: int,
     """The packets `who` may see, those waiting for its decision first (oldest first), then the
     rest by most recent submission."""
     waiting = WAITING.get(who.role, "submitted")
-    query: Select[tuple[Application]] = visible_applications(session, who).order_by(None)
+    query: Select[Application] = visible_applications(session, who).order_by(None)
     # Drafts never reached a desk: the queue lists what was submitted at least once.
     query = query.where(Application.submission > 0)
     for name in QUEUE_FILTERS:

@@ -25,8 +25,9 @@ from services.notify.schemas import (
 )
 from shared.crypto import mask
 from shared.errors import NotFound
-from shared.http import current_principal, request_language, roles, service_context
+from shared.http import current_principal, roles, service_context
 from shared.pagination import PageQuery, paginate
+from shared.web.language import request_language
 
 blp = Blueprint("notify", __name__, url_prefix="/api", description="Inbox and deliveries")
 EVERYONE = ("applicant", "recommender", "operator", "expert", "supervisor", "admin")

@@ -9,8 +9,8 @@ from flask import Flask
 from services.notify import pages_inbox
 from services.notify.api import blp
 from services.notify.models import Cycle, Recipient, metadata
+from shared.app import make_app
 from shared.config import Settings
-from shared.http import make_app
 from shared.service import ServiceContext
 from shared.web.names import name_records
 

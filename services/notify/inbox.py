@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.orm import Session
 
 from services.notify.models import Notification
@@ -35,7 +35,7 @@ def messages_query(subject: str, unread: bool | None = None, event_type: str | N
         query = query.where(Notification.read_at.is_not(None))
     if event_type:
         query = query.where(Notification.event_type == event_type)
-    order = [Notification.seq.desc()]
+    order: list[ColumnElement[Any]] = [Notification.seq.desc()]
     if unread_first:
         order.insert(0, case((Notification.read_at.is_(None), 0), else_=1))
     return query.order_by(*order)

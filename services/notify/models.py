@@ -17,12 +17,18 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import BigId, declarative_base, service_metadata
+from shared.db import BigId, service_metadata
 
-metadata = service_metadata()
-Base = declarative_base(metadata)
+
+class Base(DeclarativeBase):
+    """The ORM base of this service's tables, on its own MetaData."""
+
+    metadata = service_metadata()
+
+
+metadata = Base.metadata
 
 
 class Notification(Base):

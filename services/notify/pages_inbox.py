@@ -15,7 +15,9 @@ from flask import jsonify, request, url_for
 from services.notify import inbox
 from shared.http import current_principal, roles, service_context
 from shared.pagination import paginate
-from shared.web.pages import PageBlueprint, _, done, language, ngettext, render
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language, ngettext
+from shared.web.rendering import done, render
 
 blp = PageBlueprint("notify_inbox_pages", __name__)
 EVERYONE = ("applicant", "recommender", "operator", "expert", "supervisor", "admin")

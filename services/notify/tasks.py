@@ -1,9 +1,11 @@
-"""Notify's tasks and event handlers (thin: load, call domain, save)."""
+"""Notify's Celery side: the table of events it consumes (docs/events.md), each to the handler
+that calls the domain (thin: load, call domain, save), and its sending tasks."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -17,7 +19,7 @@ from services.notify.directory import parse_day, save_account, save_cycle
 from services.notify.dispatcher import EMAIL_QUEUE, WEBHOOK_QUEUE, DeliveryRelay
 from services.notify.fanout import Channels, fan_out
 from shared import clock
-from shared.events import SUBSCRIPTIONS, Event
+from shared.events import SUBSCRIPTIONS, Event, EventTable, Handler
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -33,14 +35,29 @@ def today(ctx: ServiceContext, given: str | None = None) -> date:
     return day or clock.today()
 
 
-def handle(ctx: ServiceContext, session: Session, event: Event) -> None:
+def events(ctx: ServiceContext) -> EventTable:
+    """Each event the contract routes to notify (`shared.events.SUBSCRIPTIONS`) → its handler:
+    accounts and cycles are kept in the directory; every other event may tell people."""
+    tell = partial(on_event, ctx)
+    table: dict[str, Handler] = {event_type: tell for event_type, consumers
+                                 in SUBSCRIPTIONS.items() if "notify" in consumers}
+    table["account.saved"] = on_account_saved
+    table["cycle.saved"] = partial(on_cycle_saved, ctx)
+    return table
+
+
+def on_account_saved(session: Session, event: Event) -> None:
+    save_account(session, event.payload, datetime.now(UTC))
+
+
+def on_cycle_saved(ctx: ServiceContext, session: Session, event: Event) -> None:
+    save_cycle(session, event.payload)
+    on_event(ctx, session, event)  # a cycle's dates are deadlines to remind people of
+
+
+def on_event(ctx: ServiceContext, session: Session, event: Event) -> None:
     payload = event.payload
     now = datetime.now(UTC)
-    if event.type == "account.saved":
-        save_account(session, payload, now)
-        return
-    if event.type == "cycle.saved":
-        save_cycle(session, payload)
     reminders.learn(session, event.type, payload)
     if not worth_telling(event.type, payload):
         return  # kept for reminders, but nobody has to act on it (`audience.worth_telling`)
@@ -70,20 +87,16 @@ def send_reminders(ctx: ServiceContext, day: date) -> int:
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    def on_event(session: Session, event: Event) -> None:
-        handle(ctx, session, event)
-
-    for event_type, consumers in SUBSCRIPTIONS.items():
-        if "notify" in consumers:
-            ctx.inbox.on(event_type)(on_event)
+    ctx.inbox.subscribe(events(ctx))
 
     @celery.task(name="notify.send_email", bind=True)
     def send_email(self: Task, ids: list[int]) -> int:
-        return sending.send_emails(ctx.db, ctx.settings, [int(i) for i in ids], self.request.id)
+        return sending.send_emails(ctx.db, ctx.settings, [int(i) for i in ids],
+                                   self.request.id or "")
 
     @celery.task(name="notify.send_webhook", bind=True)
     def send_webhook(self: Task, delivery_id: int) -> bool:
-        return sending.send_webhook(ctx.db, ctx.settings, int(delivery_id), self.request.id)
+        return sending.send_webhook(ctx.db, ctx.settings, int(delivery_id), self.request.id or "")
 
     @celery.task(name="notify.send_reminders", bind=True)
     def send_reminders_task(self: Task, day: str | None = None) -> int:

@@ -294,6 +294,7 @@ def record_conflict(body: dict[str, Any]) -> dict[str, Any]:
     ctx = service_context()
     who = current_principal()
     with ctx.db.session() as session:
+        expert: Expert | None
         if who.role == "expert":
             expert, source = _me(session), "expert"
         else:

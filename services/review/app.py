@@ -17,8 +17,8 @@ from services.review import (
     pages_public,
 )
 from services.review.models import Application, Cycle, Expert, metadata
+from shared.app import make_app
 from shared.config import Settings
-from shared.http import make_app
 from shared.service import ServiceContext
 from shared.web.names import name_records
 

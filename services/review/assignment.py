@@ -88,10 +88,10 @@ class Problem:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.affinity.shape  # type: ignore[return-value]
+        return self.affinity.shape
 
     def eligible(self) -> np.ndarray:
-        return ~(self.conflicted | self.field_mismatch | self.excluded)  # type: ignore[operator]
+        return ~(self.conflicted | self.field_mismatch | self.excluded)
 
     def loads(self) -> np.ndarray:
         _, n_exp = self.shape

@@ -30,19 +30,11 @@ from shared import clock
 from shared import pagerender as pdfpages
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    _,
-    cacheable,
-    cached_page,
-    done,
-    field_errors,
-    keep_page,
-    language,
-    problem_text,
-    render,
-)
+from shared.web.blueprint import PageBlueprint, cacheable
+from shared.web.kept_pages import cached_page, keep_page
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, field_errors, problem_text, render
 
 blp = PageBlueprint("review_expert_pages", __name__)
 STAGES = {"material": N_("Material review"), "on-site": N_("On-site review"),

@@ -14,7 +14,7 @@ from services.review.programme import Programme
 from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
 from shared.watermark import watermark_font
-from shared.web.pages import PageBlueprint
+from shared.web.blueprint import PageBlueprint
 
 blp = PageBlueprint("review_holder_pages", __name__)
 NAMES = {"certificate": "荣誉证书", "decision": "表彰决定通知书"}

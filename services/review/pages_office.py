@@ -33,17 +33,10 @@ from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
 from shared.textsearch import contains_text
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    _,
-    done,
-    field_errors,
-    language,
-    ngettext,
-    problem_text,
-    render,
-)
+from shared.web.blueprint import PageBlueprint
+from shared.web.language import _, language, ngettext
+from shared.web.nav import N_
+from shared.web.rendering import done, field_errors, problem_text, render
 
 blp = PageBlueprint("review_office_pages", __name__)
 

@@ -48,8 +48,11 @@ from services.review.schemas import (
 from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
+from shared.web.blueprint import PageBlueprint
 from shared.web.i18n import fmt_date
-from shared.web.pages import N_, PageBlueprint, _, done, language, problem_text, render
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import done, problem_text, render
 
 blp = PageBlueprint("review_outcome_pages", __name__)
 

@@ -27,18 +27,12 @@ from services.review.programme import Programme
 from shared import clock
 from shared.errors import DossierError, NotFound
 from shared.http import service_context
-from shared.web.pages import (
-    N_,
-    PageBlueprint,
-    _,
-    field_errors,
-    language,
-    optional_principal,
-    problem_text,
-    public,
-    render,
-    sessions,
-)
+from shared.web.blueprint import PageBlueprint, public
+from shared.web.browser import optional_principal
+from shared.web.language import _, language
+from shared.web.nav import N_
+from shared.web.rendering import field_errors, problem_text, render
+from shared.web.state import sessions
 
 blp = PageBlueprint("review_public_pages", __name__)
 STATIC = Path(__file__).parent / "web" / "static"
@@ -210,7 +204,8 @@ def new_objection() -> Any:
     if errors:
         return again(422, _("Correct the fields marked below."), errors)
     who = optional_principal()
-    body = {"application_id": form["application_id"] or None, "anonymous": anonymous,
+    body: dict[str, Any] = {"application_id": form["application_id"] or None,
+                            "anonymous": anonymous,
             "reporter_name": None if anonymous else form["reporter_name"][:100],
             "reporter_contact": None if anonymous else form["reporter_contact"][:200],
             "text": form["text"][:10000], "evidence": []}

@@ -253,7 +253,7 @@ def _replacement(session: Session, panel: Panel, application: Application
             loads[e_pos[s.expert_id]] += 1
             if s.application_id == application.id:
                 serving[e_pos[s.expert_id]] = True
-    problem.excluded = problem.excluded | np.broadcast_to(serving, problem.shape)  # type: ignore[operator]
+    problem.excluded = problem.excluded | np.broadcast_to(serving, problem.shape)
     chosen = propose_replacement(problem, a, loads)
     if chosen is None:
         return None

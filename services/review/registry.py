@@ -84,7 +84,8 @@ def parse_expert_csv(text: str) -> list[dict[str, Any]]:
         raise DossierError("expert.csv_columns", status=422,
                            zh="CSV 缺少列：{cols}", en="The CSV lacks columns: {cols}",
                            cols=", ".join(missing))
-    rows, problems = [], {}
+    rows: list[dict[str, Any]] = []
+    problems: dict[str, str] = {}
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         empty = [c for c in CSV_COLUMNS if not row.get(c)]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from shared.pagination import PageQuery, page_schema
 
 S = ma.fields.String
-_OPT = {"load_default": None, "allow_none": True}
+_OPT: dict[str, Any] = {"load_default": None, "allow_none": True}
 
 
 class Affiliation(ma.Schema):
@@ -31,7 +33,9 @@ class ExpertIn(ma.Schema):
     name = S(required=True, validate=validate.Length(min=1, max=100))
     organisation = S(required=True, validate=validate.Length(min=1, max=200))
     organisation_credit_code = S(validate=validate.Length(max=18), **_OPT)
-    fields = ma.fields.List(S(validate=validate.Length(max=60)), load_default=list)
+    # `fields` and `load` are Schema's own names: declared under another, same key in and out.
+    fields_ = ma.fields.List(S(validate=validate.Length(max=60)), load_default=list,
+                             data_key="fields", attribute="fields")
     county = S(**_OPT)
     email = ma.fields.Email(**_OPT)
     phone = S(validate=validate.Length(max=40), **_OPT)
@@ -170,7 +174,7 @@ class CandidateOut(ma.Schema):
     reasons = ma.fields.List(S())
     terms = ma.fields.Dict()
     affinity = ma.fields.Integer()
-    load = ma.fields.Integer()
+    load_ = ma.fields.Integer(data_key="load", attribute="load")
     max_load = ma.fields.Integer()
     assignment = S(allow_none=True, metadata={"description": "active / proposed / ended"})
 

@@ -96,9 +96,10 @@ def combined_score(stages: Mapping[str, float | None], weights: Mapping[str, flo
                    ) -> float | None:
     """Weighted mean of the stage scores; None until every weighted stage has a score."""
     used = {s: w for s, w in weights.items() if w > 0}
-    if not used or any(stages.get(s) is None for s in used):
+    scored = {s: v for s in used if (v := stages.get(s)) is not None}
+    if not used or len(scored) < len(used):
         return None
-    return sum(stages[s] * w for s, w in used.items()) / sum(used.values())  # type: ignore[operator]
+    return sum(scored[s] * w for s, w in used.items()) / sum(used.values())
 
 
 @dataclass(frozen=True)

@@ -1,99 +1,42 @@
-"""Review's Celery side: the events it consumes (docs/events.md). Thin: load, call, save."""
+"""Review's Celery side: the table of events it consumes (docs/events.md), each to the domain
+function it calls (thin: load, call, save)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
-from typing import Any
+from functools import partial
 
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from services.review import panels, registry, requirements
-from services.review.models import Application, Cycle, PublicList
+from services.review import copies, requirements
 from services.review.programme import Programme
-from shared.events import Event, Outbox
+from shared.events import Event, EventTable
 from shared.messages import load_payload
 from shared.service import ServiceContext
 
 log = logging.getLogger(__name__)
 
 
-def _date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+def events(ctx: ServiceContext) -> EventTable:
+    """Each event → the domain function that keeps review's copy (`copies`, `requirements`)."""
+    programme = Programme(ctx.settings.review_data_dir)
+    return {
+        "cycle.saved": partial(on_cycle_saved, ctx, programme),
+        "packet.accepted": partial(on_packet_accepted, ctx, programme),
+        "acceptance.published": copies.record_acceptance_list,
+        "requirements.published": on_requirements_published,
+    }
 
 
-def on_cycle_saved(session: Session, event: Event, rules: Any = None,
-                   outbox: Outbox | None = None) -> None:
-    """Keep the cycle and its dates; when its review date moves, its conflicts are counted
-    again to the new date (and experts now conflicted are recused)."""
-    p = event.payload
-    known = session.get(Cycle, str(p["cycle"]))
-    when = _moment(event.occurred_at)
-    if known is not None and known.announced_at is not None and _moment(
-            known.announced_at) > when:
-        log.info("cycle %s: an older announcement arrived late, ignored", known.id)
-        return
-    before = registry.review_date(known) if known is not None else None
-    cycle = known or Cycle(id=str(p["cycle"]))
-    cycle.year, cycle.title = int(p["year"]), str(p.get("title") or p["cycle"])
-    cycle.status = str(p.get("status") or "open")
-    cycle.caps = dict(p.get("caps") or {"awards": 3, "nominations": 10})
-    if p.get("closes_on"):
-        cycle.closes_on = _date(p["closes_on"])
-    cycle.stages = [{"stage": str(s["stage"]),
-                     "starts_on": _iso(s.get("starts_on")), "ends_on": _iso(s.get("ends_on"))}
-                    for s in p.get("stages") or []]
-    cycle.updated_at, cycle.announced_at = datetime.now(UTC), when
-    cycle = session.merge(cycle)
-    session.flush()
-    # A packet accepted before its cycle was heard of was counted to today: count it again.
-    if before is None or registry.review_date(cycle) != before:
-        found = registry.refresh_for_cycle(session, cycle.id, rules)
-        log.info("cycle %s: review date moved, %d conflict(s) newly detected", cycle.id, found)
-        if outbox is not None:
-            panels.sweep(session, outbox)
+def on_cycle_saved(ctx: ServiceContext, programme: Programme, session: Session,
+                   event: Event) -> None:
+    copies.record_cycle(session, event, programme.grounds(), ctx.outbox)
 
 
-def _moment(value: str | datetime) -> datetime:
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite gives naive UTC back
-
-
-def _iso(value: Any) -> str | None:
-    return _date(value).isoformat() if value not in (None, "") else None
-
-
-def on_packet_accepted(session: Session, event: Event, rules: Any = None,
-                       outbox: Outbox | None = None) -> None:
-    """An accepted packet becomes a reviewable application; conflicts are detected at once."""
-    p = event.payload
-    app = session.get(Application, str(p["application_id"]))
-    if app is None:
-        app = Application(id=str(p["application_id"]))
-        session.add(app)
-    profile = dict(p.get("applicant") or {})
-    app.cycle, app.kind, app.owner = str(p["cycle"]), str(p["kind"]), str(p["owner"])
-    app.applicant_name = str(profile.get("name") or p.get("applicant_name") or app.id)
-    app.unit, app.profile = p.get("unit"), profile
-    app.case_number = p.get("case_number") or app.case_number
-    app.documents = list(p.get("documents") or [])
-    app.accepted_at = datetime.now(UTC)
-    session.flush()
-    found = registry.refresh_for_application(session, app, rules=rules)
-    log.info("application %s accepted: %d conflict(s) detected", app.id, found)
-    if found and outbox is not None:
-        panels.sweep(session, outbox)  # a re-accepted packet may reveal a conflict late
-
-
-def on_acceptance_published(session: Session, event: Event) -> None:
-    p = event.payload
-    plist = session.get(PublicList, str(p["list_id"])) or PublicList(id=str(p["list_id"]))
-    plist.cycle, plist.kind = str(p["cycle"]), "acceptance"
-    plist.starts_on, plist.ends_on = _date(p["starts_on"]), _date(p["ends_on"])
-    plist.entries = [dict(e) for e in p.get("entries") or []]
-    plist.published_by, plist.published_at = f"{event.source}", datetime.now(UTC)
-    session.merge(plist)
+def on_packet_accepted(ctx: ServiceContext, programme: Programme, session: Session,
+                       event: Event) -> None:
+    copies.record_accepted_packet(session, event, programme.grounds(), ctx.outbox)
 
 
 def on_requirements_published(session: Session, event: Event) -> None:
@@ -106,16 +49,4 @@ def on_requirements_published(session: Session, event: Event) -> None:
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:
-    programme = Programme(ctx.settings.review_data_dir)
-
-    def cycle_saved(session: Session, event: Event) -> None:
-        on_cycle_saved(session, event, programme.grounds(), ctx.outbox)
-
-    ctx.inbox.on("cycle.saved")(cycle_saved)
-
-    def packet_accepted(session: Session, event: Event) -> None:
-        on_packet_accepted(session, event, programme.grounds(), ctx.outbox)
-
-    ctx.inbox.on("packet.accepted")(packet_accepted)
-    ctx.inbox.on("acceptance.published")(on_acceptance_published)
-    ctx.inbox.on("requirements.published")(on_requirements_published)
+    ctx.inbox.subscribe(events(ctx))

@@ -29,7 +29,7 @@ class Addressee(PayloadSchema):
     unit = fields.String()
 
 
-def audience_field() -> fields.List:
+def audience_field() -> fields.List[dict[str, Any]]:
     return fields.List(fields.Nested(Addressee), load_default=list)
 
 

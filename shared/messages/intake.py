@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from shared.messages import EventPayload, PayloadSchema
@@ -13,7 +15,7 @@ INVITATION_LINK_PURPOSE = "account.invited.link"
 CONFIDENTIALITY = validate.OneOf(("public", "internal", "trade-secret"))
 
 
-def _pages() -> fields.List:
+def _pages() -> fields.List[Any]:
     return fields.List(fields.List(fields.Integer(), validate=validate.Length(equal=2)),
                        load_default=list)
 
@@ -110,7 +112,7 @@ class ManifestEntry(PayloadSchema):
     pages = fields.Integer(allow_none=True, load_default=None)
 
 
-def _manifest() -> fields.List:
+def _manifest() -> fields.List[dict[str, Any]]:
     return fields.List(fields.Nested(ManifestEntry), required=True)
 
 

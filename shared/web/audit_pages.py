@@ -26,10 +26,12 @@ from shared.audit_anchors import check_chain
 from shared.config import SERVICES
 from shared.http import roles, service_context
 from shared.textsearch import contains_text
+from shared.web.blueprint import PageBlueprint
 from shared.web.i18n import fmt_datetime
+from shared.web.language import language
 from shared.web.names import lookup, names_of
 from shared.web.nav import N_
-from shared.web.pages import PageBlueprint, language, render
+from shared.web.rendering import render
 
 PER_PAGE = 50
 SERVICE_LABELS = {"intake": N_("Applications"), "documents": N_("Documents"),

@@ -40,7 +40,7 @@ class TrustedProxyFix:
         # Removed either way: the value must not reach logs or the application.
         sent = str(environ.pop(_ENVIRON_KEY, "")).encode()
         if sent and hmac.compare_digest(sent, self.expected):
-            return self.fixed(environ, start_response)  # type: ignore[no-any-return]
+            return self.fixed(environ, start_response)
         for key in _FORWARDED:
             environ.pop(key, None)
         return self.app(environ, start_response)  # type: ignore[no-any-return]

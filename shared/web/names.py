@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from shared import labels
+from shared.web.state import web_state
 
-NameColumns = tuple[ColumnElement[Any], ColumnElement[Any]]  # (key, name)
+NameColumns = tuple[QueryableAttribute[Any], QueryableAttribute[Any]]  # (key, name) of a model
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,7 @@ def _find(kind: str, key: str) -> str:
         return ""
     cache = _cache()[kind]
     if key not in cache:
-        from shared.http import service_context  # shared.http installs the pages: bind late
-
-        ctx = service_context()
+        ctx = web_state().ctx
         spec = names_of(ctx.name)
         columns = list(spec.people) if kind == "people" else (
             [spec.cycles] if spec.cycles is not None else [])

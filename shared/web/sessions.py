@@ -34,7 +34,7 @@ def session_key(sid: str) -> str | None:
 
 def account_of(subject: str, role: str, name: str, scope: Mapping[str, Any]) -> str:
     """A digest of everything a page may show about who is signed in: pages kept for one
-    session serve every session with the same digest (`shared.web.pages`)."""
+    session serve every session with the same digest (`shared.web.kept_pages`)."""
     claims = json.dumps([subject, role, name, dict(scope)], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(claims.encode()).hexdigest()
 

@@ -16,7 +16,7 @@ from inprocess import InProcess, service_app
 from sqlalchemy import delete, select
 
 from dossier.localstack import BackingServers
-from services.review import objections, registry, tasks
+from services.review import copies, objections, registry
 from services.review.models import Application, ConflictRecord, Cycle, Expert, PublicList
 from shared import clock
 from shared.events import Event
@@ -36,7 +36,7 @@ def _cycle_saved(review: InProcess, stages: list[dict[str, Any]],
                       "opens_on": "2027-03-01", "closes_on": "2027-05-31", "status": "open",
                       "caps": {"awards": 3, "nominations": 10}, "stages": stages})
     with review.ctx.db.session() as session:
-        tasks.on_cycle_saved(session, event, outbox=review.ctx.outbox)
+        copies.record_cycle(session, event, outbox=review.ctx.outbox)
 
 
 def _stages(starts_on: str | None) -> list[dict[str, Any]]:

@@ -16,11 +16,12 @@ from flask_smorest import Blueprint
 
 from dossier.localstack import BackingServers
 from shared.account_states import AccountState, AccountStates, Unavailable, admit
+from shared.app import make_app
 from shared.auth import Principal, issue_token
 from shared.config import load_settings
 from shared.db import service_metadata
 from shared.errors import DossierError
-from shared.http import current_principal, make_app, roles
+from shared.http import current_principal, roles
 from shared.outages import dependency_outage
 from shared.service import ServiceContext
 

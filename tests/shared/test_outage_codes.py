@@ -59,9 +59,9 @@ def test_an_outage_raised_again_as_another_error_is_still_found() -> None:
 def test_an_outage_wrapped_in_another_error_answers_503_over_http() -> None:
     from flask_smorest import Blueprint
 
+    from shared.app import make_app
     from shared.config import load_settings
     from shared.db import service_metadata
-    from shared.http import make_app
     from shared.service import ServiceContext
 
     blp = Blueprint("wrapped", __name__, url_prefix="/probe")

@@ -10,17 +10,23 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import ForeignKey, String, delete, insert, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from waiting import poll
 
 from dossier.localstack import BackingServers
 from shared import changes
 from shared.audit import AuditKey, AuditLog
-from shared.db import Database, declarative_base, service_metadata
+from shared.db import Database, service_metadata
 from shared.pagecache import PageCache
 
-metadata = service_metadata()
-Base = declarative_base(metadata)
+
+class Base(DeclarativeBase):
+    """The ORM base of this service's tables, on its own MetaData."""
+
+    metadata = service_metadata()
+
+
+metadata = Base.metadata
 
 
 class Shelf(Base):
@@ -176,7 +182,7 @@ def test_a_session_and_its_accounts_page_come_back_in_one_call(cache: PageCache)
 
 
 def test_the_code_version_moves_with_any_template_or_module(tmp_path: Path) -> None:
-    from shared.web.pages import code_version
+    from shared.web.state import code_version
 
     (tmp_path / "web").mkdir()
     page = tmp_path / "web" / "list.html"
