@@ -23,10 +23,10 @@ def listing(session: Session, page: int, per_page: int, cycle: str | None = None
         query = query.where(Application.kind == kind)
     result = paginate(session, query, page, per_page)
     ids = [a.id for a in result["items"]]
-    counts = dict(session.execute(
+    counts = {k: int(v) for k, v in session.execute(
         select(ConflictRecord.application_id, func.count()).where(
             ConflictRecord.application_id.in_(ids), ConflictRecord.withdrawn_at.is_(None))
-        .group_by(ConflictRecord.application_id)).tuples().all())
+        .group_by(ConflictRecord.application_id))}
     result["items"] = [{
         "id": a.id, "cycle": a.cycle, "kind": a.kind, "applicant_name": a.applicant_name,
         "unit": a.unit, "accepted_at": a.accepted_at, "documents": len(a.documents or []),

@@ -121,8 +121,9 @@ def named(session: Session, records: Sequence[ConflictRecord]) -> list[dict[str,
     so a client needs no second lookup per row. Two queries whatever the page size."""
     experts = {e.id: e for e in session.scalars(select(Expert).where(
         Expert.id.in_({r.expert_id for r in records})))}
-    applicants = dict(session.execute(select(Application.id, Application.applicant_name).where(
-        Application.id.in_({r.application_id for r in records}))).tuples().all())
+    applicants = {k: v for k, v in session.execute(
+        select(Application.id, Application.applicant_name).where(
+            Application.id.in_({r.application_id for r in records})))}
     out = []
     for r in records:
         expert = experts.get(r.expert_id)
