@@ -236,8 +236,7 @@ def audit_log(page: int, per_page: int, action: str | None, actor: str | None,
 @roles(*STAFF)
 def list_panels(page: int, per_page: int) -> dict[str, Any]:
     with service_context().db.reader() as session:
-        return paginate(session, select(Panel).order_by(Panel.cycle, Panel.stage), page,
-                        per_page)
+        return paginate(session, panel_setup.listing(), page, per_page)
 
 
 @blp.post("/panels")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.review.dossiers import is_secret
-from services.review.models import Application, ConflictRecord
+from services.review.models import Application, ConflictRecord, Cycle
 from shared.pagination import paginate
 
 
@@ -33,3 +33,17 @@ def listing(session: Session, page: int, per_page: int, cycle: str | None = None
         "trade_secret_documents": sum(1 for d in a.documents or [] if is_secret(d)),
         "active_conflicts": int(counts.get(a.id, 0))} for a in result["items"]]
     return result
+
+
+def cycles(session: Session) -> list[str]:
+    """Cycles review knows, newest first: announced by intake, or seen on an accepted
+    application."""
+    known = set(session.scalars(select(Cycle.id))) | set(
+        session.scalars(select(Application.cycle).distinct()))
+    return sorted(known, reverse=True)
+
+
+def of_cycle(session: Session, cycle: str) -> list[Application]:
+    """A cycle's accepted applications by applicant name (the choices of a shortlist)."""
+    return list(session.scalars(select(Application).where(
+        Application.cycle == cycle).order_by(Application.applicant_name)))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services.review import panels, registry
 from services.review.conflicts import Rules
 from services.review.csvtext import decode_csv
-from services.review.models import ConflictRecord, Expert
+from services.review.models import Application, Assignment, ConflictRecord, Expert, Panel
 from shared.errors import Conflict, NotFound
 from shared.textsearch import contains_text
 from shared.unit_of_work import UnitOfWork
@@ -192,3 +192,29 @@ def reactivate(work: UnitOfWork, expert_id: str) -> Expert:
     work.emit("account.saved", registry.account_payload(expert))
     work.audit("expert.reactivated", f"expert:{expert.id}")
     return expert
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the operator's page of one expert shows: the record, every conflict record,
+    every assignment and the panels and applications they name."""
+
+    expert: Expert
+    records: list[ConflictRecord]
+    applications: dict[str, Application]
+    served: list[Assignment]
+    panels: dict[str, Panel]
+
+
+def profile(session: Session, expert_id: str) -> Profile:
+    expert = get(session, expert_id)
+    records = list(session.scalars(select(ConflictRecord).where(
+        ConflictRecord.expert_id == expert.id).order_by(ConflictRecord.recorded_at)))
+    # All applications: the page's conflict form offers each of them.
+    apps = {a.id: a for a in session.scalars(select(Application).order_by(
+        Application.cycle.desc(), Application.applicant_name))}
+    served = list(session.scalars(select(Assignment).where(
+        Assignment.expert_id == expert.id).order_by(Assignment.created_at)))
+    panel_of = {p.id: p for p in session.scalars(select(Panel).where(
+        Panel.id.in_({a.panel_id for a in served})))}
+    return Profile(expert, records, apps, served, panel_of)

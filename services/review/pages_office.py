@@ -13,14 +13,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask import request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.review import conflict_records, experts, panel_setup, panels
+from services.review import applications, conflict_records, experts, panel_setup, panels
 from services.review.models import (
     Application,
     Assignment,
-    ConflictRecord,
-    Cycle,
     Expert,
     Panel,
     Score,
@@ -131,15 +129,8 @@ def lines(name: str, semicolons: bool = True) -> list[str]:
     return [p.strip() for p in raw.split("\n") if p.strip()]
 
 
-def cycles(session: Any) -> list[str]:
-    """Cycles review knows: announced by intake, or seen on an accepted application."""
-    known = set(session.scalars(select(Cycle.id))) | set(
-        session.scalars(select(Application.cycle).distinct()))
-    return sorted(known, reverse=True)
-
-
 def chosen_cycle(session: Any, asked: str | None = None) -> tuple[list[str], str | None]:
-    options = cycles(session)
+    options = applications.cycles(session)
     asked = asked or request.args.get("cycle") or (options[0] if options else None)
     return options, asked
 
@@ -322,19 +313,12 @@ def update_expert(expert_id: str) -> Any:
 def _expert_page(expert_id: str, problem: str = "", errors: dict[str, str] | None = None,
                  status: int = 200) -> Any:
     with service_context().db.reader() as session:
-        expert = experts.get(session, expert_id)
-        records = list(session.scalars(select(ConflictRecord).where(
-            ConflictRecord.expert_id == expert.id).order_by(ConflictRecord.recorded_at)))
-        apps = {a.id: a for a in session.scalars(select(Application).order_by(
-            Application.cycle.desc(), Application.applicant_name))}
-        served = list(session.scalars(select(Assignment).where(
-            Assignment.expert_id == expert.id).order_by(Assignment.created_at)))
-        panel_of = {p.id: p for p in session.scalars(select(Panel).where(
-            Panel.id.in_({a.panel_id for a in served})))}
+        seen = experts.profile(session, expert_id)
     rules = grounds()
     ground_options = [(code, label(g, code)) for code, g in rules["grounds"].items()]
-    return render("review/office/expert.html", status, expert=expert, records=records,
-                  apps=apps, served=served, panel_of=panel_of, ground_options=ground_options,
+    return render("review/office/expert.html", status, expert=seen.expert, records=seen.records,
+                  apps=seen.applications, served=seen.served, panel_of=seen.panels,
+                  ground_options=ground_options,
                   ground_label=ground_label, sources=SOURCES, stages=STAGES,
                   assignment_status=ASSIGNMENT_STATUS, problem=problem, errors=errors or {},
                   form=request.form if request.method == "POST" else {}, writer=can_write())
@@ -458,26 +442,16 @@ def _panels_page(problem: str = "", errors: dict[str, str] | None = None,
                  status: int = 200, asked: str | None = None) -> Any:
     with service_context().db.reader() as session:
         options, cycle = chosen_cycle(session, asked)
-        rows = list(session.scalars(select(Panel).where(Panel.cycle == cycle))) if cycle else []
-        rows.sort(key=lambda p: list(STAGES).index(p.stage) if p.stage in STAGES else 9)
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for panel_id, state, n in session.execute(
-                select(Assignment.panel_id, Assignment.status, func.count()).where(
-                    Assignment.panel_id.in_([p.id for p in rows])).group_by(
-                    Assignment.panel_id, Assignment.status)):
-            counts[panel_id][state] = n
-        scored = dict(session.execute(select(Score.panel_id, func.count()).where(
-            Score.panel_id.in_([p.id for p in rows])).group_by(Score.panel_id)).all())
-        apps = list(session.scalars(select(Application).where(
-            Application.cycle == cycle).order_by(Application.applicant_name))) if cycle else []
-        pool = list(session.scalars(select(Expert).where(Expert.active.is_(True)).order_by(
-            Expert.name, Expert.subject)))
-    free = [s for s in STAGES if s not in {p.stage for p in rows}]
+        seen = panel_setup.overview(session, cycle)
+        apps = applications.of_cycle(session, cycle) if cycle else []
+        pool = panel_setup.experts_to_choose(session, active_only=True)
+    free = seen.free_stages
     values = _panel_form_values(None)
     if free and values["stage"] not in free:
         values["stage"] = free[0]
     return render("review/office/panels.html", status, cycles=options, cycle=cycle,
-                  panels=rows, counts=counts, scored=scored, apps=apps, pool=pool,
+                  panels=seen.panels, counts=seen.assignments, scored=seen.scored, apps=apps,
+                  pool=pool,
                   stages=STAGES, free_stages=free, values=values,
                   problem=problem, errors=errors or {}, writer=can_write(),
                   today=clock.today())
@@ -601,9 +575,8 @@ def _edit_panel_page(panel_id: str, problem: str = "", errors: dict[str, str] | 
                      status: int = 200) -> Any:
     with service_context().db.reader() as session:
         panel = panel_setup.get(session, panel_id)
-        apps = list(session.scalars(select(Application).where(
-            Application.cycle == panel.cycle).order_by(Application.applicant_name)))
-        pool = list(session.scalars(select(Expert).order_by(Expert.name, Expert.subject)))
+        apps = applications.of_cycle(session, panel.cycle)
+        pool = panel_setup.experts_to_choose(session, active_only=False)
     return render("review/office/panel_form.html", status, panel=panel, apps=apps, pool=pool,
                   stages=STAGES, values=_panel_form_values(panel), problem=problem,
                   errors=errors or {})

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.review import panels
-from services.review.models import Panel
+from services.review.models import Assignment, Expert, Panel, Score
 from shared.errors import Conflict, NotFound
 from shared.unit_of_work import UnitOfWork
 
@@ -111,3 +112,43 @@ def update(work: UnitOfWork, panel_id: str, changes: PanelChanges) -> Panel:
     panels.update_settings(work.session, panel, changed)
     work.audit("panel.updated", f"panel:{panel.id}", changed=sorted(changed))
     return panel
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A cycle's panels in stage order, with assignments per status and scores per panel."""
+
+    panels: list[Panel]
+    assignments: dict[str, dict[str, int]]  # panel id → status → count
+    scored: dict[str, int]  # panel id → scores handed in
+
+    @property
+    def free_stages(self) -> list[str]:
+        """Stages the cycle has no panel for yet."""
+        return [s for s in panels.STAGES if s not in {p.stage for p in self.panels}]
+
+
+def overview(session: Session, cycle: str | None) -> Overview:
+    rows = list(session.scalars(select(Panel).where(Panel.cycle == cycle))) if cycle else []
+    rows.sort(key=lambda p: panels.STAGES.index(p.stage) if p.stage in panels.STAGES else 9)
+    ids = [p.id for p in rows]
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for panel_id, state, n in session.execute(
+            select(Assignment.panel_id, Assignment.status, func.count()).where(
+                Assignment.panel_id.in_(ids)).group_by(Assignment.panel_id, Assignment.status)):
+        counts[panel_id][state] = int(n)
+    scored = {k: int(v) for k, v in session.execute(select(Score.panel_id, func.count()).where(
+        Score.panel_id.in_(ids)).group_by(Score.panel_id))}
+    return Overview(rows, counts, scored)
+
+
+def experts_to_choose(session: Session, active_only: bool) -> list[Expert]:
+    """Experts a panel's pool can be picked from, by name."""
+    query = select(Expert).order_by(Expert.name, Expert.subject)
+    if active_only:
+        query = query.where(Expert.active.is_(True))
+    return list(session.scalars(query))
+
+
+def listing() -> Select[tuple[Panel]]:
+    return select(Panel).order_by(Panel.cycle, Panel.stage)

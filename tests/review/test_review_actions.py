@@ -363,3 +363,35 @@ def test_the_unit_of_work_stamps_the_actor_and_tells_time_in_utc(world: World) -
             assert work.today() == date(2027, 1, 1)
     [record] = world.audits("expert.created")
     assert (record.actor, record.role) == ("sup-liu", "supervisor")
+
+
+# -- what the operator's pages read -----------------------------------------------------------
+
+def test_an_experts_profile_holds_their_conflicts_assignments_and_panels(world: World) -> None:
+    expert_id = _expert(world, "e-zhang", organisation="忻州精工机械有限公司")
+    assignment_id = _serving(world, expert_id, "app-2")
+    with world.db.reader() as session:
+        seen = experts.profile(session, expert_id)
+        assert [r.ground for r in seen.records] == ["same-organisation"]
+        assert [a.id for a in seen.served] == [assignment_id]
+        assert [p.stage for p in seen.panels.values()] == ["material"]
+        assert set(seen.applications) == {"app-1", "app-2"}
+
+
+def test_a_cycles_overview_lists_panels_in_stage_order_with_the_stages_still_free(
+        world: World) -> None:
+    with world.work() as work:
+        panel_setup.create(work, _new_panel(stage="defence"))
+        material = panel_setup.create(work, _new_panel(stage="material")).id
+    expert_id = _expert(world)
+    world.add(Assignment(id=str(uuid.uuid4()), panel_id=material, application_id="app-1",
+                         expert_id=expert_id, status="active", affinity=0, explanation={},
+                         created_at=datetime.now(UTC)))
+    with world.db.reader() as session:
+        seen = panel_setup.overview(session, "xz-2027")
+        assert [p.stage for p in seen.panels] == ["material", "defence"]
+        assert seen.free_stages == ["on-site"]
+        assert seen.assignments[material]["active"] == 1
+        assert applications.cycles(session) == ["xz-2027"]
+        names = [a.applicant_name for a in applications.of_cycle(session, "xz-2027")]
+        assert len(names) == 2 and names == sorted(names)
