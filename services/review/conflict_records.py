@@ -66,8 +66,7 @@ def record(work: UnitOfWork, report: ConflictReport, rules: Rules) -> Recorded:
         found = session.get(Expert, report.expert_id) if report.expert_id else None
         if found is None:
             raise DossierError("conflict.expert_unknown", status=422,
-                               zh="请指定已登记的专家。", en="Name a registered expert.",
-                               errors={"expert_id": "Name a registered expert."})
+                               zh="请指定已登记的专家。", en="Name a registered expert.")
         expert = found
         source = "applicant" if report.requested_by_applicant else "operator"
     if session.get(Application, report.application_id) is None:
