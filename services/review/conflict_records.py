@@ -101,7 +101,7 @@ def get(session: Session, conflict_id: str) -> ConflictRecord:
     return stored
 
 
-def search(wanted: ConflictFilter) -> Select[tuple[ConflictRecord]]:
+def search(wanted: ConflictFilter) -> Select[ConflictRecord]:
     query = select(ConflictRecord).order_by(ConflictRecord.recorded_at, ConflictRecord.id)
     if wanted.expert_id:
         query = query.where(ConflictRecord.expert_id == wanted.expert_id)

@@ -103,7 +103,7 @@ def get(session: Session, expert_id: str) -> Expert:
     return expert
 
 
-def search(session: Session, wanted: ExpertFilter) -> Select[tuple[Expert]]:
+def search(session: Session, wanted: ExpertFilter) -> Select[Expert]:
     """The registry's experts matching `wanted`, by name then account."""
     query = select(Expert).order_by(Expert.name, Expert.subject)
     if wanted.q:

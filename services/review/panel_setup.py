@@ -65,8 +65,9 @@ class PanelChanges:
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> PanelChanges:
         """From a validated `PanelSettingsIn` body: the keys it has are the ones that change."""
-        return cls(**{k: tuple(v) if k in ("pool", "applications") else v
-                      for k, v in body.items()})
+        given: dict[str, Any] = {k: tuple(v) if k in ("pool", "applications") else v
+                                 for k, v in body.items()}
+        return cls(**given)
 
     def changed(self) -> dict[str, Any]:
         """The changed settings as the panel's columns take them (lists for JSON)."""
@@ -150,5 +151,5 @@ def experts_to_choose(session: Session, active_only: bool) -> list[Expert]:
     return list(session.scalars(query))
 
 
-def listing() -> Select[tuple[Panel]]:
+def listing() -> Select[Panel]:
     return select(Panel).order_by(Panel.cycle, Panel.stage)
