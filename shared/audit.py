@@ -17,15 +17,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Select, Table, select, text
 from sqlalchemy.orm import Session
 
 from shared.crypto import derive_key
+from shared.textsearch import contains_text
 
 GENESIS = "0" * 64
 
@@ -221,3 +222,16 @@ def drop_append_only_ddl(dialect: str, table: str = "audit_log") -> list[str]:
     if dialect == "postgresql":
         return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"]
     return []
+
+
+def records_query(table: Table, filters: Mapping[str, str | None], *,
+                  exact: bool) -> Select[Any]:
+    """Records newest first, filtered by actor, action or target: the API matches a value
+    exactly (a client passes the code it has), the audit page by words a person typed."""
+    query = select(table).order_by(table.c.seq.desc())
+    for name in ("actor", "action", "target"):
+        value = filters.get(name)
+        if value:
+            query = query.where(table.c[name] == value if exact
+                                else contains_text(value, table.c[name]))
+    return query

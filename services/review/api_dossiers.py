@@ -29,17 +29,12 @@ from services.review.ziparchive import stream_zip
 from shared.errors import DossierError, NotFound
 from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
+from shared.http_work import audit_caller as _audit
 from shared.pagerender import ViewLimits
 from shared.pagination import PageQuery
 
 log = logging.getLogger(__name__)
 blp = Blueprint("dossiers", __name__, url_prefix="/api", description="Dossier pull")
-
-
-def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
-    who = current_principal()
-    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
-                                   target=target, detail=detail)
 
 
 def _view(session: Any, reader: dossiers.Reader, app: Application) -> dict[str, Any]:

@@ -61,6 +61,7 @@ from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.filenames import content_disposition
 from shared.http import current_principal, roles, service_context
+from shared.http_work import audit_caller as _audit
 from shared.pagination import paginate
 
 blp = Blueprint("outcomes", __name__, url_prefix="/api", description="Scores to final list")
@@ -70,12 +71,6 @@ STAFF = ("operator", "supervisor", "admin")
 
 def _programme() -> Programme:
     return Programme(service_context().settings.review_data_dir)
-
-
-def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
-    who = current_principal()
-    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
-                                   target=target, detail=detail)
 
 
 # -- scores -----------------------------------------------------------------------------------

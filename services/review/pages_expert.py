@@ -13,8 +13,8 @@ from typing import Any
 from flask import Response, request, url_for
 
 from services.review import (
+    conflict_records,
     dossiers,
-    panels,
     registry,
     requirements,
     scoresheet,
@@ -30,6 +30,8 @@ from shared import clock
 from shared import pagerender as pdfpages
 from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
+from shared.http_work import audit_caller as _audit
+from shared.http_work import request_work
 from shared.web.blueprint import PageBlueprint, cacheable
 from shared.web.kept_pages import cached_page, keep_page
 from shared.web.language import _, language
@@ -43,12 +45,6 @@ STAGES = {"material": N_("Material review"), "on-site": N_("On-site review"),
 
 def _programme() -> Programme:
     return Programme(service_context().settings.review_data_dir)
-
-
-def _audit(session: Any, action: str, target: str, **detail: Any) -> None:
-    who = current_principal()
-    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
-                                   target=target, detail=detail)
 
 
 def local(text: Mapping[str, str] | str | None) -> str:
@@ -127,39 +123,33 @@ def _grounds() -> list[tuple[str, str]]:
 @roles("expert")
 def declare_conflict(application_id: str) -> Any:
     """The expert declares a conflict: access to the dossier ends with this request."""
-    ctx = service_context()
-    subject = current_principal().subject
-    with ctx.db.session() as session:
-        expert, app = dossiers.require_access(session, subject, application_id)
-        form = {"ground": request.form.get("ground", "other"),
-                "reason": (request.form.get("reason") or "").strip()}
-        if request.method == "GET":
-            return render("review/expert/conflict.html", application=app, grounds=_grounds(),
-                          form=form, errors={}, problem=None)
-        errors: dict[str, str] = {}
-        if len(form["reason"]) < 2:
-            errors["reason"] = _("Say briefly what the relationship is.")
-        if form["ground"] not in dict(_grounds()):
-            errors["ground"] = _("Choose a ground.")
-        if not errors:
-            try:
-                record = registry.record_conflict(
-                    session, expert=expert, application_id=app.id, ground=form["ground"],
-                    source="expert", reason=form["reason"][:500], actor=subject,
-                    rules=_programme().grounds())
-            except DossierError as exc:
-                return render("review/expert/conflict.html", exc.status, application=app,
-                              grounds=_grounds(), form=form, errors=field_errors(exc),
-                              problem=problem_text(exc))
-            proposals = panels.recuse(session, ctx.outbox, record)
-            _audit(session, "conflict.recorded", f"conflict:{record.id}", ground=record.ground,
-                   source="expert", expert=expert.subject, application=app.id,
-                   replacements=[p.id for p in proposals])
-            return done(_("Conflict declared. Your access to this dossier has ended."),
-                        url_for(".dossier_list"))
+    with service_context().db.reader() as session:
+        _expert, app = dossiers.require_access(session, current_principal().subject,
+                                               application_id)
+    form = {"ground": request.form.get("ground", "other"),
+            "reason": (request.form.get("reason") or "").strip()}
+    if request.method == "GET":
+        return render("review/expert/conflict.html", application=app, grounds=_grounds(),
+                      form=form, errors={}, problem=None)
+    errors: dict[str, str] = {}
+    if len(form["reason"]) < 2:
+        errors["reason"] = _("Say briefly what the relationship is.")
+    if form["ground"] not in dict(_grounds()):
+        errors["ground"] = _("Choose a ground.")
+    if errors:
         return render("review/expert/conflict.html", 422, application=app, grounds=_grounds(),
-                      form=form, errors=errors,
-                      problem=_("Correct the fields marked below."))
+                      form=form, errors=errors, problem=_("Correct the fields marked below."))
+    try:
+        with request_work() as work:
+            conflict_records.record(work, conflict_records.ConflictReport(
+                application_id=app.id, ground=form["ground"], reason=form["reason"]),
+                _programme().grounds())
+    except DossierError as exc:
+        return render("review/expert/conflict.html", exc.status, application=app,
+                      grounds=_grounds(), form=form, errors=field_errors(exc),
+                      problem=problem_text(exc))
+    return done(_("Conflict declared. Your access to this dossier has ended."),
+                url_for(".dossier_list"))
 
 
 # -- the dossier and its scoring forms --------------------------------------------------------

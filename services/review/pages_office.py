@@ -8,21 +8,17 @@ same audit actions; ranking to objections are in `pages_outcomes`.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from typing import Any
 
 import marshmallow as ma
 from flask import request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.review import panels, registry
-from services.review.csvtext import decode_csv
+from services.review import applications, conflict_records, experts, panel_setup, panels
 from services.review.models import (
     Application,
     Assignment,
-    ConflictRecord,
-    Cycle,
     Expert,
     Panel,
     Score,
@@ -30,9 +26,10 @@ from services.review.models import (
 from services.review.programme import Programme
 from services.review.schemas import ConflictIn, ExpertIn, PanelIn, PanelSettingsIn, WithdrawIn
 from shared import clock
-from shared.errors import Conflict, DossierError, NotFound
+from shared.errors import DossierError, NotFound
 from shared.http import current_principal, roles, service_context
-from shared.textsearch import contains_text
+from shared.http_work import audit_caller, request_work
+from shared.pagination import paginate
 from shared.web.blueprint import PageBlueprint
 from shared.web.language import _, language, ngettext
 from shared.web.nav import N_
@@ -80,13 +77,6 @@ def programme() -> Programme:
     return Programme(service_context().settings.review_data_dir)
 
 
-def audit(session: Any, action: str, target: str, **detail: Any) -> None:
-    """The same audit record the API writes for the same act."""
-    who = current_principal()
-    service_context().audit.append(session, actor=who.subject, role=who.role, action=action,
-                                   target=target, detail=detail)
-
-
 def can_write() -> bool:
     return current_principal().role in WRITERS
 
@@ -132,15 +122,8 @@ def lines(name: str, semicolons: bool = True) -> list[str]:
     return [p.strip() for p in raw.split("\n") if p.strip()]
 
 
-def cycles(session: Any) -> list[str]:
-    """Cycles review knows: announced by intake, or seen on an accepted application."""
-    known = set(session.scalars(select(Cycle.id))) | set(
-        session.scalars(select(Application.cycle).distinct()))
-    return sorted(known, reverse=True)
-
-
 def chosen_cycle(session: Any, asked: str | None = None) -> tuple[list[str], str | None]:
-    options = cycles(session)
+    options = applications.cycles(session)
     asked = asked or request.args.get("cycle") or (options[0] if options else None)
     return options, asked
 
@@ -162,47 +145,32 @@ def ground_label(code: str) -> str:
 
 # -- experts ----------------------------------------------------------------------------------
 
-def _expert_query() -> tuple[Any, dict[str, str]]:
+def _expert_filter() -> tuple[experts.ExpertFilter, dict[str, str]]:
     filters = {k: (request.args.get(k) or "").strip() for k in ("q", "field", "county",
                                                                  "active")}
-    query = select(Expert).order_by(Expert.name, Expert.subject)
-    if filters["q"]:
-        query = query.where(contains_text(filters["q"], Expert.name, Expert.organisation,
-                                          Expert.subject))
-    if filters["county"]:
-        query = query.where(Expert.county == filters["county"])
-    if filters["active"] in ("yes", "no"):
-        query = query.where(Expert.active.is_(filters["active"] == "yes"))
-    return query, filters
+    active = {"yes": True, "no": False}.get(filters["active"])
+    return experts.ExpertFilter(q=filters["q"] or None, field=filters["field"] or None,
+                                county=filters["county"] or None, active=active), filters
 
 
 def _registry_page(problem: str = "", rows: list[str] | None = None, status: int = 200,
                    imported: dict[str, int] | None = None) -> Any:
-    query, filters = _expert_query()
+    wanted, filters = _expert_filter()
     page = page_number()
     with service_context().db.reader() as session:
-        if filters["field"]:
-            # Field lists are JSON; filtering them in Python is portable across databases
-            # (the API does the same).
-            ids = [e.id for e in session.scalars(select(Expert))
-                   if filters["field"] in (e.fields or [])]
-            query = query.where(Expert.id.in_(ids))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        experts = list(session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-        live = dict(session.execute(
-            select(ConflictRecord.expert_id, func.count()).where(
-                ConflictRecord.expert_id.in_([e.id for e in experts]),
-                ConflictRecord.withdrawn_at.is_(None)).group_by(ConflictRecord.expert_id)).all())
-        counties = sorted(c for c in session.scalars(select(Expert.county).distinct()) if c)
-    return render("review/office/experts.html", status, experts=experts, filters=filters,
+        found = paginate(session, experts.search(session, wanted), page, PER_PAGE)
+        live = experts.live_conflicts(session, [e.id for e in found["items"]])
+        counties = experts.counties(session)
+    total = found["total"]
+    return render("review/office/experts.html", status, experts=found["items"], filters=filters,
                   page=page, total=total, pages=max(1, -(-total // PER_PAGE)), live=live,
                   counties=counties, problem=problem, rows=rows or [], imported=imported,
                   writer=can_write())
 
 
-@blp.get("/experts")
+@blp.get("/experts", endpoint="experts")
 @roles(*OFFICE)
-def experts() -> Any:
+def experts_page() -> Any:
     return _registry_page()
 
 
@@ -228,28 +196,14 @@ def import_experts() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _registry_page(_("Choose a CSV file to import."), status=422)
-    ctx = service_context()
     try:
-        rows = registry.parse_expert_csv(decode_csv(upload.read(),
-                                                    upload.mimetype_params.get("charset")))
-        with ctx.db.session() as session:
-            existing = set(session.scalars(select(Expert.subject).where(
-                Expert.subject.in_([r["subject"] for r in rows]))))
-            if existing:
-                raise Conflict("expert.exists", zh="以下专家账号已登记：{subjects}",
-                               en="These expert accounts already exist: {subjects}",
-                               subjects=", ".join(sorted(existing)))
-            before = len(registry.active_conflicts(session))
-            index, rules = registry.ApplicationIndex(session), grounds()
-            for row in rows:
-                registry.save_expert(session, ctx.outbox, row, index=index, rules=rules)
-            panels.sweep(session, ctx.outbox)
-            detected = len(registry.active_conflicts(session)) - before
-            audit(session, "expert.imported", "experts", count=len(rows))
+        with request_work() as work:
+            result = experts.import_csv(work, upload.read(),
+                                        upload.mimetype_params.get("charset"), grounds())
     except DossierError as exc:
         return _registry_page(problem_text(exc), _csv_problems(exc), status=exc.status)
-    return done(_("%(n)s experts imported; %(c)s conflicts detected.", n=len(rows), c=detected),
-                url_for(".experts"))
+    return done(_("%(n)s experts imported; %(c)s conflicts detected.", n=result.imported,
+                  c=result.conflicts_detected), url_for(".experts"))
 
 
 def _expert_body(creating: bool) -> dict[str, Any]:
@@ -293,16 +247,6 @@ def _expert_form_values(expert: Expert | None) -> dict[str, str]:
     }
 
 
-def _plain(body: dict[str, Any]) -> dict[str, Any]:
-    """Dates inside nested lists as ISO strings (JSON columns), as the API stores them."""
-    out = dict(body)
-    for key in ("past_affiliations", "relations"):
-        if key in out:
-            out[key] = [{k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                         for k, v in item.items()} for item in out[key]]
-    return out
-
-
 @blp.get("/experts/new")
 @roles(*WRITERS)
 def new_expert() -> Any:
@@ -313,17 +257,13 @@ def new_expert() -> Any:
 @blp.post("/experts/new")
 @roles(*WRITERS)
 def create_expert() -> Any:
-    ctx = service_context()
     try:
         try:
-            body = _plain(ExpertIn().load(_expert_body(creating=True)))
+            new = experts.NewExpert.from_body(ExpertIn().load(_expert_body(creating=True)))
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
-        with ctx.db.session() as session:
-            expert = registry.save_expert(session, ctx.outbox, body, rules=grounds())
-            panels.sweep(session, ctx.outbox)
-            audit(session, "expert.created", f"expert:{expert.id}", subject=expert.subject)
-            expert_id = expert.id
+        with request_work() as work:
+            expert_id = experts.create(work, new, grounds()).id
     except DossierError as exc:
         return render("review/office/expert_form.html", exc.status, expert=None,
                       values=_expert_form_values(None), problem=problem_text(exc),
@@ -331,18 +271,11 @@ def create_expert() -> Any:
     return done(_("Expert saved."), url_for(".expert", expert_id=expert_id))
 
 
-def _find_expert(session: Any, expert_id: str) -> Expert:
-    expert = session.get(Expert, expert_id)
-    if expert is None:
-        raise NotFound()
-    return expert
-
-
 @blp.get("/experts/<expert_id>/edit")
 @roles(*WRITERS)
 def edit_expert(expert_id: str) -> Any:
     with service_context().db.reader() as session:
-        expert = _find_expert(session, expert_id)
+        expert = experts.get(session, expert_id)
         return render("review/office/expert_form.html", expert=expert,
                       values=_expert_form_values(expert), problem="", errors={})
 
@@ -350,43 +283,35 @@ def edit_expert(expert_id: str) -> Any:
 @blp.post("/experts/<expert_id>/edit")
 @roles(*WRITERS)
 def update_expert(expert_id: str) -> Any:
-    ctx = service_context()
-    with ctx.db.session() as session:
-        expert = _find_expert(session, expert_id)
+    try:
         try:
-            try:
-                body = _plain(ExpertIn().load(_expert_body(creating=False)))
-            except ma.ValidationError as exc:
-                raise invalid(exc) from exc
-            body.pop("subject", None)
-            registry.save_expert(session, ctx.outbox, body, expert, rules=grounds())
-            recused = panels.sweep(session, ctx.outbox)
-            audit(session, "expert.updated", f"expert:{expert.id}", recusals=recused)
-        except DossierError as exc:
-            session.rollback()
-            values = _expert_form_values(None)
-            values["subject"] = expert.subject
-            return render("review/office/expert_form.html", exc.status, expert=expert,
-                          values=values, problem=problem_text(exc), errors=form_errors(exc))
+            details = experts.ExpertDetails.from_body(
+                ExpertIn().load(_expert_body(creating=False)))
+        except ma.ValidationError as exc:
+            raise invalid(exc) from exc
+        with request_work() as work:
+            experts.update(work, expert_id, details, grounds())
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        with service_context().db.reader() as session:
+            expert = experts.get(session, expert_id)
+        values = _expert_form_values(None)
+        values["subject"] = expert.subject
+        return render("review/office/expert_form.html", exc.status, expert=expert,
+                      values=values, problem=problem_text(exc), errors=form_errors(exc))
     return done(_("Expert saved."), url_for(".expert", expert_id=expert_id))
 
 
 def _expert_page(expert_id: str, problem: str = "", errors: dict[str, str] | None = None,
                  status: int = 200) -> Any:
     with service_context().db.reader() as session:
-        expert = _find_expert(session, expert_id)
-        records = list(session.scalars(select(ConflictRecord).where(
-            ConflictRecord.expert_id == expert.id).order_by(ConflictRecord.recorded_at)))
-        apps = {a.id: a for a in session.scalars(select(Application).order_by(
-            Application.cycle.desc(), Application.applicant_name))}
-        served = list(session.scalars(select(Assignment).where(
-            Assignment.expert_id == expert.id).order_by(Assignment.created_at)))
-        panel_of = {p.id: p for p in session.scalars(select(Panel).where(
-            Panel.id.in_({a.panel_id for a in served})))}
+        seen = experts.profile(session, expert_id)
     rules = grounds()
     ground_options = [(code, label(g, code)) for code, g in rules["grounds"].items()]
-    return render("review/office/expert.html", status, expert=expert, records=records,
-                  apps=apps, served=served, panel_of=panel_of, ground_options=ground_options,
+    return render("review/office/expert.html", status, expert=seen.expert, records=seen.records,
+                  apps=seen.applications, served=seen.served, panel_of=seen.panels,
+                  ground_options=ground_options,
                   ground_label=ground_label, sources=SOURCES, stages=STAGES,
                   assignment_status=ASSIGNMENT_STATUS, problem=problem, errors=errors or {},
                   form=request.form if request.method == "POST" else {}, writer=can_write())
@@ -403,38 +328,24 @@ def expert(expert_id: str) -> Any:
 def record_conflict(expert_id: str) -> Any:
     """The operator records a conflict (or an applicant's written request): access ends at
     once and a replacement is proposed, as through the API."""
-    ctx = service_context()
-    who = current_principal()
     form = {"expert_id": expert_id, "application_id": text("application_id"),
             "ground": text("ground"), "reason": text("reason"),
             "requested_by_applicant": bool(request.form.get("requested_by_applicant"))}
     try:
         try:
-            body = ConflictIn().load({k: v for k, v in form.items() if v is not None})
+            report = conflict_records.ConflictReport(**ConflictIn().load(
+                {k: v for k, v in form.items() if v is not None}))
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
-        with ctx.db.session() as session:
-            expert = _find_expert(session, expert_id)
-            if session.get(Application, body["application_id"]) is None:
-                raise DossierError("conflict.application_unknown", status=422,
-                                   zh="没有该申报。", en="There is no such application.",
-                                   errors={"application_id": "There is no such application."})
-            source = "applicant" if body["requested_by_applicant"] else "operator"
-            record = registry.record_conflict(session, expert=expert,
-                                              application_id=body["application_id"],
-                                              ground=body["ground"], source=source,
-                                              reason=body["reason"], actor=who.subject,
-                                              rules=grounds())
-            proposals = panels.recuse(session, ctx.outbox, record)
-            audit(session, "conflict.recorded", f"conflict:{record.id}", ground=record.ground,
-                  source=source, expert=expert.subject, application=record.application_id,
-                  replacements=[p.id for p in proposals])
+        with request_work() as work:
+            done_ = conflict_records.record(work, report, grounds())
     except DossierError as exc:
         if exc.status == 404:
             raise
+        # An expert who is not registered answers 404 here, as the page itself would.
         return _expert_page(expert_id, problem_text(exc), form_errors(exc), exc.status)
     message = _("Conflict recorded; the expert's access to this dossier has ended.")
-    if proposals:
+    if done_.replacements:
         message += " " + _("A replacement is proposed on the panel page for confirmation.")
     return done(message, url_for(".expert", expert_id=expert_id))
 
@@ -443,24 +354,20 @@ def record_conflict(expert_id: str) -> Any:
 @roles(*WRITERS)
 def withdraw_conflict(conflict_id: str) -> Any:
     """Never deleted: withdrawn with a reason, audited."""
-    ctx = service_context()
-    with ctx.db.session() as session:
-        record = session.get(ConflictRecord, conflict_id)
-        if record is None:
-            raise NotFound()
-        expert_id = record.expert_id
+    try:
         try:
-            try:
-                body = WithdrawIn().load({"reason": text("reason") or ""})
-            except ma.ValidationError as exc:
-                raise invalid(exc) from exc
-            registry.withdraw_conflict(session, record, reason=body["reason"],
-                                       actor=current_principal().subject)
-            audit(session, "conflict.withdrawn", f"conflict:{record.id}", reason=body["reason"])
-        except DossierError as exc:
-            session.rollback()
-            errors = {f"withdraw-{conflict_id}": " ".join(form_errors(exc).values())}
-            return _expert_page(expert_id, problem_text(exc), errors, exc.status)
+            reason = WithdrawIn().load({"reason": text("reason") or ""})["reason"]
+        except ma.ValidationError as exc:
+            raise invalid(exc) from exc
+        with request_work() as work:
+            expert_id = conflict_records.withdraw(work, conflict_id, reason).expert_id
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        with service_context().db.reader() as session:
+            expert_id = conflict_records.get(session, conflict_id).expert_id
+        errors = {f"withdraw-{conflict_id}": " ".join(form_errors(exc).values())}
+        return _expert_page(expert_id, problem_text(exc), errors, exc.status)
     return done(_("Conflict withdrawn; the record is kept."),
                 url_for(".expert", expert_id=expert_id))
 
@@ -468,21 +375,16 @@ def withdraw_conflict(conflict_id: str) -> Any:
 @blp.post("/experts/<expert_id>/deactivate")
 @roles(*WRITERS)
 def deactivate_expert(expert_id: str) -> Any:
-    ctx = service_context()
-    with ctx.db.session() as session:
-        expert = _find_expert(session, expert_id)
+    try:
         try:
-            try:
-                body = WithdrawIn().load({"reason": text("reason") or ""})
-            except ma.ValidationError as exc:
-                raise invalid(exc) from exc
-        except DossierError as exc:
-            errors = {"deactivate_reason": " ".join(form_errors(exc).values())}
-            return _expert_page(expert_id, problem_text(exc), errors, exc.status)
-        proposals = panels.withdraw_expert(session, expert, body["reason"])
-        ctx.outbox.emit(session, "account.saved", registry.account_payload(expert))
-        audit(session, "expert.deactivated", f"expert:{expert.id}", reason=body["reason"],
-              replacements=[p.id for p in proposals])
+            reason = WithdrawIn().load({"reason": text("reason") or ""})["reason"]
+        except ma.ValidationError as exc:
+            raise invalid(exc) from exc
+    except DossierError as exc:
+        errors = {"deactivate_reason": " ".join(form_errors(exc).values())}
+        return _expert_page(expert_id, problem_text(exc), errors, exc.status)
+    with request_work() as work:
+        experts.deactivate(work, expert_id, reason)
     return done(_("Expert taken out of service; replacements are proposed where possible."),
                 url_for(".expert", expert_id=expert_id))
 
@@ -490,12 +392,8 @@ def deactivate_expert(expert_id: str) -> Any:
 @blp.post("/experts/<expert_id>/reactivate")
 @roles(*WRITERS)
 def reactivate_expert(expert_id: str) -> Any:
-    ctx = service_context()
-    with ctx.db.session() as session:
-        expert = _find_expert(session, expert_id)
-        expert.active = True
-        ctx.outbox.emit(session, "account.saved", registry.account_payload(expert))
-        audit(session, "expert.reactivated", f"expert:{expert.id}")
+    with request_work() as work:
+        experts.reactivate(work, expert_id)
     return done(_("Expert back in service."), url_for(".expert", expert_id=expert_id))
 
 
@@ -537,26 +435,16 @@ def _panels_page(problem: str = "", errors: dict[str, str] | None = None,
                  status: int = 200, asked: str | None = None) -> Any:
     with service_context().db.reader() as session:
         options, cycle = chosen_cycle(session, asked)
-        rows = list(session.scalars(select(Panel).where(Panel.cycle == cycle))) if cycle else []
-        rows.sort(key=lambda p: list(STAGES).index(p.stage) if p.stage in STAGES else 9)
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for panel_id, state, n in session.execute(
-                select(Assignment.panel_id, Assignment.status, func.count()).where(
-                    Assignment.panel_id.in_([p.id for p in rows])).group_by(
-                    Assignment.panel_id, Assignment.status)):
-            counts[panel_id][state] = n
-        scored = dict(session.execute(select(Score.panel_id, func.count()).where(
-            Score.panel_id.in_([p.id for p in rows])).group_by(Score.panel_id)).all())
-        apps = list(session.scalars(select(Application).where(
-            Application.cycle == cycle).order_by(Application.applicant_name))) if cycle else []
-        pool = list(session.scalars(select(Expert).where(Expert.active.is_(True)).order_by(
-            Expert.name, Expert.subject)))
-    free = [s for s in STAGES if s not in {p.stage for p in rows}]
+        seen = panel_setup.overview(session, cycle)
+        apps = applications.of_cycle(session, cycle) if cycle else []
+        pool = panel_setup.experts_to_choose(session, active_only=True)
+    free = seen.free_stages
     values = _panel_form_values(None)
     if free and values["stage"] not in free:
         values["stage"] = free[0]
     return render("review/office/panels.html", status, cycles=options, cycle=cycle,
-                  panels=rows, counts=counts, scored=scored, apps=apps, pool=pool,
+                  panels=seen.panels, counts=seen.assignments, scored=seen.scored, apps=apps,
+                  pool=pool,
                   stages=STAGES, free_stages=free, values=values,
                   problem=problem, errors=errors or {}, writer=can_write(),
                   today=clock.today())
@@ -571,34 +459,18 @@ def panels_page() -> Any:
 @blp.post("/panels")
 @roles(*WRITERS)
 def create_panel() -> Any:
-    ctx = service_context()
     cycle = text("cycle")
     try:
         try:
-            body = PanelIn().load({**_panel_body(), "cycle": cycle, "stage": text("stage")})
+            new = panel_setup.NewPanel.from_body(PanelIn().load(
+                {**_panel_body(), "cycle": cycle, "stage": text("stage")}))
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
-        with ctx.db.session() as session:
-            if session.scalars(select(Panel.id).where(Panel.cycle == body["cycle"],
-                                                      Panel.stage == body["stage"])).first():
-                raise Conflict("panel.exists", zh="该届次已设此评审阶段。",
-                               en="This cycle already has a panel for this stage.")
-            panels.check_members(session, body["cycle"], body["pool"], body["applications"])
-            panel = Panel(id=str(uuid.uuid4()), created_at=registry.now(), **body)
-            session.add(panel)
-            session.flush()
-            audit(session, "panel.created", f"panel:{panel.id}", stage=panel.stage)
-            panel_id = panel.id
+        with request_work() as work:
+            panel_id = panel_setup.create(work, new).id
     except DossierError as exc:
         return _panels_page(problem_text(exc), form_errors(exc), exc.status, cycle)
     return done(_("Panel created."), url_for(".panel", panel_id=panel_id))
-
-
-def _find_panel(session: Any, panel_id: str) -> Panel:
-    panel = session.get(Panel, panel_id)
-    if panel is None:
-        raise NotFound()
-    return panel
 
 
 def _assignment_rows(session: Any, panel: Panel) -> dict[str, Any]:
@@ -624,7 +496,7 @@ def _assignment_rows(session: Any, panel: Panel) -> dict[str, Any]:
 def _panel_page(panel_id: str, problem: str = "", diagnosis: list[Any] | None = None,
                 status: int = 200) -> Any:
     with service_context().db.reader() as session:
-        panel = _find_panel(session, panel_id)
+        panel = panel_setup.get(session, panel_id)
         data = _assignment_rows(session, panel)
         pool_size = len(panels.pool(session, panel))
     overdue = bool(panel.deadline and clock.today() > panel.deadline
@@ -648,12 +520,12 @@ def assign(panel_id: str) -> Any:
     ctx = service_context()
     try:
         with ctx.db.session() as session:
-            panel = _find_panel(session, panel_id)
+            panel = panel_setup.get(session, panel_id)
             made = panels.run_assignment(session, ctx.outbox, panel)
-            audit(session, "panel.assigned", f"panel:{panel.id}", pairs=len(made))
+            audit_caller(session, "panel.assigned", f"panel:{panel.id}", pairs=len(made))
     except panels.Infeasible as exc:
         with ctx.db.reader() as session:
-            diagnosis = panels.diagnose(session, _find_panel(session, panel_id))
+            diagnosis = panels.diagnose(session, panel_setup.get(session, panel_id))
         # The error's summary is the solver's English sentence; the page words it itself.
         headline = ngettext("No assignment exists: %(num)s application cannot get enough "
                             "experts.", "No assignment exists: %(num)s applications cannot get "
@@ -681,7 +553,7 @@ def confirm_assignment(assignment_id: str) -> Any:
         except DossierError as exc:
             session.rollback()
             return _panel_page(panel_id, problem_text(exc), None, exc.status)
-        audit(session, "assignment.confirmed", f"assignment:{assignment.id}")
+        audit_caller(session, "assignment.confirmed", f"assignment:{assignment.id}")
     return done(_("Replacement confirmed; the expert has been notified."),
                 url_for(".panel", panel_id=panel_id))
 
@@ -695,10 +567,9 @@ def edit_panel(panel_id: str) -> Any:
 def _edit_panel_page(panel_id: str, problem: str = "", errors: dict[str, str] | None = None,
                      status: int = 200) -> Any:
     with service_context().db.reader() as session:
-        panel = _find_panel(session, panel_id)
-        apps = list(session.scalars(select(Application).where(
-            Application.cycle == panel.cycle).order_by(Application.applicant_name)))
-        pool = list(session.scalars(select(Expert).order_by(Expert.name, Expert.subject)))
+        panel = panel_setup.get(session, panel_id)
+        apps = applications.of_cycle(session, panel.cycle)
+        pool = panel_setup.experts_to_choose(session, active_only=False)
     return render("review/office/panel_form.html", status, panel=panel, apps=apps, pool=pool,
                   stages=STAGES, values=_panel_form_values(panel), problem=problem,
                   errors=errors or {})
@@ -707,16 +578,13 @@ def _edit_panel_page(panel_id: str, problem: str = "", errors: dict[str, str] | 
 @blp.post("/panels/<panel_id>/edit")
 @roles(*WRITERS)
 def update_panel(panel_id: str) -> Any:
-    ctx = service_context()
     try:
         try:
-            body = PanelSettingsIn().load(_panel_body())
+            changes = panel_setup.PanelChanges.from_body(PanelSettingsIn().load(_panel_body()))
         except ma.ValidationError as exc:
             raise invalid(exc) from exc
-        with ctx.db.session() as session:
-            panel = _find_panel(session, panel_id)
-            panels.update_settings(session, panel, body)
-            audit(session, "panel.updated", f"panel:{panel.id}", changed=sorted(body))
+        with request_work() as work:
+            panel_setup.update(work, panel_id, changes)
     except DossierError as exc:
         if exc.status == 404:
             raise
@@ -729,7 +597,7 @@ def update_panel(panel_id: str) -> Any:
 def candidates(panel_id: str, application_id: str) -> Any:
     """Every pool expert for one application: eligible or not and why — "why not that one"."""
     with service_context().db.reader() as session:
-        panel = _find_panel(session, panel_id)
+        panel = panel_setup.get(session, panel_id)
         application = session.get(Application, application_id)
         if application is None:
             raise NotFound()

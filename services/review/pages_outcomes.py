@@ -27,7 +27,6 @@ from services.review.pages_office import (
     OFFICE,
     STAGES,
     WRITERS,
-    audit,
     can_write,
     chosen_cycle,
     form_errors,
@@ -48,6 +47,7 @@ from services.review.schemas import (
 from shared import clock
 from shared.errors import Conflict, DossierError, NotFound
 from shared.http import current_principal, roles, service_context
+from shared.http_work import audit_caller as audit
 from shared.web.blueprint import PageBlueprint
 from shared.web.i18n import fmt_date
 from shared.web.language import _, language

@@ -17,15 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import labels
-from shared.audit import PROBLEMS
+from shared.audit import PROBLEMS, records_query
 from shared.audit_anchors import check_chain
 from shared.config import SERVICES
 from shared.http import roles, service_context
-from shared.textsearch import contains_text
 from shared.web.blueprint import PageBlueprint
 from shared.web.i18n import fmt_datetime
 from shared.web.language import language
@@ -77,16 +75,12 @@ def sentence(row: Any, actors: Mapping[str, str], targets: Mapping[str, str], la
 @roles("supervisor", "admin")
 def audit_log() -> Any:
     ctx = service_context()
-    table = ctx.audit.table
     filters = {k: (request.args.get(k) or "").strip() for k in ("actor", "action", "target")}
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    query = select(table).order_by(table.c.seq.desc())
-    for name, value in filters.items():
-        if value:
-            query = query.where(contains_text(value, table.c[name]))
+    query = records_query(ctx.audit.table, filters, exact=False)
     check = check_chain(ctx.db, ctx.audit, ctx.store, ctx.name)
     with ctx.db.reader() as session:
         rows = list(session.execute(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
