@@ -196,9 +196,33 @@ class _Candidates:
     """The problem's pairs as sorted codes (application · E + expert): the candidate arcs
     sorted by application, best affinity first, and what each application may still use."""
 
-    def __init__(self, p: SparseProblem) -> None:
+    def __init__(self, p: SparseProblem | Problem) -> None:
+        self.n_exp = p.shape[1]
+        self.dense: tuple[np.ndarray, np.ndarray] | None = None
+        if isinstance(p, Problem):
+            self._from_dense(p)
+        else:
+            self._from_sparse(p)
+
+    def _from_dense(self, p: Problem) -> None:
+        """A panel's matrices: every eligible pair is an explicit arc (no pool), as the
+        matrices are already applications × experts."""
+        n_exp = self.n_exp
+        eligible = p.eligible()
+        conflicted: np.ndarray = p.conflicted
+        self.conflicted = conflicted.sum(axis=1)
+        self.field_mismatch = p.field_mismatch.sum(axis=1)  # type: ignore[union-attr]
+        self.excluded = (p.excluded & ~conflicted).sum(axis=1)  # type: ignore[operator]
+        self.eligible = eligible.sum(axis=1)
+        self.unlisted = np.zeros(len(eligible), dtype=np.int64)
+        self.forbidden = np.flatnonzero(~eligible)
+        self.codes = np.flatnonzero(eligible)
+        self.app, self.exp = self.codes // n_exp, self.codes % n_exp
+        self.gain = p.affinity.ravel()[self.codes]
+        self.dense = (p.affinity, eligible)
+
+    def _from_sparse(self, p: SparseProblem) -> None:
         n_app, n_exp = p.shape
-        self.n_exp = n_exp
         conflicts = np.unique(_codes(p.conflicts, n_exp))
         excluded = np.unique(_codes(p.excluded, n_exp))  # type: ignore[arg-type]
         self.conflicted = np.bincount(conflicts // n_exp, minlength=n_app)
@@ -207,12 +231,15 @@ class _Candidates:
         self.forbidden = np.union1d(conflicts, excluded)
         listed, gains = _codes(p.pairs, n_exp), p.affinity
         if len(listed) > 1 and not (np.diff(listed) > 0).all():
-            # Unsorted or repeated: sort, and the last listing of a pair wins.
-            listed, first = np.unique(listed[::-1], return_index=True)
-            gains = gains[::-1][first]
+            order = np.argsort(listed)
+            listed, gains = listed[order], gains[order]
+            if not (np.diff(listed) > 0).all():
+                # Listed twice: the last listing of a pair wins.
+                listed, first = np.unique(_codes(p.pairs, n_exp)[::-1], return_index=True)
+                gains = p.affinity[::-1][first]
         if p.allowed is None:
             # A listed 0 is the default: it stays in the pool rather than costing an arc.
-            keep = (gains != 0) & ~np.isin(listed, self.forbidden, assume_unique=True)
+            keep = (gains != 0) & ~_member(listed, self.forbidden)
             codes, gains = listed[keep], gains[keep]
             self.field_mismatch = np.zeros(n_app, dtype=np.int64)
             self.eligible = n_exp - np.bincount(self.forbidden // n_exp, minlength=n_app)
@@ -220,16 +247,40 @@ class _Candidates:
         else:
             codes = np.unique(_codes(p.allowed, n_exp))
             self.field_mismatch = n_exp - np.bincount(codes // n_exp, minlength=n_app)
-            codes = codes[~np.isin(codes, self.forbidden, assume_unique=True)]
+            codes = codes[~_member(codes, self.forbidden)]
             at = np.minimum(np.searchsorted(listed, codes), max(len(listed) - 1, 0))
             hit = listed[at] == codes if len(listed) else np.zeros(len(codes), dtype=bool)
             gains = np.where(hit, gains[at] if len(listed) else 0, 0)
             self.eligible = np.bincount(codes // n_exp, minlength=n_app)
             self.unlisted = np.zeros(n_app, dtype=np.int64)
-        self.codes = codes  # sorted: the explicit pairs, for the pool's split
-        app, exp = codes // n_exp, codes % n_exp
-        order = _by_application_best_first(app, gains)
-        self.app, self.exp, self.gain = app[order], exp[order], gains[order].astype(np.int64)
+        # The explicit pairs in code order (application, then expert): a stable arc order.
+        self.codes = codes
+        self.app, self.exp, self.gain = codes // n_exp, codes % n_exp, gains.astype(np.int64)
+
+    def cutoffs(self, width: int) -> np.ndarray:
+        """Per application, the affinity of its `width`-th best pair (its worst if fewer).
+        One sort of packed keys (application, affinity descending): cheaper than ordering
+        the pairs themselves."""
+        n_app = len(self.eligible)
+        if not len(self.app):
+            return np.zeros(n_app, dtype=np.int64)
+        if self.dense is not None and width < self.dense[0].shape[1]:
+            affinity, eligible = self.dense
+            masked = np.where(eligible, affinity, np.iinfo(np.int64).min)
+            kth = affinity.shape[1] - width  # the width-th largest
+            return np.partition(masked, kth, axis=1)[:, kth]
+        low, high = int(self.gain.min()), int(self.gain.max())
+        span = high - low + 1
+        if n_app * span >= _COST_LIMIT:
+            keys = np.lexsort((-self.gain, self.app))
+            app, gain = self.app[keys], self.gain[keys]
+        else:
+            packed = np.sort(self.app * span + (high - self.gain))
+            app, gain = packed // span, high - packed % span
+        starts = np.searchsorted(app, np.arange(n_app))
+        ends = np.searchsorted(app, np.arange(n_app), side="right")
+        last = np.maximum(np.minimum(starts + width, ends) - 1, 0)
+        return np.where(ends > starts, gain[np.minimum(last, len(gain) - 1)], high)
 
     def shortfall(self, app: int, needed: int, reachable: int) -> Shortfall:
         return Shortfall(application=app, needed=needed, eligible=int(self.eligible[app]),
@@ -248,16 +299,12 @@ class _Candidates:
         return set(np.concatenate(parts).tolist())
 
 
-def _by_application_best_first(app: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    """The order by application, then affinity (highest first), then expert — for arrays
-    already sorted by application and expert. One stable sort on a combined key: a
-    three-key lexsort takes several times longer on millions of pairs."""
-    if not len(app):
-        return np.zeros(0, dtype=np.int64)
-    low, high = int(gains.min()), int(gains.max())
-    if (int(app.max()) + 1) * (high - low + 1) >= _COST_LIMIT:
-        return np.lexsort((-gains, app))
-    return np.argsort(app * (high - low + 1) + (high - gains), kind="stable")
+def _member(codes: np.ndarray, sorted_codes: np.ndarray) -> np.ndarray:
+    """Which of `codes` are in `sorted_codes` (a binary search each: cheaper than isin's sort)."""
+    if not len(sorted_codes):
+        return np.zeros(len(codes), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+    return sorted_codes[at] == codes
 
 
 def _codes(pairs: np.ndarray, n_exp: int) -> np.ndarray:
@@ -268,7 +315,7 @@ def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bo
           ) -> Solution:
     """The maximum-affinity assignment with its proof (bound), or the applications that cannot
     be covered and why."""
-    p = problem.sparse() if isinstance(problem, Problem) else problem
+    p = problem
     n_app, n_exp = p.shape
     k = p.per_application
     caps = p.loads()
@@ -304,24 +351,21 @@ def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bo
 
 def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> Solution:
     n_app, n_exp, k = network.n_app, network.n_exp, network.k
-    n = len(cand.app)
-    starts = np.searchsorted(cand.app, np.arange(n_app))
-    rank = np.arange(n) - starts[cand.app]
-    inside = np.ones(n, dtype=bool)
-    if pricing and n > _PRICING_MIN_PAIRS:
+    inside = np.ones(len(cand.app), dtype=bool)
+    if pricing and len(cand.app) > _PRICING_MIN_PAIRS:
         # The short list keeps ties with its last pair: a stand-in priced like a pair inside
         # would be taken on ties alone (for balance) and cost a round.
-        width = _PRICING_WIDTH * k
-        ends = np.searchsorted(cand.app, np.arange(n_app), side="right")
-        last = np.minimum(starts + width - 1, ends - 1)
-        cutoff = np.where(ends > starts, cand.gain[np.maximum(last, 0)], 0)
-        inside = (rank < width) | (cand.gain >= cutoff[cand.app])
+        inside = cand.gain >= cand.cutoffs(_PRICING_WIDTH * k)[cand.app]
     unlisted = cand.unlisted.copy()
     extra_app = extra_exp = np.zeros(0, dtype=np.int64)  # default pairs made explicit
     for round_no in range(n_app + _PRICING_ROUNDS + 1):
-        out = np.nonzero(~inside)[0]  # sorted by application, best first
-        left_apps, first = np.unique(cand.app[out], return_index=True)
+        out = np.nonzero(~inside)[0]  # sorted by application
+        out_app = cand.app[out]
+        first = np.nonzero(np.diff(out_app, prepend=-1))[0]
+        left_apps = out_app[first]
         left_count = np.diff(np.append(first, len(out)))
+        left_best = np.maximum.reduceat(cand.gain[out], first) if len(out) else \
+            np.zeros(0, dtype=np.int64)
         pool_apps = np.nonzero(unlisted > 0)[0]
         arcs = _Arcs(
             pair_app=np.concatenate([cand.app[inside], extra_app]),
@@ -329,7 +373,7 @@ def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> 
             pair_cost=np.concatenate([-cand.gain[inside] * scale,
                                       np.zeros(len(extra_app), dtype=np.int64)]),
             stand_app=left_apps, stand_cap=np.minimum(left_count, k),
-            stand_cost=-cand.gain[out[first]] * scale,
+            stand_cost=-left_best * scale,
             pool_app=pool_apps, pool_cap=np.minimum(unlisted[pool_apps], k))
         status, flows = network.solve(arcs)
         if status == "bad-cost" and scale > 1:
