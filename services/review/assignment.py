@@ -45,7 +45,7 @@ _COST_LIMIT = 2**62
 _TIERS = 4
 # Above this many candidate pairs, solve on short lists first and prove the result optimal.
 _PRICING_MIN_PAIRS = 50_000
-_PRICING_WIDTH = 4  # short list: the best 4·K listed experts of each application
+_PRICING_WIDTH = 2  # short list: the best 2·K listed experts of each application (and ties)
 _PRICING_ROUNDS = 8  # after this many rounds every listed pair joins
 
 
