@@ -201,7 +201,8 @@ def scale_line() -> str:
     with tempfile.TemporaryDirectory(prefix="dossier-assign-") as tmp:
         path = str(Path(tmp) / "instance.npz")
         data = scale_instance()
-        np.savez(path, **data)
+        np.savez(path, pairs=data["pairs"], scores=data["scores"], declared=data["declared"],
+                 expert_org=data["expert_org"], app_org=data["app_org"])
         ours, ours_gib = _child("ours", path)
         ref, ref_gib = _child("reference", path)
         pairs = np.load(path + ".pairs.npy")

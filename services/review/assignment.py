@@ -168,10 +168,11 @@ class Problem:
         n_app, n_exp = self.shape
         listed = np.argwhere(self.affinity != 0)
         mismatch: np.ndarray = self.field_mismatch  # type: ignore[assignment]
+        excluded: np.ndarray = self.excluded  # type: ignore[assignment]
         return SparseProblem(
             n_app, n_exp, self.per_application, self.max_load, listed,
             self.affinity[listed[:, 0], listed[:, 1]], np.argwhere(self.conflicted),
-            np.argwhere(self.excluded), np.argwhere(~mismatch) if mismatch.any() else None)
+            np.argwhere(excluded), np.argwhere(~mismatch) if mismatch.any() else None)
 
 
 @dataclass
