@@ -341,13 +341,34 @@ def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bo
     bounds = [min(fair * q // _TIERS, max_cap) for q in range(1, _TIERS + 1)] + [max_cap]
     scale = 1
     if balance and max_cap > bounds[0]:
-        # The tiers add at most _TIERS per place: one point of affinity must outweigh them all.
-        scale = _TIERS * n_app * k + 1
+        # One point of affinity must outweigh any difference the tiers can make between two
+        # assignments: at most the dearest way to fill the places minus the cheapest.
+        scale = _tier_spread(caps, bounds, n_app * k) + 1
         top = max(int(np.abs(cand.gain).max(initial=0)), 1) * scale
         if top * (n_app + n_exp + 4) >= _COST_LIMIT or top * n_app * k >= _COST_LIMIT:
             scale = 1  # too large to balance safely: affinity alone decides
     network = _Network(n_app, n_exp, k, caps, bounds if scale > 1 else None)
     return _search(cand, network, scale, pricing)
+
+
+def _tier_spread(caps: np.ndarray, bounds: list[int], places: int) -> int:
+    """The dearest total tier price of `places` units minus the cheapest (tier t costs t)."""
+    low = np.zeros(len(caps), dtype=np.int64)
+    sizes = []
+    for bound in bounds:
+        size = np.clip(caps, 0, bound) - low
+        low = low + size
+        sizes.append(int(size.sum()))
+
+    def fill(order: list[int]) -> int:
+        left, total = places, 0
+        for tier in order:
+            used = min(left, sizes[tier])
+            total, left = total + used * tier, left - used
+        return total
+
+    tiers = list(range(len(sizes)))
+    return fill(tiers[::-1]) - fill(tiers)
 
 
 def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> Solution:
