@@ -166,14 +166,17 @@ def _assign(args: argparse.Namespace) -> int:
         result = assign_files(Path(args.experts), Path(args.applications),
                               Path(args.conflicts) if args.conflicts else None,
                               Path(args.affinity) if args.affinity else None,
-                              args.per_application, args.max_load, args.require_field_match)
+                              args.per_application, args.max_load, args.require_field_match,
+                              args.explain)
     except BatchError as exc:
         print(f"dossier assign: {exc}", file=sys.stderr)
         return 1
-    write_pairs(Path(args.out), result.pairs)
+    write_pairs(Path(args.out), result)
     total = int(result.objective) if result.objective == int(result.objective) else \
         round(result.objective, 3)
-    print(f"{len(result.pairs)} pairs, total affinity {total}, "
+    gap = (result.bound - result.objective) / max(abs(result.bound), 1)
+    proof = "optimal" if gap == 0 else f"upper bound {result.bound:g}, gap {gap:.2e}"
+    print(f"{len(result.pairs)} pairs, total affinity {total} ({proof}), "
           f"{result.detected_conflicts} same-organisation conflict(s) detected", file=sys.stderr)
     return 0
 
@@ -271,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-load", type=int, required=True, help="applications per expert")
     p.add_argument("--require-field-match", action="store_true",
                    help="only experts whose fields include the application's field")
+    p.add_argument("--explain", action="store_true",
+                   help="add each pair's affinity, eligible experts and how many rank higher")
     p.add_argument("--out", required=True, help="application_id,expert_id")
     p.set_defaults(fn=_assign)
 

@@ -1,9 +1,26 @@
-"""Optimal expert assignment as a min-cost flow (pure logic, no Flask or Celery).
+"""Optimal expert assignment as a min-cost flow over candidate pairs (pure logic, no Flask or
+Celery).
 
-Network: source → application (capacity K) → expert (capacity 1, cost −affinity, only for
-eligible pairs) → sink (capacity L). A flow of K × applications at minimum cost is an exact
-maximum-affinity assignment that covers every application with K distinct experts, keeps every
-expert within the load cap and never uses a conflicted pair.
+A problem is given by its candidate pairs: listed affinities, declared and detected conflicts,
+exclusions and, when fields must match, the pairs whose fields match. Every other pair takes the
+documented default: allowed with affinity 0 (when fields must match: not allowed). Memory and
+time follow these pairs, never applications × experts, so a national programme (10⁵ × 10⁴) fits.
+
+Network: source → application (capacity K) → expert (capacity 1, cost −affinity, one arc per
+candidate pair) → sink (capacity L). The default pairs of every application share one pool node:
+application → pool (capacity K, or fewer if it has fewer allowed unlisted experts; cost 0) and
+pool → expert (capacity L). Every true assignment is a flow of this network at the same cost, so
+its optimum bounds the best total affinity from above. The pool's flow is then split into real
+pairs — distinct experts the application is neither conflicted with, excluded from nor listed
+for, and exactly the per-expert amounts of the flow, so every load and the cost stay as they are.
+When the split succeeds the assignment reaches the bound: it is optimal, and the bound is returned
+with it as the proof. An application the split cannot serve gets its default pairs as explicit
+arcs and the solve repeats (still exact; at worst the explicit network).
+
+Large problems are first solved on each application's short list (its best listed pairs). The
+pairs left out are stood for by one arc application → pool priced at the best affinity left out:
+again a relaxation, so when no flow takes such an arc the short lists' optimum is optimal for every
+pair; applications whose flow takes it get all their pairs and the solve repeats.
 
 Optionally each expert's capacity is split into tiers (quarters of the fair share, then the
 rest) priced 0, 1, 2, …: a convex price on load, so among assignments of equal affinity the
@@ -11,30 +28,29 @@ loads stay even. The affinity is scaled so that this secondary preference can ne
 away a single point of affinity.
 
 Arcs are built from NumPy arrays in one call: with millions of candidate pairs a Python loop
-over pairs costs more than the solve itself. Large instances are first solved on each
-application's short list of best candidates; the result is then proved optimal for all pairs
-with the residual network's potentials (a left-out pair with a negative reduced cost joins the
-short list and the solve repeats), so the answer stays exact at a fraction of the work.
+over pairs costs more than the solve itself.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-# OR-Tools scales costs by the node count internally; stay well inside int64.
+# OR-Tools multiplies costs by the node count internally; stay well inside int64.
 _COST_LIMIT = 2**62
 _TIERS = 4
 # Above this many candidate pairs, solve on short lists first and prove the result optimal.
 _PRICING_MIN_PAIRS = 50_000
-_PRICING_WIDTH = 4  # short list: the best 4·K experts of each application
-_PRICING_ROUNDS = 8
+_PRICING_WIDTH = 2  # short list: the best 2·K listed experts of each application (and ties)
+_PRICING_ROUNDS = 8  # after this many rounds every listed pair joins
 
 
 class AssignmentError(Exception):
-    """The problem is malformed (shapes, negative K or L)."""
+    """The problem is malformed (shapes, indices out of range, negative K or L)."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +74,60 @@ class Shortfall:
                 f"{self.reachable} of {self.needed}")
 
 
+def _pair_array(value: Any, name: str, shape: tuple[int, int]) -> np.ndarray:
+    pairs = np.asarray(value if value is not None else np.zeros((0, 2)), dtype=np.int64)
+    pairs = pairs.reshape(-1, 2)
+    if len(pairs) and ((pairs.min(axis=0) < 0).any()
+                       or (pairs.max(axis=0) >= np.array(shape)).any()):
+        raise AssignmentError(f"{name}: an application or expert index is out of range")
+    return pairs
+
+
+@dataclass
+class SparseProblem:
+    """Applications × experts given by their candidate pairs; index order is the stable
+    tie-break order. Unlisted pairs: affinity 0, allowed unless conflicted or excluded — or,
+    when `allowed` is given (fields must match), not allowed unless in it."""
+
+    n_applications: int
+    n_experts: int
+    per_application: int
+    max_load: int | np.ndarray  # scalar or int per expert
+    pairs: np.ndarray  # int (n, 2): application, expert with a listed affinity
+    affinity: np.ndarray  # int (n,): a pair listed twice keeps its last value
+    conflicts: np.ndarray  # int (m, 2): declared and detected
+    excluded: np.ndarray | None = None  # int (x, 2): e.g. already serving on this application
+    allowed: np.ndarray | None = None  # int (f, 2): the only usable pairs (fields must match)
+
+    def __post_init__(self) -> None:
+        shape = self.shape
+        self.pairs = _pair_array(self.pairs, "pairs", shape)
+        self.affinity = np.asarray(self.affinity, dtype=np.int64).reshape(-1)
+        if len(self.affinity) != len(self.pairs):
+            raise AssignmentError("one affinity per listed pair")
+        self.conflicts = _pair_array(self.conflicts, "conflicts", shape)
+        self.excluded = _pair_array(self.excluded, "excluded", shape)
+        if self.allowed is not None:
+            self.allowed = _pair_array(self.allowed, "allowed", shape)
+        loads = np.asarray(self.max_load)
+        if loads.ndim and loads.shape != (self.n_experts,):
+            raise AssignmentError("one load cap per expert")
+        if self.per_application < 0 or np.any(loads < 0) or min(shape) < 0:
+            raise AssignmentError("K and the load cap must not be negative")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n_applications, self.n_experts
+
+    def loads(self) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.max_load, dtype=np.int64),
+                               (self.n_experts,)).copy()
+
+
 @dataclass
 class Problem:
-    """Applications × experts; row/column order is the stable tie-break order."""
+    """Applications × experts as dense matrices (a panel on the service); solved through
+    `sparse()`. Row/column order is the stable tie-break order."""
 
     affinity: np.ndarray  # int64 (A, E)
     conflicted: np.ndarray  # bool (A, E)
@@ -97,6 +164,16 @@ class Problem:
         _, n_exp = self.shape
         return np.broadcast_to(np.asarray(self.max_load, dtype=np.int64), (n_exp,)).copy()
 
+    def sparse(self) -> SparseProblem:
+        n_app, n_exp = self.shape
+        listed = np.argwhere(self.affinity != 0)
+        mismatch: np.ndarray = self.field_mismatch  # type: ignore[assignment]
+        excluded: np.ndarray = self.excluded  # type: ignore[assignment]
+        return SparseProblem(
+            n_app, n_exp, self.per_application, self.max_load, listed,
+            self.affinity[listed[:, 0], listed[:, 1]], np.argwhere(self.conflicted),
+            np.argwhere(excluded), np.argwhere(~mismatch) if mismatch.any() else None)
+
 
 @dataclass
 class Solution:
@@ -105,39 +182,157 @@ class Solution:
     objective: int
     shortfalls: list[Shortfall] = field(default_factory=list)
     message: str = ""
+    # The relaxation's optimum: no assignment has a higher total affinity. objective == bound
+    # proves the assignment optimal; otherwise the difference is the honest gap.
+    bound: int | None = None
+
+    @property
+    def gap(self) -> float | None:
+        if self.bound is None:
+            return None
+        return (self.bound - self.objective) / max(abs(self.bound), 1)
 
 
-def _shortfall(problem: Problem, eligible: np.ndarray, app: int, reachable: int) -> Shortfall:
-    return Shortfall(
-        application=app, needed=problem.per_application, eligible=int(eligible[app].sum()),
-        reachable=reachable, conflicted=int(problem.conflicted[app].sum()),
-        field_mismatch=int(problem.field_mismatch[app].sum()),  # type: ignore[index]
-        excluded=int((problem.excluded[app] & ~problem.conflicted[app]).sum()),  # type: ignore[index]
-    )
+class _Candidates:
+    """The problem's pairs as sorted codes (application · E + expert): the candidate arcs
+    sorted by application, best affinity first, and what each application may still use."""
+
+    def __init__(self, p: SparseProblem | Problem) -> None:
+        self.n_exp = p.shape[1]
+        self.dense: tuple[np.ndarray, np.ndarray] | None = None
+        if isinstance(p, Problem):
+            self._from_dense(p)
+        else:
+            self._from_sparse(p)
+
+    def _from_dense(self, p: Problem) -> None:
+        """A panel's matrices: every eligible pair is an explicit arc (no pool), as the
+        matrices are already applications × experts."""
+        n_exp = self.n_exp
+        eligible = p.eligible()
+        conflicted: np.ndarray = p.conflicted
+        self.conflicted = conflicted.sum(axis=1)
+        self.field_mismatch = p.field_mismatch.sum(axis=1)  # type: ignore[union-attr]
+        self.excluded = (p.excluded & ~conflicted).sum(axis=1)  # type: ignore[operator]
+        self.eligible = eligible.sum(axis=1)
+        self.unlisted = np.zeros(len(eligible), dtype=np.int64)
+        self.forbidden = np.flatnonzero(~eligible)
+        self.codes = np.flatnonzero(eligible)
+        self.app, self.exp = self.codes // n_exp, self.codes % n_exp
+        self.gain = p.affinity.ravel()[self.codes]
+        self.dense = (p.affinity, eligible)
+
+    def _from_sparse(self, p: SparseProblem) -> None:
+        n_app, n_exp = p.shape
+        conflicts = np.unique(_codes(p.conflicts, n_exp))
+        excluded = np.unique(_codes(p.excluded, n_exp))  # type: ignore[arg-type]
+        self.conflicted = np.bincount(conflicts // n_exp, minlength=n_app)
+        self.excluded = np.bincount(np.setdiff1d(excluded, conflicts, assume_unique=True)
+                                    // n_exp, minlength=n_app)
+        self.forbidden = np.union1d(conflicts, excluded)
+        listed, gains = _codes(p.pairs, n_exp), p.affinity
+        if len(listed) > 1 and not (np.diff(listed) > 0).all():
+            order = np.argsort(listed)
+            listed, gains = listed[order], gains[order]
+            if not (np.diff(listed) > 0).all():
+                # Listed twice: the last listing of a pair wins.
+                listed, first = np.unique(_codes(p.pairs, n_exp)[::-1], return_index=True)
+                gains = p.affinity[::-1][first]
+        if p.allowed is None:
+            # A listed 0 is the default: it stays in the pool rather than costing an arc.
+            keep = (gains != 0) & ~_member(listed, self.forbidden)
+            codes, gains = listed[keep], gains[keep]
+            self.field_mismatch = np.zeros(n_app, dtype=np.int64)
+            self.eligible = n_exp - np.bincount(self.forbidden // n_exp, minlength=n_app)
+            self.unlisted = self.eligible - np.bincount(codes // n_exp, minlength=n_app)
+        else:
+            codes = np.unique(_codes(p.allowed, n_exp))
+            self.field_mismatch = n_exp - np.bincount(codes // n_exp, minlength=n_app)
+            codes = codes[~_member(codes, self.forbidden)]
+            at = np.minimum(np.searchsorted(listed, codes), max(len(listed) - 1, 0))
+            hit = listed[at] == codes if len(listed) else np.zeros(len(codes), dtype=bool)
+            gains = np.where(hit, gains[at] if len(listed) else 0, 0)
+            self.eligible = np.bincount(codes // n_exp, minlength=n_app)
+            self.unlisted = np.zeros(n_app, dtype=np.int64)
+        # The explicit pairs in code order (application, then expert): a stable arc order.
+        self.codes = codes
+        self.app, self.exp, self.gain = codes // n_exp, codes % n_exp, gains.astype(np.int64)
+
+    def cutoffs(self, width: int) -> np.ndarray:
+        """Per application, the affinity of its `width`-th best pair (its worst if fewer).
+        One sort of packed keys (application, affinity descending): cheaper than ordering
+        the pairs themselves."""
+        n_app = len(self.eligible)
+        if not len(self.app):
+            return np.zeros(n_app, dtype=np.int64)
+        if self.dense is not None and width < self.dense[0].shape[1]:
+            affinity, eligible = self.dense
+            masked = np.where(eligible, affinity, np.iinfo(np.int64).min)
+            kth = affinity.shape[1] - width  # the width-th largest
+            return np.partition(masked, kth, axis=1)[:, kth]
+        low, high = int(self.gain.min()), int(self.gain.max())
+        span = high - low + 1
+        if n_app * span >= _COST_LIMIT:
+            keys = np.lexsort((-self.gain, self.app))
+            app, gain = self.app[keys], self.gain[keys]
+        else:
+            packed = np.sort(self.app * span + (high - self.gain))
+            app, gain = packed // span, high - packed % span
+        starts = np.searchsorted(app, np.arange(n_app))
+        ends = np.searchsorted(app, np.arange(n_app), side="right")
+        last = np.maximum(np.minimum(starts + width, ends) - 1, 0)
+        return np.where(ends > starts, gain[np.minimum(last, len(gain) - 1)], high)
+
+    def shortfall(self, app: int, needed: int, reachable: int) -> Shortfall:
+        return Shortfall(application=app, needed=needed, eligible=int(self.eligible[app]),
+                         reachable=reachable, conflicted=int(self.conflicted[app]),
+                         field_mismatch=int(self.field_mismatch[app]),
+                         excluded=int(self.excluded[app]))
+
+    def blocked(self, app: int) -> set[int]:
+        """The experts the pool may not give `app`: forbidden, or listed (their arcs carry
+        the listed affinity, and an expert serves an application once)."""
+        lo, hi = app * self.n_exp, (app + 1) * self.n_exp
+        parts = []
+        for codes in (self.forbidden, self.codes):
+            a, b = np.searchsorted(codes, [lo, hi])
+            parts.append(codes[a:b] - lo)
+        return set(np.concatenate(parts).tolist())
 
 
-def solve(problem: Problem, *, balance: bool = True, pricing: bool = True) -> Solution:
-    """The maximum-affinity assignment, or the applications that cannot be covered and why."""
-    n_app, n_exp = problem.shape
-    k = problem.per_application
-    caps = problem.loads()
-    eligible = problem.eligible()
+def _member(codes: np.ndarray, sorted_codes: np.ndarray) -> np.ndarray:
+    """Which of `codes` are in `sorted_codes` (a binary search each: cheaper than isin's sort)."""
+    if not len(sorted_codes):
+        return np.zeros(len(codes), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+    return sorted_codes[at] == codes
+
+
+def _codes(pairs: np.ndarray, n_exp: int) -> np.ndarray:
+    return pairs[:, 0] * n_exp + pairs[:, 1]
+
+
+def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bool = True
+          ) -> Solution:
+    """The maximum-affinity assignment with its proof (bound), or the applications that cannot
+    be covered and why."""
+    p = problem
+    n_app, n_exp = p.shape
+    k = p.per_application
+    caps = p.loads()
     empty = np.zeros((0, 2), dtype=np.int64)
     if n_app == 0 or k == 0:
-        return Solution(True, empty, 0)
-
-    counts = eligible.sum(axis=1)
-    short = np.nonzero(counts < k)[0]
+        return Solution(True, empty, 0, bound=0)
+    cand = _Candidates(p)
+    short = np.nonzero(cand.eligible < k)[0]
     if len(short):
-        shortfalls = [_shortfall(problem, eligible, int(a), int(counts[a])) for a in short]
+        shortfalls = [cand.shortfall(int(a), k, int(cand.eligible[a])) for a in short]
         return Solution(False, empty, 0, shortfalls,
                         f"{len(short)} application(s) have fewer than {k} eligible experts")
     if int(caps.sum()) < n_app * k:
         return Solution(False, empty, 0, [], f"the experts' load caps total {int(caps.sum())}, "
                         f"fewer than the {n_app * k} places to fill")
 
-    app_idx, exp_idx = np.nonzero(eligible)  # row-major: a stable, deterministic arc order
-    gains = problem.affinity[app_idx, exp_idx]
     # Tiers of each expert's capacity: up to a quarter of the fair share (places ÷ experts)
     # free, each further quarter one unit dearer per review, beyond the fair share dearer
     # still. A convex price on load: among assignments of equal affinity, loads stay even.
@@ -146,35 +341,128 @@ def solve(problem: Problem, *, balance: bool = True, pricing: bool = True) -> So
     bounds = [min(fair * q // _TIERS, max_cap) for q in range(1, _TIERS + 1)] + [max_cap]
     scale = 1
     if balance and max_cap > bounds[0]:
-        scale = _TIERS * n_app * k + 1
-        biggest = int(np.abs(gains).max(initial=0)) * scale * (n_app + n_exp + 2)
-        if biggest >= _COST_LIMIT // max(n_app * k, 1):
+        # One point of affinity must outweigh any difference the tiers can make between two
+        # assignments: at most the dearest way to fill the places minus the cheapest.
+        scale = _tier_spread(caps, bounds, n_app * k) + 1
+        top = max(int(np.abs(cand.gain).max(initial=0)), 1) * scale
+        if top * (n_app + n_exp + 4) >= _COST_LIMIT or top * n_app * k >= _COST_LIMIT:
             scale = 1  # too large to balance safely: affinity alone decides
-    balance = balance and scale > 1
-    network = _Network(n_app, n_exp, k, caps, bounds if balance else None)
-    costs = -problem.affinity * scale
-    chosen_pairs = _priced_solve(network, eligible, costs, k) if \
-        pricing and n_app * n_exp > _PRICING_MIN_PAIRS else None
-    if chosen_pairs is None:
-        app_idx, exp_idx = np.nonzero(eligible)  # row-major: a stable arc order
-        status, flows = network.solve(app_idx, exp_idx, costs[app_idx, exp_idx])
+    network = _Network(n_app, n_exp, k, caps, bounds if scale > 1 else None)
+    return _search(cand, network, scale, pricing)
+
+
+def _tier_spread(caps: np.ndarray, bounds: list[int], places: int) -> int:
+    """The dearest total tier price of `places` units minus the cheapest (tier t costs t)."""
+    low = np.zeros(len(caps), dtype=np.int64)
+    sizes = []
+    for bound in bounds:
+        size = np.clip(caps, 0, bound) - low
+        low = low + size
+        sizes.append(int(size.sum()))
+
+    def fill(order: list[int]) -> int:
+        left, total = places, 0
+        for tier in order:
+            used = min(left, sizes[tier])
+            total, left = total + used * tier, left - used
+        return total
+
+    tiers = list(range(len(sizes)))
+    return fill(tiers[::-1]) - fill(tiers)
+
+
+def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> Solution:
+    n_app, n_exp, k = network.n_app, network.n_exp, network.k
+    inside = np.ones(len(cand.app), dtype=bool)
+    if pricing and len(cand.app) > _PRICING_MIN_PAIRS:
+        # The short list keeps ties with its last pair: a stand-in priced like a pair inside
+        # would be taken on ties alone (for balance) and cost a round.
+        inside = cand.gain >= cand.cutoffs(_PRICING_WIDTH * k)[cand.app]
+    unlisted = cand.unlisted.copy()
+    extra_app = extra_exp = np.zeros(0, dtype=np.int64)  # default pairs made explicit
+    for round_no in range(n_app + _PRICING_ROUNDS + 1):
+        out = np.nonzero(~inside)[0]  # sorted by application
+        out_app = cand.app[out]
+        first = np.nonzero(np.diff(out_app, prepend=-1))[0]
+        left_apps = out_app[first]
+        left_count = np.diff(np.append(first, len(out)))
+        left_best = np.maximum.reduceat(cand.gain[out], first) if len(out) else \
+            np.zeros(0, dtype=np.int64)
+        pool_apps = np.nonzero(unlisted > 0)[0]
+        arcs = _Arcs(
+            pair_app=np.concatenate([cand.app[inside], extra_app]),
+            pair_exp=np.concatenate([cand.exp[inside], extra_exp]),
+            pair_cost=np.concatenate([-cand.gain[inside] * scale,
+                                      np.zeros(len(extra_app), dtype=np.int64)]),
+            stand_app=left_apps, stand_cap=np.minimum(left_count, k),
+            stand_cost=-left_best * scale,
+            pool_app=pool_apps, pool_cap=np.minimum(unlisted[pool_apps], k))
+        status, flows = network.solve(arcs)
+        if status == "bad-cost" and scale > 1:
+            # OR-Tools found the balanced costs too large after all: affinity alone decides.
+            network = _Network(n_app, n_exp, k, network.caps, None)
+            return _search(cand, network, 1, pricing)
         if status == "infeasible":
-            return _diagnose(problem, eligible, app_idx, exp_idx)
-        chosen = flows[network.pair_slice(len(app_idx))] > 0
-        chosen_pairs = np.stack([app_idx[chosen], exp_idx[chosen]], axis=1)
-    pairs = chosen_pairs.astype(np.int64)
-    objective = int(problem.affinity[pairs[:, 0], pairs[:, 1]].sum()) if len(pairs) else 0
-    return Solution(True, pairs, objective)
+            return _diagnose(cand, network, arcs)
+        stood = flows[arcs.stand_slice] > 0
+        if stood.any():
+            # A left-out pair may be worth more than the short list: those applications get
+            # all their pairs (after a few rounds, everyone does).
+            widen = np.zeros(n_app, dtype=bool)
+            widen[left_apps[stood]] = True
+            inside |= widen[cand.app] | (round_no + 1 >= _PRICING_ROUNDS)
+            continue
+        pool_flow = np.zeros(n_app, dtype=np.int64)
+        pool_flow[pool_apps] = flows[arcs.pool_slice]
+        placed, failed = _split_pool(cand, pool_flow, flows[network.pool_out_slice(arcs)])
+        if failed:
+            # The split could not serve these applications: their default pairs become
+            # explicit arcs (a few applications × the experts) and the solve repeats.
+            extra = [np.setdiff1d(np.arange(n_exp), np.fromiter(cand.blocked(a), np.int64))
+                     for a in failed]
+            extra_app = np.concatenate([extra_app] + [np.full(len(x), a) for a, x in
+                                                      zip(failed, extra, strict=True)])
+            extra_exp = np.concatenate([extra_exp, *extra])
+            unlisted[failed] = 0
+            continue
+        chosen = flows[arcs.pair_slice] > 0
+        pair_gain = -arcs.pair_cost[chosen] // scale
+        pairs = np.concatenate([np.stack([arcs.pair_app[chosen], arcs.pair_exp[chosen]], axis=1),
+                                placed]).astype(np.int64)
+        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+        objective = int(pair_gain.sum())
+        # The relaxation's affinity: what the flow's arcs are worth, stand-ins included.
+        bound = objective + int((-arcs.stand_cost // scale * flows[arcs.stand_slice]).sum())
+        return Solution(True, pairs, objective, bound=bound)
+    raise AssignmentError("the assignment did not settle")  # unreachable: each round widens
+
+
+@dataclass
+class _Arcs:
+    """The arcs of one round besides the fixed ones: candidate pairs, stand-ins for the pairs
+    left out of the short lists, and each application's share of the pool."""
+
+    pair_app: np.ndarray
+    pair_exp: np.ndarray
+    pair_cost: np.ndarray
+    stand_app: np.ndarray
+    stand_cap: np.ndarray
+    stand_cost: np.ndarray
+    pool_app: np.ndarray
+    pool_cap: np.ndarray
+    pair_slice: slice = field(default_factory=lambda: slice(0))
+    stand_slice: slice = field(default_factory=lambda: slice(0))
+    pool_slice: slice = field(default_factory=lambda: slice(0))
 
 
 class _Network:
-    """The flow network around a set of candidate pairs: source, applications, experts
-    (with their load tiers), sink."""
+    """The flow network: applications, experts (with their load tiers), the pool, source and
+    sink. Fixed arcs are built once; each round adds its own."""
 
     def __init__(self, n_app: int, n_exp: int, k: int, caps: np.ndarray,
                  bounds: list[int] | None) -> None:
-        self.n_app, self.n_exp, self.k = n_app, n_exp, k
-        self.source, self.sink = n_app + n_exp, n_app + n_exp + 1
+        self.n_app, self.n_exp, self.k, self.caps = n_app, n_exp, k, caps
+        self.pool, self.source, self.sink = n_app + n_exp, n_app + n_exp + 1, n_app + n_exp + 2
         tails, heads, capacities, costs = [], [], [], []
         if bounds is not None:
             low = np.zeros(n_exp, dtype=np.int64)
@@ -191,115 +479,133 @@ class _Network:
             heads.append(np.full(n_exp, self.sink))
             capacities.append(caps)
             costs.append(np.zeros(n_exp))
-        # Arc order: source arcs, then pair arcs, then these expert arcs.
-        self.tail_arcs = [np.concatenate(x).astype(np.int64)
+        self.tier_arcs = [np.concatenate(x).astype(np.int64)
                           for x in (tails, heads, capacities, costs)]
 
-    def pair_slice(self, n_pairs: int) -> slice:
-        return slice(self.n_app, self.n_app + n_pairs)
+    def pool_out_slice(self, arcs: _Arcs) -> slice:
+        start = arcs.pool_slice.stop
+        return slice(start, start + self.n_exp)
 
-    def arrays(self, app_idx: np.ndarray, exp_idx: np.ndarray, pair_costs: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        n = self.n_app
-        t, h, c, w = self.tail_arcs
-        tails = np.concatenate([np.full(n, self.source), app_idx, t]).astype(np.int64)
-        heads = np.concatenate([np.arange(n), exp_idx + n, h]).astype(np.int64)
-        caps = np.concatenate([np.full(n, self.k), np.ones(len(app_idx)), c]).astype(np.int64)
-        costs = np.concatenate([np.zeros(n), pair_costs, w]).astype(np.int64)
-        return tails, heads, caps, costs
+    def arrays(self, arcs: _Arcs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Arc order: source arcs, pairs, stand-ins, pool shares, pool → experts, tiers."""
+        n, pool = self.n_app, self.pool
+        n_pairs, n_stand, n_pool = len(arcs.pair_app), len(arcs.stand_app), len(arcs.pool_app)
+        arcs.pair_slice = slice(n, n + n_pairs)
+        arcs.stand_slice = slice(arcs.pair_slice.stop, arcs.pair_slice.stop + n_stand)
+        arcs.pool_slice = slice(arcs.stand_slice.stop, arcs.stand_slice.stop + n_pool)
+        t, h, c, w = self.tier_arcs
+        tails = np.concatenate([np.full(n, self.source), arcs.pair_app, arcs.stand_app,
+                                arcs.pool_app, np.full(self.n_exp, pool), t])
+        heads = np.concatenate([np.arange(n), arcs.pair_exp + n, np.full(n_stand, pool),
+                                np.full(n_pool, pool), np.arange(self.n_exp) + n, h])
+        caps = np.concatenate([np.full(n, self.k), np.ones(n_pairs), arcs.stand_cap,
+                               arcs.pool_cap, self.caps, c])
+        costs = np.concatenate([np.zeros(n), arcs.pair_cost, arcs.stand_cost,
+                                np.zeros(n_pool + self.n_exp), w])
+        return (tails.astype(np.int64), heads.astype(np.int64), caps.astype(np.int64),
+                costs.astype(np.int64))
 
-    def solve(self, app_idx: np.ndarray, exp_idx: np.ndarray, pair_costs: np.ndarray
-              ) -> tuple[str, np.ndarray]:
-        tails, heads, caps, costs = self.arrays(app_idx, exp_idx, pair_costs)
+    def _flow(self, tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: np.ndarray
+              ) -> min_cost_flow.SimpleMinCostFlow:
         flow = min_cost_flow.SimpleMinCostFlow()
         flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-        nodes = self.n_app + self.n_exp + 2
+        nodes = self.n_app + self.n_exp + 3
         supplies = np.zeros(nodes, dtype=np.int64)
         supplies[self.source], supplies[self.sink] = self.n_app * self.k, -self.n_app * self.k
         flow.set_nodes_supplies(np.arange(nodes, dtype=np.int64), supplies)
+        return flow
+
+    def solve(self, arcs: _Arcs) -> tuple[str, np.ndarray]:
+        tails, heads, caps, costs = self.arrays(arcs)
+        flow = self._flow(tails, heads, caps, costs)
         status = flow.solve()
         if status == flow.INFEASIBLE:
             return "infeasible", np.zeros(0, dtype=np.int64)
+        if status == flow.BAD_COST_RANGE:
+            return "bad-cost", np.zeros(0, dtype=np.int64)
         if status != flow.OPTIMAL:
             raise AssignmentError(f"the flow solver failed with status {status}")
         return "optimal", flow.flows(np.arange(len(tails), dtype=np.int64))
 
-
-def _potentials(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: np.ndarray,
-                flows: np.ndarray, nodes: int) -> np.ndarray | None:
-    """Shortest-path distances in the residual network (Bellman–Ford from a virtual root).
-    At an optimum there is no negative cycle, so they exist and every residual arc has a
-    non-negative reduced cost; None if they did not settle (never expected)."""
-    forward = flows < caps
-    backward = flows > 0
-    rt = np.concatenate([tails[forward], heads[backward]])
-    rh = np.concatenate([heads[forward], tails[backward]])
-    rc = np.concatenate([costs[forward], -costs[backward]])
-    dist = np.zeros(nodes, dtype=np.int64)
-    for _ in range(nodes + 1):
-        relaxed = dist.copy()
-        np.minimum.at(relaxed, rh, dist[rt] + rc)
-        if np.array_equal(relaxed, dist):
-            return dist
-        dist = relaxed
-    return None
+    def served(self, arcs: _Arcs) -> np.ndarray:
+        """How many places each application can fill at most (a maximum flow)."""
+        tails, heads, caps, costs = self.arrays(arcs)
+        flow = self._flow(tails, heads, caps, np.zeros_like(costs))
+        flow.solve_max_flow_with_min_cost()
+        return flow.flows(np.arange(self.n_app, dtype=np.int64))
 
 
-def _priced_solve(network: _Network, eligible: np.ndarray, costs: np.ndarray, k: int
-                  ) -> np.ndarray | None:
-    """Solve on each application's best candidates, then prove the result optimal for every
-    eligible pair (no pair left out has a negative reduced cost under the residual network's
-    potentials); pairs that fail the proof join and the solve repeats. None: give up and let
-    the caller solve the whole network."""
-    n_app, n_exp = eligible.shape
-    width = min(n_exp, _PRICING_WIDTH * k)
-    masked = np.where(eligible, costs, np.iinfo(np.int64).max)
-    best = np.argpartition(masked, width - 1, axis=1)[:, :width] if width < n_exp else \
-        np.broadcast_to(np.arange(n_exp), (n_app, n_exp))
-    selected = np.zeros(eligible.shape, dtype=bool)
-    np.put_along_axis(selected, best, True, axis=1)
-    selected &= eligible
-    for _ in range(_PRICING_ROUNDS):
-        app_idx, exp_idx = np.nonzero(selected)
-        pair_costs = costs[app_idx, exp_idx]
-        status, flows = network.solve(app_idx, exp_idx, pair_costs)
-        if status == "infeasible":
-            return None  # the short list may be too short: the full network decides
-        tails, heads, caps, arc_costs = network.arrays(app_idx, exp_idx, pair_costs)
-        dist = _potentials(tails, heads, caps, arc_costs, flows, n_app + n_exp + 2)
-        if dist is None:
-            return None
-        reduced = costs + dist[:n_app, None] - dist[None, n_app:n_app + n_exp]
-        missing = eligible & ~selected & (reduced < 0)
-        if not missing.any():
-            chosen = flows[network.pair_slice(len(app_idx))] > 0
-            return np.stack([app_idx[chosen], exp_idx[chosen]], axis=1)
-        selected |= missing
-    return None
+def _split_pool(cand: _Candidates, demand: np.ndarray, supply: np.ndarray
+                ) -> tuple[np.ndarray, list[int]]:
+    """Real pairs for the pool's flow: each application its `demand` distinct experts it may
+    use by default, each expert exactly its `supply`. Greedy on the largest remaining supply —
+    exact when nothing is blocked (Gale–Ryser), and blocked pairs are few per application.
+    Returns the pairs and the applications it could not serve."""
+    apps = np.nonzero(demand > 0)[0]
+    if not len(apps):
+        return np.zeros((0, 2), dtype=np.int64), []
+    heap = [(-int(s), int(e)) for e, s in enumerate(supply.tolist()) if s > 0]
+    heapq.heapify(heap)
+    out_app: list[int] = []
+    out_exp: list[int] = []
+    failed: list[int] = []
+    # The most constrained first: applications needing most from the pool.
+    for a in sorted(apps.tolist(), key=lambda x: (-int(demand[x]), x)):
+        need = int(demand[a])
+        blocked = cand.blocked(a)
+        taken: list[tuple[int, int]] = []
+        skipped: list[tuple[int, int]] = []
+        while need and heap:
+            item = heapq.heappop(heap)
+            if item[1] in blocked:
+                skipped.append(item)
+                continue
+            taken.append(item)
+            need -= 1
+        if need:
+            failed.append(a)
+        else:
+            for _, e in taken:
+                out_app.append(a)
+                out_exp.append(e)
+        for s, e in skipped:
+            heapq.heappush(heap, (s, e))
+        for s, e in taken:
+            left = s + 1 if not need else s  # a failed application gives its experts back
+            if left < 0:
+                heapq.heappush(heap, (left, e))
+    pairs = np.stack([np.asarray(out_app, dtype=np.int64), np.asarray(out_exp, dtype=np.int64)],
+                     axis=1)
+    return pairs, failed
 
 
-def _diagnose(problem: Problem, eligible: np.ndarray, app_idx: np.ndarray,
-              exp_idx: np.ndarray) -> Solution:
+def _diagnose(cand: _Candidates, network: _Network, arcs: _Arcs) -> Solution:
     """Every application has enough eligible experts but the caps cannot serve them all: find
     a maximum flow and name the applications it leaves short."""
-    n_app, n_exp = problem.shape
-    k = problem.per_application
-    source, sink = n_app + n_exp, n_app + n_exp + 1
-    flow = min_cost_flow.SimpleMinCostFlow()
-    tails = np.concatenate([np.full(n_app, source), app_idx, np.arange(n_exp) + n_app])
-    heads = np.concatenate([np.arange(n_app), exp_idx + n_app, np.full(n_exp, sink)])
-    caps = np.concatenate([np.full(n_app, k), np.ones(len(app_idx)), problem.loads()])
-    flow.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int64), heads.astype(np.int64),
-                                              caps.astype(np.int64),
-                                              np.zeros(len(tails), dtype=np.int64))
-    flow.set_node_supply(source, n_app * k)
-    flow.set_node_supply(sink, -n_app * k)
-    flow.solve_max_flow_with_min_cost()
-    served = flow.flows(np.arange(n_app, dtype=np.int64))
+    k = network.k
+    served = network.served(arcs)
     short = np.nonzero(served < k)[0]
-    shortfalls = [_shortfall(problem, eligible, int(a), int(served[a])) for a in short]
+    shortfalls = [cand.shortfall(int(a), k, int(served[a])) for a in short]
     return Solution(False, np.zeros((0, 2), dtype=np.int64), 0, shortfalls,
                     f"load caps leave {len(short)} application(s) without {k} experts")
+
+
+def explain(problem: SparseProblem, pairs: np.ndarray) -> list[dict[str, int]]:
+    """Why these pairs, and only these: each one's affinity, its application's eligible experts
+    and how many of them have a higher affinity (the unlisted count at 0)."""
+    cand = _Candidates(problem)
+    asked = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    starts = np.searchsorted(cand.app, asked[:, 0])
+    ends = np.searchsorted(cand.app, asked[:, 0], side="right")
+    result = []
+    for (a, e), lo, hi in zip(asked.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        gains, experts = cand.gain[lo:hi], cand.exp[lo:hi]
+        mine = gains[experts == e]
+        gain = int(mine[0]) if len(mine) else 0
+        higher = int((gains > gain).sum()) + (int(cand.unlisted[a]) if gain < 0 else 0)
+        result.append({"affinity": gain, "eligible_experts": int(cand.eligible[a]),
+                       "eligible_with_higher_affinity": higher})
+    return result
 
 
 def propose_replacement(problem: Problem, application: int, current_loads: np.ndarray

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from services.review.assignment import Problem, solve
+from services.review.assignment import SparseProblem, solve
+from services.review.assignment import explain as explain_pairs
 from services.review.conflicts import normalise_name
 from services.review.csvtext import decode_csv
 from shared.errors import DossierError
@@ -32,6 +33,9 @@ class BatchResult:
     pairs: list[tuple[str, str]]
     objective: float
     detected_conflicts: int
+    bound: float  # no assignment has a higher total: equal to `objective` proves it optimal
+    explanations: list[dict[str, int]] | None = None  # per pair, when asked for
+    scale: int = 1  # explanations' affinities are in 1/scale units
 
 
 def _rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -61,10 +65,10 @@ def _index(rows: list[dict[str, str]], path: Path) -> dict[str, int]:
     return index
 
 
-def _read_affinity(path: Path, a_idx: dict[str, int], e_idx: dict[str, int],
-                   scores: np.ndarray) -> None:
-    """Fill `scores` from `expert_id,application_id,score` rows, streamed: millions of rows
-    must not become millions of dicts."""
+def _read_affinity(path: Path, a_idx: dict[str, int], e_idx: dict[str, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The listed pairs and their scores from `expert_id,application_id,score` rows, streamed:
+    millions of rows must not become millions of dicts (nor a dense matrix)."""
     rows_a, rows_e, values = array("q"), array("q"), array("d")
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -90,51 +94,74 @@ def _read_affinity(path: Path, a_idx: dict[str, int], e_idx: dict[str, int],
                 values.append(value)
     except OSError as exc:
         raise BatchError(f"{path}: {exc.strerror or exc}") from exc
-    scores[np.frombuffer(rows_a, dtype=np.int64), np.frombuffer(rows_e, dtype=np.int64)] = \
-        np.frombuffer(values, dtype=np.float64)
+    scores = np.frombuffer(values, dtype=np.float64)
     if not np.isfinite(scores).all():
         raise BatchError(f"{path}: scores must be finite numbers")
+    pairs = np.stack([np.frombuffer(rows_a, dtype=np.int64),
+                      np.frombuffer(rows_e, dtype=np.int64)], axis=1)
+    return pairs, scores
+
+
+def same_organisation(expert_organisations: Sequence[str],
+                      application_names: Sequence[Sequence[str]]) -> np.ndarray:
+    """(application, expert) pairs where the expert's organisation is, by normalised name, the
+    applicant's organisation or the applicant itself (an organisation applying). Grouped by
+    organisation: the cost follows the pairs found, not applications × experts."""
+    by_org: dict[str, list[int]] = {}
+    for j, org in enumerate(expert_organisations):
+        by_org.setdefault(normalise_name(org), []).append(j)
+    by_org.pop("", None)
+    apps: list[int] = []
+    experts: list[int] = []
+    for i, names in enumerate(application_names):
+        for name in {normalise_name(n) for n in names} - {""}:
+            found = by_org.get(name, [])
+            apps.extend([i] * len(found))
+            experts.extend(found)
+    return np.stack([np.asarray(apps, dtype=np.int64), np.asarray(experts, dtype=np.int64)],
+                    axis=1)
+
+
+def _field_pairs(e_rows: list[dict[str, str]], a_rows: list[dict[str, str]]) -> np.ndarray:
+    """(application, expert) pairs whose fields match: the only usable ones when asked."""
+    by_field: dict[str, list[int]] = {}
+    for j, e in enumerate(e_rows):
+        # `;` as specified; the full-width `；` and `、` are what Chinese spreadsheets hold.
+        for f in {normalise_name(f) for f in re.split(r"[;；、]", e["fields"]) if f.strip()}:
+            by_field.setdefault(f, []).append(j)
+    groups = [np.asarray(by_field.get(normalise_name(a["field"]), []), dtype=np.int64)
+              for a in a_rows]
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    experts = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    return np.stack([np.repeat(np.arange(len(a_rows), dtype=np.int64), sizes), experts], axis=1)
 
 
 def assign_files(experts: Path, applications: Path, conflicts: Path | None,
                  affinity: Path | None, per_application: int, max_load: int,
-                 require_field_match: bool = False) -> BatchResult:
+                 require_field_match: bool = False, explain: bool = False) -> BatchResult:
     if per_application < 1 or max_load < 1:
         raise BatchError("--per-application and --max-load must be at least 1")
     e_rows = _rows(experts, ("id", "name", "organisation", "fields"))
     a_rows = _rows(applications, ("id", "applicant", "organisation", "field"))
     e_idx, a_idx = _index(e_rows, experts), _index(a_rows, applications)
-    shape = (len(a_rows), len(e_rows))
-    conflicted = np.zeros(shape, dtype=bool)
-    # Same organisation: compare normalised names of the expert's organisation with the
-    # applicant's organisation and with the applicant itself (an organisation applying).
-    by_org: dict[str, list[int]] = {}
-    for j, e in enumerate(e_rows):
-        by_org.setdefault(normalise_name(e["organisation"]), []).append(j)
-    for i, a in enumerate(a_rows):
-        for name in {normalise_name(a["organisation"]), normalise_name(a["applicant"])} - {""}:
-            conflicted[i, by_org.get(name, [])] = True
-    detected = int(conflicted.sum())
+    detected = same_organisation([e["organisation"] for e in e_rows],
+                                 [(a["organisation"], a["applicant"]) for a in a_rows])
+    declared: list[tuple[int, int]] = []
     if conflicts is not None:
         for line, row in enumerate(_rows(conflicts, ("expert_id", "application_id")), start=2):
             if row["expert_id"] not in e_idx or row["application_id"] not in a_idx:
                 raise BatchError(f"{conflicts}:{line}: unknown expert or application "
                                  f"({row['expert_id']}, {row['application_id']})")
-            conflicted[a_idx[row["application_id"]], e_idx[row["expert_id"]]] = True
-    scores = np.zeros(shape, dtype=np.float64)
-    if affinity is not None:
-        _read_affinity(affinity, a_idx, e_idx, scores)
+            declared.append((a_idx[row["application_id"]], e_idx[row["expert_id"]]))
+    pairs, scores = (_read_affinity(affinity, a_idx, e_idx) if affinity is not None
+                     else (np.zeros((0, 2), dtype=np.int64), np.zeros(0)))
     integral = bool(np.all(scores == np.round(scores)))
     scale = 1 if integral else 1000
-    mismatch = None
-    if require_field_match:
-        # `;` as specified; the full-width `；` and `、` are what Chinese spreadsheets hold.
-        fields = [{normalise_name(f) for f in re.split(r"[;；、]", e["fields"]) if f.strip()}
-                  for e in e_rows]
-        mismatch = np.array([[normalise_name(a["field"]) not in f for f in fields]
-                             for a in a_rows], dtype=bool).reshape(shape)
-    problem = Problem(np.round(scores * scale).astype(np.int64), conflicted, per_application,
-                      max_load, field_mismatch=mismatch)
+    problem = SparseProblem(
+        len(a_rows), len(e_rows), per_application, max_load, pairs,
+        np.round(scores * scale).astype(np.int64),
+        np.concatenate([detected, np.asarray(declared, dtype=np.int64).reshape(-1, 2)]),
+        allowed=_field_pairs(e_rows, a_rows) if require_field_match else None)
     solution = solve(problem)
     if not solution.feasible:
         a_ids = [a["id"] for a in a_rows]
@@ -143,12 +170,26 @@ def assign_files(experts: Path, applications: Path, conflicts: Path | None,
                   for s in solution.shortfalls]
         raise BatchError("\n".join(lines))
     e_ids = [e["id"] for e in e_rows]
-    pairs = [(a_rows[a]["id"], e_ids[e]) for a, e in solution.pairs.tolist()]
-    return BatchResult(pairs, solution.objective / scale, detected)
+    result = [(a_rows[a]["id"], e_ids[e]) for a, e in solution.pairs.tolist()]
+    why = explain_pairs(problem, solution.pairs) if explain else None
+    detected_count = len(np.unique(detected[:, 0] * max(len(e_rows), 1) + detected[:, 1]))
+    return BatchResult(result, solution.objective / scale, detected_count,
+                       (solution.bound if solution.bound is not None else solution.objective)
+                       / scale, why, scale)
 
 
-def write_pairs(path: Path, pairs: list[tuple[str, str]]) -> None:
+def write_pairs(path: Path, result: BatchResult) -> None:
+    """`application_id,expert_id`, and with explanations the pair's affinity, its
+    application's eligible experts and how many of them have a higher affinity."""
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["application_id", "expert_id"])
-        writer.writerows(pairs)
+        if result.explanations is None:
+            writer.writerow(["application_id", "expert_id"])
+            writer.writerows(result.pairs)
+            return
+        writer.writerow(["application_id", "expert_id", "affinity", "eligible_experts",
+                         "eligible_with_higher_affinity"])
+        for (a, e), why in zip(result.pairs, result.explanations, strict=True):
+            score = why["affinity"] / result.scale
+            writer.writerow([a, e, int(score) if score == int(score) else score,
+                             why["eligible_experts"], why["eligible_with_higher_affinity"]])
