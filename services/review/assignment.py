@@ -213,7 +213,7 @@ class _Candidates:
         conflicted: np.ndarray = p.conflicted
         self.conflicted = conflicted.sum(axis=1)
         self.field_mismatch = p.field_mismatch.sum(axis=1)  # type: ignore[union-attr]
-        self.excluded = (p.excluded & ~conflicted).sum(axis=1)  # type: ignore[operator]
+        self.excluded = (p.excluded & ~conflicted).sum(axis=1)
         self.eligible = eligible.sum(axis=1)
         self.unlisted = np.zeros(len(eligible), dtype=np.int64)
         self.forbidden = np.flatnonzero(~eligible)
