@@ -138,6 +138,7 @@ def _scenario(stack: AppStack, tmp_path: Path) -> dict[str, Any]:
         "applicants": applicants}
 
 
+@pytest.mark.timeout(600)  # a whole cycle of three packets, inspections included, shared cores
 def test_the_example_client_runs_a_whole_cycle_through_public_endpoints(
         stack: AppStack, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:6]
@@ -152,7 +153,7 @@ def test_the_example_client_runs_a_whole_cycle_through_public_endpoints(
            "DOSSIER_OPERATOR_PASSWORD": operator["password"]}
     run = subprocess.run([sys.executable, str(ROOT / "examples" / "api_client.py"),
                           "--base-url", stack.public_url, str(path)],
-                         env=env, capture_output=True, text=True, timeout=900)
+                         env=env, capture_output=True, text=True, timeout=540)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "award(s) decided" in run.stdout
 
