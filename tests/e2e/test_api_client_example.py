@@ -165,8 +165,10 @@ def test_the_example_client_runs_a_whole_cycle_through_public_endpoints(
     assert {a["applicant_name"]: a["tier"] for a in awards} == TRUTH
 
     def audit(action: str) -> list[dict[str, Any]]:
-        return requests.get(f"{review}/audit", headers=supervisor, timeout=20, params={
-            "action": action, "per_page": 100}).json()["items"]
+        query: dict[str, str | int] = {"action": action, "per_page": 100}
+        items: list[dict[str, Any]] = requests.get(
+            f"{review}/audit", headers=supervisor, timeout=20, params=query).json()["items"]
+        return items
 
     experts = {e["login"] for e in scenario["people"]["experts"]}
     pledges = [a for a in audit("panel.pledged") if a["actor"] in experts]
