@@ -335,6 +335,21 @@ def test_the_expert_page_offers_the_session_pledge_once_per_stage(
     assert "作出本阶段声明" not in _page(me, f"/dossiers/{world.apps[1]}")
 
 
+def test_the_office_sets_a_panel_to_one_pledge_per_dossier_on_its_page(world: World) -> None:
+    office = _page_client(world, "operator", "op-page")
+    form = _page(office, f"/panels/{world.onsite}/edit")
+    assert "每个评审阶段签署一次" in form and "每份申报材料分别签署" in form
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    r = office.post(f"/panels/{world.onsite}/edit", data={
+        "csrf_token": token, "per_application": "1", "max_load": "10", "weight": "1",
+        "pledge_scope": "dossier"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    with world.review.ctx.db.reader() as session:
+        panel = session.get(Panel, world.onsite)
+        assert panel is not None and panel.pledge_scope == "dossier"
+    assert "每份申报材料分别签署" in _page(office, f"/panels/{world.onsite}")
+
+
 # -- helpers ----------------------------------------------------------------------------------
 
 def _serve_files(world: World, monkeypatch: pytest.MonkeyPatch, served: list[str]) -> None:
@@ -351,10 +366,10 @@ def _serve_files(world: World, monkeypatch: pytest.MonkeyPatch, served: list[str
     monkeypatch.setattr(dossiers, "check_readable", lambda *_a, **_k: None)
 
 
-def _page_client(world: World) -> Any:
+def _page_client(world: World, role: str = "expert", subject: str = "e-zhang") -> Any:
     store = SessionStore(redis.Redis.from_url(world.review.ctx.settings.redis_url,
                                               decode_responses=True), idle=3600, absolute=7200)
-    session = store.create(subject="e-zhang", role="expert", name="张评审")
+    session = store.create(subject=subject, role=role, name="张评审")
     client = world.review.app.test_client()
     client.set_cookie(COOKIE, session.sid)
     return client
