@@ -195,6 +195,8 @@ LABELS: dict[str, dict[str, Words]] = {
         "dossier.listed": ("查看了评审任务", "listed review assignments"),
         "dossier.viewed": ("查阅了申报材料", "opened an application's material"),
         "dossier.acknowledged": ("作出了公正与保密承诺", "made the impartiality pledge"),
+        "panel.pledged": ("作出了本评审阶段的公正与保密承诺",
+                          "made the impartiality pledge for a review stage"),
         "dossier.downloaded": ("下载了申报材料", "downloaded an application's material"),
         "score.submitted": ("提交了评分", "submitted a score"),
         "score.draft_saved": ("暂存了评分", "saved a draft score"),

@@ -17,14 +17,13 @@ from sqlalchemy import select
 
 from services.review import dossiers
 from services.review.models import (
-    Acknowledgement,
     Application,
     Assignment,
     ConflictRecord,
     Panel,
     Score,
 )
-from services.review.schemas import AckIn, DossierOut, DossierPage
+from services.review.schemas import AckIn, DossierOut, DossierPage, SessionPledgeOut
 from services.review.ziparchive import stream_zip
 from shared.errors import DossierError, NotFound
 from shared.filenames import content_disposition
@@ -84,8 +83,7 @@ def my_dossiers(page: int, per_page: int) -> dict[str, Any]:
         chunk = visible[(page - 1) * per_page: page * per_page]
         apps = {a.id: a for a in session.scalars(
             select(Application).where(Application.id.in_(chunk)))}
-        acks = set(session.scalars(select(Acknowledgement.application_id).where(
-            Acknowledgement.expert_id == expert.id, Acknowledgement.application_id.in_(chunk))))
+        acks = dossiers.pledged_dossiers(session, expert.id, chunk)
         scored = set(session.execute(
             select(Score.application_id, Panel.stage).join(Panel, Panel.id == Score.panel_id)
             .where(Score.expert_id == expert.id, Score.application_id.in_(chunk))).tuples())
@@ -125,6 +123,22 @@ def acknowledge(body: dict[str, Any], application_id: str) -> dict[str, Any]:
             _audit(session, "dossier.acknowledged", f"application:{app.id}")
         return _view(session, *dossiers.open_dossier(session, expert.subject, "expert",
                                                      app.id))
+
+
+@blp.post("/panels/<panel_id>/pledge")
+@blp.arguments(AckIn)
+@blp.response(200, SessionPledgeOut)
+@roles("expert")
+def pledge_session(body: dict[str, Any], panel_id: str) -> dict[str, Any]:
+    """The expert's one confidentiality and impartiality pledge for a review session (this
+    panel's stage): it covers every dossier the expert serves on in it, unless the panel's
+    `pledge_scope` is `dossier` (409 `pledge.per_dossier`: pledge per dossier instead)."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        made = dossiers.pledge_session(session, ctx.audit, current_principal(), panel_id)
+        return {"panel_id": made.panel.id, "cycle": made.panel.cycle, "stage": made.panel.stage,
+                "pledge_scope": made.panel.pledge_scope, "statement": made.pledge.statement,
+                "pledged_at": made.pledge.at, "new": made.new, "dossiers": made.dossiers}
 
 
 @blp.get("/dossiers/<application_id>/download")

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.review import dossiers, drafts, objections, outcomes, scoresheet
+from services.review import bulk, dossiers, drafts, objections, outcomes, scoresheet
 from services.review.certificates import CertificateFacts, certificate_docx
 from services.review.models import (
     Application,
@@ -29,6 +29,8 @@ from services.review.schemas import (
     AwardOut,
     AwardPage,
     AwardQuery,
+    BulkOpinionsIn,
+    BulkScoresIn,
     DecisionIn,
     DraftIn,
     DraftOut,
@@ -73,6 +75,21 @@ def _programme() -> Programme:
     return Programme(service_context().settings.review_data_dir)
 
 
+def _denied(exc: bulk.BulkRejected) -> None:
+    """Entries naming dossiers the caller may not see are written as denied accesses, as the
+    single route's concealed 404 is (the batch's own transaction was rolled back)."""
+    if not exc.concealed:
+        return
+    ctx = service_context()
+
+    def record(session: Any) -> None:
+        for target in exc.concealed:
+            _audit(session, "access.denied", target, code="http.not_found", status=404,
+                   method=request.method, endpoint=request.endpoint or "")
+
+    ctx.db.transact(record)
+
+
 # -- scores -----------------------------------------------------------------------------------
 
 @blp.get("/rubrics/<kind>")
@@ -101,6 +118,27 @@ def submit_score(body: dict[str, Any], panel_id: str, application_id: str) -> Sc
         _audit(session, "score.submitted", f"score:{score.id}", total=score.total,
                previous=previous)
     return score
+
+
+@blp.put("/panels/<panel_id>/scores")
+@blp.arguments(BulkScoresIn)
+@blp.response(200, ScoreOut(many=True))
+@roles("expert")
+def submit_scores(body: dict[str, Any], panel_id: str) -> list[Score]:
+    """An assigned expert's scores of many applications in one stage, all or none: each entry
+    passes the single route's checks first; one failure stores nothing and answers 422
+    `bulk.rejected` with `errors.scores`, one problem per failing entry (index, application,
+    applicant's name where the expert may see it, code, messages). At most 200 entries."""
+    ctx = service_context()
+    entries = [scoresheet.ScoreEntry(e["application_id"], e["items"], e.get("comment"))
+               for e in body["scores"]]
+    try:
+        with ctx.db.session() as session:
+            return scoresheet.submit_many(session, _programme(), ctx.audit,
+                                          current_principal(), panel_id, entries)
+    except bulk.BulkRejected as exc:
+        _denied(exc)
+        raise
 
 
 @blp.get("/panels/<panel_id>/drafts/<application_id>")
@@ -339,6 +377,20 @@ def record_opinion(body: dict[str, Any], application_id: str) -> Opinion:
     with ctx.db.session() as session:
         return outcomes.record_opinion(session, ctx.outbox, ctx.audit, current_principal(),
                                        _programme(), application_id, body)
+
+
+@blp.put("/applications/<application_id>/opinions")
+@blp.arguments(BulkOpinionsIn)
+@blp.response(200, OpinionOut(many=True))
+@roles("operator", "admin")
+def record_opinions(body: dict[str, Any], application_id: str) -> list[Opinion]:
+    """Several departments' opinions on one applicant, all or none: one failing opinion stores
+    nothing and answers 422 `bulk.rejected` with `errors.opinions`, one problem per failing
+    opinion (index, department, code, messages)."""
+    ctx = service_context()
+    with ctx.db.session() as session:
+        return outcomes.record_opinions(session, ctx.outbox, ctx.audit, current_principal(),
+                                        _programme(), application_id, body["opinions"])
 
 
 # -- decision, awards, certificates, revocation -----------------------------------------------

@@ -147,6 +147,9 @@ class Panel(Base):
     applications: Mapped[list[str]] = mapped_column(JSON, default=list)
     deadline: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What one confidentiality pledge covers in this stage: `session` (one 承诺书 for the whole
+    # review session, i.e. this panel) or `dossier` (one per dossier, as the cycle may ask).
+    pledge_scope: Mapped[str] = mapped_column(String(10), default="session")
 
 
 class Assignment(Base):
@@ -176,6 +179,23 @@ class Acknowledgement(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"))
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    statement: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionPledge(Base):
+    """An expert's confidentiality and impartiality pledge for one review session (a panel: one
+    stage of a cycle). It covers the dossiers the expert serves on in that panel while the
+    panel's `pledge_scope` is `session`."""
+
+    __tablename__ = "session_pledges"
+    __change_keys__ = ("expert_id",)  # what pages cache by (shared.changes)
+    __table_args__ = (UniqueConstraint("expert_id", "panel_id",
+                                       name="uq_session_pledges_expert_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    expert_id: Mapped[str] = mapped_column(ForeignKey("experts.id"), index=True)
+    panel_id: Mapped[str] = mapped_column(ForeignKey("panels.id"))
     statement: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.review import bulk
 from services.review.certificates import serial_for
 from services.review.models import (
     Application,
@@ -397,6 +398,28 @@ def record_opinion(session: Session, outbox: Outbox, audit: AuditLog, who: Princ
     """A department's written opinion on an applicant (Art. 17): only a department consulted
     for this kind of applicant, once each; when the last one is in, the office is told."""
     app = find(session, Application, application_id)
+    _check_opinion(session, programme, app, body)
+    return _store_opinion(session, outbox, audit, who, programme, app, body)
+
+
+def record_opinions(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
+                    programme: Programme, application_id: str, bodies: list[dict[str, Any]]
+                    ) -> list[Opinion]:
+    """Several departments' opinions on one applicant, all or none: each passes
+    `record_opinion`'s checks (and names its department once in the batch) before any is
+    stored, else `bulk.BulkRejected` with a problem per failing opinion."""
+    app = find(session, Application, application_id)
+    describe = bulk.Describe(application_id=lambda _b: app.id,
+                             applicant_name=lambda _b: app.applicant_name,
+                             key=lambda b: str(b["department"]),
+                             labels=lambda b: {"department": b["department"]})
+    bulk.check_all("opinions", bodies, lambda b: _check_opinion(session, programme, app, b),
+                   describe)
+    return [_store_opinion(session, outbox, audit, who, programme, app, b) for b in bodies]
+
+
+def _check_opinion(session: Session, programme: Programme, app: Application,
+                   body: dict[str, Any]) -> None:
     if body["department"] not in required_departments(programme, app):
         raise DossierError("opinion.department_unknown", status=422,
                            zh="该部门不在此类申报者的征求意见范围内。",
@@ -407,6 +430,10 @@ def record_opinion(session: Session, outbox: Outbox, audit: AuditLog, who: Princ
             Opinion.department == body["department"])).first():
         raise Conflict("opinion.exists", zh="该部门意见已登记。",
                        en="This department's opinion is already recorded.")
+
+
+def _store_opinion(session: Session, outbox: Outbox, audit: AuditLog, who: Principal,
+                   programme: Programme, app: Application, body: dict[str, Any]) -> Opinion:
     opinion = Opinion(id=str(uuid.uuid4()), application_id=app.id, recorded_at=now(),
                       recorded_by=who.subject, **body)
     session.add(opinion)

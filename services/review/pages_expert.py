@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, flash, redirect, request, url_for
 
 from services.review import (
     conflict_records,
@@ -87,7 +87,12 @@ def dossier_list() -> Any:
             # Signed in as an expert but not (or no longer) in the registry: nothing to review.
             return render("review/expert/list.html", expert=None, stages={})
         stages = worklist.worklist(session, expert.id, clock.today())
+        # One pledge per review session where the stage takes it so: offered once per stage.
+        offers = dossiers.session_offers(session, expert.id,
+                                         {row.panel_id for rows in stages.values()
+                                          for row in rows})
     body, _status = render("review/expert/list.html", expert=expert, stages=stages,
+                           offers=offers, session_pledge=dossiers.SESSION_PLEDGE,
                            dossier_path=url_for(".dossier", application_id="~").rstrip("~"))
     return keep_page(page, body, depends=worklist.depends_on(expert.id))
 
@@ -110,6 +115,21 @@ def pledge(application_id: str) -> Any:
             _audit(session, "dossier.acknowledged", f"application:{app.id}")
     return done(_("Declaration recorded. The dossier is open."),
                 url_for(".dossier", application_id=application_id))
+
+
+@blp.post("/panels/<panel_id>/pledge")
+@roles("expert")
+def pledge_session(panel_id: str) -> Any:
+    """The one pledge for a review session, from the list or from a dossier of the stage."""
+    ctx = service_context()
+    back = request.form.get("application_id") or ""
+    target = url_for(".dossier", application_id=back) if back else url_for(".dossier_list")
+    if request.form.get("accept") != "1":
+        flash(_("Tick the declaration to open the dossiers of this stage."), "error")
+        return redirect(target, code=303)
+    with ctx.db.session() as session:
+        dossiers.pledge_session(session, ctx.audit, current_principal(), panel_id)
+    return done(_("Declaration recorded for this review stage. Its dossiers are open."), target)
 
 
 # -- a conflict, declared at any time ---------------------------------------------------------
@@ -221,9 +241,12 @@ def dossier(application_id: str) -> Any:
         reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",
                                             application_id)
         if not reader.acknowledged:
-            # The declaration comes before anything of the dossier is shown.
-            return render("review/expert/pledge.html", application=app,
-                          pledge=dossiers.PLEDGE, problem=None, errors={})
+            # The declaration comes before anything of the dossier is shown: the stage's one
+            # pledge where the stage takes one per session, else this dossier's own.
+            stage = dossiers.session_for(session, reader.expert_id or "", app.id)
+            return render("review/expert/pledge.html", application=app, stage=stage,
+                          pledge=dossiers.SESSION_PLEDGE if stage else dossiers.PLEDGE,
+                          problem=None, errors={})
     documents = _documents(app)  # may read files from the store: no transaction open
     with ctx.db.session() as session:
         reader, app = dossiers.open_dossier(session, current_principal().subject, "expert",

@@ -408,21 +408,22 @@ def _panel_form_values(panel: Panel | None) -> dict[str, Any]:
                 "stage": request.form.get("stage", ""),
                 "require_field_match": bool(request.form.get("require_field_match")),
                 "pool": set(request.form.getlist("pool")),
-                "applications": set(request.form.getlist("applications"))}
+                "applications": set(request.form.getlist("applications")),
+                "pledge_scope": request.form.get("pledge_scope", "session")}
     if panel is None:
         return {"per_application": 5, "max_load": 10, "weight": 1, "deadline": "",
                 "stage": "material", "require_field_match": False, "pool": set(),
-                "applications": set()}
+                "applications": set(), "pledge_scope": "session"}
     return {"per_application": panel.per_application, "max_load": panel.max_load,
             "weight": panel.weight, "deadline": panel.deadline.isoformat()
             if panel.deadline else "", "stage": panel.stage,
             "require_field_match": panel.require_field_match, "pool": set(panel.pool or []),
-            "applications": set(panel.applications or [])}
+            "applications": set(panel.applications or []), "pledge_scope": panel.pledge_scope}
 
 
 def _panel_body() -> dict[str, Any]:
     body: dict[str, Any] = {k: text(k) for k in ("per_application", "max_load", "weight",
-                                                  "deadline")}
+                                                  "deadline", "pledge_scope")}
     body["require_field_match"] = bool(request.form.get("require_field_match"))
     body["pool"] = request.form.getlist("pool")
     body["applications"] = request.form.getlist("applications")

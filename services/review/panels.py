@@ -353,7 +353,7 @@ def check_members(session: Session, cycle: str, pool_ids: Sequence[str],
 
 
 SETTINGS = ("per_application", "max_load", "require_field_match", "weight", "deadline", "pool",
-            "applications")
+            "applications", "pledge_scope")
 
 
 def update_settings(session: Session, panel: Panel, body: Mapping[str, Any]) -> Panel:

@@ -7,9 +7,11 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from services.review.bulk import BULK_LIMIT
 from shared.pagination import PageQuery, page_schema
 
 S = ma.fields.String
+PLEDGE_SCOPES = ("session", "dossier")
 _OPT: dict[str, Any] = {"load_default": None, "allow_none": True}
 
 
@@ -131,6 +133,10 @@ class PanelIn(ma.Schema):
     applications = ma.fields.List(
         S(), load_default=list,
         metadata={"description": "application ids (a shortlist); empty: the whole cycle"})
+    pledge_scope = S(load_default="session", validate=validate.OneOf(PLEDGE_SCOPES), metadata={
+        "description": "what one confidentiality pledge covers: `session` (one per expert for "
+                       "this stage, POST /panels/{id}/pledge) or `dossier` (one per dossier, "
+                       "POST /dossiers/{app}/acknowledge)"})
 
 
 class PanelSettingsIn(ma.Schema):
@@ -143,6 +149,7 @@ class PanelSettingsIn(ma.Schema):
     deadline = ma.fields.Date(allow_none=True)
     pool = ma.fields.List(S())
     applications = ma.fields.List(S())
+    pledge_scope = S(validate=validate.OneOf(PLEDGE_SCOPES))
 
 
 class PanelOut(PanelIn):
@@ -213,6 +220,17 @@ class AckIn(ma.Schema):
     accept = ma.fields.Boolean(required=True, validate=validate.Equal(True))
 
 
+class SessionPledgeOut(ma.Schema):
+    panel_id = S()
+    cycle = S()
+    stage = S()
+    pledge_scope = S()
+    statement = S(metadata={"description": "the pledge's text as recorded"})
+    pledged_at = ma.fields.DateTime()
+    new = ma.fields.Boolean(metadata={"description": "false: the pledge was already given"})
+    dossiers = ma.fields.Integer(metadata={"description": "dossiers it covers now"})
+
+
 class RubricQuery(ma.Schema):
     cycle = S(load_default=None)
 
@@ -228,6 +246,15 @@ class RubricOut(ma.Schema):
 class ScoreIn(ma.Schema):
     items = ma.fields.Dict(keys=S(), values=ma.fields.Raw(), required=True)
     comment = S(**_OPT)
+
+
+class BulkScoreIn(ScoreIn):
+    application_id = S(required=True, validate=validate.Length(min=1, max=60))
+
+
+class BulkScoresIn(ma.Schema):
+    scores = ma.fields.List(ma.fields.Nested(BulkScoreIn), required=True,
+                            validate=validate.Length(min=1, max=BULK_LIMIT))
 
 
 class ScoreOut(ma.Schema):
@@ -378,6 +405,11 @@ class OpinionIn(ma.Schema):
     favourable = ma.fields.Boolean(required=True)
     reference = S(required=True, validate=validate.Length(min=1, max=200))
     note = S(**_OPT)
+
+
+class BulkOpinionsIn(ma.Schema):
+    opinions = ma.fields.List(ma.fields.Nested(OpinionIn), required=True,
+                              validate=validate.Length(min=1, max=BULK_LIMIT))
 
 
 class OpinionOut(ma.Schema):

@@ -4,17 +4,21 @@ locked, submitting and drafting. Shared by the API and the expert's pages."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review import dossiers, drafts
+from services.review import bulk, dossiers, drafts
 from services.review.models import Application, Expert, Panel, PublicList, Score, ScoreDraft
 from services.review.programme import Programme
 from services.review.registry import now
 from services.review.registry import serving as serving_on
+from services.review.scoring import Rubric
+from shared.audit import AuditLog
+from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 
 
@@ -42,15 +46,37 @@ def check_unlocked(session: Session, cycle: str) -> None:
                        en="Scores are locked: the recommendation list is published.")
 
 
-def submit(session: Session, programme: Programme, subject: str, panel_id: str,
-           application_id: str, items: Mapping[str, Any], comment: str | None
-           ) -> tuple[Score, float | None]:
-    """Validate every item against the rubric and store the score; returns it with the
-    earlier total (None for a first submission). The draft, if any, is discarded."""
+@dataclass(frozen=True)
+class ScoreEntry:
+    """One application's scores in a batch (`submit_many`)."""
+
+    application_id: str
+    items: Mapping[str, Any]
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    expert: Expert
+    application: Application
+    rubric: Rubric
+    clean: dict[str, float]
+
+
+def _check(session: Session, programme: Programme, subject: str, panel_id: str,
+           application_id: str, items: Mapping[str, Any]) -> _Checked:
+    """Everything a submission must pass, with nothing changed: the expert serves on the stage
+    conflict-free, scores are not locked, every item fits the rubric."""
     expert, app, _panel = open_sheet(session, subject, panel_id, application_id)
     check_unlocked(session, app.cycle)
     rubric = programme.rubric(app.kind, app.cycle)
-    clean = rubric.validate(items)
+    return _Checked(expert, app, rubric, rubric.validate(items))
+
+
+def _store(session: Session, panel_id: str, checked: _Checked, comment: str | None
+           ) -> tuple[Score, float | None]:
+    expert, app, rubric, clean = checked.expert, checked.application, checked.rubric, \
+        checked.clean
     score = session.scalars(select(Score).where(
         Score.panel_id == panel_id, Score.application_id == app.id,
         Score.expert_id == expert.id)).first()
@@ -64,6 +90,42 @@ def submit(session: Session, programme: Programme, subject: str, panel_id: str,
     drafts.discard(session, panel_id, app.id, expert.id)
     session.flush()
     return score, previous
+
+
+def submit(session: Session, programme: Programme, subject: str, panel_id: str,
+           application_id: str, items: Mapping[str, Any], comment: str | None
+           ) -> tuple[Score, float | None]:
+    """Validate every item against the rubric and store the score; returns it with the
+    earlier total (None for a first submission). The draft, if any, is discarded."""
+    checked = _check(session, programme, subject, panel_id, application_id, items)
+    return _store(session, panel_id, checked, comment)
+
+
+def submit_many(session: Session, programme: Programme, audit: AuditLog, who: Principal,
+                panel_id: str, entries: Sequence[ScoreEntry]) -> list[Score]:
+    """An expert's scores of several applications in one stage, all or none: every entry
+    passes `submit`'s own checks before any is stored (else `bulk.BulkRejected` with a problem
+    per failing entry); each stored score is audited as a single submission is."""
+    def name(entry: ScoreEntry) -> str | None:
+        # Only an applicant the expert serves on is named: a refusal must not reveal others.
+        try:
+            return open_sheet(session, who.subject, panel_id, entry.application_id)[1] \
+                .applicant_name
+        except NotFound:
+            return None
+
+    describe = bulk.Describe(application_id=lambda e: e.application_id, applicant_name=name,
+                             key=lambda e: e.application_id)
+    checked = bulk.check_all("scores", entries, lambda e: _check(
+        session, programme, who.subject, panel_id, e.application_id, e.items), describe)
+    stored = []
+    for entry, ok in zip(entries, checked, strict=True):
+        score, previous = _store(session, panel_id, ok, entry.comment)
+        audit.append(session, actor=who.subject, role=who.role, action="score.submitted",
+                     target=f"score:{score.id}",
+                     detail={"total": score.total, "previous": previous, "batch": len(entries)})
+        stored.append(score)
+    return stored
 
 
 def save_draft(session: Session, programme: Programme, subject: str, panel_id: str,

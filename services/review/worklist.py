@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.review.dossiers import pledged_dossiers
 from services.review.models import (
     Acknowledgement,
     Application,
@@ -22,6 +23,7 @@ from services.review.models import (
     Panel,
     Score,
     ScoreDraft,
+    SessionPledge,
 )
 from shared.changes import on_rows, on_table
 
@@ -55,8 +57,7 @@ def worklist(session: Session, expert_id: str, today: date) -> dict[str, list[Wo
         Score.expert_id == expert_id)).tuples())
     drafted = set(session.execute(select(ScoreDraft.panel_id, ScoreDraft.application_id)
                                   .where(ScoreDraft.expert_id == expert_id)).tuples())
-    pledged = set(session.scalars(select(Acknowledgement.application_id).where(
-        Acknowledgement.expert_id == expert_id)))
+    pledged = pledged_dossiers(session, expert_id)
     stages: dict[str, list[WorkItem]] = {}
     for stage, panel_id, deadline, app_id, name, kind in rows:
         if app_id in conflicted:
@@ -74,6 +75,7 @@ def worklist(session: Session, expert_id: str, today: date) -> dict[str, list[Wo
 def depends_on(expert_id: str) -> list[str]:
     """The change tags of everything `worklist` reads for this expert (shared.changes)."""
     mine = [on_rows(model, expert_id=expert_id)
-            for model in (Assignment, ConflictRecord, Score, ScoreDraft, Acknowledgement)]
+            for model in (Assignment, ConflictRecord, Score, ScoreDraft, Acknowledgement,
+                          SessionPledge)]
     return [*on_table(Expert), *on_table(Panel), *on_table(Application),
             *(tag for tags in mine for tag in tags)]
