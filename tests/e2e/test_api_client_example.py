@@ -156,6 +156,12 @@ def test_the_example_client_runs_a_whole_cycle_through_public_endpoints(
                          env=env, capture_output=True, text=True, timeout=540)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "award(s) decided" in run.stdout
+    # every applicant's packet went in one batch request, and no file on its own
+    calls = {line.split(maxsplit=1)[1]: int(line.split()[0])
+             for line in run.stdout.splitlines() if line.startswith("  ")}
+    batches = calls["POST /intake/api/applications/{id}/documents/batch"]
+    assert batches == len(scenario["applicants"]), calls
+    assert "POST /intake/api/applications/{id}/documents" not in calls, calls
 
     supervisor = {"Authorization": "Bearer " + issue_token(
         stack.secret_key, subject="example-check", role="supervisor", ttl_seconds=600)}
