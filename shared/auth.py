@@ -56,13 +56,16 @@ def issue_token(
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if not subject:
         raise ValueError("subject must not be empty")
-    issued = int(now if now is not None else time.time())
+    issued = now if now is not None else time.time()
     claims: dict[str, Any] = {
         "iss": _ISSUER,
         "sub": subject,
         "role": role,
+        # To the microsecond, as an account's "not before" is (RFC 7519 allows a fraction): a
+        # whole-second `iat` made a sign-in within a second of setting the password look older
+        # than the password, and the new token was refused as revoked.
         "iat": issued,
-        "exp": issued + ttl_seconds,
+        "exp": int(issued) + ttl_seconds,
         "jti": token_id or uuid.uuid4().hex,
     }
     if personal:

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 from dossier.localstack import BackingServers
 from shared.account_states import AccountState, AccountStates, Unavailable, admit
 from shared.app import make_app
-from shared.auth import Principal, issue_token
+from shared.auth import Principal, issue_token, verify_token
 from shared.config import load_settings
 from shared.db import service_metadata
 from shared.errors import DossierError
@@ -63,6 +63,20 @@ def test_a_token_issued_before_sign_out_everywhere_is_refused_and_one_after_is_n
     assert admit(token_of(issued=1000.0), state(not_before=999.5)).subject == "rec-1"
 
 
+def test_a_sign_in_in_the_same_second_as_the_password_change_is_admitted() -> None:
+    """A token made 0.3 s after the password was set is newer than the change, and one made
+    0.3 s before it is older, though both fall in the same second."""
+    changed = 1_700_000_000.5
+    for delta, admitted in ((0.3, True), (-0.3, False)):
+        token = issue_token(SECRET, subject="rec-1", role="recommender", now=changed + delta,
+                            ttl_seconds=10**10)
+        who = verify_token(SECRET, token)
+        if admitted:
+            assert admit(who, state(not_before=changed)).subject == "rec-1"
+        else:
+            assert refusal(who, state(not_before=changed)) == "auth.token_revoked"
+
+
 def test_the_unit_comes_from_the_account_never_from_the_token() -> None:
     assert admit(token_of(), state()).scope == {"unit": "140902"}
     assert admit(token_of(unit="140902"), state()).scope == {"unit": "140902"}
@@ -95,8 +109,6 @@ def test_a_personal_token_is_honoured_only_while_its_id_is_among_the_live_ones()
 
 
 def test_the_personal_mark_and_the_id_survive_signing_and_the_record_round_trips() -> None:
-    from shared.auth import verify_token
-
     token = issue_token(SECRET, subject="rec-1", role="recommender", ttl_seconds=60,
                         token_id="t-9", personal=True)
     who = verify_token(SECRET, token)
