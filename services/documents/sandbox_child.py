@@ -21,15 +21,20 @@ def main() -> int:
     # Import the readers before the memory cap, so the cap measures the work, not the imports.
     import docx  # noqa: F401  (warm: every DOCX job needs it)
 
+    from services.documents import seal_pages
+
+    seal_pages.warm()  # OpenCV and PDFium, loaded and single-threaded before the cap
+
     from services.documents.inspection import Options, inspect_file
     from services.documents.limits import ZipLimits
 
     def handle(job: dict[str, Any], seconds: float) -> dict[str, Any]:
-        # Text gets at most half the file's time, so a slow text layer still leaves time to
-        # answer with the structure.
+        # Text gets at most half the file's time and seals a quarter, so a slow text layer or
+        # a long scan still leaves time to answer with the structure.
         options = Options(text=str(job.get("text", "full")), text_seconds=seconds / 2,
                           max_pages=int(job.get("max_pages") or 0),
-                          zip=ZipLimits(**job.get("zip", {})))
+                          zip=ZipLimits(**job.get("zip", {})),
+                          seals=bool(job.get("seals")), seal_seconds=seconds / 4)
         return inspect_file(Path(job["path"]), options).as_dict()
 
     return serve(channel, handle)

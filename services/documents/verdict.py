@@ -91,6 +91,9 @@ class Verdict:
     # The first paragraphs of a DOCX's text (at most PREVIEW_CHARACTERS), read here in the
     # sandbox so the viewer can show a preview without parsing the file in a web process.
     preview: list[str] = field(default_factory=list)
+    # Seals found on each page (`seal_pages.SealFacts`: pages looked at, and per page the
+    # official and name seals with box, size in mm and confidence); None: not looked for.
+    seals: dict[str, Any] | None = None
 
     def fail(self, code: str, detail: str | None = None) -> Verdict:
         self.ok = False
