@@ -166,7 +166,7 @@ def _uneven(ink: Image.Image, rng: random.Random) -> NDArray[np.float32]:
 
 # -- scanned and photographed pages ----------------------------------------------------------
 
-def _stamp(page: NDArray[np.float32], alpha: NDArray[np.float32], colour: tuple[int, ...],
+def _stamp(page: NDArray[np.uint8], alpha: NDArray[np.float32], colour: tuple[int, ...],
            cx: float, cy: float, angle: float, opacity: float = 0.92) -> None:
     """Ink `alpha` onto `page` (multiply, as ink on paper), centred at (cx, cy), turned."""
     if angle:
@@ -186,7 +186,8 @@ def _stamp(page: NDArray[np.float32], alpha: NDArray[np.float32], colour: tuple[
         return
     a = alpha[sy0:sy0 + y1c - y0c, sx0:sx0 + x1c - x0c, None] * opacity
     tint = 1.0 - np.array(colour, np.float32) / 255.0
-    page[y0c:y1c, x0c:x1c] *= 1.0 - a * tint
+    region = page[y0c:y1c, x0c:x1c].astype(np.float32)
+    page[y0c:y1c, x0c:x1c] = (region * (1.0 - a * tint)).clip(0, 255).astype(np.uint8)
 
 
 def _text_block(draw: ImageDraw.ImageDraw, ppm: float, rng: random.Random, top_mm: float,
@@ -217,11 +218,11 @@ def _signature_strokes(rng: random.Random, w: float, h: float) -> list[list[tupl
     return strokes
 
 
-def _negatives(page: NDArray[np.float32], ppm: float, rng: random.Random,
+def _negatives(page: NDArray[np.uint8], ppm: float, rng: random.Random,
                busy: list[tuple[float, float]], labels: list[SealLabel]) -> None:
     """Red things that are not official seals, by chance, drawn in place."""
     width_mm = page.shape[1] / ppm
-    picture = Image.fromarray((page * 255).astype(np.uint8))
+    picture = Image.fromarray(page)
     draw = ImageDraw.Draw(picture)
     colour = rng.choice(INKS)
     if rng.random() < 0.35:  # 红头: title and rule
@@ -269,7 +270,7 @@ def _negatives(page: NDArray[np.float32], ppm: float, rng: random.Random,
                        width=max(1, round(0.8 * ppm)))
         draw.text((x0 + 21 * ppm, y0 + 8 * ppm), "收文登记", fill=colour, font=_font(6 * ppm),
                   anchor="mm")
-    page[:] = np.asarray(picture, np.float32) / 255.0
+    page[:] = np.asarray(picture)
     if rng.random() < 0.3:  # a legal representative's name seal
         x, y = rng.uniform(40, 170) * ppm, rng.uniform(200, 270) * ppm
         if all(math.hypot(x - bx, y - by) > 45 * ppm for bx, by in busy):
@@ -280,7 +281,7 @@ def _negatives(page: NDArray[np.float32], ppm: float, rng: random.Random,
 
 
 def paper_page(ppm: float, rng: random.Random, seals: int
-               ) -> tuple[NDArray[np.float32], list[SealLabel]]:
+               ) -> tuple[NDArray[np.uint8], list[SealLabel]]:
     """An A4 page drawn at `ppm` pixels per millimetre with `seals` official seals."""
     w, h = round(A4_MM[0] * ppm), round(A4_MM[1] * ppm)
     tone = rng.uniform(0.93, 1.0)
@@ -293,8 +294,7 @@ def paper_page(ppm: float, rng: random.Random, seals: int
               font=_font(4 * ppm))
     draw.text((rng.uniform(120, 140) * ppm, (footer + 9) * ppm), "二〇二六年十月八日",
               fill=(20, 20, 20), font=_font(4 * ppm))
-    page = np.asarray(picture, np.float32) / 255.0
-    page = page.copy()
+    page = np.array(picture)
     labels: list[SealLabel] = []
     busy: list[tuple[float, float]] = []
     for i in range(seals):
@@ -314,24 +314,33 @@ def paper_page(ppm: float, rng: random.Random, seals: int
     return page, labels
 
 
-def _as_scan(page: NDArray[np.float32], ppm: float, rng: random.Random,
+_GRAIN = np.random.default_rng(17).standard_normal((509, 503, 3), dtype=np.float32)
+
+
+def _noisy(page: NDArray[np.uint8], sigma: float, rng: random.Random) -> NDArray[np.uint8]:
+    """Sensor grain: a tile of Gaussian noise repeated from a random offset (cheap)."""
+    h, w = page.shape[:2]
+    dy, dx = rng.randrange(509), rng.randrange(503)
+    reps = (math.ceil((h + dy) / 509), math.ceil((w + dx) / 503), 1)
+    noise = (np.tile(_GRAIN, reps)[dy:dy + h, dx:dx + w] * sigma).astype(np.int16)
+    return cv2.add(page, noise, dtype=cv2.CV_8U)
+
+
+def _as_scan(page: NDArray[np.uint8], ppm: float, rng: random.Random,
              labels: list[SealLabel]) -> NDArray[np.uint8]:
     h, w = page.shape[:2]
     angle = rng.uniform(-2.5, 2.5)
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    page = cv2.warpAffine(page, matrix, (w, h), borderValue=(0.97, 0.97, 0.97))
+    page = cv2.warpAffine(page, matrix, (w, h), borderValue=(247, 247, 247))
     for label in labels:
         label.x, label.y = (matrix @ np.array([label.x, label.y, 1.0])).tolist()
     blur = rng.uniform(0.0, 1.2) * ppm / 6
     if blur > 0.3:
         page = cv2.GaussianBlur(page, (0, 0), blur)
-    noise = np.random.default_rng(rng.randrange(2**31)).standard_normal(
-        page.shape[:2], dtype=np.float32) * rng.uniform(0.005, 0.04)
-    page += noise[..., None]
-    return (page.clip(0, 1) * 255).astype(np.uint8)
+    return _noisy(page, rng.uniform(1.5, 10), rng)
 
 
-def _as_photo(page: NDArray[np.float32], ppm: float, rng: random.Random,
+def _as_photo(page: NDArray[np.uint8], ppm: float, rng: random.Random,
               labels: list[SealLabel]) -> tuple[NDArray[np.uint8], float]:
     h, w = page.shape[:2]
     margin = 0.08
@@ -341,22 +350,20 @@ def _as_photo(page: NDArray[np.float32], ppm: float, rng: random.Random,
     target = np.float32([[cw * margin + x + dx, ch * margin + y + dy]
                          for (x, y), (dx, dy) in zip(corners.tolist(), jitter, strict=True)])
     matrix = cv2.getPerspectiveTransform(corners, target)
-    ground = tuple(rng.uniform(0.25, 0.55) * c for c in (1.0, 0.85, 0.7))
+    ground = tuple(rng.uniform(60, 140) * c for c in (1.0, 0.85, 0.7))
     photo = cv2.warpPerspective(page, matrix, (cw, ch), borderValue=ground)
     for label in labels:
         x, y, z = matrix @ np.array([label.x, label.y, 1.0])
         label.x, label.y = float(x / z), float(y / z)
-    yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
-    light = 1.0 - rng.uniform(0.1, 0.35) * ((xx / cw) * rng.random() + (yy / ch) * rng.random())
-    cast = np.array(rng.choice([(1.0, 0.95, 0.85), (0.92, 0.96, 1.0), (1.0, 1.0, 1.0),
-                                (1.0, 0.92, 0.8)]), np.float32)
-    photo = photo * light[..., None] * cast
-    photo = cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.6, 1.4))
-    photo += np.random.default_rng(rng.randrange(2**31)).standard_normal(
-        photo.shape, dtype=np.float32) * 0.02
-    photo = photo.clip(0, 1)
-    scale = float(np.mean(np.linalg.norm(target[1] - target[0]) / w))
-    return (photo * 255).astype(np.uint8), ppm * scale
+    # Uneven light (a gradient across the sheet) and a colour cast, on a coarse grid.
+    grid = np.float32([[1.0 - rng.uniform(0.0, 0.35) for _ in range(3)] for _ in range(3)])
+    light = cv2.resize(grid, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    cast = rng.choice([(0.85, 0.95, 1.0), (1.0, 0.96, 0.92), (1.0, 1.0, 1.0), (0.8, 0.92, 1.0)])
+    channels = [cv2.multiply(c, light * gain, dtype=cv2.CV_8U)
+                for c, gain in zip(cv2.split(photo), cast, strict=True)]  # RGB order
+    photo = cv2.GaussianBlur(cv2.merge(channels), (0, 0), rng.uniform(0.6, 1.4))
+    scale = float(np.linalg.norm(target[1] - target[0]) / w)
+    return _noisy(photo, 5, rng), ppm * scale
 
 
 def _save_image(rgb: NDArray[np.uint8], path: Path, dpi: float | None, rng: random.Random

@@ -96,7 +96,7 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
     for index in range(1, count):
         x, y, w, h, _area = (int(v) for v in stats[index])
         longest, shortest = (max(w, h) - 2 * grow) / px_per_mm, (min(w, h) - 2 * grow) / px_per_mm
-        if longest < NAME_MM[0] or longest > OFFICIAL_MM[1] * 1.15 or shortest < 5:
+        if longest < NAME_MM[0] or shortest < 5:
             continue
         own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
         ink = cv2.bitwise_and(weak[y:y + h, x:x + w], own)
@@ -105,10 +105,41 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
             continue
         # The outline is this candidate's own ink; what the ring holds is all ink inside it
         # (a star or centre text may stand further from the ring than the grouping reaches).
-        seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
-        if seal is not None and seal.confidence >= MIN_CONFIDENCE:
+        seal = None
+        if longest <= OFFICIAL_MM[1] * 1.15:
+            seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
+        if (seal is None or seal.confidence < MIN_CONFIDENCE) and shortest >= OFFICIAL_MM[0]:
+            # Perhaps a seal merged with a signature, a name seal or red text beside it.
+            seals.extend(_rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y)))
+        elif seal is not None and seal.confidence >= MIN_CONFIDENCE:
             seals.append(seal)
     return _outermost(seals)
+
+
+def _rings_within(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
+                  ) -> list[Seal]:
+    """Official seals inside a candidate that is more than one thing: circles found by the
+    Hough transform, each judged alone on the ink within a little more than its radius, and
+    kept only with a star at its centre."""
+    low, high = (round(OFFICIAL_MM[0] / 2 * px_per_mm), round(OFFICIAL_MM[1] / 2 * px_per_mm))
+    soft = cv2.GaussianBlur(ink, (0, 0), max(1.0, 0.4 * px_per_mm))
+    circles = cv2.HoughCircles(soft, cv2.HOUGH_GRADIENT, dp=2, minDist=low * 1.6,
+                               param1=120, param2=max(20, round(low * 1.1)),
+                               minRadius=low, maxRadius=high)
+    found: list[Seal] = []
+    for cx, cy, r in ([] if circles is None else circles[0][:6]):
+        reach = r * 1.5  # room for an oval whose circle is its minor axis
+        x0, y0 = max(0, int(cx - reach)), max(0, int(cy - reach))
+        x1, y1 = min(ink.shape[1], int(cx + reach) + 1), min(ink.shape[0], int(cy + reach) + 1)
+        disc = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.circle(disc, (round(cx - x0), round(cy - y0)), round(r * 1.12), 255, -1)
+        part = cv2.bitwise_and(ink[y0:y1, x0:x1], disc)
+        seal = _judge(part, cv2.bitwise_and(context[y0:y1, x0:x1], disc), px_per_mm,
+                      (origin[0] + x0, origin[1] + y0))
+        # The cut itself is round, so a ring is no proof here: the star at the centre is.
+        if seal is not None and seal.kind == "official" and seal.star:
+            found.append(seal)
+    return found
 
 
 def _outermost(seals: list[Seal]) -> list[Seal]:
@@ -182,7 +213,8 @@ def _judge(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
     contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
-    outline = max(contours, key=cv2.contourArea)
+    # All pieces together: uneven ink breaks a ring into arcs, each its own contour.
+    outline = np.concatenate(contours)
     hull = cv2.convexHull(outline)
     hull_area = cv2.contourArea(hull)
     if hull_area < (NAME_MM[0] * px_per_mm) ** 2 * 0.5:
@@ -192,22 +224,25 @@ def _judge(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
     _, (w, h), _ = cv2.minAreaRect(hull)
     rect_fill = hull_area / max(1.0, w * h)  # a disc or an oval 0.785, a square near 1
     if rect_fill <= 0.87:
-        return _as_ring(context, xs, ys, px_per_mm, origin)
+        return _as_ring(context, xs, ys, hull.reshape(-1, 2).astype(np.float64), px_per_mm,
+                        origin)
     return _as_square(ink, hull, hull_area, px_per_mm, origin)
 
 
-def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64], px_per_mm: float,
-             origin: tuple[int, int]) -> Seal | None:
-    ellipse = _fit(xs, ys)
-    if ellipse is None:
+def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
+             hull: NDArray[np.float64], px_per_mm: float, origin: tuple[int, int]
+             ) -> Seal | None:
+    # Two starts, the better kept: the convex hull (the ring is a seal's hull, whatever text
+    # the outline reaches through a gap in uneven ink) and the whole outline (a signature
+    # touching the seal bends the hull more than the outline).
+    best: tuple[float, _Ellipse] | None = None
+    for start in (_fit(hull[:, 0], hull[:, 1]), _fit(xs, ys)):
+        fitted = _refined(start, xs, ys)
+        if fitted is not None and (best is None or fitted[0] > best[0]):
+            best = fitted
+    if best is None:
         return None
-    rho, phi = ellipse.polar(xs, ys)
-    near = np.abs(rho - 1.0) <= RING_TOLERANCE * 1.5
-    refit = _fit(xs[near], ys[near]) if near.sum() >= 0.3 * len(xs) else None
-    if refit is not None:  # once more on the ring alone: text reached through a gap is noise
-        ellipse = refit
-        rho, phi = ellipse.polar(xs, ys)
-    coverage = _coverage(rho, phi, RING_TOLERANCE)
+    coverage, ellipse = best
     if coverage < 0.55 or ellipse.b / ellipse.a < 0.45:
         return None
     major, minor = 2 * ellipse.a / px_per_mm, 2 * ellipse.b / px_per_mm
@@ -218,19 +253,50 @@ def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64], px_pe
     if major > OFFICIAL_MM[1]:
         return None
     text = _ring_text(ink, ellipse)
-    star = _has_star(ink, ellipse)
+    star = _star_centre(ink, ellipse)
     ring_score = min(1.0, (coverage - 0.5) / 0.4)
     size_score = 1.0 if 32 <= major <= 50 else 0.6
     confidence = (0.55 * ring_score + 0.15 * size_score + 0.15 * text
                   + (0.15 if star else 0.0))
+    # A seal's star sits at its centre and stays whole when other ink merges with the ring.
+    centre = star if star is not None and kind == "official" else (ellipse.cx, ellipse.cy)
     if kind == "name":
         confidence = min(confidence, 0.9)
     shape = "round" if ellipse.b / ellipse.a >= 0.88 else "oval"
     cos, sin = math.cos(ellipse.angle), math.sin(ellipse.angle)
     half = (math.hypot(ellipse.a * cos, ellipse.b * sin),
             math.hypot(ellipse.a * sin, ellipse.b * cos))
-    return _seal(kind, shape, (ellipse.cx, ellipse.cy), half, (major, minor), confidence, star,
+    return _seal(kind, shape, centre, half, (major, minor), confidence, star is not None,
                  px_per_mm, origin)
+
+
+def _refined(ellipse: _Ellipse | None, xs: NDArray[np.float64], ys: NDArray[np.float64]
+             ) -> tuple[float, _Ellipse] | None:
+    """(ring coverage, ellipse) after refits on the outline points near the ring."""
+    if ellipse is None:
+        return None
+    rho, phi = ellipse.polar(xs, ys)
+    for _ in range(2):
+        chosen = _nearest_per_sector(rho, phi, RING_TOLERANCE * 1.5)
+        refit = _fit(xs[chosen], ys[chosen]) if len(chosen) >= 12 else None
+        if refit is None:
+            break
+        ellipse = refit
+        rho, phi = ellipse.polar(xs, ys)
+    return _coverage(rho, phi, RING_TOLERANCE), ellipse
+
+
+def _nearest_per_sector(rho: NDArray[np.float64], phi: NDArray[np.float64], near: float,
+                        bins: int = 72) -> NDArray[np.intp]:
+    """Indices of the outline point nearest the ring in each sector, if near enough: each
+    sector counts once, so ink merged with the seal in a few sectors cannot pull the fit."""
+    deviation = np.abs(rho - 1.0)
+    sectors = ((phi + math.pi) / (2 * math.pi) * bins).astype(int) % bins
+    order = np.lexsort((deviation, sectors))
+    first = np.ones(len(order), bool)
+    first[1:] = sectors[order][1:] != sectors[order][:-1]
+    picked = order[first]
+    return picked[deviation[picked] <= near]
 
 
 def _inside_share(ink: Image, ellipse: _Ellipse) -> float:
@@ -257,21 +323,25 @@ def _ring_text(ink: Image, ellipse: _Ellipse) -> float:
     return min(1.0, len(np.unique(sectors)) / 36 / 0.6)
 
 
-def _has_star(ink: Image, ellipse: _Ellipse) -> bool:
-    """A solid five-pointed blob at the centre: star-shaped (solidity about 0.5)."""
+def _star_centre(ink: Image, ellipse: _Ellipse) -> tuple[float, float] | None:
+    """The centre of a solid five-pointed blob in the middle (solidity about 0.5), if any."""
     centre = np.zeros_like(ink)
     cv2.ellipse(centre, ((ellipse.cx, ellipse.cy), (ellipse.a * 0.9, ellipse.b * 0.9),
                          math.degrees(ellipse.angle)), 255, -1)
     core = cv2.bitwise_and(ink, centre)
     contours, _ = cv2.findContours(core, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return False
-    blob = max(contours, key=cv2.contourArea)
-    area = cv2.contourArea(blob)
-    hull = cv2.contourArea(cv2.convexHull(blob))
-    (_, _), (w, h), _ = cv2.minAreaRect(blob)
-    big = max(w, h) >= 0.35 * ellipse.b
-    return big and hull > 0 and 0.35 <= area / hull <= 0.75
+    for blob in contours:
+        area = cv2.contourArea(blob)
+        hull = cv2.contourArea(cv2.convexHull(blob))
+        (_, _), (w, h), _ = cv2.minAreaRect(blob)
+        if (area <= 0 or not 0.35 * ellipse.b <= max(w, h) <= 0.9 * ellipse.b
+                or not 0.35 <= area / hull <= 0.75 or min(w, h) < 0.7 * max(w, h)):
+            continue
+        moments = cv2.moments(blob)
+        x, y = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
+        if math.hypot(x - ellipse.cx, y - ellipse.cy) <= 0.25 * ellipse.b:
+            return x, y
+    return None
 
 
 def _as_square(ink: Image, hull: NDArray[np.int32], hull_area: float, px_per_mm: float,
