@@ -29,9 +29,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 A4_MM = (210.0, 297.0)
-UNITS = ["江海市精密机械有限公司", "江海市第一人民医院", "南湖区科学技术协会", "东方电子科技股份有限公司",
-         "江海市高新技术产业开发区管理委员会", "北城新材料研究院有限公司", "江海市质量技术监督局",
-         "青山环保工程有限公司", "西陵县农业农村局", "江海大学"]
+UNITS = ["江海市精密机械有限公司", "江海市第一人民医院", "南湖区科学技术协会",
+         "东方电子科技股份有限公司", "江海市高新技术产业开发区管理委员会",
+         "北城新材料研究院有限公司", "江海市质量技术监督局", "青山环保工程有限公司",
+         "西陵县农业农村局", "江海大学"]
 BOTTOM = ["合同专用章", "财务专用章", "", "", "行政章", ""]
 BODY = ("本单位承诺所提交的申报材料真实准确完整如有虚假愿承担相应责任申报项目近三年未发生重大"
         "安全质量环境事故经营状况良好依法纳税遵守国家法律法规和有关政策规定特此承诺企业名称"
@@ -56,6 +57,7 @@ class LabelledPage:
     units_per_mm: float  # of the final picture (1.0 for PDF pages, in millimetres)
     size: tuple[float, float]  # the page in its units
     seals: list[SealLabel] = field(default_factory=list)
+    red: list[str] = field(default_factory=list)  # the red things drawn that are no seal
 
     @property
     def sealed(self) -> bool:
@@ -219,13 +221,15 @@ def _signature_strokes(rng: random.Random, w: float, h: float) -> list[list[tupl
 
 
 def _negatives(page: NDArray[np.uint8], ppm: float, rng: random.Random,
-               busy: list[tuple[float, float]], labels: list[SealLabel]) -> None:
+               busy: list[tuple[float, float]], labels: list[SealLabel], red: list[str]
+               ) -> None:
     """Red things that are not official seals, by chance, drawn in place."""
     width_mm = page.shape[1] / ppm
     picture = Image.fromarray(page)
     draw = ImageDraw.Draw(picture)
     colour = rng.choice(INKS)
     if rng.random() < 0.35:  # 红头: title and rule
+        red.append("红头")
         size = rng.uniform(11, 16) * ppm
         draw.text((width_mm / 2 * ppm, 30 * ppm), rng.choice(UNITS)[:8] + "文件", fill=colour,
                   font=_font(size), anchor="mm")
@@ -244,6 +248,7 @@ def _negatives(page: NDArray[np.uint8], ppm: float, rng: random.Random,
         else:
             draw.line((26 * ppm, y, (width_mm - 26) * ppm, y), fill=colour, width=thick)
     if rng.random() < 0.3:  # a red table
+        red.append("red_table")
         x0, y0 = rng.uniform(25, 40) * ppm, rng.uniform(120, 170) * ppm
         cols = [rng.uniform(15, 40) * ppm for _ in range(rng.randint(2, 5))]
         rows = rng.randint(2, 6)
@@ -257,14 +262,17 @@ def _negatives(page: NDArray[np.uint8], ppm: float, rng: random.Random,
             draw.line((x, y0, x, y0 + rows * rh), fill=colour, width=line)
             x += c
     if rng.random() < 0.35:  # a red handwritten signature
+        red.append("red_signature")
         w, h = rng.uniform(25, 50) * ppm, rng.uniform(10, 22) * ppm
         x0, y0 = rng.uniform(30, 130) * ppm, rng.uniform(200, 250) * ppm
         for stroke in _signature_strokes(rng, w, h):
             draw.line([(x0 + x, y0 + y) for x, y in stroke], fill=colour,
                       width=max(1, round(rng.uniform(0.4, 0.9) * ppm)), joint="curve")
     if rng.random() < 0.25:  # red text in the body
+        red.append("red_text")
         _text_block(draw, ppm, rng, rng.uniform(90, 200), rng.randint(1, 3), fill=colour)
     if rng.random() < 0.15:  # a rectangular "received" stamp
+        red.append("received_stamp")
         x0, y0 = rng.uniform(120, 150) * ppm, rng.uniform(60, 80) * ppm
         draw.rectangle((x0, y0, x0 + 42 * ppm, y0 + 16 * ppm), outline=colour,
                        width=max(1, round(0.8 * ppm)))
@@ -281,7 +289,7 @@ def _negatives(page: NDArray[np.uint8], ppm: float, rng: random.Random,
 
 
 def paper_page(ppm: float, rng: random.Random, seals: int
-               ) -> tuple[NDArray[np.uint8], list[SealLabel]]:
+               ) -> tuple[NDArray[np.uint8], list[SealLabel], list[str]]:
     """An A4 page drawn at `ppm` pixels per millimetre with `seals` official seals."""
     w, h = round(A4_MM[0] * ppm), round(A4_MM[1] * ppm)
     tone = rng.uniform(0.93, 1.0)
@@ -296,6 +304,7 @@ def paper_page(ppm: float, rng: random.Random, seals: int
               fill=(20, 20, 20), font=_font(4 * ppm))
     page = np.array(picture)
     labels: list[SealLabel] = []
+    red: list[str] = []
     busy: list[tuple[float, float]] = []
     for i in range(seals):
         ink, (major, _minor) = official_seal(ppm, rng)
@@ -310,8 +319,8 @@ def paper_page(ppm: float, rng: random.Random, seals: int
                rng.uniform(0.75, 0.95))
         labels.append(SealLabel("official", x, y))
         busy.append((x, y))
-    _negatives(page, ppm, rng, busy, labels)
-    return page, labels
+    _negatives(page, ppm, rng, busy, labels, red)
+    return page, labels, red
 
 
 _GRAIN = np.random.default_rng(17).standard_normal((509, 503, 3), dtype=np.float32)
@@ -438,7 +447,7 @@ def _vector_seal(c: object, x: float, y: float, rng: random.Random, colour: tupl
     pdf.restoreState()  # type: ignore[attr-defined]
 
 
-def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, folder: Path
+def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, red_drawn: list[str]
               ) -> tuple[list[SealLabel], list[tuple[float, float, Image.Image]]]:
     """One born-digital page on canvas `c`; returns its labels (mm from top-left) and the seal
     pictures a signature field must carry (x, y in mm, picture)."""
@@ -452,6 +461,7 @@ def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, folder: Pa
     labels: list[SealLabel] = []
     widgets: list[tuple[float, float, Image.Image]] = []
     if rng.random() < 0.4:  # 红头 and rule
+        red_drawn.append("红头")
         pdf.setFillColorRGB(*red)  # type: ignore[attr-defined]
         pdf.setFont(_PDF_FONT, rng.uniform(30, 42))  # type: ignore[attr-defined]
         pdf.drawCentredString(105 * mm, (height - 32) * mm, rng.choice(UNITS)[:8] + "文件")  # type: ignore[attr-defined]
@@ -467,6 +477,7 @@ def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, folder: Pa
         pdf.drawString(28 * mm, y * mm, BODY[start:start + n])  # type: ignore[attr-defined]
         y -= 7.5
     if rng.random() < 0.3:  # a red table
+        red_drawn.append("red_table")
         pdf.setStrokeColorRGB(*red)  # type: ignore[attr-defined]
         pdf.setLineWidth(0.4 * mm)  # type: ignore[attr-defined]
         top, rows, cols = rng.uniform(90, 140), rng.randint(2, 5), rng.randint(2, 4)
@@ -476,6 +487,7 @@ def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, folder: Pa
             pdf.line((30 + 35 * col) * mm, top * mm, (30 + 35 * col) * mm,  # type: ignore[attr-defined]
                      (top - 9 * rows) * mm)
     if rng.random() < 0.35:  # a red signature drawn with a pen tool
+        red_drawn.append("red_signature")
         pdf.setStrokeColorRGB(*red)  # type: ignore[attr-defined]
         pdf.setLineWidth(rng.uniform(0.4, 0.8) * mm)  # type: ignore[attr-defined]
         x0, y0 = rng.uniform(30, 120), rng.uniform(40, 80)
@@ -563,11 +575,12 @@ def _born_digital(path: Path, rng: random.Random, pages: int, kind: str, sealed_
     result = []
     widgets: dict[int, list[tuple[float, float, Image.Image]]] = {}
     for index in range(pages):
-        labels, pictures = _pdf_page(pdf, rng, kind, rng.random() < sealed_share, path.parent)
+        red: list[str] = []
+        labels, pictures = _pdf_page(pdf, rng, kind, rng.random() < sealed_share, red)
         if pictures:
             widgets[index] = pictures
         pdf.showPage()
-        result.append(LabelledPage(path, index + 1, kind, 1.0, A4_MM, labels))
+        result.append(LabelledPage(path, index + 1, kind, 1.0, A4_MM, labels, red))
     pdf.save()
     path.write_bytes(out.getvalue())
     if widgets:
@@ -587,7 +600,7 @@ def _scan_file(folder: Path, n: int, rng: random.Random, sealed_share: float
     pictures, result = [], []
     for index in range(count):
         seals = (2 if rng.random() < 0.1 else 1) if rng.random() < sealed_share else 0
-        page, labels = paper_page(ppm, rng, seals)
+        page, labels, red = paper_page(ppm, rng, seals)
         if photo:
             rgb, units = _as_photo(page, ppm, rng, labels)
         else:
@@ -595,7 +608,7 @@ def _scan_file(folder: Path, n: int, rng: random.Random, sealed_share: float
         pictures.append(rgb)
         h, w = rgb.shape[:2]
         result.append(LabelledPage(folder, index + 1, "photo" if photo else "scan", units,
-                                   (float(w), float(h)), labels))
+                                   (float(w), float(h)), labels, red))
     if in_pdf:
         path = folder / f"scan-{n:04d}.pdf"
         images = [Image.fromarray(p) for p in pictures]
@@ -646,7 +659,9 @@ class Score:
     false_positive: int = 0
     false_negative: int = 0
     true_negative: int = 0
-    centre_errors: list[float] = field(default_factory=list)
+    centre_errors: list[float] = field(default_factory=list)  # of each seal found
+    seals_stamped: int = 0
+    seals_missed: int = 0  # stamped official seals with nothing found within MATCH_MM
     misses: list[str] = field(default_factory=list)  # "file page: what went wrong"
 
     @property
@@ -662,6 +677,14 @@ class Score:
     @property
     def worst_centre_mm(self) -> float:
         return max(self.centre_errors, default=0.0)
+
+    @property
+    def seal_recall(self) -> float:
+        """Of single seals (a page may carry two), not pages."""
+        return 1 - self.seals_missed / self.seals_stamped if self.seals_stamped else 1.0
+
+
+MATCH_MM = 15.0  # a seal found this near a stamped one is that seal (seals are ~40 mm apart)
 
 
 def score(pages: list[LabelledPage], facts: dict[Path, dict[str, object]]) -> Score:
@@ -683,15 +706,19 @@ def score(pages: list[LabelledPage], facts: dict[Path, dict[str, object]]) -> Sc
             result.misses.append(f"{where}: {len(seals)} seal(s) where there is none")
         else:
             result.true_negative += 1
-        if not (entry and seals):
-            continue
-        page_mm = entry["page_mm"]
+        page_mm = entry["page_mm"] if entry else A4_MM
         for label in (s for s in page.seals if s.kind == "official"):
-            errors = []
+            result.seals_stamped += 1
+            errors = [math.inf]
             for seal in seals:
                 x = seal["centre_mm"][0] / page_mm[0] * page.size[0]
                 y = seal["centre_mm"][1] / page_mm[1] * page.size[1]
                 errors.append(math.hypot(x - label.x, y - label.y) / page.units_per_mm)
+            if min(errors) > MATCH_MM:
+                result.seals_missed += 1
+                if seals:
+                    result.misses.append(f"{where}: one of its seals missed")
+                continue
             result.centre_errors.append(min(errors))
             if min(errors) > 5:
                 result.misses.append(f"{where}: centre off by {min(errors):.1f} mm")

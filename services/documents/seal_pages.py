@@ -156,7 +156,8 @@ def seals_in_file(path: Path, fmt: str, seconds: float | None = None, max_pages:
         else:
             pages = _with_basis(image_pages(path, max_pages), facts)
         for page in pages:
-            if deadline is not None and time.monotonic() > deadline:
+            # The first page always: a one-page scan must never go unchecked for time.
+            if facts.pages_checked and deadline is not None and time.monotonic() > deadline:
                 return facts  # not complete: the pages left are not claimed unsealed
             entry = _page_entry(page)
             facts.pages_checked += 1

@@ -85,7 +85,7 @@ def _white_balanced(bgr: Image) -> Image:
 def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
     """Every official and name seal on the page picture `bgr` drawn at `px_per_mm`."""
     strong, weak = red_masks(bgr)
-    if cv2.countNonZero(strong) < 25 * px_per_mm * px_per_mm:  # less ink than a small ring
+    if cv2.countNonZero(strong) < 5 * px_per_mm * px_per_mm:  # not even a faded seal
         return []
     weak = _without_lines(weak, px_per_mm)
     grow = max(1, round(GROUP_MM * px_per_mm))
@@ -101,7 +101,7 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
         own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
         ink = cv2.bitwise_and(weak[y:y + h, x:x + w], own)
         seed = cv2.countNonZero(cv2.bitwise_and(strong[y:y + h, x:x + w], own))
-        if seed < 15 * px_per_mm * px_per_mm:
+        if seed < 5 * px_per_mm * px_per_mm:  # faded ink still has a few strong pixels
             continue
         # The outline is this candidate's own ink; what the ring holds is all ink inside it
         # (a star or centre text may stand further from the ring than the grouping reaches).
@@ -110,10 +110,32 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
             seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
         if (seal is None or seal.confidence < MIN_CONFIDENCE) and shortest >= OFFICIAL_MM[0]:
             # Perhaps a seal merged with a signature, a name seal or red text beside it.
-            seals.extend(_rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y)))
+            seals.extend(_split(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
+                         or _rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y)))
         elif seal is not None and seal.confidence >= MIN_CONFIDENCE:
             seals.append(seal)
     return _outermost(seals)
+
+
+def _split(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
+           ) -> list[Seal]:
+    """Official seals among the pieces of a candidate grouped again, closer: well-inked
+    seals touch neighbouring red ink only at a few points."""
+    grow = max(1, round(0.5 * px_per_mm))
+    grouped = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                        (2 * grow + 1, 2 * grow + 1)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    found: list[Seal] = []
+    for index in range(1, count):
+        x, y, w, h, _area = (int(v) for v in stats[index])
+        if min(w, h) < OFFICIAL_MM[0] * 0.8 * px_per_mm or max(w, h) > OFFICIAL_MM[1] * px_per_mm:
+            continue
+        own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
+        seal = _judge(cv2.bitwise_and(ink[y:y + h, x:x + w], own), context[y:y + h, x:x + w],
+                      px_per_mm, (origin[0] + x, origin[1] + y))
+        if seal is not None and seal.kind == "official" and seal.confidence >= MIN_CONFIDENCE:
+            found.append(seal)
+    return found
 
 
 def _rings_within(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
