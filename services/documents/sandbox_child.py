@@ -8,6 +8,7 @@ worker; the parent (`sandbox.Sandbox`) replaces it.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from shared.sandbox import answer_channel, serve
 
 def main() -> int:
     channel = answer_channel()  # before any library is imported
+    # One thread for NumPy's BLAS and OpenCV's OpenMP: each extra thread reserves stack and
+    # heap arenas that count against the address-space cap (about 430 MiB of it for two).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     logging.basicConfig(level=logging.CRITICAL)
     # Import the readers before the memory cap, so the cap measures the work, not the imports.
     import docx  # noqa: F401  (warm: every DOCX job needs it)
