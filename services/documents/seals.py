@@ -108,11 +108,15 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
         seal = None
         if longest <= OFFICIAL_MM[1] * 1.15:
             seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
-        if (seal is None or seal.confidence < MIN_CONFIDENCE) and shortest >= OFFICIAL_MM[0]:
+        doubtful = seal is None or seal.confidence < 0.7 or seal.size_mm[0] > 50
+        if doubtful and shortest >= OFFICIAL_MM[0]:
             # Perhaps a seal merged with a signature, a name seal or red text beside it.
-            seals.extend(_split(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
-                         or _rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y)))
-        elif seal is not None and seal.confidence >= MIN_CONFIDENCE:
+            parts = (_split(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
+                     or _rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y)))
+            if parts and (seal is None or max(p.confidence for p in parts) >= seal.confidence):
+                seals.extend(parts)
+                continue
+        if seal is not None and seal.confidence >= MIN_CONFIDENCE:
             seals.append(seal)
     return _outermost(seals)
 
@@ -254,11 +258,11 @@ def _judge(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
 def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
              hull: NDArray[np.float64], px_per_mm: float, origin: tuple[int, int]
              ) -> Seal | None:
-    # Two starts, the better kept: the convex hull (the ring is a seal's hull, whatever text
-    # the outline reaches through a gap in uneven ink) and the whole outline (a signature
-    # touching the seal bends the hull more than the outline).
+    # Several starts, the best kept: the convex hull (the ring is a seal's hull, whatever text
+    # the outline reaches through a gap in uneven ink), the whole outline (a signature
+    # touching the seal bends the hull more than the outline) and circles in the ink.
     best: tuple[float, _Ellipse] | None = None
-    for start in (_fit(hull[:, 0], hull[:, 1]), _fit(xs, ys)):
+    for start in (_fit(hull[:, 0], hull[:, 1]), _fit(xs, ys), *_circles(ink, px_per_mm)):
         fitted = _refined(start, xs, ys)
         if fitted is not None and (best is None or fitted[0] > best[0]):
             best = fitted
@@ -290,6 +294,22 @@ def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
             math.hypot(ellipse.a * sin, ellipse.b * cos))
     return _seal(kind, shape, centre, half, (major, minor), confidence, star is not None,
                  px_per_mm, origin)
+
+
+def _circles(ink: Image, px_per_mm: float) -> list[_Ellipse]:
+    """Seal-sized circles in the ink (Hough), as further starts for the ring fit: the hull
+    and the outline both bend where other red ink touches the seal."""
+    low, high = (round(OFFICIAL_MM[0] / 2 * px_per_mm), round(OFFICIAL_MM[1] / 2 * px_per_mm))
+    if min(ink.shape) < 2 * low:
+        return []
+    soft = cv2.GaussianBlur(ink, (0, 0), max(1.0, 0.4 * px_per_mm))
+    circles = cv2.HoughCircles(soft, cv2.HOUGH_GRADIENT, dp=2, minDist=low,
+                               param1=120, param2=max(20, round(low * 1.1)),
+                               minRadius=low, maxRadius=high)
+    if circles is None:
+        return []
+    return [_Ellipse(float(cx), float(cy), float(r), float(r), 0.0)
+            for cx, cy, r in circles[0][:2]]
 
 
 def _refined(ellipse: _Ellipse | None, xs: NDArray[np.float64], ys: NDArray[np.float64]
