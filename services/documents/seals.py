@@ -87,8 +87,14 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
     strong, weak = red_masks(bgr)
     if cv2.countNonZero(strong) < 5 * px_per_mm * px_per_mm:  # not even a faded seal
         return []
-    weak = _without_lines(weak, px_per_mm)
+    # Only the part of the page with red ink on it is worked on (seals sit low on most pages).
     grow = max(1, round(GROUP_MM * px_per_mm))
+    rx, ry, rw, rh = cv2.boundingRect(weak)  # faint ink too: a faded ring is mostly faint
+    margin = 2 * grow
+    rx, ry = max(0, rx - margin), max(0, ry - margin)
+    rw, rh = min(strong.shape[1] - rx, rw + 2 * margin), min(strong.shape[0] - ry, rh + 2 * margin)
+    strong, weak = strong[ry:ry + rh, rx:rx + rw], weak[ry:ry + rh, rx:rx + rw]
+    weak = _without_lines(weak, px_per_mm)
     grouped = cv2.dilate(weak, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                          (2 * grow + 1, 2 * grow + 1)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
@@ -107,13 +113,16 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
         # (a star or centre text may stand further from the ring than the grouping reaches).
         seal = None
         if longest <= OFFICIAL_MM[1] * 1.15:
-            seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
+            seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x + rx, y + ry))
         doubtful = seal is None or seal.confidence < 0.7 or seal.size_mm[0] > 50
         if doubtful and shortest >= OFFICIAL_MM[0]:
             # Perhaps a seal merged with a signature, a name seal or red text beside it.
-            parts = (_split(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y))
-                     or _rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x, y)))
-            if parts and (seal is None or max(p.confidence for p in parts) >= seal.confidence):
+            parts = _split(ink, weak[y:y + h, x:x + w], px_per_mm, (x + rx, y + ry))
+            if not any(p.kind == "official" for p in parts):
+                parts += _rings_within(ink, weak[y:y + h, x:x + w], px_per_mm, (x + rx, y + ry))
+            if parts and (seal is None or max((p.confidence for p in parts
+                                               if p.kind == seal.kind), default=0.0)
+                          >= seal.confidence):
                 seals.extend(parts)
                 continue
         if seal is not None and seal.confidence >= MIN_CONFIDENCE:
@@ -123,8 +132,8 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
 
 def _split(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
            ) -> list[Seal]:
-    """Official seals among the pieces of a candidate grouped again, closer: well-inked
-    seals touch neighbouring red ink only at a few points."""
+    """Seals among the pieces of a candidate grouped again, closer: well-inked seals touch
+    neighbouring red ink (a table, a signature, each other) only at a few points."""
     grow = max(1, round(0.5 * px_per_mm))
     grouped = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                         (2 * grow + 1, 2 * grow + 1)))
@@ -132,12 +141,12 @@ def _split(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
     found: list[Seal] = []
     for index in range(1, count):
         x, y, w, h, _area = (int(v) for v in stats[index])
-        if min(w, h) < OFFICIAL_MM[0] * 0.8 * px_per_mm or max(w, h) > OFFICIAL_MM[1] * px_per_mm:
+        if min(w, h) < NAME_MM[0] * px_per_mm or max(w, h) > OFFICIAL_MM[1] * px_per_mm:
             continue
         own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
         seal = _judge(cv2.bitwise_and(ink[y:y + h, x:x + w], own), context[y:y + h, x:x + w],
                       px_per_mm, (origin[0] + x, origin[1] + y))
-        if seal is not None and seal.kind == "official" and seal.confidence >= MIN_CONFIDENCE:
+        if seal is not None and seal.confidence >= MIN_CONFIDENCE:
             found.append(seal)
     return found
 
@@ -180,10 +189,21 @@ def _outermost(seals: list[Seal]) -> list[Seal]:
 
 
 def _without_lines(mask: Image, px_per_mm: float) -> Image:
-    length = max(15, round(LINE_MM * px_per_mm))
-    across = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    down = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    lines = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
+    # Found at a quarter of the resolution along each line's own direction (four times less
+    # work than at full size; a run of ink stays a run).
+    length = max(4, round(LINE_MM * px_per_mm / 4))
+    h, w = mask.shape
+    if w < 8 or h < 8:
+        return mask
+    narrow = cv2.resize(mask, (w // 4, h), interpolation=cv2.INTER_AREA)
+    across = cv2.morphologyEx(cv2.compare(narrow, 160, cv2.CMP_GE), cv2.MORPH_OPEN,
+                              np.ones((1, length), np.uint8))
+    short = cv2.resize(mask, (w, h // 4), interpolation=cv2.INTER_AREA)
+    down = cv2.morphologyEx(cv2.compare(short, 160, cv2.CMP_GE), cv2.MORPH_OPEN,
+                            np.ones((length, 1), np.uint8))
+    lines = cv2.bitwise_or(cv2.resize(across, (w, h), interpolation=cv2.INTER_NEAREST),
+                           cv2.resize(down, (w, h), interpolation=cv2.INTER_NEAREST))
+    lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
     if not cv2.countNonZero(lines):
         return mask
     return cv2.bitwise_and(mask, cv2.bitwise_not(lines))
