@@ -61,8 +61,7 @@ class Seal:
 
 def red_masks(bgr: Image) -> tuple[Image, Image]:
     """(strong, weak) masks of red ink, 255 where red."""
-    bgr = _white_balanced(bgr)
-    b, g, r = cv2.split(bgr)
+    b, g, r = _white_balanced(bgr)
     excess = cv2.subtract(r, cv2.max(g, b))
     chroma = cv2.subtract(r, cv2.min(g, b))
     hue_ok = cv2.compare(cv2.convertScaleAbs(excess, alpha=1 / HUE_SHARE), chroma, cv2.CMP_GE)
@@ -71,15 +70,15 @@ def red_masks(bgr: Image) -> tuple[Image, Image]:
     return strong, weak
 
 
-def _white_balanced(bgr: Image) -> Image:
-    # The paper is the brightest common colour: scale each channel so it becomes white.
+def _white_balanced(bgr: Image) -> tuple[Image, Image, Image]:
+    """The three channels, each scaled so the paper (the brightest common colour) is white."""
     sample = bgr[::7, ::7].reshape(-1, 3)
     paper = np.percentile(sample, 92, axis=0)
     gains = 255.0 / np.maximum(paper, 64.0)
-    if np.all(np.abs(gains - 1.0) < 0.03):
-        return bgr
-    table = np.clip(np.arange(256)[:, None] * gains[None, :], 0, 255).astype(np.uint8)
-    return cv2.LUT(bgr, table.reshape(256, 1, 3))
+    b, g, r = (channel if abs(gain - 1.0) < 0.03 else
+               cv2.convertScaleAbs(channel, alpha=float(gain))
+               for channel, gain in zip(cv2.split(bgr), gains, strict=True))
+    return b, g, r
 
 
 def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
@@ -282,10 +281,15 @@ def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
     # the outline reaches through a gap in uneven ink), the whole outline (a signature
     # touching the seal bends the hull more than the outline) and circles in the ink.
     best: tuple[float, _Ellipse] | None = None
-    for start in (_fit(hull[:, 0], hull[:, 1]), _fit(xs, ys), *_circles(ink, px_per_mm)):
+    for start in (_fit(hull[:, 0], hull[:, 1]), _fit(xs, ys)):
         fitted = _refined(start, xs, ys)
         if fitted is not None and (best is None or fitted[0] > best[0]):
             best = fitted
+    if best is None or best[0] < 0.85:  # the ring is not followed all round: look for circles
+        for start in _circles(ink, px_per_mm):
+            fitted = _refined(start, xs, ys)
+            if fitted is not None and (best is None or fitted[0] > best[0]):
+                best = fitted
     if best is None:
         return None
     coverage, ellipse = best
