@@ -5,7 +5,8 @@ by file in turn (so a busy machine slows both alike), twice, the faster round of
 counting: the bare side only draws (PDFium for PDFs, Pillow's reduced decode for scans, at the
 seal search's resolution); the seal side draws and then searches each page (`seal_pages`).
 Prints precision and recall of "this page carries an official seal", the worst centre error of
-the seals found, the time per page of each side and their ratio. Target: ratio ≤ 2, precision and recall ≥ 0.97.
+the seals found, the time per page of each side and their ratio. Target: ratio ≤ 2, precision
+and recall ≥ 0.97.
 """
 
 from __future__ import annotations
