@@ -39,6 +39,8 @@ LINE_MM = 30.0  # straight red runs at least this long are rules or table lines,
 GROUP_MM = 1.6  # ink closer than twice this belongs to one candidate
 OFFICIAL_MM = (24.0, 72.0)  # major axis of an official seal (units' seals are 38–45 mm)
 NAME_MM = (7.0, 32.0)  # side of a name seal (about 10–25 mm)
+# Oval seals are 40–45 × 30 mm (about 0.67); a photograph's perspective squashes a little more.
+MIN_ASPECT = 0.58
 RING_TOLERANCE = 0.07  # outline points within 7 % of the ellipse count as on the ring
 MIN_CONFIDENCE = 0.5
 
@@ -189,17 +191,18 @@ def _outermost(seals: list[Seal]) -> list[Seal]:
 
 def _without_lines(mask: Image, px_per_mm: float) -> Image:
     # Found at a quarter of the resolution along each line's own direction (four times less
-    # work than at full size; a run of ink stays a run).
+    # work than at full size; a run of ink stays a run), thickened across first so a line
+    # skewed by a scanner (a step every few millimetres) stays one run.
     length = max(4, round(LINE_MM * px_per_mm / 4))
     h, w = mask.shape
     if w < 8 or h < 8:
         return mask
     narrow = cv2.resize(mask, (w // 4, h), interpolation=cv2.INTER_AREA)
-    across = cv2.morphologyEx(cv2.compare(narrow, 160, cv2.CMP_GE), cv2.MORPH_OPEN,
-                              np.ones((1, length), np.uint8))
+    narrow = cv2.dilate(cv2.compare(narrow, 0, cv2.CMP_GT), np.ones((5, 1), np.uint8))
+    across = cv2.morphologyEx(narrow, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     short = cv2.resize(mask, (w, h // 4), interpolation=cv2.INTER_AREA)
-    down = cv2.morphologyEx(cv2.compare(short, 160, cv2.CMP_GE), cv2.MORPH_OPEN,
-                            np.ones((length, 1), np.uint8))
+    short = cv2.dilate(cv2.compare(short, 0, cv2.CMP_GT), np.ones((1, 5), np.uint8))
+    down = cv2.morphologyEx(short, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     lines = cv2.bitwise_or(cv2.resize(across, (w, h), interpolation=cv2.INTER_NEAREST),
                            cv2.resize(down, (w, h), interpolation=cv2.INTER_NEAREST))
     lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
@@ -293,7 +296,7 @@ def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
     if best is None:
         return None
     coverage, ellipse = best
-    if coverage < 0.55 or ellipse.b / ellipse.a < 0.45:
+    if coverage < 0.55 or ellipse.b / ellipse.a < MIN_ASPECT:
         return None
     major, minor = 2 * ellipse.a / px_per_mm, 2 * ellipse.b / px_per_mm
     inside = _inside_share(ink, ellipse)
