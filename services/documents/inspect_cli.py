@@ -55,8 +55,8 @@ def summary(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
         "page_size": (verdict.get("page_size") or {}).get("name"),
         "reader": verdict.get("reader"), "warnings": verdict.get("warnings", []),
     }
-    if "seals" in verdict:  # asked for: null when the file has no pages to search
-        line["seals"] = verdict["seals"]
+    # null when not looked for (no --seals, or a file with no pages to draw: DOCX, refused)
+    line["seals"] = verdict.get("seals")
     return line
 
 
