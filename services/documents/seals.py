@@ -108,7 +108,7 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
         own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
         ink = cv2.bitwise_and(weak[y:y + h, x:x + w], own)
         seed = cv2.countNonZero(cv2.bitwise_and(strong[y:y + h, x:x + w], own))
-        if seed < 5 * px_per_mm * px_per_mm:  # faded ink still has a few strong pixels
+        if seed < 0.5 * px_per_mm * px_per_mm:  # a faded seal in dim light has only a few
             continue
         # The outline is this candidate's own ink; what the ring holds is all ink inside it
         # (a star or centre text may stand further from the ring than the grouping reaches).
@@ -296,11 +296,12 @@ def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
     if best is None:
         return None
     coverage, ellipse = best
-    if coverage < 0.55 or ellipse.b / ellipse.a < MIN_ASPECT:
+    if coverage < 0.5 or ellipse.b / ellipse.a < MIN_ASPECT:
         return None
     major, minor = 2 * ellipse.a / px_per_mm, 2 * ellipse.b / px_per_mm
     inside = _inside_share(ink, ellipse)
-    if inside < 0.015 or inside > 0.6:  # an empty circle, or a solid red disc (a logo)
+    # A solid red disc is a logo; an empty ring counts only when it is whole and even.
+    if inside > 0.6 or (inside < 0.015 and coverage < 0.85):
         return None
     kind = "official" if major >= OFFICIAL_MM[0] else "name"
     if major > OFFICIAL_MM[1]:
