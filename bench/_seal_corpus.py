@@ -21,6 +21,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -412,7 +413,7 @@ def _rgba_seal(ink: Image.Image, colour: tuple[int, ...], rng: random.Random) ->
     return Image.fromarray(rgba, "RGBA")
 
 
-def _vector_seal(c: object, x: float, y: float, rng: random.Random, colour: tuple[int, ...]
+def _vector_seal(c: Any, x: float, y: float, rng: random.Random, colour: tuple[int, ...]
                  ) -> None:
     """An official seal drawn with PDF operators, centred at (x, y) points from bottom-left."""
     from reportlab.lib.units import mm
@@ -420,34 +421,34 @@ def _vector_seal(c: object, x: float, y: float, rng: random.Random, colour: tupl
     pdf = c  # a reportlab canvas
     d = rng.uniform(38, 44) * mm
     r = d / 2
-    pdf.saveState()  # type: ignore[attr-defined]
-    pdf.setStrokeColorRGB(*(v / 255 for v in colour))  # type: ignore[attr-defined]
-    pdf.setFillColorRGB(*(v / 255 for v in colour))  # type: ignore[attr-defined]
-    pdf.setLineWidth(rng.uniform(0.9, 1.4) * mm)  # type: ignore[attr-defined]
-    pdf.circle(x, y, r - 0.6 * mm)  # type: ignore[attr-defined]
-    star = pdf.beginPath()  # type: ignore[attr-defined]
+    pdf.saveState()
+    pdf.setStrokeColorRGB(*(v / 255 for v in colour))
+    pdf.setFillColorRGB(*(v / 255 for v in colour))
+    pdf.setLineWidth(rng.uniform(0.9, 1.4) * mm)
+    pdf.circle(x, y, r - 0.6 * mm)
+    star = pdf.beginPath()
     for i in range(10):
         rad = r * 0.32 if i % 2 == 0 else r * 0.32 * 0.382
         t = math.pi / 2 + i * math.pi / 5
         (star.moveTo if i == 0 else star.lineTo)(x + rad * math.cos(t), y + rad * math.sin(t))
     star.close()
-    pdf.drawPath(star, stroke=0, fill=1)  # type: ignore[attr-defined]
+    pdf.drawPath(star, stroke=0, fill=1)
     text = rng.choice(UNITS)
     size = r * 0.3
-    pdf.setFont(_PDF_FONT, size)  # type: ignore[attr-defined]
+    pdf.setFont(_PDF_FONT, size)
     span = math.radians(rng.uniform(200, 250))
     for i, char in enumerate(text):
         t = math.pi / 2 + span / 2 - span * (i + 0.5) / len(text)
-        pdf.saveState()  # type: ignore[attr-defined]
+        pdf.saveState()
         rad = r - 1.3 * mm - size * 0.85
-        pdf.translate(x + rad * math.cos(t), y + rad * math.sin(t))  # type: ignore[attr-defined]
-        pdf.rotate(math.degrees(t) - 90)  # type: ignore[attr-defined]
-        pdf.drawCentredString(0, -size * 0.35, char)  # type: ignore[attr-defined]
-        pdf.restoreState()  # type: ignore[attr-defined]
-    pdf.restoreState()  # type: ignore[attr-defined]
+        pdf.translate(x + rad * math.cos(t), y + rad * math.sin(t))
+        pdf.rotate(math.degrees(t) - 90)
+        pdf.drawCentredString(0, -size * 0.35, char)
+        pdf.restoreState()
+    pdf.restoreState()
 
 
-def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, red_drawn: list[str]
+def _pdf_page(c: Any, rng: random.Random, kind: str, sealed: bool, red_drawn: list[str]
               ) -> tuple[list[SealLabel], list[tuple[float, float, Image.Image]]]:
     """One born-digital page on canvas `c`; returns its labels (mm from top-left) and the seal
     pictures a signature field must carry (x, y in mm, picture)."""
@@ -462,52 +463,52 @@ def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, red_drawn:
     widgets: list[tuple[float, float, Image.Image]] = []
     if rng.random() < 0.4:  # 红头 and rule
         red_drawn.append("红头")
-        pdf.setFillColorRGB(*red)  # type: ignore[attr-defined]
-        pdf.setFont(_PDF_FONT, rng.uniform(30, 42))  # type: ignore[attr-defined]
-        pdf.drawCentredString(105 * mm, (height - 32) * mm, rng.choice(UNITS)[:8] + "文件")  # type: ignore[attr-defined]
-        pdf.setStrokeColorRGB(*red)  # type: ignore[attr-defined]
-        pdf.setLineWidth(rng.uniform(0.5, 1.2) * mm)  # type: ignore[attr-defined]
-        pdf.line(26 * mm, (height - 45) * mm, 184 * mm, (height - 45) * mm)  # type: ignore[attr-defined]
-    pdf.setFillColorRGB(0.08, 0.08, 0.08)  # type: ignore[attr-defined]
-    pdf.setFont(_PDF_FONT, 11)  # type: ignore[attr-defined]
+        pdf.setFillColorRGB(*red)
+        pdf.setFont(_PDF_FONT, rng.uniform(30, 42))
+        pdf.drawCentredString(105 * mm, (height - 32) * mm, rng.choice(UNITS)[:8] + "文件")
+        pdf.setStrokeColorRGB(*red)
+        pdf.setLineWidth(rng.uniform(0.5, 1.2) * mm)
+        pdf.line(26 * mm, (height - 45) * mm, 184 * mm, (height - 45) * mm)
+    pdf.setFillColorRGB(0.08, 0.08, 0.08)
+    pdf.setFont(_PDF_FONT, 11)
     y = height - 60
     for _ in range(rng.randint(8, 22)):
         n = rng.randint(18, 36)
         start = rng.randrange(len(BODY) - n)
-        pdf.drawString(28 * mm, y * mm, BODY[start:start + n])  # type: ignore[attr-defined]
+        pdf.drawString(28 * mm, y * mm, BODY[start:start + n])
         y -= 7.5
     if rng.random() < 0.3:  # a red table
         red_drawn.append("red_table")
-        pdf.setStrokeColorRGB(*red)  # type: ignore[attr-defined]
-        pdf.setLineWidth(0.4 * mm)  # type: ignore[attr-defined]
+        pdf.setStrokeColorRGB(*red)
+        pdf.setLineWidth(0.4 * mm)
         top, rows, cols = rng.uniform(90, 140), rng.randint(2, 5), rng.randint(2, 4)
         for r in range(rows + 1):
-            pdf.line(30 * mm, (top - 9 * r) * mm, (30 + 35 * cols) * mm, (top - 9 * r) * mm)  # type: ignore[attr-defined]
+            pdf.line(30 * mm, (top - 9 * r) * mm, (30 + 35 * cols) * mm, (top - 9 * r) * mm)
         for col in range(cols + 1):
-            pdf.line((30 + 35 * col) * mm, top * mm, (30 + 35 * col) * mm,  # type: ignore[attr-defined]
+            pdf.line((30 + 35 * col) * mm, top * mm, (30 + 35 * col) * mm,
                      (top - 9 * rows) * mm)
     if rng.random() < 0.35:  # a red signature drawn with a pen tool
         red_drawn.append("red_signature")
-        pdf.setStrokeColorRGB(*red)  # type: ignore[attr-defined]
-        pdf.setLineWidth(rng.uniform(0.4, 0.8) * mm)  # type: ignore[attr-defined]
+        pdf.setStrokeColorRGB(*red)
+        pdf.setLineWidth(rng.uniform(0.4, 0.8) * mm)
         x0, y0 = rng.uniform(30, 120), rng.uniform(40, 80)
         for stroke in _signature_strokes(rng, rng.uniform(25, 45), rng.uniform(10, 20)):
-            path = pdf.beginPath()  # type: ignore[attr-defined]
+            path = pdf.beginPath()
             path.moveTo((x0 + stroke[0][0]) * mm, (y0 + stroke[0][1]) * mm)
             for px, py in stroke[1:]:
                 path.lineTo((x0 + px) * mm, (y0 + py) * mm)
-            pdf.drawPath(path, stroke=1, fill=0)  # type: ignore[attr-defined]
+            pdf.drawPath(path, stroke=1, fill=0)
     if rng.random() < 0.3:  # a name seal as a picture
         ppm = 8.0
         ink = name_seal(ppm, rng)
         side = ink.width / ppm
         x, y_top = rng.uniform(40, 90), rng.uniform(230, 265)
-        pdf.drawImage(ImageReader(_rgba_seal(ink, colour, rng)), (x - side / 2) * mm,  # type: ignore[attr-defined]
+        pdf.drawImage(ImageReader(_rgba_seal(ink, colour, rng)), (x - side / 2) * mm,
                       (height - y_top - side / 2) * mm, side * mm, side * mm, mask="auto")
         labels.append(SealLabel("name", x, y_top))
-    pdf.setFillColorRGB(0.08, 0.08, 0.08)  # type: ignore[attr-defined]
-    pdf.drawString(120 * mm, 50 * mm, rng.choice(UNITS) + "（盖章）")  # type: ignore[attr-defined]
-    pdf.drawString(130 * mm, 42 * mm, "二〇二六年十月八日")  # type: ignore[attr-defined]
+    pdf.setFillColorRGB(0.08, 0.08, 0.08)
+    pdf.drawString(120 * mm, 50 * mm, rng.choice(UNITS) + "（盖章）")
+    pdf.drawString(130 * mm, 42 * mm, "二〇二六年十月八日")
     if sealed:
         x, y_top = rng.uniform(135, 165), rng.uniform(235, 255)
         if kind == "vector":
@@ -520,7 +521,7 @@ def _pdf_page(c: object, rng: random.Random, kind: str, sealed: bool, red_drawn:
                 widgets.append((x, y_top, picture))
             else:
                 w, h = picture.width / ppm, picture.height / ppm
-                pdf.drawImage(ImageReader(picture), (x - w / 2) * mm,  # type: ignore[attr-defined]
+                pdf.drawImage(ImageReader(picture), (x - w / 2) * mm,
                               (height - y_top - h / 2) * mm, w * mm, h * mm, mask="auto")
         labels.append(SealLabel("official", x, y_top))
     return labels, widgets
@@ -687,13 +688,12 @@ class Score:
 MATCH_MM = 15.0  # a seal found this near a stamped one is that seal (seals are ~40 mm apart)
 
 
-def score(pages: list[LabelledPage], facts: dict[Path, dict[str, object]]) -> Score:
+def score(pages: list[LabelledPage], facts: dict[Path, dict[str, Any]]) -> Score:
     """Compare the seal facts of each file (`SealFacts.as_dict()`) with the labels."""
     result = Score()
     for page in pages:
         found = facts.get(page.path) or {}
-        entry = next((p for p in found.get("pages", []) or []  # type: ignore[union-attr]
-                      if p["page"] == page.page), None)
+        entry = next((p for p in found.get("pages") or [] if p["page"] == page.page), None)
         seals = [s for s in (entry or {}).get("seals", []) if s["kind"] == "official"]
         where = f"{page.path.name} p{page.page} ({page.source})"
         if page.sealed and seals:
