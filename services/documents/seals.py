@@ -112,8 +112,10 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
             continue
         # The outline is this candidate's own ink; what the ring holds is all ink inside it
         # (a star or centre text may stand further from the ring than the grouping reaches).
+        # Judged whole even when larger than a seal: a seal merged with red text beside it is
+        # still found by its ring (circles in the ink start the fit).
         seal = None
-        if longest <= OFFICIAL_MM[1] * 1.15:
+        if longest <= OFFICIAL_MM[1] * 4:
             seal = _judge(ink, weak[y:y + h, x:x + w], px_per_mm, (x + rx, y + ry))
         doubtful = seal is None or seal.confidence < 0.7 or seal.size_mm[0] > 50
         if doubtful and shortest >= OFFICIAL_MM[0]:
