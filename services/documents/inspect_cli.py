@@ -1,6 +1,8 @@
-"""`dossier inspect [--json] PATH...`: the service's inspection on local files.
+"""`dossier inspect [--json] [--seals] PATH...`: the service's inspection on local files.
 
-Same sandboxed inspector and limits as the worker, one child per core. Reads only the documents
+Same sandboxed inspector and limits as the worker, one child per core. `--seals` also looks
+for official seals (公章) and name seals (名章) on every page of PDFs and scans, and prints them
+page by page, as the service records them. Reads only the documents
 settings from the environment, so it runs without the service's secrets. Exit status: 0 when
 every file got a verdict (whatever the verdicts), 1 when some path could not be read at all.
 """
@@ -41,7 +43,7 @@ def _files(paths: Sequence[str]) -> Iterator[Path]:
 
 def summary(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
     error = verdict.get("error")
-    return {
+    line = {
         "path": str(path), "format": verdict.get("format"), "ok": bool(verdict.get("ok")),
         "pages": verdict.get("pages"), "encrypted": bool(verdict.get("encrypted")),
         "error": None if not error else {"code": error["code"], "message": error["message"]},
@@ -55,6 +57,32 @@ def summary(path: Path, verdict: Mapping[str, Any]) -> dict[str, Any]:
         "reader": verdict.get("reader"), "warnings": verdict.get("warnings", []),
         "signatures": verdict.get("signatures", []),
     }
+    # null when not looked for (no --seals, or a file with no pages to draw: DOCX, refused)
+    line["seals"] = verdict.get("seals")
+    return line
+
+
+_KINDS = {"official": "公章", "name": "名章"}
+_SHAPES = {"round": "圆形", "oval": "椭圆", "square": "方形"}
+
+
+def seal_lines(facts: Mapping[str, Any] | None) -> list[str]:
+    """The seals of one file, a line per page that has any (what an office checks by eye)."""
+    if not facts:
+        return ["    印章：不适用（非 PDF 或图片）"]
+    lines = []
+    for page in facts.get("pages") or []:
+        found = "；".join(
+            f"{_KINDS.get(s['kind'], s['kind'])} {_SHAPES.get(s['shape'], s['shape'])} "
+            f"{s['size_mm'][0]:.0f}×{s['size_mm'][1]:.0f} mm 中心 ({s['centre_mm'][0]:.0f}, "
+            f"{s['centre_mm'][1]:.0f}) mm 置信度 {s['confidence']:.2f}" for s in page["seals"])
+        lines.append(f"    第 {page['page']} 页：{found}")
+    official = sum(1 for page in facts.get("pages") or [] for s in page["seals"]
+                   if s["kind"] == "official")
+    tail = f"    印章：查看 {facts.get('pages_checked', 0)} 页，{official} 枚公章"
+    if not facts.get("complete"):
+        tail += "（未查完：" + (facts.get("error") or "超出时限或页数上限") + "）"
+    return [*lines, tail]
 
 
 def print_signatures(line: Mapping[str, Any]) -> None:
@@ -80,13 +108,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     parser.add_argument("--signatures", action="store_true",
                         help="print each file's digital signatures (PDF, OFD) under it: valid, "
                              "invalid, or not verifiable (SM2); --json always has them")
+    parser.add_argument("--seals", action="store_true",
+                        help="look for official and name seals on every page of PDFs and scans "
+                             "and print them per page (page, kind, shape, size and centre in "
+                             "millimetres from the top-left corner, confidence)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="inspector processes (default: every core)")
     args = parser.parse_args(argv)
     limits = limits_from(_documents_settings(os.environ if environ is None else environ))
     unreadable = 0
     with SandboxPool(args.jobs, limits) as pool:
-        for path, verdict in pool.inspect_many(_files(args.paths), text=args.text):
+        for path, verdict in pool.inspect_many(_files(args.paths), text=args.text,
+                                               seals=args.seals):
             line = summary(path, verdict)
             if line["error"] and line["error"]["code"] == "inspect.unreadable":
                 unreadable += 1
@@ -96,7 +129,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                 status = "ok" if line["ok"] else line["error"]["code"]
                 print(f"{status:24} {line['format'] or '-':8} "
                       f"{line['pages'] if line['pages'] is not None else '-':>6}  {path}")
-                if args.signatures:
+                if args.signatures or args.seals:  # --seals: seals and signatures together
                     print_signatures(line)
+                if args.seals and line["ok"]:
+                    print("\n".join(seal_lines(line.get("seals"))))
     sys.stdout.flush()
     return 1 if unreadable else 0

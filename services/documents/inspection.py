@@ -26,6 +26,8 @@ class Options:
     text_seconds: float | None = None  # wall-time share of the text phase (PDF)
     max_pages: int = 0  # above it a file is refused (inspect.too_many_pages); 0: no limit
     zip: ZipLimits = field(default_factory=ZipLimits)
+    seals: bool = False  # look for seals on every page of PDFs and scans (`seal_pages`)
+    seal_seconds: float | None = None  # wall-time share of the seal search
 
 
 def _image(path: Path, fmt: str) -> Verdict:
@@ -62,10 +64,23 @@ def _inspect_zip(path: Path, options: Options) -> Verdict:
     return inspect_zip(path, options.zip)
 
 
+SEAL_FORMATS = ("pdf", "image")  # what is drawn as pages; DOCX has no stamped ink to find
+
+
 def inspect_file(path: Path, options: Options | None = None) -> Verdict:
     options = options or Options()
     if path.suffix.lower() in WPS_SUFFIXES:
         return failed("inspect.wps_format", "wps")
+    verdict = _read(path, options)
+    if options.seals and verdict.ok and verdict.format in SEAL_FORMATS:
+        from services.documents.seal_pages import MAX_SEAL_PAGES, seals_in_file
+
+        verdict.seals = seals_in_file(path, "pdf" if verdict.format == "pdf" else "image",
+                                      options.seal_seconds, MAX_SEAL_PAGES).as_dict()
+    return verdict
+
+
+def _read(path: Path, options: Options) -> Verdict:
     try:
         with path.open("rb") as fh:
             head = fh.read(1024)

@@ -40,11 +40,11 @@ class Sandbox:
     def close(self) -> None:
         self._child.close()
 
-    def inspect(self, path: Path, text: str = "full") -> dict[str, Any]:
+    def inspect(self, path: Path, text: str = "full", seals: bool = False) -> dict[str, Any]:
         """The verdict on the file at `path`; raises `InspectorLost` on an outside kill."""
         self._child.limits = ChildLimits(self.limits.seconds, self.limits.memory_bytes)
         job = {"path": str(Path(path).resolve()), "text": text, "zip": asdict(self.limits.zip),
-               "max_pages": self.limits.max_pages}
+               "max_pages": self.limits.max_pages, "seals": seals}
         try:
             return self._child.run(job)
         except JobFailed as exc:
@@ -64,21 +64,21 @@ class SandboxPool:
         self._all = list(self._free.queue)
         self._lock = threading.Lock()
 
-    def inspect(self, path: Path, text: str = "full") -> dict[str, Any]:
+    def inspect(self, path: Path, text: str = "full", seals: bool = False) -> dict[str, Any]:
         sandbox = self._free.get()
         try:
-            return sandbox.inspect(path, text)
+            return sandbox.inspect(path, text, seals)
         finally:
             self._free.put(sandbox)
 
-    def inspect_many(self, paths: Iterable[Path], text: str = "full"
+    def inspect_many(self, paths: Iterable[Path], text: str = "full", seals: bool = False
                      ) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Verdicts in input order, `size` files at a time (an outside kill is tried again)."""
         def once_more(path: Path) -> dict[str, Any]:
             try:
-                return self.inspect(path, text)
+                return self.inspect(path, text, seals)
             except InspectorLost:
-                return self.inspect(path, text)
+                return self.inspect(path, text, seals)
 
         with ThreadPoolExecutor(self.size) as pool:
             paths = list(paths)

@@ -47,7 +47,7 @@ def _inspect_object(ctx: ServiceContext, p: dict[str, Any]) -> dict[str, Any]:
         except ObjectNotFound:
             from services.documents.verdict import failed
             return failed("inspect.unreadable", detail="object not in storage").as_dict()
-        return sandbox(ctx).inspect(path, text="full")
+        return sandbox(ctx).inspect(path, text="full", seals=True)
 
 
 def events(ctx: ServiceContext) -> EventTable:

@@ -97,6 +97,9 @@ class Verdict:
     preview: list[str] = field(default_factory=list)
     # Digital signatures (PDF signature fields, OFD 签章): `signatures.Signature.as_dict()` each.
     signatures: list[dict[str, Any]] = field(default_factory=list)
+    # Seals found on each page (`seal_pages.SealFacts`: pages looked at, and per page the
+    # official and name seals with box, size in mm and confidence); None: not looked for.
+    seals: dict[str, Any] | None = None
 
     def fail(self, code: str, detail: str | None = None) -> Verdict:
         self.ok = False
