@@ -43,6 +43,7 @@ class NewPanel:
     deadline: date | None = None
     pool: tuple[str, ...] = ()  # expert ids; empty: every active expert
     applications: tuple[str, ...] = ()  # a shortlist; empty: the whole cycle
+    pledge_scope: str = "session"  # one pledge per review session, or "dossier": one each
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> NewPanel:
@@ -61,6 +62,7 @@ class PanelChanges:
     deadline: date | Keep | None = KEEP
     pool: tuple[str, ...] | Keep = KEEP
     applications: tuple[str, ...] | Keep = KEEP
+    pledge_scope: str | Keep = KEEP
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> PanelChanges:
@@ -98,7 +100,7 @@ def create(work: UnitOfWork, new: NewPanel) -> Panel:
                   per_application=new.per_application, max_load=new.max_load,
                   require_field_match=new.require_field_match, weight=new.weight,
                   deadline=new.deadline, pool=list(new.pool),
-                  applications=list(new.applications))
+                  applications=list(new.applications), pledge_scope=new.pledge_scope)
     session.add(panel)
     session.flush()
     work.audit("panel.created", f"panel:{panel.id}", stage=panel.stage)
@@ -107,7 +109,7 @@ def create(work: UnitOfWork, new: NewPanel) -> Panel:
 
 def update(work: UnitOfWork, panel_id: str, changes: PanelChanges) -> Panel:
     """Change K, the load cap, field matching, weight, deadline, pool or shortlist (the ways
-    out of an infeasible set-up); refused once the assignment has run."""
+    out of an infeasible set-up), or the pledge's scope; refused once the assignment has run."""
     panel = get(work.session, panel_id)
     changed = changes.changed()
     panels.update_settings(work.session, panel, changed)
