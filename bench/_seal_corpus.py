@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import cv2
 import numpy as np
@@ -76,7 +76,7 @@ def _glyph(char: str, px: float, angle: float) -> Image.Image:
     box = round(px * 1.5)
     tile = Image.new("L", (box, box), 0)
     ImageDraw.Draw(tile).text((box / 2, box / 2), char, fill=255, font=font, anchor="mm")
-    return tile.rotate(angle, resample=Image.BILINEAR, expand=True)
+    return tile.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True)
 
 
 def _paste(ink: Image.Image, tile: Image.Image, cx: float, cy: float) -> None:
@@ -178,7 +178,7 @@ def _stamp(page: NDArray[np.uint8], alpha: NDArray[np.float32], colour: tuple[in
         canvas = np.zeros((side, side), np.float32)
         canvas[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = alpha
         matrix = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
-        alpha = cv2.warpAffine(canvas, matrix, (side, side))
+        alpha = cv2.warpAffine(canvas, matrix, (side, side)).astype(np.float32, copy=False)
     h, w = alpha.shape
     x0, y0 = round(cx - w / 2), round(cy - h / 2)
     ph, pw = page.shape[:2]
@@ -333,7 +333,7 @@ def _noisy(page: NDArray[np.uint8], sigma: float, rng: random.Random) -> NDArray
     dy, dx = rng.randrange(509), rng.randrange(503)
     reps = (math.ceil((h + dy) / 509), math.ceil((w + dx) / 503), 1)
     noise = (np.tile(_GRAIN, reps)[dy:dy + h, dx:dx + w] * sigma).astype(np.int16)
-    return cv2.add(page, noise, dtype=cv2.CV_8U)
+    return cv2.add(page, noise, dtype=cv2.CV_8U).astype(np.uint8, copy=False)
 
 
 def _as_scan(page: NDArray[np.uint8], ppm: float, rng: random.Random,
@@ -341,12 +341,13 @@ def _as_scan(page: NDArray[np.uint8], ppm: float, rng: random.Random,
     h, w = page.shape[:2]
     angle = rng.uniform(-2.5, 2.5)
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    page = cv2.warpAffine(page, matrix, (w, h), borderValue=(247, 247, 247))
+    page = cv2.warpAffine(page, matrix, (w, h),
+                          borderValue=(247, 247, 247)).astype(np.uint8, copy=False)
     for label in labels:
         label.x, label.y = (matrix @ np.array([label.x, label.y, 1.0])).tolist()
     blur = rng.uniform(0.0, 1.2) * ppm / 6
     if blur > 0.3:
-        page = cv2.GaussianBlur(page, (0, 0), blur)
+        page = cv2.GaussianBlur(page, (0, 0), blur).astype(np.uint8, copy=False)
     return _noisy(page, rng.uniform(1.5, 10), rng)
 
 
@@ -355,10 +356,11 @@ def _as_photo(page: NDArray[np.uint8], ppm: float, rng: random.Random,
     h, w = page.shape[:2]
     margin = 0.08
     cw, ch = round(w * (1 + 2 * margin)), round(h * (1 + 2 * margin))
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     jitter = [(rng.uniform(-0.04, 0.04) * w, rng.uniform(-0.03, 0.03) * h) for _ in range(4)]
-    target = np.float32([[cw * margin + x + dx, ch * margin + y + dy]
-                         for (x, y), (dx, dy) in zip(corners.tolist(), jitter, strict=True)])
+    target = np.array([[cw * margin + x + dx, ch * margin + y + dy]
+                       for (x, y), (dx, dy) in zip(corners.tolist(), jitter, strict=True)],
+                      np.float32)
     matrix = cv2.getPerspectiveTransform(corners, target)
     ground = tuple(rng.uniform(60, 140) * c for c in (1.0, 0.85, 0.7))
     photo = cv2.warpPerspective(page, matrix, (cw, ch), borderValue=ground)
@@ -366,20 +368,27 @@ def _as_photo(page: NDArray[np.uint8], ppm: float, rng: random.Random,
         x, y, z = matrix @ np.array([label.x, label.y, 1.0])
         label.x, label.y = float(x / z), float(y / z)
     # Uneven light (a gradient across the sheet) and a colour cast, on a coarse grid.
-    grid = np.float32([[1.0 - rng.uniform(0.0, 0.35) for _ in range(3)] for _ in range(3)])
+    grid = np.array([[1.0 - rng.uniform(0.0, 0.35) for _ in range(3)] for _ in range(3)],
+                    np.float32)
     light = cv2.resize(grid, (cw, ch), interpolation=cv2.INTER_LINEAR)
     cast = rng.choice([(0.85, 0.95, 1.0), (1.0, 0.96, 0.92), (1.0, 1.0, 1.0), (0.8, 0.92, 1.0)])
     channels = [cv2.multiply(c, light * gain, dtype=cv2.CV_8U)
                 for c, gain in zip(cv2.split(photo), cast, strict=True)]  # RGB order
-    photo = cv2.GaussianBlur(cv2.merge(channels), (0, 0), rng.uniform(0.6, 1.4))
+    lit = cv2.GaussianBlur(cv2.merge(channels), (0, 0), rng.uniform(0.6, 1.4))
     scale = float(np.linalg.norm(target[1] - target[0]) / w)
-    return _noisy(photo, 5, rng), ppm * scale
+    return _noisy(lit.astype(np.uint8, copy=False), 5, rng), ppm * scale
+
+
+class _SaveOptions(TypedDict, total=False):
+    """The options `_save_image` passes to Pillow's `save` for every format."""
+
+    dpi: tuple[float, float]
 
 
 def _save_image(rgb: NDArray[np.uint8], path: Path, dpi: float | None, rng: random.Random
                 ) -> Path:
     picture = Image.fromarray(rgb)
-    extra = {"dpi": (dpi, dpi)} if dpi else {}
+    extra: _SaveOptions = {"dpi": (dpi, dpi)} if dpi else {}
     kind = rng.choice(["jpg", "jpg", "png", "tif"]) if dpi else "jpg"
     path = path.with_suffix("." + kind)
     if kind == "jpg":
@@ -615,15 +624,15 @@ def _scan_file(folder: Path, n: int, rng: random.Random, sealed_share: float
         images = [Image.fromarray(p) for p in pictures]
         images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi,
                        quality=85)
-        for page in result:  # a PDF page is measured in millimetres
-            page.units_per_mm, page.size = 1.0, A4_MM
-            for label in page.seals:
+        for labelled in result:  # a PDF page is measured in millimetres
+            labelled.units_per_mm, labelled.size = 1.0, A4_MM
+            for label in labelled.seals:
                 label.x, label.y = label.x / ppm, label.y / ppm
     else:
         path = _save_image(pictures[0], folder / f"{'photo' if photo else 'scan'}-{n:04d}",
                            None if photo else dpi, rng)
-    for page in result:
-        page.path = path
+    for labelled in result:
+        labelled.path = path
     return result
 
 

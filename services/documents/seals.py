@@ -64,12 +64,13 @@ class Seal:
 def red_masks(bgr: Image) -> tuple[Image, Image]:
     """(strong, weak) masks of red ink, 255 where red."""
     b, g, r = _white_balanced(bgr)
-    excess = cv2.subtract(r, cv2.max(g, b))
+    excess = cv2.subtract(r, cv2.max(g, b)).astype(np.uint8, copy=False)
     chroma = cv2.subtract(r, cv2.min(g, b))
     hue_ok = cv2.compare(cv2.convertScaleAbs(excess, alpha=1 / HUE_SHARE), chroma, cv2.CMP_GE)
-    strong = cv2.bitwise_and(cv2.compare(excess, STRONG_RED, cv2.CMP_GE), hue_ok)
-    weak = cv2.bitwise_and(cv2.compare(excess, WEAK_RED, cv2.CMP_GE), hue_ok)
-    return strong, weak
+    # 255 where at least the level, as `cv2.compare` with a scalar (which its stubs lack) gives.
+    strong = cv2.bitwise_and((excess >= STRONG_RED).view(np.uint8) * 255, hue_ok)
+    weak = cv2.bitwise_and((excess >= WEAK_RED).view(np.uint8) * 255, hue_ok)
+    return strong.astype(np.uint8, copy=False), weak.astype(np.uint8, copy=False)
 
 
 def _white_balanced(bgr: Image) -> tuple[Image, Image, Image]:
@@ -77,8 +78,8 @@ def _white_balanced(bgr: Image) -> tuple[Image, Image, Image]:
     sample = bgr[::7, ::7].reshape(-1, 3)
     paper = np.percentile(sample, 92, axis=0)
     gains = 255.0 / np.maximum(paper, 64.0)
-    b, g, r = (channel if abs(gain - 1.0) < 0.03 else
-               cv2.convertScaleAbs(channel, alpha=float(gain))
+    b, g, r = ((channel if abs(gain - 1.0) < 0.03 else
+                cv2.convertScaleAbs(channel, alpha=float(gain))).astype(np.uint8, copy=False)
                for channel, gain in zip(cv2.split(bgr), gains, strict=True))
     return b, g, r
 
@@ -106,7 +107,7 @@ def find_seals(bgr: Image, px_per_mm: float) -> list[Seal]:
         if longest < NAME_MM[0] or shortest < 5:
             continue
         own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
-        ink = cv2.bitwise_and(weak[y:y + h, x:x + w], own)
+        ink = cv2.bitwise_and(weak[y:y + h, x:x + w], own).astype(np.uint8, copy=False)
         seed = cv2.countNonZero(cv2.bitwise_and(strong[y:y + h, x:x + w], own))
         if seed < 0.5 * px_per_mm * px_per_mm:  # a faded seal in dim light has only a few
             continue
@@ -147,8 +148,9 @@ def _split(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
         if min(w, h) < NAME_MM[0] * px_per_mm or max(w, h) > OFFICIAL_MM[1] * px_per_mm:
             continue
         own = (labels[y:y + h, x:x + w] == index).view(np.uint8) * 255
-        seal = _judge(cv2.bitwise_and(ink[y:y + h, x:x + w], own), context[y:y + h, x:x + w],
-                      px_per_mm, (origin[0] + x, origin[1] + y))
+        own_ink = cv2.bitwise_and(ink[y:y + h, x:x + w], own).astype(np.uint8, copy=False)
+        seal = _judge(own_ink, context[y:y + h, x:x + w], px_per_mm,
+                      (origin[0] + x, origin[1] + y))
         if seal is not None and seal.confidence >= MIN_CONFIDENCE:
             found.append(seal)
     return found
@@ -171,9 +173,9 @@ def _rings_within(ink: Image, context: Image, px_per_mm: float, origin: tuple[in
         x1, y1 = min(ink.shape[1], int(cx + reach) + 1), min(ink.shape[0], int(cy + reach) + 1)
         disc = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.circle(disc, (round(cx - x0), round(cy - y0)), round(r * 1.12), 255, -1)
-        part = cv2.bitwise_and(ink[y0:y1, x0:x1], disc)
-        seal = _judge(part, cv2.bitwise_and(context[y0:y1, x0:x1], disc), px_per_mm,
-                      (origin[0] + x0, origin[1] + y0))
+        part = cv2.bitwise_and(ink[y0:y1, x0:x1], disc).astype(np.uint8, copy=False)
+        near = cv2.bitwise_and(context[y0:y1, x0:x1], disc).astype(np.uint8, copy=False)
+        seal = _judge(part, near, px_per_mm, (origin[0] + x0, origin[1] + y0))
         # The cut itself is round, so a ring is no proof here: the star at the centre is.
         if seal is not None and seal.kind == "official" and seal.star:
             found.append(seal)
@@ -200,17 +202,17 @@ def _without_lines(mask: Image, px_per_mm: float) -> Image:
     if w < 8 or h < 8:
         return mask
     narrow = cv2.resize(mask, (w // 4, h), interpolation=cv2.INTER_AREA)
-    narrow = cv2.dilate(cv2.compare(narrow, 0, cv2.CMP_GT), np.ones((5, 1), np.uint8))
+    narrow = cv2.dilate((narrow > 0).view(np.uint8) * 255, np.ones((5, 1), np.uint8))
     across = cv2.morphologyEx(narrow, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     short = cv2.resize(mask, (w, h // 4), interpolation=cv2.INTER_AREA)
-    short = cv2.dilate(cv2.compare(short, 0, cv2.CMP_GT), np.ones((1, 5), np.uint8))
+    short = cv2.dilate((short > 0).view(np.uint8) * 255, np.ones((1, 5), np.uint8))
     down = cv2.morphologyEx(short, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
     lines = cv2.bitwise_or(cv2.resize(across, (w, h), interpolation=cv2.INTER_NEAREST),
                            cv2.resize(down, (w, h), interpolation=cv2.INTER_NEAREST))
     lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
     if not cv2.countNonZero(lines):
         return mask
-    return cv2.bitwise_and(mask, cv2.bitwise_not(lines))
+    return cv2.bitwise_and(mask, cv2.bitwise_not(lines)).astype(np.uint8, copy=False)
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,7 @@ def _judge(ink: Image, context: Image, px_per_mm: float, origin: tuple[int, int]
     if rect_fill <= 0.87:
         return _as_ring(context, xs, ys, hull.reshape(-1, 2).astype(np.float64), px_per_mm,
                         origin)
-    return _as_square(ink, hull, hull_area, px_per_mm, origin)
+    return _as_square(ink, hull.astype(np.int32, copy=False), hull_area, px_per_mm, origin)
 
 
 def _as_ring(ink: Image, xs: NDArray[np.float64], ys: NDArray[np.float64],
