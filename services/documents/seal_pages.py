@@ -60,7 +60,7 @@ def warm() -> None:
     """Load the libraries and keep them on one thread: the sandbox caps the address space
     after this, and every extra thread would reserve its own stack and heap arena under it."""
     import cv2
-    import pypdfium2  # type: ignore[import-untyped]  # noqa: F401  # no py.typed, no stubs package
+    import pypdfium2  # noqa: F401
 
     cv2.setNumThreads(1)
 
