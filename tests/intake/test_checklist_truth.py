@@ -150,7 +150,7 @@ def test_documents_announces_a_changed_reason_even_when_the_status_stays_the_sam
     assert first["versions"] == ["v1"] and second["versions"] == ["v2"]
     assert second["status"] == "invalid" and second["reasons"][0]["code"] == "format"
     # In words, not format codes: "Word（DOCX）", "PDF、扫描图片" rather than "docx", "pdf/image".
-    assert "格式为 Word（DOCX），本项只接受 PDF、扫描图片。" in second["reasons"][0]["zh-CN"]
+    assert "格式为 Word（DOCX），本项只接受 PDF、扫描图片、OFD。" in second["reasons"][0]["zh-CN"]
     version("v2", 2, 3)  # the same verdict again: nothing new to say
     assert len([t for t, _p in outbox.events if t == "packet.checked"]) == 2
 
