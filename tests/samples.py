@@ -9,6 +9,9 @@ import io
 import pikepdf
 from pypdf import PdfWriter
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 
@@ -28,6 +31,38 @@ def text_pdf(lines_per_page: list[str]) -> bytes:
     for text in lines_per_page:
         pdf.drawString(72, 760, text)
         pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def headed_pdf(lines: list[str]) -> bytes:
+    """A Chinese text-layer PDF, one heading per page followed by body text (what a
+    self-evaluation's sections look like to the inspection)."""
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    for line in lines:
+        pdf.setFont("STSong-Light", 16)
+        pdf.drawString(72, 760, line)
+        pdf.setFont("STSong-Light", 11)
+        for i in range(6):
+            pdf.drawString(72, 720 - 18 * i, f"{line}：本组织持续改进的做法与成效，第{i + 1}条。")
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def scan_pdf() -> bytes:
+    """A page that is only an image, as a scanner makes (no text layer)."""
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("L", (400, 560), 235).save(picture, format="PNG")
+    picture.seek(0)
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    pdf.drawImage(ImageReader(picture), 0, 0, width=A4[0], height=A4[1])
+    pdf.showPage()
     pdf.save()
     return out.getvalue()
 

@@ -9,7 +9,6 @@ its password on the public set-password page; the example is given their logins 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -22,11 +21,7 @@ from typing import Any
 import pytest
 import requests
 from intake.flows import new_uscc
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from samples import headed_pdf, scan_pdf
 
 from dossier.localstack import AppStack
 from services.intake.invitations import invite
@@ -43,35 +38,6 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 APPLICANTS = [("忻州示例精工机械有限公司", 0.92), ("忻州示例华泰建材有限公司", 0.80),
               ("忻州示例清源食品有限公司", 0.50)]
 TRUTH = {"忻州示例精工机械有限公司": "award", "忻州示例华泰建材有限公司": "nomination"}
-
-
-def _text_pdf(lines: list[str]) -> bytes:
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    for line in lines:
-        pdf.setFont("STSong-Light", 16)
-        pdf.drawString(72, 760, line)
-        pdf.setFont("STSong-Light", 11)
-        for i in range(4):
-            pdf.drawString(72, 720 - 18 * i, f"{line}：持续改进的做法与成效，第{i + 1}条。")
-        pdf.showPage()
-    pdf.save()
-    return out.getvalue()
-
-
-def _scan_pdf() -> bytes:
-    from PIL import Image
-
-    picture = io.BytesIO()
-    Image.new("L", (400, 560), 235).save(picture, format="PNG")
-    picture.seek(0)
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    pdf.drawImage(ImageReader(picture), 0, 0, width=A4[0], height=A4[1])
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
 
 
 def _staff(stack: AppStack, role: str, subject: str, name: str, password: str,
@@ -101,8 +67,8 @@ def _files(stack: AppStack, folder: Path) -> dict[str, str]:
     folder.mkdir(parents=True)
     files = {}
     for req in catalogue["kinds"]["organisation"]:
-        data = _text_pdf(SEVEN) if req.get("sections") else \
-            _scan_pdf() if req.get("sealed_scan") else _text_pdf([req["title"]["zh-CN"]])
+        data = headed_pdf(SEVEN) if req.get("sections") else \
+            scan_pdf() if req.get("sealed_scan") else headed_pdf([req["title"]["zh-CN"]])
         path = folder / f"{req['id']}.pdf"
         path.write_bytes(data)
         files[req["id"]] = str(path)

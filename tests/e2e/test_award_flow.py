@@ -20,11 +20,7 @@ import requests
 from docx import Document
 from intake.flows import Intake, new_uscc
 from pypdf import PdfReader
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
+from samples import headed_pdf, scan_pdf
 from waiting import poll
 
 from dossier.localstack import AppStack
@@ -35,37 +31,6 @@ pytestmark = pytest.mark.stack
 
 SEVEN = ["一、领导", "二、战略", "三、顾客与市场", "四、资源", "五、过程管理",
          "六、测量、分析与改进", "七、结果"]
-
-
-def _text_pdf(lines: list[str]) -> bytes:
-    """A text-layer PDF, one heading per page followed by body text."""
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    for line in lines:
-        pdf.setFont("STSong-Light", 16)
-        pdf.drawString(72, 760, line)
-        pdf.setFont("STSong-Light", 11)
-        for i in range(6):
-            pdf.drawString(72, 720 - 18 * i, f"{line}：本组织持续改进的做法与成效，第{i + 1}条。")
-        pdf.showPage()
-    pdf.save()
-    return out.getvalue()
-
-
-def _scan_pdf() -> bytes:
-    """A page that is only an image, as a scanner makes (no text layer)."""
-    from PIL import Image
-
-    picture = io.BytesIO()
-    Image.new("L", (400, 560), 235).save(picture, format="PNG")
-    picture.seek(0)
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    pdf.drawImage(ImageReader(picture), 0, 0, width=A4[0], height=A4[1])
-    pdf.showPage()
-    pdf.save()
-    return out.getvalue()
 
 
 def _bearer(stack: AppStack, role: str, subject: str, **scope: str) -> dict[str, str]:
@@ -115,11 +80,11 @@ def test_an_award_runs_from_draft_to_certificate_and_bars_the_winner_next_cycle(
         if not req.get("required") or req.get("provided_by") == "recommender":
             continue
         if req.get("sections"):
-            data = _text_pdf(SEVEN)
+            data = headed_pdf(SEVEN)
         elif req.get("sealed_scan"):
-            data = _scan_pdf()
+            data = scan_pdf()
         else:
-            data = _text_pdf([req["title"]["zh-CN"]])
+            data = headed_pdf([req["title"]["zh-CN"]])
         secret = req["id"] == "evidence"
         r = intake.upload(me, app_id, f"{req['title']['zh-CN'][:20]}.pdf", data,
                           requirement=req["id"],
