@@ -50,6 +50,7 @@ SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
     "requirements.published": ("intake", "review"),
     # review
     "assignment.made": ("notify",),
+    "assignment.requested": ("review",),  # a panel's assignment job, run on review's worker
     "recusal.recorded": ("notify",),
     "objection.received": ("notify",),
     "opinions.completed": ("notify",),

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.review import (
     applications,
+    assignment_jobs,
     conflict_records,
     experts,
     panel_setup,
     panels,
     registry,
 )
-from services.review.models import Application, Assignment, Expert, Panel
+from services.review.models import Application, Assignment, AssignmentJob, Expert, Panel
 from services.review.programme import Programme
 from services.review.schemas import (
     ApplicationPage,
     ApplicationQuery,
+    AssignmentJobOut,
     AssignmentOut,
     AssignmentPage,
     AssignmentQuery,
@@ -275,6 +277,37 @@ def assign(page: int, per_page: int, panel_id: str) -> dict[str, Any]:
         made.sort(key=lambda a: (a.application_id, a.expert_id))
         items = _rows(session, made[(page - 1) * per_page: page * per_page])
     return {"items": items, "page": page, "per_page": per_page, "total": len(made)}
+
+
+@blp.post("/panels/<panel_id>/assignment-jobs")
+@blp.response(202, AssignmentJobOut)
+@roles("operator", "admin")
+def start_assignment_job(panel_id: str) -> tuple[AssignmentJob, int, dict[str, str]]:
+    """Queue the panel's assignment on review's worker (for panels too large to solve within
+    a request); poll the job at `Location`. 409 `assignment.job_running` while one is live,
+    `assignment.exists` once the panel has its assignment."""
+    with request_work() as work:
+        job = assignment_jobs.start(work, panel_id)
+    return job, 202, {"Location": url_for(".get_assignment_job", job_id=job.id)}
+
+
+@blp.get("/assignment-jobs/<job_id>")
+@blp.response(200, AssignmentJobOut)
+@roles(*STAFF)
+def get_assignment_job(job_id: str) -> AssignmentJob:
+    """A job's status, phase and progress; its reason in words when it failed."""
+    with service_context().db.reader() as session:
+        return assignment_jobs.get(session, job_id)
+
+
+@blp.post("/assignment-jobs/<job_id>/cancel")
+@blp.response(200, AssignmentJobOut)
+@roles("operator", "admin")
+def cancel_assignment_job(job_id: str) -> AssignmentJob:
+    """A queued job ends at once, a running one at its next check (it writes nothing);
+    409 `assignment.job_finished` once it has ended."""
+    with request_work() as work:
+        return assignment_jobs.cancel(work, job_id)
 
 
 @blp.get("/panels/<panel_id>/candidates/<application_id>")

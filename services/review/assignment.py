@@ -34,6 +34,7 @@ over pairs costs more than the solve itself.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,10 +313,11 @@ def _codes(pairs: np.ndarray, n_exp: int) -> np.ndarray:
     return pairs[:, 0] * n_exp + pairs[:, 1]
 
 
-def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bool = True
-          ) -> Solution:
+def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bool = True,
+          on_round: Callable[[int], None] | None = None) -> Solution:
     """The maximum-affinity assignment with its proof (bound), or the applications that cannot
-    be covered and why."""
+    be covered and why. `on_round(n)` is called before each round of the flow search (a
+    background job reports progress there, and stops the solve by raising)."""
     p = problem
     n_app, n_exp = p.shape
     k = p.per_application
@@ -348,7 +350,7 @@ def solve(problem: Problem | SparseProblem, *, balance: bool = True, pricing: bo
         if top * (n_app + n_exp + 4) >= _COST_LIMIT or top * n_app * k >= _COST_LIMIT:
             scale = 1  # too large to balance safely: affinity alone decides
     network = _Network(n_app, n_exp, k, caps, bounds if scale > 1 else None)
-    return _search(cand, network, scale, pricing)
+    return _search(cand, network, scale, pricing, on_round)
 
 
 def _tier_spread(caps: np.ndarray, bounds: list[int], places: int) -> int:
@@ -371,7 +373,8 @@ def _tier_spread(caps: np.ndarray, bounds: list[int], places: int) -> int:
     return fill(tiers[::-1]) - fill(tiers)
 
 
-def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> Solution:
+def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool,
+            on_round: Callable[[int], None] | None = None) -> Solution:
     n_app, n_exp, k = network.n_app, network.n_exp, network.k
     inside = np.ones(len(cand.app), dtype=bool)
     if pricing and len(cand.app) > _PRICING_MIN_PAIRS:
@@ -381,6 +384,8 @@ def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> 
     unlisted = cand.unlisted.copy()
     extra_app = extra_exp = np.zeros(0, dtype=np.int64)  # default pairs made explicit
     for round_no in range(n_app + _PRICING_ROUNDS + 1):
+        if on_round is not None:
+            on_round(round_no)
         out = np.nonzero(~inside)[0]  # sorted by application
         out_app = cand.app[out]
         first = np.nonzero(np.diff(out_app, prepend=-1))[0]
@@ -401,7 +406,7 @@ def _search(cand: _Candidates, network: _Network, scale: int, pricing: bool) -> 
         if status == "bad-cost" and scale > 1:
             # OR-Tools found the balanced costs too large after all: affinity alone decides.
             network = _Network(n_app, n_exp, k, network.caps, None)
-            return _search(cand, network, 1, pricing)
+            return _search(cand, network, 1, pricing, on_round)
         if status == "infeasible":
             return _diagnose(cand, network, arcs)
         stood = flows[arcs.stand_slice] > 0

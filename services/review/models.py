@@ -332,3 +332,25 @@ class Revocation(Base):
     barred_cycles: Mapped[int] = mapped_column(Integer)
     revoked_by: Mapped[str] = mapped_column(String(120))
     revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AssignmentJob(Base):
+    """One run of a panel's assignment on review's worker (`assignment_jobs`): queued,
+    running (with its phase), then done, failed (with the reason) or cancelled."""
+
+    __tablename__ = "assignment_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    panel_id: Mapped[str] = mapped_column(ForeignKey("panels.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))  # queued/running/done/failed/cancelled
+    phase: Mapped[str] = mapped_column(String(20), default="queued")
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str] = mapped_column(String(120))  # subject, for the audit record
+    requested_role: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pairs: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"zh": …, "en": …}

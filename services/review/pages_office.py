@@ -15,7 +15,14 @@ import marshmallow as ma
 from flask import request, url_for
 from sqlalchemy import select
 
-from services.review import applications, conflict_records, experts, panel_setup, panels
+from services.review import (
+    applications,
+    assignment_jobs,
+    conflict_records,
+    experts,
+    panel_setup,
+    panels,
+)
 from services.review.models import (
     Application,
     Assignment,
@@ -54,6 +61,11 @@ WHY = {"maximum total affinity under coverage, load caps and conflicts":
        N_("Highest total affinity the panel can reach under coverage, load caps and conflicts"),
        "best eligible expert with room under the cap; other assignments unchanged":
        N_("Best eligible expert with room under the load cap; nobody else moved")}
+JOB_STATUS = {"queued": N_("Queued"), "running": N_("Assigning"), "done": N_("Completed"),
+              "failed": N_("Failed"), "cancelled": N_("Cancelled")}
+JOB_PHASES = {"queued": N_("waiting for the worker"), "reading": N_("reading the panel"),
+              "solving": N_("solving"), "writing": N_("saving the assignments"),
+              "finished": N_("finished")}
 # Marshmallow's messages for the fields of these forms, so `field_errors` finds them.
 FORM_MESSAGES = (
     N_("Missing data for required field."), N_("Not a valid date."),
@@ -500,12 +512,17 @@ def _panel_page(panel_id: str, problem: str = "", diagnosis: list[Any] | None = 
         panel = panel_setup.get(session, panel_id)
         data = _assignment_rows(session, panel)
         pool_size = len(panels.pool(session, panel))
+        job = assignment_jobs.latest(session, panel.id)
     overdue = bool(panel.deadline and clock.today() > panel.deadline
                    and data["scored"] < data["active"])
     return render("review/office/panel.html", status, panel=panel, stages=STAGES,
                   assignment_status=ASSIGNMENT_STATUS, why=WHY, problem=problem,
                   diagnosis=diagnosis, pool_size=pool_size, overdue=overdue,
-                  writer=can_write(), **data)
+                  writer=can_write(), job=job, job_live=bool(job and job.status in
+                                                             assignment_jobs.LIVE),
+                  job_status=JOB_STATUS, job_phases=JOB_PHASES,
+                  job_error=(job.error or {}).get("en" if language() == "en" else "zh")
+                  if job else None, **data)
 
 
 @blp.get("/panels/<panel_id>")
@@ -537,6 +554,37 @@ def assign(panel_id: str) -> Any:
             raise
         return _panel_page(panel_id, problem_text(exc), None, exc.status)
     return done(_("Assignment made: %(n)s pairs.", n=len(made)),
+                url_for(".panel", panel_id=panel_id))
+
+
+@blp.post("/panels/<panel_id>/assignment-jobs")
+@roles(*WRITERS)
+def start_assignment_job(panel_id: str) -> Any:
+    """Queue the assignment on the worker; the panel's page then follows the job."""
+    try:
+        with request_work() as work:
+            assignment_jobs.start(work, panel_id)
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        return _panel_page(panel_id, problem_text(exc), None, exc.status)
+    return done(_("Assignment queued; this page follows its progress."),
+                url_for(".panel", panel_id=panel_id))
+
+
+@blp.post("/assignment-jobs/<job_id>/cancel")
+@roles(*WRITERS)
+def cancel_assignment_job(job_id: str) -> Any:
+    with service_context().db.reader() as session:
+        panel_id = assignment_jobs.get(session, job_id).panel_id
+    try:
+        with request_work() as work:
+            assignment_jobs.cancel(work, job_id)
+    except DossierError as exc:
+        if exc.status == 404:
+            raise
+        return _panel_page(panel_id, problem_text(exc), None, exc.status)
+    return done(_("Cancel requested; the assignment stops before it saves anything."),
                 url_for(".panel", panel_id=panel_id))
 
 

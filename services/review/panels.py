@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from services.review.assignment import Problem, propose_replacement, solve
+from services.review.assignment import Problem, Solution, propose_replacement, solve
 from services.review.conflicts import normalise_name
 from services.review.models import Application, Assignment, ConflictRecord, Expert, Panel
 from services.review.registry import now
@@ -118,18 +118,43 @@ def pool(session: Session, panel: Panel) -> list[Expert]:
     return list(session.scalars(query))
 
 
-def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assignment]:
+@dataclass
+class Prepared:
+    """A panel's problem as read from the database: what the solver needs and what storing
+    its answer needs, so that the solve itself runs with no transaction open."""
+
+    apps: list[Application]
+    experts: list[Expert]
+    matrices: Matrices
+
+
+def refuse_second(session: Session, panel: Panel) -> None:
     if session.scalars(select(Assignment.id).where(Assignment.panel_id == panel.id)).first():
         raise Conflict("assignment.exists", zh="该评审阶段已完成分配。",
                        en="This panel already has its assignment.")
+
+
+def prepare(session: Session, panel: Panel) -> Prepared:
+    """Read the panel's shortlist, pool and conflicts into the solver's problem."""
+    refuse_second(session, panel)
     apps = shortlist(session, panel)
     experts = pool(session, panel)
     if not apps:
         raise DossierError("assignment.nothing", status=409, zh="该届次尚无已受理的申报。",
                            en="No accepted applications in this cycle yet.")
-    matrices = _matrices(session, panel, apps, experts)
-    problem = matrices.problem
-    solution = solve(problem)
+    return Prepared(apps, experts, _matrices(session, panel, apps, experts))
+
+
+def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assignment]:
+    prepared = prepare(session, panel)
+    return store(session, outbox, panel, prepared, solve(prepared.matrices.problem))
+
+
+def store(session: Session, outbox: Outbox, panel: Panel, prepared: Prepared,
+          solution: Solution) -> list[Assignment]:
+    """Write the solver's optimum as the panel's assignments and tell each expert; or raise
+    `Infeasible` naming each uncovered application and why."""
+    apps, experts, problem = prepared.apps, prepared.experts, prepared.matrices.problem
     if not solution.feasible:
         errors = {apps[s.application].id: s.reason() for s in solution.shortfalls}
         raise Infeasible(summary=solution.message, errors=errors or None)
@@ -139,7 +164,7 @@ def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assig
         made.append(Assignment(
             id=str(uuid.uuid4()), panel_id=panel.id, application_id=apps[a].id,
             expert_id=experts[e].id, status="active", affinity=int(problem.affinity[a, e]),
-            explanation=_explain(matrices.terms(a, e), problem.affinity[a],
+            explanation=_explain(prepared.matrices.terms(a, e), problem.affinity[a],
                                  eligible[a], e),
             created_at=now()))
     session.add_all(made)
@@ -152,6 +177,19 @@ def run_assignment(session: Session, outbox: Outbox, panel: Panel) -> list[Assig
         if by_expert.get(expert.id):
             announce(session, outbox, panel, expert, by_expert[expert.id])
     return made
+
+
+def conflicted_since(session: Session, prepared: Prepared, solution: Solution) -> int:
+    """How many chosen pairs gained a conflict of interest after the problem was read (a
+    background solve reads, works, then writes: the write checks what changed meanwhile)."""
+    chosen = {(prepared.apps[a].id, prepared.experts[e].id)
+              for a, e in solution.pairs.tolist()}
+    if not chosen:
+        return 0
+    records = session.execute(select(ConflictRecord.application_id, ConflictRecord.expert_id)
+                              .where(ConflictRecord.withdrawn_at.is_(None),
+                                     ConflictRecord.expert_id.in_({e for _, e in chosen})))
+    return sum(1 for a, e in records if (a, e) in chosen)
 
 
 def announce(session: Session, outbox: Outbox, panel: Panel, expert: Expert,

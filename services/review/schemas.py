@@ -157,6 +157,25 @@ class PanelOut(PanelIn):
     created_at = ma.fields.DateTime()
 
 
+class AssignmentJobOut(ma.Schema):
+    """A panel's assignment job (`assignment_jobs`): poll it until `status` is final."""
+
+    id = S()
+    panel_id = S()
+    status = S(metadata={"description": "queued, running, done, failed or cancelled"})
+    phase = S(metadata={"description": "queued, reading, solving, writing or finished"})
+    fraction = ma.fields.Float(metadata={"description": "progress, 0 to 1"})
+    cancel_requested = ma.fields.Boolean()
+    requested_by = S()
+    requested_at = ma.fields.DateTime()
+    started_at = ma.fields.DateTime(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True)
+    pairs = ma.fields.Integer(allow_none=True, metadata={"description": "assignments written"})
+    error_code = S(allow_none=True)
+    error = ma.fields.Dict(keys=S(), values=S(), allow_none=True,
+                           metadata={"description": "why it failed: {zh, en}"})
+
+
 class AssignmentOut(ma.Schema):
     id = S()
     panel_id = S()

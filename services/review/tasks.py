@@ -9,9 +9,9 @@ from functools import partial
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from services.review import copies, requirements
+from services.review import assignment_jobs, copies, requirements
 from services.review.programme import Programme
-from shared.events import Event, EventTable
+from shared.events import Event, EventTable, Subscription
 from shared.messages import load_payload
 from shared.service import ServiceContext
 
@@ -26,6 +26,10 @@ def events(ctx: ServiceContext) -> EventTable:
         "packet.accepted": partial(on_packet_accepted, ctx, programme),
         "acceptance.published": copies.record_acceptance_list,
         "requirements.published": on_requirements_published,
+        # The job's work is the slow step, outside the inbox's transaction; it keeps its own
+        # short transactions and is a no-op for a job already finished.
+        assignment_jobs.EVENT: Subscription(on_assignment_ran,
+                                            slow=partial(run_assignment_job, ctx)),
     }
 
 
@@ -46,6 +50,14 @@ def on_requirements_published(session: Session, event: Event) -> None:
                                event.occurred_at):
         log.info("requirements of cycle %s: a newer list is already kept",
                  event.payload.get("cycle"))
+
+
+def run_assignment_job(ctx: ServiceContext, event: Event) -> str:
+    return assignment_jobs.run(ctx.db, ctx.outbox, ctx.audit, str(event.payload["job_id"]))
+
+
+def on_assignment_ran(session: Session, event: Event, status: str) -> None:
+    log.info("assignment job %s: %s", event.payload.get("job_id"), status)
 
 
 def register(celery: Celery, ctx: ServiceContext) -> None:

@@ -116,3 +116,13 @@ SCHEMAS: dict[str, type[Schema]] = {
     "award.decided": AwardDecided,
     "award.revoked": AwardRevoked,
 }
+
+
+class AssignmentRequested(EventPayload):
+    """Review to itself, through its outbox: run this panel's assignment job on the worker."""
+
+    job_id = _S(required=True)
+    panel_id = _S(required=True)
+
+
+SCHEMAS["assignment.requested"] = AssignmentRequested
