@@ -146,9 +146,8 @@ def test_cancelling_a_queued_job_ends_it_and_the_worker_then_skips_it(world: Wor
     assert world.job(job_id).status == "cancelled"
     assert world.run(job_id) == "cancelled"
     assert world.assignments(panel_id) == 0
-    with pytest.raises(DossierError) as finished:
-        with world.work() as work:
-            assignment_jobs.cancel(work, job_id)
+    with pytest.raises(DossierError) as finished, world.work() as work:
+        assignment_jobs.cancel(work, job_id)
     assert (finished.value.code, finished.value.status) == ("assignment.job_finished", 409)
     world.start(panel_id)  # a cancelled job does not block a new one
 
