@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.review import panel_setup, panels
-from services.review.assignment import Solution, solve
+from services.review.assignment import AssignmentError, Solution, solve
 from services.review.models import AssignmentJob, Panel
 from shared import clock
 from shared.audit import AuditLog
@@ -51,6 +51,21 @@ class JobFinished(Conflict):
     code = "assignment.job_finished"
     zh = "该分配任务已结束，无法取消。"
     en = "This assignment job has already finished; it cannot be cancelled."
+
+
+class TooLong(DossierError):
+    code = "assignment.too_long"
+    status = 503
+    zh = "分配超出了后台任务允许的运行时间，请联系管理员延长时限后重新运行。"
+    en = ("The assignment ran past the worker's time limit; ask an administrator to raise it, "
+          "then run it again.")
+
+
+class SolverFailed(DossierError):
+    code = "assignment.solver_failed"
+    status = 500
+    zh = "求解器未能得出结果，已记录，请联系管理员。"
+    en = "The solver could not reach a result; it has been logged for the administrator."
 
 
 class Cancelled(Exception):
@@ -126,10 +141,18 @@ def run(db: Database, outbox: Outbox, audit_log: AuditLog, job_id: str) -> str:
         return db.transact(lambda s: _write(s, outbox, audit_log, job_id, prepared, solution))
     except Cancelled:
         return db.transact(lambda s: _end(s, job_id, "cancelled"))
+    except AssignmentError:
+        log.exception("assignment job %s: the solver failed", job_id)
+        return fail(db, job_id, SolverFailed())
     except DossierError as exc:
         log.info("assignment job %s failed: %s", job_id, exc)
-        failure = exc
-        return db.transact(lambda s: _end(s, job_id, "failed", failure))
+        return fail(db, job_id, exc)
+
+
+def fail(db: Database, job_id: str, error: DossierError) -> str:
+    """Record the job as failed with its reason in words (also for the task, when the worker's
+    time limit stops it)."""
+    return db.transact(lambda s: _end(s, job_id, "failed", error))
 
 
 def progress(db: Database, job_id: str, phase: str, fraction: float) -> None:

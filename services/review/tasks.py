@@ -7,6 +7,7 @@ import logging
 from functools import partial
 
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
 from services.review import assignment_jobs, copies, requirements
@@ -53,7 +54,14 @@ def on_requirements_published(session: Session, event: Event) -> None:
 
 
 def run_assignment_job(ctx: ServiceContext, event: Event) -> str:
-    return assignment_jobs.run(ctx.db, ctx.outbox, ctx.audit, str(event.payload["job_id"]))
+    job_id = str(event.payload["job_id"])
+    try:
+        return assignment_jobs.run(ctx.db, ctx.outbox, ctx.audit, job_id)
+    except SoftTimeLimitExceeded:
+        # Stopped by the worker's time limit: say so on the job, then let the task end as a
+        # dead letter like any other task that runs away.
+        assignment_jobs.fail(ctx.db, job_id, assignment_jobs.TooLong())
+        raise
 
 
 def on_assignment_ran(session: Session, event: Event, status: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.review import assignment_jobs
-from services.review.assignment import Problem, Solution, solve
+from services.review.assignment import AssignmentError, Problem, Solution, solve
 from services.review.models import Application, Assignment, AssignmentJob, Expert, Panel, metadata
 from shared.audit import AuditKey, AuditLog
 from shared.auth import Principal
@@ -191,3 +191,22 @@ def test_the_solver_calls_the_round_hook_before_each_round() -> None:
     problem = Problem(np.array([[3, 1], [1, 3]]), np.zeros((2, 2), dtype=bool), 1, 1)
     solution = solve(problem, on_round=rounds.append)
     assert solution.feasible and rounds and rounds[0] == 0
+
+
+def test_a_solver_that_breaks_fails_the_job_in_words_and_a_time_limit_can_be_recorded(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    panel_id = world.panel()
+    job_id = world.start(panel_id)
+
+    def broken(problem: Problem, **options: Any) -> Solution:
+        raise AssignmentError("the assignment did not settle")
+
+    monkeypatch.setattr(assignment_jobs, "solve", broken)
+    assert world.run(job_id) == "failed"
+    job = world.job(job_id)
+    assert job.error_code == "assignment.solver_failed" and job.error is not None
+    assert job.error["zh"] == "求解器未能得出结果，已记录，请联系管理员。"
+    second = world.start(panel_id)
+    assert assignment_jobs.fail(world.db, second, assignment_jobs.TooLong()) == "failed"
+    assert world.job(second).error_code == "assignment.too_long"
+    assert world.assignments(panel_id) == 0
